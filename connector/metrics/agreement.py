@@ -109,7 +109,7 @@ def summarise_agreement(
 
     point_totals = patterns.multiplicity @ features
     alpha, fleiss, ac1, pooled = (float(x) for x in estimates(point_totals))
-    n_pairs = int(round(point_totals[widths[2] + ALL_PAIRS] / 2.0))
+    n_pairs = round(float(point_totals[widths[2] + ALL_PAIRS]) / 2.0)
     intervals = [NAN_PAIR, NAN_PAIR, NAN_PAIR]
     if resamples > 0 and n_pairable > 0:
         boot = bootstrap_totals(features, patterns.multiplicity, resamples=resamples, seed=seed)

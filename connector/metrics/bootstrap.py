@@ -99,9 +99,7 @@ def bootstrap_totals(
     return totals
 
 
-def percentile_interval(
-    samples: FloatArray, *, confidence: float = 0.95
-) -> tuple[float, float]:
+def percentile_interval(samples: FloatArray, *, confidence: float = 0.95) -> tuple[float, float]:
     """Percentile interval of bootstrap estimates; NaN estimates (0/0 resamples) are ignored.
 
     Returns ``(nan, nan)`` when every resample is undefined.

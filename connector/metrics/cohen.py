@@ -67,8 +67,9 @@ def kappa_from_tables(tables: FloatArray, w: FloatArray, *, pooled: bool = False
     return np.asarray(np.where(undefined, np.nan, value), dtype=np.float64)
 
 
-def _two_rater(data: Any, weights: Any, categories: Sequence[Category] | None, *, pooled: bool,
-               what: str) -> float:
+def _two_rater(
+    data: Any, weights: Any, categories: Sequence[Category] | None, *, pooled: bool, what: str
+) -> float:
     table = code_table(data, categories)
     if table.codes.shape[1] != 2:
         raise ValueError(
@@ -111,7 +112,9 @@ def cohen_kappa(
     return _two_rater(data, weights, categories, pooled=False, what="cohen_kappa")
 
 
-def scott_pi(data: Any, *, weights: Any = None, categories: Sequence[Category] | None = None) -> float:
+def scott_pi(
+    data: Any, *, weights: Any = None, categories: Sequence[Category] | None = None
+) -> float:
     """Scott's pi of two raters (chance from the pooled margins); listwise deletion.
 
     Fleiss' kappa is its generalisation to more raters and equals it on two complete raters.

@@ -26,7 +26,12 @@ import numpy.typing as npt
 
 from connector.errors import InsufficientDataError
 from connector.metrics.table import Category, code_table, require_pairable, table_counts
-from connector.metrics.weights import Level, category_scores, difference_function, squared_differences
+from connector.metrics.weights import (
+    Level,
+    category_scores,
+    difference_function,
+    squared_differences,
+)
 
 __all__ = ["IncrementalAlpha", "alpha_from_coincidences", "coincidences", "krippendorff_alpha"]
 

@@ -127,8 +127,9 @@ def percent_agreement_from_totals(totals: FloatArray, method: PercentMethod) -> 
     return _ratio(totals[..., UNIT_AGREEMENT], totals[..., PAIRABLE])
 
 
-def _coefficient(data: Any, weights: Any, categories: Sequence[Category] | None, chance: Chance,
-                 what: str) -> float:
+def _coefficient(
+    data: Any, weights: Any, categories: Sequence[Category] | None, chance: Chance, what: str
+) -> float:
     table = code_table(data, categories)
     w = agreement_weights(weights, table.categories)
     counts = table_counts(table)
@@ -137,7 +138,9 @@ def _coefficient(data: Any, weights: Any, categories: Sequence[Category] | None,
     return float(chance_corrected_from_totals(totals, w, chance))
 
 
-def fleiss_kappa(data: Any, *, weights: Any = None, categories: Sequence[Category] | None = None) -> float:
+def fleiss_kappa(
+    data: Any, *, weights: Any = None, categories: Sequence[Category] | None = None
+) -> float:
     """Fleiss' kappa, generalised by Gwet to weights and unequal numbers of ratings per unit.
 
     Args:
@@ -157,7 +160,9 @@ def fleiss_kappa(data: Any, *, weights: Any = None, categories: Sequence[Categor
     return _coefficient(data, weights, categories, "fleiss", "fleiss_kappa")
 
 
-def gwet_ac1(data: Any, *, weights: Any = None, categories: Sequence[Category] | None = None) -> float:
+def gwet_ac1(
+    data: Any, *, weights: Any = None, categories: Sequence[Category] | None = None
+) -> float:
     """Gwet's AC1 (AC2 when ``weights`` is given), for any number of raters per unit.
 
     Chance agreement ``p_e = T_w / (q (q − 1)) · Σ_k π_k (1 − π_k)``, so AC1 stays high when

@@ -107,14 +107,14 @@ def code_values(
     missing = np.asarray(pd.isna(flat), dtype=bool)
     present_values = flat[~missing]
     if categories is None:
-        uniq_codes, uniques = pd.factorize(present_values, sort=False)
+        _, uniques = pd.factorize(present_values, sort=False)
         cats = _sorted_categories([_normalise_number(u) for u in uniques])
     else:
         cats = tuple(_normalise_number(c) for c in categories)
         if len(set(cats)) != len(cats):
             raise ValueError(f"categories repeat a label: {list(cats)}")
     lookup = pd.Index(pd.Series(cats, dtype=object))
-    present_codes = lookup.get_indexer(pd.Series(present_values, dtype=object))
+    present_codes = lookup.get_indexer(pd.Index(pd.Series(present_values, dtype=object)))
     unknown = present_codes < 0
     if unknown.any():
         positions = np.flatnonzero(~missing)[unknown]

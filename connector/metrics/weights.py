@@ -65,7 +65,9 @@ def agreement_weights(weights: Any, categories: Sequence[Category]) -> FloatArra
         return np.asarray(1.0 - gap if name == "linear" else 1.0 - gap**2, dtype=np.float64)
     matrix = np.asarray(weights, dtype=np.float64)
     if matrix.shape != (q, q):
-        raise ValueError(f"weights matrix must be {q} × {q} (one row per category); got {matrix.shape}")
+        raise ValueError(
+            f"weights matrix must be {q} × {q} (one row per category); got {matrix.shape}"
+        )
     if not np.allclose(np.diag(matrix), 1.0):
         raise ValueError("weights matrix must have ones on its diagonal (agreement weights)")
     if not np.allclose(matrix, matrix.T):

@@ -1,0 +1,174 @@
+"""Per-annotator figures: agreement with each peer, with the majority of the others, with gold.
+
+Every figure is computed for all annotators at once from integer codes: contingency tables are
+``bincount``s over ``annotator · q² + x · q + y`` and kappas are vectorised over annotators.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+from connector.metrics.cohen import kappa_from_tables
+from connector.metrics.judgments import CodedJudgments, group_pairs
+from connector.metrics.stats import wilson_interval
+
+__all__ = [
+    "GoldScores",
+    "LeaveOneOut",
+    "PeerAgreement",
+    "gold_scores",
+    "leave_one_out",
+    "non_decisive_rates",
+    "peer_agreement",
+]
+
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+IntArray: TypeAlias = npt.NDArray[np.intp]
+BoolArray: TypeAlias = npt.NDArray[np.bool_]
+
+
+def _tables(group: IntArray, x: IntArray, y: IntArray, n_groups: int, q: int) -> FloatArray:
+    """Contingency tables of (x, y) per group, shape (n_groups, q, q)."""
+    flat = np.bincount((group * q + x) * q + y, minlength=n_groups * q * q)
+    return np.asarray(flat.reshape(n_groups, q, q), dtype=np.float64)
+
+
+def _share(num: FloatArray, den: FloatArray) -> FloatArray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.where(den > 0, num / np.where(den > 0, den, 1), np.nan))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PeerAgreement:
+    """Agreement between co-annotators of the same items.
+
+    Per pair of annotators (``first < second``, arrays of shape (P,)): items both judged, share
+    of them with the same value, and Cohen's kappa. Per annotator (shape (A,)): pairs with any
+    peer, the share that agree, and the kappa of the annotator's values against their peers'.
+    """
+
+    first: IntArray
+    second: IntArray
+    shared_items: IntArray
+    pair_agreement: FloatArray
+    pair_kappa: FloatArray
+    n_pairs: IntArray
+    agreement: FloatArray
+    kappa: FloatArray
+
+
+def peer_agreement(judgments: CodedJudgments, w: FloatArray) -> PeerAgreement:
+    """Pairwise agreement with every co-annotator, and pooled per annotator.
+
+    Args:
+        judgments: one dimension's judgments, one per (item, annotator).
+        w: agreement weights for the kappas, shape (q, q).
+    """
+    j, q, n_ann = judgments, judgments.q, judgments.n_annotators
+    x, y = group_pairs(j.item)
+    a, b = j.annotator[x], j.annotator[y]
+    va, vb = j.value[x], j.value[y]
+    swap = a > b
+    a, b = np.where(swap, b, a), np.where(swap, a, b)
+    va, vb = np.where(swap, vb, va), np.where(swap, va, vb)
+    keys, pair_index = np.unique(a.astype(np.int64) * n_ann + b, return_inverse=True)
+    tables = _tables(pair_index.reshape(-1), va, vb, len(keys), q)
+    shared = tables.sum(axis=(1, 2))
+    agreeing = np.trace(tables, axis1=1, axis2=2)
+    own = np.concatenate([a, b])
+    mine, theirs = np.concatenate([va, vb]), np.concatenate([vb, va])
+    per_annotator = _tables(own, mine, theirs, n_ann, q)
+    totals = per_annotator.sum(axis=(1, 2))
+    return PeerAgreement(
+        first=(keys // n_ann).astype(np.intp),
+        second=(keys % n_ann).astype(np.intp),
+        shared_items=shared.astype(np.intp),
+        pair_agreement=_share(agreeing, shared),
+        pair_kappa=kappa_from_tables(tables, w),
+        n_pairs=totals.astype(np.intp),
+        agreement=_share(np.trace(per_annotator, axis1=1, axis2=2), totals),
+        kappa=kappa_from_tables(per_annotator, w),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeaveOneOut:
+    """Each annotator against the majority of the *other* annotators of the same item.
+
+    Items where the others have no strict majority (a tie between values, or no other
+    judgment) are left out. Arrays of shape (A,).
+    """
+
+    n_items: IntArray
+    agreement: FloatArray
+    kappa: FloatArray
+
+
+def leave_one_out(judgments: CodedJudgments, w: FloatArray) -> LeaveOneOut:
+    """Agreement of each annotator with the leave-one-out majority, and its Cohen's kappa."""
+    j, q = judgments, judgments.q
+    others = j.counts()[j.item]
+    others[np.arange(len(j.value)), j.value] -= 1.0
+    top = others.max(axis=1)
+    has_majority = (top > 0) & ((others == top[:, None]).sum(axis=1) == 1)
+    majority = others.argmax(axis=1)
+    keep = np.flatnonzero(has_majority)
+    tables = _tables(j.annotator[keep], j.value[keep], majority[keep], j.n_annotators, q)
+    n = tables.sum(axis=(1, 2))
+    return LeaveOneOut(
+        n_items=n.astype(np.intp),
+        agreement=_share(np.trace(tables, axis1=1, axis2=2), n),
+        kappa=kappa_from_tables(tables, w),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GoldScores:
+    """Each annotator against the gold value of seeded gold items. Arrays of shape (A,).
+
+    ``ci_low``/``ci_high`` bound the accuracy with a 95% Wilson interval; verdicts should be
+    taken on the interval, not the point estimate.
+    """
+
+    n: IntArray
+    correct: IntArray
+    accuracy: FloatArray
+    ci_low: FloatArray
+    ci_high: FloatArray
+    kappa: FloatArray
+
+
+def gold_scores(judgments: CodedJudgments, w: FloatArray) -> GoldScores:
+    """Accuracy (with Wilson interval) and Cohen's kappa of each annotator against gold."""
+    j = judgments
+    keep = np.flatnonzero(j.gold >= 0)
+    tables = _tables(j.annotator[keep], j.value[keep], j.gold[keep], j.n_annotators, j.q)
+    n = tables.sum(axis=(1, 2))
+    correct = np.trace(tables, axis1=1, axis2=2)
+    bounds = np.array([wilson_interval(c, t) for c, t in zip(correct, n, strict=True)])
+    bounds = bounds.reshape(len(n), 2)
+    return GoldScores(
+        n=n.astype(np.intp),
+        correct=correct.astype(np.intp),
+        accuracy=_share(correct, n),
+        ci_low=bounds[:, 0],
+        ci_high=bounds[:, 1],
+        kappa=kappa_from_tables(tables, w),
+    )
+
+
+def non_decisive_rates(judgments: CodedJudgments, non_decisive: BoolArray) -> FloatArray:
+    """Share of each annotator's judgments that are non-decisive (e.g. ``tie``), shape (A,).
+
+    Args:
+        non_decisive: which value codes are non-decisive, shape (q,).
+    """
+    j = judgments
+    total = np.bincount(j.annotator, minlength=j.n_annotators).astype(np.float64)
+    flags = non_decisive[j.value].astype(np.float64)
+    hits = np.bincount(j.annotator, weights=flags, minlength=j.n_annotators).astype(np.float64)
+    return _share(hits, total)
