@@ -1,0 +1,564 @@
+"""Build the agreement report (a JSON-ready dict, see docs/report-schema.md) from judgments.
+
+Data flow: canonical judgments table + rubric → integer codes per dimension (once) → the pure
+engine in :mod:`connector.metrics` → this dict. Renderers (JSON, Markdown, HTML, console) only
+read the dict.
+
+Repeated judgments of the same item by the same annotator on one dimension are re-tests: the
+first one (by ``submitted_at``, else by row order) counts for inter-annotator agreement, the
+second one for intra-annotator consistency; further repeats are counted and ignored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from connector.errors import JudgmentTableError
+from connector.metrics.agreement import AgreementSummary, Estimate, summarise_agreement
+from connector.metrics.annotator import (
+    gold_scores,
+    leave_one_out,
+    non_decisive_rates,
+    peer_agreement,
+)
+from connector.metrics.bias import ChoiceBias, choice_bias
+from connector.metrics.confusion import confusion_pairs, pair_confusion
+from connector.metrics.consistency import Consistency, retest_consistency
+from connector.metrics.judgments import CodedJudgments
+from connector.metrics.table import code_values, value_counts
+from connector.metrics.weights import agreement_weights
+from connector.rubric import Dimension, Rubric
+
+__all__ = ["SCHEMA", "ReportOptions", "build_report", "jsonable"]
+
+SCHEMA = "iaa-connector/report@1"
+IntArray: TypeAlias = npt.NDArray[np.intp]
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+LEVEL_WEIGHTS = {
+    "nominal": "identity",
+    "ordinal": "linear",
+    "interval": "quadratic",
+    "ratio": "quadratic",
+}
+SLICE_COLUMNS = {
+    "by_category": "category",
+    "by_rubric_version": "rubric_version",
+    "by_batch": "batch",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportOptions:
+    """How the report is computed.
+
+    Attributes:
+        resamples: bootstrap resamples of items per interval (0 for none).
+        seed: bootstrap seed; the same seed gives the same intervals.
+        confidence: interval coverage.
+        min_shared_items: annotator pairs sharing fewer items are left out of ``annotator_pairs``.
+        top_confusions: how many disagreeing value pairs to list per dimension.
+    """
+
+    resamples: int = 1000
+    seed: int = 0
+    confidence: float = 0.95
+    min_shared_items: int = 5
+    top_confusions: int = 5
+
+
+def _num(value: float | np.floating[Any] | None) -> float | None:
+    if value is None:
+        return None
+    as_float = float(value)
+    return as_float if math.isfinite(as_float) else None
+
+
+def _estimate(estimate: Estimate) -> dict[str, Any]:
+    lo, hi = estimate.ci95
+    interval = [_num(lo), _num(hi)] if math.isfinite(lo) and math.isfinite(hi) else None
+    return {"value": _num(estimate.value), "ci95": interval}
+
+
+def _label(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@dataclass(frozen=True, slots=True)
+class _Coded:
+    """One dimension's primary judgments (one per item × annotator) and its re-test pairs."""
+
+    judgments: CodedJudgments
+    rows: IntArray  # positions in the input frame of the primary judgments
+    retest_first: IntArray
+    retest_second: IntArray
+    retest_annotator: IntArray
+    extra_repeats: int
+
+
+def _code_dimension(
+    frame: pd.DataFrame,
+    rows: IntArray,
+    dimension: Dimension,
+    item: IntArray,
+    annotator: IntArray,
+    n_items: int,
+    n_annotators: int,
+) -> _Coded:
+    categories = list(dimension.values)
+    values = frame["value"].to_numpy(dtype=object)[rows]
+    known = pd.Series(values, dtype=object).isin(categories).to_numpy() | pd.isna(values)
+    if not known.all():
+        bad = np.flatnonzero(~known)
+        first = int(rows[bad[0]])
+        raise JudgmentTableError(
+            f"row {first + 1} (item {frame['item_id'].iat[first]!r}, annotator "
+            f"{frame['annotator'].iat[first]!r}): dimension {dimension.name!r} has value "
+            f"{values[bad[0]]!r}, which is not one of {categories} ({len(bad)} such judgment(s))"
+        )
+    codes, _ = code_values(values, categories)
+    gold_raw = frame["gold_value"].to_numpy(dtype=object)[rows]
+    gold_present = ~pd.isna(gold_raw)
+    gold = np.full(len(rows), -1, dtype=np.intp)
+    if gold_present.any():
+        try:
+            gold[gold_present], _ = code_values(gold_raw[gold_present], categories)
+        except ValueError as exc:
+            raise JudgmentTableError(
+                f"dimension {dimension.name!r}: a gold_value is not one of {categories}: {exc}"
+            ) from exc
+    present = codes >= 0
+    rows, codes, gold = rows[present], codes[present], gold[present]
+    it, an = item[rows], annotator[rows]
+    submitted = frame["submitted_at"]
+    if submitted.notna().any():
+        when = submitted.to_numpy()[rows].astype("datetime64[ns]").astype(np.int64)
+        order = np.lexsort((rows, when, an, it))
+    else:
+        order = np.lexsort((rows, an, it))
+    key = it[order].astype(np.int64) * n_annotators + an[order]
+    first_of_key = np.ones(len(order), dtype=bool)
+    first_of_key[1:] = key[1:] != key[:-1]
+    rank = np.arange(len(order)) - np.maximum.accumulate(
+        np.where(first_of_key, np.arange(len(order)), 0)
+    )
+    primary = order[rank == 0]
+    second = order[rank == 1]
+    first_of_second = order[np.flatnonzero(rank == 1) - 1]
+    return _Coded(
+        judgments=CodedJudgments(
+            item=it[primary],
+            annotator=an[primary],
+            value=codes[primary],
+            gold=gold[primary],
+            n_items=n_items,
+            n_annotators=n_annotators,
+            q=len(categories),
+        ),
+        rows=rows[primary],
+        retest_first=codes[first_of_second],
+        retest_second=codes[second],
+        retest_annotator=an[second],
+        extra_repeats=int((rank >= 2).sum()),
+    )
+
+
+class _DimensionReport:
+    """Everything the report says about one dimension, computed from its coded judgments."""
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        coded: _Coded,
+        dimension: Dimension,
+        rubric: Rubric,
+        annotators: Sequence[str],
+        options: ReportOptions,
+    ) -> None:
+        self.frame = frame
+        self.coded = coded
+        self.dimension = dimension
+        self.rubric = rubric
+        self.annotators = annotators
+        self.options = options
+        self.categories = list(dimension.values)
+        self.weights_name = LEVEL_WEIGHTS[dimension.level]
+        self.w = agreement_weights(self.weights_name, self.categories)
+        self.j = coded.judgments
+        self.counts = self.j.counts()
+        self.non_decisive = np.array([v in dimension.non_decisive for v in self.categories])
+
+    def _summary(
+        self, counts: FloatArray, categories: Sequence[Any], w: FloatArray
+    ) -> AgreementSummary:
+        return summarise_agreement(
+            counts,
+            categories=categories,
+            level=self.dimension.level,
+            weights=w,
+            resamples=self.options.resamples,
+            seed=self.options.seed,
+            confidence=self.options.confidence,
+        )
+
+    def _side_choice(self) -> tuple[IntArray, BoolPair | None, BoolPair | None]:
+        """Which primary judgments chose the left / the longer response (decisive a/b only)."""
+        j, cats = self.j, self.categories
+        if self.dimension.kind != "preference" or "a" not in cats or "b" not in cats:
+            return np.zeros(0, dtype=np.intp), None, None
+        a_code, b_code = cats.index("a"), cats.index("b")
+        decisive = (j.value == a_code) | (j.value == b_code)
+        chose_a = j.value == a_code
+        rows = self.coded.rows
+        left = self.frame["display_left"].to_numpy(dtype=object)[rows]
+        has_left = decisive & ~pd.isna(left)
+        position: BoolPair | None = None
+        if has_left.any():
+            left_is_a = left[has_left] == "a"
+            position = (np.flatnonzero(has_left), chose_a[has_left] == left_is_a)
+        length_a = self.frame["length_a"].to_numpy(dtype=np.float64)[rows]
+        length_b = self.frame["length_b"].to_numpy(dtype=np.float64)[rows]
+        has_length = (
+            decisive & np.isfinite(length_a) & np.isfinite(length_b) & (length_a != length_b)
+        )
+        length: BoolPair | None = None
+        if has_length.any():
+            a_longer = length_a[has_length] > length_b[has_length]
+            length = (np.flatnonzero(has_length), chose_a[has_length] == a_longer)
+        return rows, position, length
+
+    def _slices(self) -> dict[str, list[dict[str, Any]]]:
+        result: dict[str, list[dict[str, Any]]] = {}
+        columns = dict(SLICE_COLUMNS)
+        for name, column in columns.items():
+            result[name] = self._slice_by(
+                self.frame[column].to_numpy(dtype=object)[self.coded.rows]
+            )
+        submitted = self.frame["submitted_at"]
+        if submitted.notna().any():
+            when = submitted.iloc[self.coded.rows]
+            iso = when.dt.isocalendar()
+            weeks = iso["year"].astype("string") + "-W" + iso["week"].astype("string").str.zfill(2)
+            result["by_window"] = self._slice_by(weeks.to_numpy(dtype=object, na_value=None))
+        else:
+            result["by_window"] = []
+        return result
+
+    def _slice_by(self, keys: npt.NDArray[Any]) -> list[dict[str, Any]]:
+        present = ~pd.isna(keys)
+        if not present.any():
+            return []
+        codes, uniques = pd.factorize(pd.Series(keys[present], dtype=object), sort=True)
+        item, value = self.j.item[present], self.j.value[present]
+        slices = []
+        for k, key in enumerate(uniques):
+            mask = codes == k
+            counts = value_counts(item[mask], value[mask], n_units=self.j.n_items, q=self.j.q)
+            summary = self._summary(counts, self.categories, self.w)
+            slices.append(
+                {
+                    "key": str(key),
+                    "n_items": summary.n_items,
+                    "n_judgments": summary.n_judgments,
+                    "krippendorff_alpha": _estimate(summary.krippendorff_alpha),
+                    "percent_agreement": {
+                        "value": _num(summary.percent_agreement),
+                        "n_pairs": summary.n_pairs,
+                    },
+                }
+            )
+        return slices
+
+    def _bias(self, bias: ChoiceBias | None, key: str) -> dict[str, Any] | None:
+        if bias is None:
+            return None
+        return {"n": bias.n, key: _num(bias.share), "p_value": _num(bias.p_value)}
+
+    def dimension_section(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The ``dimensions.<name>`` section and the per-annotator figures for this dimension."""
+        dim, j = self.dimension, self.j
+        summary = self._summary(self.counts, self.categories, self.w)
+        section: dict[str, Any] = {
+            "kind": dim.kind,
+            "level": dim.level,
+            "categories": [_label(c) for c in self.categories],
+            "non_decisive": [_label(c) for c in dim.non_decisive],
+            "weights": self.weights_name,
+            "target_alpha": self.rubric.target_alpha_for(dim.name),
+            "n_items": summary.n_items,
+            "n_pairable_items": summary.n_pairable_items,
+            "n_judgments": summary.n_judgments,
+            "n_annotators": int(np.unique(j.annotator).size),
+            "n_retests": len(self.coded.retest_first),
+            "n_extra_repeats": self.coded.extra_repeats,
+            "krippendorff_alpha": _estimate(summary.krippendorff_alpha),
+            "fleiss_kappa": _estimate(summary.fleiss_kappa),
+            "gwet_ac1": _estimate(summary.gwet_ac1),
+            "percent_agreement": {
+                "value": _num(summary.percent_agreement),
+                "n_pairs": summary.n_pairs,
+            },
+        }
+        if dim.non_decisive:
+            decisive = np.flatnonzero(~self.non_decisive)
+            categories = [self.categories[i] for i in decisive]
+            sub = self._summary(
+                self.counts[:, decisive], categories, self.w[np.ix_(decisive, decisive)]
+            )
+            section["percent_agreement_decisive"] = {
+                "value": _num(sub.percent_agreement),
+                "n_pairs": sub.n_pairs,
+            }
+            section["krippendorff_alpha_decisive"] = _estimate(sub.krippendorff_alpha)
+        matrix = pair_confusion(self.counts)
+        section["confusion"] = {
+            "categories": section["categories"],
+            "matrix": matrix.tolist(),
+            "top_pairs": [
+                {
+                    "a": _label(p.first),
+                    "b": _label(p.second),
+                    "count": p.count,
+                    "share": _num(p.share),
+                }
+                for p in confusion_pairs(matrix, self.categories, top=self.options.top_confusions)
+            ],
+        }
+        _, position, length = self._side_choice()
+        position_bias = length_bias = None
+        if position is not None:
+            position_bias = choice_bias(
+                position[1],
+                j.annotator[position[0]],
+                n_annotators=j.n_annotators,
+                against_pool=False,
+            )
+        if length is not None:
+            length_bias = choice_bias(
+                length[1], j.annotator[length[0]], n_annotators=j.n_annotators, against_pool=True
+            )
+        section["position_bias"] = self._bias(position_bias, "left_share")
+        section["length_bias"] = self._bias(length_bias, "longer_share")
+        consistency: Consistency | None = None
+        if len(self.coded.retest_first):
+            consistency = retest_consistency(
+                self.coded.retest_first,
+                self.coded.retest_second,
+                self.coded.retest_annotator,
+                n_annotators=j.n_annotators,
+                w=self.w,
+            )
+            section["intra_annotator"] = {
+                "n_pairs": consistency.n_pairs,
+                "percent_agreement": _num(consistency.agreement),
+                "cohen_kappa": _num(consistency.kappa),
+            }
+        else:
+            section["intra_annotator"] = None
+        section.update(self._slices())
+        per_annotator = self._annotator_figures(position_bias, length_bias, consistency)
+        return section, per_annotator
+
+    def _annotator_figures(
+        self,
+        position_bias: ChoiceBias | None,
+        length_bias: ChoiceBias | None,
+        consistency: Consistency | None,
+    ) -> dict[str, Any]:
+        j = self.j
+        peers = peer_agreement(j, self.w)
+        loo = leave_one_out(j, self.w)
+        gold = gold_scores(j, self.w)
+        n_judgments = np.bincount(j.annotator, minlength=j.n_annotators)
+        nd_rates = non_decisive_rates(j, self.non_decisive) if self.dimension.non_decisive else None
+        lead = self.frame["lead_time_s"].to_numpy(dtype=np.float64)[self.coded.rows]
+        lead_median = (
+            pd.Series(lead).groupby(j.annotator).median().reindex(range(j.n_annotators)).to_numpy()
+        )
+        figures: dict[str, Any] = {}
+        for a in (int(x) for x in np.flatnonzero(n_judgments)):
+            entry: dict[str, Any] = {"n_judgments": int(n_judgments[a])}
+            entry["gold"] = (
+                {
+                    "n": int(gold.n[a]),
+                    "accuracy": _num(gold.accuracy[a]),
+                    "ci95": [_num(gold.ci_low[a]), _num(gold.ci_high[a])],
+                    "cohen_kappa": _num(gold.kappa[a]),
+                }
+                if gold.n[a]
+                else None
+            )
+            entry["peers"] = (
+                {
+                    "n_pairs": int(peers.n_pairs[a]),
+                    "percent_agreement": _num(peers.agreement[a]),
+                    "cohen_kappa": _num(peers.kappa[a]),
+                }
+                if peers.n_pairs[a]
+                else None
+            )
+            entry["leave_one_out"] = (
+                {
+                    "n_items": int(loo.n_items[a]),
+                    "agreement": _num(loo.agreement[a]),
+                    "cohen_kappa": _num(loo.kappa[a]),
+                }
+                if loo.n_items[a]
+                else None
+            )
+            entry["non_decisive_rate"] = _num(nd_rates[a]) if nd_rates is not None else None
+            entry["median_lead_time_s"] = _num(lead_median[a])
+            entry["position_bias"] = _annotator_bias(position_bias, a, "left_share", pool=False)
+            entry["length_bias"] = _annotator_bias(length_bias, a, "longer_share", pool=True)
+            entry["intra"] = (
+                {
+                    "n_pairs": int(consistency.annotator_n_pairs[a]),
+                    "percent_agreement": _num(consistency.annotator_agreement[a]),
+                    "cohen_kappa": _num(consistency.annotator_kappa[a]),
+                }
+                if consistency is not None and consistency.annotator_n_pairs[a]
+                else None
+            )
+            figures[self.annotators[a]] = entry
+        keep = peers.shared_items >= self.options.min_shared_items
+        pairs = [
+            {
+                "a": self.annotators[int(x)],
+                "b": self.annotators[int(y)],
+                "shared_items": int(s),
+                "percent_agreement": _num(pa),
+                "cohen_kappa": _num(k),
+            }
+            for x, y, s, pa, k in zip(
+                peers.first[keep],
+                peers.second[keep],
+                peers.shared_items[keep],
+                peers.pair_agreement[keep],
+                peers.pair_kappa[keep],
+                strict=True,
+            )
+        ]
+        return {"annotators": figures, "pairs": pairs}
+
+
+BoolPair: TypeAlias = tuple[IntArray, npt.NDArray[np.bool_]]
+
+
+def _annotator_bias(
+    bias: ChoiceBias | None, a: int, key: str, *, pool: bool
+) -> dict[str, Any] | None:
+    if bias is None or not bias.annotator_n[a]:
+        return None
+    entry: dict[str, Any] = {
+        "n": int(bias.annotator_n[a]),
+        key: _num(bias.annotator_share[a]),
+        "p_value": _num(bias.annotator_p_value[a]),
+    }
+    if pool:
+        entry["pool_share"] = _num(bias.reference)
+    return entry
+
+
+def build_report(
+    frame: pd.DataFrame,
+    rubric: Rubric,
+    *,
+    source: Mapping[str, Any] | None = None,
+    options: ReportOptions | None = None,
+    generated_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Compute the agreement report of a canonical judgments table under a rubric.
+
+    Args:
+        frame: canonical judgments (see :mod:`connector.judgments`), every column present.
+        rubric: names each dimension's categories, level and non-decisive values.
+        source: what to record under ``source`` (path, format, rows).
+
+    Raises:
+        JudgmentTableError: a dimension not in the rubric, or a value outside its dimension's
+            values (the message names the row, item, annotator and value).
+    """
+    options = options or ReportOptions()
+    unknown = sorted(set(frame["dimension"].unique()) - {d.name for d in rubric.dimensions})
+    if unknown:
+        raise JudgmentTableError(
+            f"dimension(s) {unknown} are not in rubric {rubric.id!r} version {rubric.version!r}, "
+            f"whose dimensions are {[d.name for d in rubric.dimensions]}"
+        )
+    item, item_ids = pd.factorize(frame["item_id"])
+    annotator, annotator_names = pd.factorize(frame["annotator"])
+    dimension_of_row, dimension_names = pd.factorize(frame["dimension"])
+    names = [str(a) for a in annotator_names]
+    item = item.astype(np.intp)
+    annotator = annotator.astype(np.intp)
+    dimensions: dict[str, Any] = {}
+    pairs: dict[str, Any] = {}
+    per_annotator: dict[str, dict[str, Any]] = {name: {} for name in names}
+    for dimension in rubric.dimensions:
+        if dimension.name not in dimension_names:
+            continue
+        index = int(np.flatnonzero(np.asarray(dimension_names) == dimension.name)[0])
+        rows = np.flatnonzero(dimension_of_row == index).astype(np.intp)
+        coded = _code_dimension(frame, rows, dimension, item, annotator, len(item_ids), len(names))
+        section, figures = _DimensionReport(
+            frame, coded, dimension, rubric, names, options
+        ).dimension_section()
+        dimensions[dimension.name] = section
+        pairs[dimension.name] = figures["pairs"]
+        for name, entry in figures["annotators"].items():
+            per_annotator[name][dimension.name] = entry
+    judgments_per_annotator = np.bincount(annotator, minlength=len(names))
+    items_per_annotator = (
+        pd.Series(item).groupby(annotator).nunique().reindex(range(len(names))).to_numpy()
+    )
+    annotators = [
+        {
+            "annotator": name,
+            "n_judgments": int(judgments_per_annotator[a]),
+            "n_items": int(items_per_annotator[a]),
+            "dimensions": per_annotator[name],
+        }
+        for a, name in sorted(enumerate(names), key=lambda pair: pair[1])
+    ]
+    when = generated_at or datetime.now(UTC)
+    return {
+        "schema": SCHEMA,
+        "generated_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "source": dict(source or {"path": None, "format": "canonical", "rows": len(frame)}),
+        "rubric": {"id": rubric.id, "version": rubric.version, "content_hash": rubric.content_hash},
+        "options": {
+            "bootstrap_resamples": options.resamples,
+            "seed": options.seed,
+            "confidence": options.confidence,
+            "min_shared_items": options.min_shared_items,
+        },
+        "summary": {
+            "n_items": len(item_ids),
+            "n_judgments": len(frame),
+            "n_annotators": len(names),
+            "n_dimensions": len(dimensions),
+        },
+        "dimensions": dimensions,
+        "annotators": annotators,
+        "annotator_pairs": pairs,
+    }
+
+
+def jsonable(value: Any) -> Any:
+    """Replace non-finite floats by ``None`` and numpy scalars by Python ones, recursively."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
