@@ -5,10 +5,10 @@ subclass the matching builtin, so ``except ValueError`` keeps working for caller
 the package::
 
     ConnectorError
-    ├── OptionError(ConnectorError, ValueError)          unknown keyword option value
-    ├── InsufficientDataError(ConnectorError, ValueError) no pairable units for a coefficient
-    ├── RubricError(ConnectorError, ValueError)           a rubric file is invalid (file:line: key)
-    └── JudgmentTableError(ConnectorError, ValueError)    an input table is invalid (file, row, column)
+    ├── OptionError            unknown keyword option value (also a ValueError)
+    ├── InsufficientDataError  no pairable units for a coefficient (also a ValueError)
+    ├── RubricError            a rubric file is invalid: file:line: key (also a ValueError)
+    └── JudgmentTableError     an input table is invalid: file, row, column (also a ValueError)
 
 Third-party errors are translated once, at the boundary, with ``raise ... from exc``.
 """

@@ -139,7 +139,7 @@ def _code_dimension(
     it, an = item[rows], annotator[rows]
     submitted = frame["submitted_at"]
     if submitted.notna().any():
-        when = submitted.to_numpy()[rows].astype("datetime64[ns]").astype(np.int64)
+        when = np.asarray(pd.DatetimeIndex(submitted).asi8)[rows]  # NaT sorts first
         order = np.lexsort((rows, when, an, it))
     else:
         order = np.lexsort((rows, an, it))
