@@ -26,7 +26,7 @@ app = typer.Typer(
 )
 rubric_app = typer.Typer(help="Work with versioned rubrics.", no_args_is_help=True)
 app.add_typer(rubric_app, name="rubric")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> typer.Exit:

@@ -1,0 +1,567 @@
+"""The HTML report: one self-contained file (inline CSS and SVG, no script, no URL).
+
+It reads top to bottom the way a data-quality lead works through a batch:
+
+1. header: source, rubric, when, how much data, the options behind the intervals;
+2. overview: the headline table per dimension, flagged annotators, significant biases, and a
+   forest plot of Krippendorff's alpha per dimension against its target;
+3. one section per dimension: the annotator × annotator agreement heatmap, gold accuracy per
+   annotator, the coincidence (confusion) matrix and its top pairs, agreement by category and,
+   when there is more than one, by rubric version, batch and week;
+4. one table per dimension with every annotator's figures.
+
+Everything taken from the report is escaped (annotator names and categories are free text).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from typing import Any
+
+from connector.report import (
+    BREAKDOWNS,
+    DASH,
+    GOLD_QUALIFY,
+    GOLD_RETRAIN,
+    TextTable,
+    annotator_table,
+    annotators_of,
+    below_target,
+    bias_notes,
+    breakdown_table,
+    category_label,
+    dimension_facts,
+    dimensions_of,
+    flagged_annotators,
+    fmt_coef,
+    fmt_coef_ci,
+    fmt_count,
+    fmt_percent,
+    fmt_percent_ci,
+    headline_table,
+    lookup,
+    number,
+    sorted_by_alpha,
+)
+from connector.report.svg import Estimate, ReferenceLine, bar_chart, forest_plot, heatmap
+
+__all__ = ["MAX_HEATMAP_ANNOTATORS", "render_html"]
+
+MAX_HEATMAP_ANNOTATORS = 30
+"""The agreement heatmap shows at most this many annotators (those with the most judgments)."""
+
+CSS = """
+:root { color-scheme: light; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial,
+       sans-serif; color: #222; max-width: 1180px; margin: 0 auto; padding: 24px 28px 64px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 20px; margin: 40px 0 8px; padding-top: 12px; border-top: 2px solid #e3e6ea; }
+h3 { font-size: 16px; margin: 28px 0 6px; }
+.subtitle { color: #555; margin: 0 0 16px; }
+nav { margin: 8px 0 0; color: #555; }
+nav a { margin-right: 14px; color: #1f5fa8; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 12px 0; }
+dl.meta dt { color: #555; }
+dl.meta dd { margin: 0; }
+code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+       overflow-wrap: anywhere; }
+.cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 16px 0; }
+.card { border: 1px solid #e3e6ea; border-radius: 6px; padding: 8px 16px; min-width: 110px; }
+.card b { display: block; font-size: 22px; font-variant-numeric: tabular-nums; }
+.card span { color: #555; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; margin: 8px 0 12px; font-size: 13px; }
+th, td { padding: 4px 10px; border-bottom: 1px solid #e3e6ea; text-align: left;
+         vertical-align: top; }
+th { background: #f3f5f7; font-weight: 600; }
+th.num { text-align: right; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.alert { color: #c0392b; font-weight: 600; }
+td.alert { white-space: nowrap; }
+.muted { color: #666; }
+figure { margin: 12px 0 20px; break-inside: avoid; }
+figcaption { color: #555; font-size: 13px; max-width: 820px; margin-top: 4px; }
+details { margin: 4px 0 16px; }
+summary { cursor: pointer; color: #1f5fa8; }
+ul.notes li { margin: 2px 0; }
+"""
+
+
+def render_html(report: Mapping[str, Any]) -> str:
+    """The report (``iaa-connector/report@1`` dict) as one self-contained HTML page."""
+    dimensions = dimensions_of(report)
+    sections = [
+        _header(report, dimensions),
+        _overview(report),
+        *(
+            _dimension_section(report, index, name, dim)
+            for index, (name, dim) in enumerate(dimensions, start=1)
+        ),
+        _annotator_section(report, dimensions),
+    ]
+    title = f"Agreement report — {lookup(report, 'source', 'path') or 'judgments'}"
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{_esc(title)}</title>",
+            f"<style>{CSS}</style>",
+            "</head>",
+            "<body>",
+            *sections,
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+def _esc(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def _table(table: TextTable, *, alert_cells: Iterable[tuple[int, int]] = ()) -> str:
+    """A :class:`TextTable` as an HTML table; ``alert_cells`` are ``(row, column)`` in red."""
+    alerts = set(alert_cells)
+    head = "".join(
+        f'<th{" class=num" if numeric else ""} scope="col">{_esc(column)}</th>'
+        for column, numeric in zip(table.columns, table.numeric, strict=True)
+    )
+    body = []
+    for i, row in enumerate(table.rows):
+        cells = []
+        for j, (cell, numeric) in enumerate(zip(row, table.numeric, strict=True)):
+            classes = " ".join(c for c, on in (("num", numeric), ("alert", (i, j) in alerts)) if on)
+            attribute = f' class="{classes}"' if classes else ""
+            cells.append(f"<td{attribute}>{_esc(cell)}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return (
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def _figure(svg: str, caption: str) -> str:
+    """An SVG chart with an (already escaped) caption."""
+    return f"<figure>{svg}<figcaption>{caption}</figcaption></figure>"
+
+
+def _percent_tick(value: float) -> str:
+    return f"{100 * value:g}%"
+
+
+# --------------------------------------------------------------------------- header, overview
+
+
+def _header(report: Mapping[str, Any], dimensions: Sequence[tuple[str, Any]]) -> str:
+    source = report.get("source") or {}
+    rubric = report.get("rubric")
+    options = report.get("options") or {}
+    summary = report.get("summary") or {}
+    if isinstance(rubric, Mapping):
+        rubric_html = (
+            f"{_esc(rubric.get('id') or DASH)}, version {_esc(rubric.get('version') or DASH)} "
+            f"<code>{_esc(rubric.get('content_hash') or DASH)}</code>"
+        )
+    else:
+        rubric_html = DASH
+    confidence = number(options.get("confidence"))
+    options_text = (
+        f"{fmt_count(options.get('bootstrap_resamples'))} bootstrap resamples, "
+        f"seed {_esc(options.get('seed', DASH))}, "
+        f"{DASH if confidence is None else f'{100 * confidence:g}%'} intervals, "
+        f"annotator pairs need at least {fmt_count(options.get('min_shared_items'))} shared items"
+    )
+    meta = [
+        (
+            "Source",
+            f"<code>{_esc(source.get('path') or DASH)}</code> "
+            f"({_esc(source.get('format') or DASH)}, {fmt_count(source.get('rows'))} rows)",
+        ),
+        ("Rubric", rubric_html),
+        ("Generated", _esc(report.get("generated_at") or DASH)),
+        ("Options", _esc(options_text)),
+        ("Schema", _esc(report.get("schema") or DASH)),
+    ]
+    cards = "".join(
+        f'<div class="card"><b>{fmt_count(summary.get(key))}</b><span>{label}</span></div>'
+        for key, label in (
+            ("n_items", "items"),
+            ("n_judgments", "judgments"),
+            ("n_annotators", "annotators"),
+            ("n_dimensions", "dimensions"),
+        )
+    )
+    links = "".join(
+        f'<a href="#dim-{i}">{_esc(name)}</a>' for i, (name, _) in enumerate(dimensions, start=1)
+    )
+    return (
+        "<header><h1>Inter-annotator agreement report</h1>"
+        f'<p class="subtitle">{_esc(source.get("path") or DASH)}</p>'
+        f'<dl class="meta">{"".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in meta)}</dl>'
+        f'<div class="cards">{cards}</div>'
+        f'<nav><a href="#overview">Overview</a>{links}<a href="#annotators">Annotators</a></nav>'
+        "</header>"
+    )
+
+
+def _overview(report: Mapping[str, Any]) -> str:
+    table = headline_table(report)
+    flag_column = len(table.columns) - 1
+    alerts = [
+        (i, flag_column) for i, (_, dim) in enumerate(dimensions_of(report)) if below_target(dim)
+    ]
+    parts = [
+        '<section id="overview"><h2>Overview</h2>',
+        _table(table, alert_cells=alerts),
+        "<p class=\"muted\">α: Krippendorff's alpha at the dimension's level of measurement; "
+        "κ: Fleiss' kappa; AC1: Gwet's AC1; intervals are 95% bootstrap intervals. "
+        "% agreement (decisive) leaves out non-decisive values such as ties.</p>",
+        _alpha_forest(report),
+        _flagged(report),
+    ]
+    notes = bias_notes(report)
+    if notes:
+        items = "".join(f"<li>{_esc(note)}</li>" for note in notes)
+        parts.append(f'<h3>Biases</h3><ul class="notes">{items}</ul>')
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _alpha_forest(report: Mapping[str, Any]) -> str:
+    estimates = []
+    targets: dict[float, list[str]] = {}
+    for name, dim in dimensions_of(report):
+        target = number(dim.get("target_alpha"))
+        if target is not None:
+            targets.setdefault(target, []).append(name)
+        for suffix, key in (
+            ("", "krippendorff_alpha"),
+            (" (decisive only)", "krippendorff_alpha_decisive"),
+        ):
+            if key not in dim:
+                continue
+            value = number(lookup(dim, key, "value"))
+            ci = lookup(dim, key, "ci95") or (None, None)
+            estimates.append(
+                Estimate(
+                    label=f"{name}{suffix}",
+                    value=value,
+                    low=number(ci[0]),
+                    high=number(ci[1]),
+                    text=fmt_coef_ci(dim.get(key)),
+                    note=f"target {fmt_coef(target)}",
+                    alert=value is not None and target is not None and value < target,
+                )
+            )
+    if not estimates:
+        return ""
+    if len(targets) == 1:
+        lines = [ReferenceLine(value=t, label=f"target {fmt_coef(t)}") for t in targets]
+    else:
+        lines = [
+            ReferenceLine(value=t, label=f"target {fmt_coef(t)} ({', '.join(names)})")
+            for t, names in targets.items()
+        ]
+    svg = forest_plot(estimates, title="Krippendorff's alpha per dimension", reference_lines=lines)
+    return _figure(
+        svg,
+        "Krippendorff's alpha per dimension with its 95% bootstrap interval; the dashed line is "
+        "the target. Red: below target. “Decisive only” leaves out non-decisive values "
+        "(ties) before computing alpha.",
+    )
+
+
+def _flagged(report: Mapping[str, Any]) -> str:
+    flagged = flagged_annotators(report)
+    if not flagged:
+        return "<h3>Flagged annotators</h3><p>No annotator is flagged.</p>"
+    table = TextTable(
+        columns=("Annotator", "Dimension", "Why", "Gold accuracy [95% CI]", "Peer agreement"),
+        rows=tuple(
+            (f.annotator, f.dimension, "; ".join(f.reasons), f.gold, f.peer_agreement)
+            for f in flagged
+        ),
+        numeric=(False, False, False, True, True),
+    )
+    return (
+        "<h3>Flagged annotators</h3>"
+        f'<p class="muted">Gold accuracy interval wholly below {fmt_percent(GOLD_RETRAIN)} '
+        "(retrain), or the lowest agreement with peers in a dimension.</p>" + _table(table)
+    )
+
+
+# --------------------------------------------------------------------------- one dimension
+
+
+def _dimension_section(
+    report: Mapping[str, Any], index: int, name: str, dim: Mapping[str, Any]
+) -> str:
+    facts = "".join(
+        f"<dt>{_esc(label)}</dt><dd>{_esc(value)}</dd>" for label, value in dimension_facts(dim)
+    )
+    return "".join(
+        [
+            f'<section id="dim-{index}"><h2>Dimension: {_esc(name)}</h2>',
+            f'<dl class="meta">{facts}</dl>',
+            "<h3>Agreement between annotators</h3>",
+            _peer_heatmap(report, name),
+            "<h3>Gold accuracy</h3>",
+            _gold_chart(report, name),
+            "<h3>Confusions</h3>",
+            _confusion(name, dim),
+            _breakdowns(name, dim),
+            "</section>",
+        ]
+    )
+
+
+def _peer_heatmap(report: Mapping[str, Any], dimension: str) -> str:
+    pairs = [
+        p for p in lookup(report, "annotator_pairs", dimension) or () if isinstance(p, Mapping)
+    ]
+    ranked = annotators_of(report, dimension)
+    known = {who for who, _ in ranked}
+    extra = sorted({str(p.get(k)) for p in pairs for k in ("a", "b")} - known)
+    ranked.extend((who, {}) for who in extra)
+    shown = ranked[:MAX_HEATMAP_ANNOTATORS]
+    if len(shown) < 2:
+        return "<p>Fewer than two annotators judged this dimension.</p>"
+    shown.sort(key=_peer_sort_key)
+    names = [who for who, _ in shown]
+    by_pair = {frozenset((str(p.get("a")), str(p.get("b")))): p for p in pairs}
+    values, texts, titles = [], [], []
+    for a in names:
+        row_values: list[float | None] = []
+        row_texts, row_titles = [], []
+        for b in names:
+            pair = by_pair.get(frozenset((a, b))) if a != b else None
+            value = number(pair.get("percent_agreement")) if pair else None
+            row_values.append(value)
+            row_texts.append("" if value is None else f"{100 * value:.1f}")
+            if a == b:
+                row_titles.append(f"{a} (same annotator)")
+            elif pair is None:
+                row_titles.append(f"{a} × {b}: too few shared items")
+            else:
+                row_titles.append(
+                    f"{a} × {b}: {fmt_percent(value)} agreement, κ "
+                    f"{fmt_coef(pair.get('cohen_kappa'))}, "
+                    f"{fmt_count(pair.get('shared_items'))} shared items"
+                )
+        values.append(row_values)
+        texts.append(row_texts)
+        titles.append(row_titles)
+    present = [v for row in values for v in row if v is not None]
+    domain = (
+        (math.floor(min(present) * 20) / 20, math.ceil(max(present) * 20) / 20)
+        if present
+        else (0.0, 1.0)
+    )
+    svg = heatmap(
+        values,
+        row_labels=names,
+        column_labels=names,
+        title=f"Percent agreement between annotators, {dimension}",
+        domain=domain if domain[1] > domain[0] else (0.0, 1.0),
+        cell_texts=texts,
+        cell_titles=titles,
+        legend_format=_percent_tick,
+        legend_title="% agreement",
+    )
+    minimum = fmt_count(lookup(report, "options", "min_shared_items"))
+    caption = (
+        "Percent agreement on the items both annotators judged; grey: the same annotator, or "
+        f"fewer than {minimum} shared items. Ordered by agreement with peers, highest first. "
+        "Hover a cell for the shared items and Cohen's κ."
+    )
+    if len(ranked) > MAX_HEATMAP_ANNOTATORS:
+        caption += (
+            f" Showing the {MAX_HEATMAP_ANNOTATORS} annotators with the most judgments "
+            f"of {len(ranked)}."
+        )
+    return _figure(svg, _esc(caption))
+
+
+def _peer_sort_key(item: tuple[str, Mapping[str, Any]]) -> tuple[float, str]:
+    """Highest peer agreement first; annotators without peer figures last."""
+    value = number(lookup(item[1], "peers", "percent_agreement"))
+    return (math.inf if value is None else -value, item[0])
+
+
+def _gold_chart(report: Mapping[str, Any], dimension: str) -> str:
+    estimates = []
+    for who, figures in annotators_of(report, dimension):
+        gold = figures.get("gold")
+        accuracy = number(lookup(gold, "accuracy"))
+        if accuracy is None:
+            continue
+        ci = lookup(gold, "ci95") or (None, None)
+        upper = number(ci[1])
+        estimates.append(
+            Estimate(
+                label=who,
+                value=accuracy,
+                low=number(ci[0]),
+                high=upper,
+                text=fmt_percent_ci(accuracy, ci),
+                note=(
+                    f"{fmt_count(lookup(gold, 'n'))} gold items, "
+                    f"κ {fmt_coef(lookup(gold, 'cohen_kappa'))}"
+                ),
+                alert=upper is not None and upper < GOLD_RETRAIN,
+            )
+        )
+    if not estimates:
+        return "<p>No annotator has gold figures for this dimension.</p>"
+    estimates.sort(key=lambda e: (-(e.value or 0.0), e.label))
+    svg = bar_chart(
+        estimates,
+        title=f"Gold accuracy per annotator, {dimension}",
+        reference_lines=[
+            ReferenceLine(value=GOLD_RETRAIN, label=f"retrain {fmt_percent(GOLD_RETRAIN)}"),
+            ReferenceLine(value=GOLD_QUALIFY, label=f"qualify {fmt_percent(GOLD_QUALIFY)}"),
+        ],
+        tick_format=_percent_tick,
+    )
+    return _figure(
+        svg,
+        _esc(
+            "Share of gold items answered correctly, with its 95% Wilson interval. Red: the "
+            f"whole interval is below the retrain line ({fmt_percent(GOLD_RETRAIN)})."
+        ),
+    )
+
+
+def _confusion(dimension: str, dim: Mapping[str, Any]) -> str:
+    confusion = dim.get("confusion")
+    if not isinstance(confusion, Mapping) or not confusion.get("matrix"):
+        return "<p>No pairable judgments, so no confusion matrix.</p>"
+    labels = [category_label(c) for c in confusion.get("categories") or ()]
+    matrix = [[number(v) for v in row] for row in confusion["matrix"]]
+    total = sum(v for row in matrix for v in row if v is not None)
+    titles = [
+        [
+            f"{a} × {b}: {fmt_count(v)} pairs"
+            + (f" ({fmt_percent(v / total)} of all pairs)" if v is not None and total else "")
+            for b, v in zip(labels, row, strict=True)
+        ]
+        for a, row in zip(labels, matrix, strict=True)
+    ]
+    largest = max((v for row in matrix for v in row if v is not None), default=1.0)
+    svg = heatmap(
+        matrix,
+        row_labels=labels,
+        column_labels=labels,
+        title=f"Coincidence matrix, {dimension}",
+        domain=(0.0, largest or 1.0),
+        cell_texts=[[fmt_count(v) for v in row] for row in matrix],
+        cell_titles=titles,
+        legend_format=fmt_count,
+        legend_title="pairs",
+    )
+    caption = _esc(
+        "Coincidence matrix (symmetric): how often two values given to the same item by "
+        "different annotators fall in each pair of categories. The diagonal is agreement; "
+        "off-diagonal cells are the confusions."
+    )
+    top = [p for p in confusion.get("top_pairs") or () if isinstance(p, Mapping)]
+    table = TextTable(
+        columns=("Value", "Confused with", "Pairs", "Share of all pairs"),
+        rows=tuple(
+            (
+                category_label(p.get("a")),
+                category_label(p.get("b")),
+                fmt_count(p.get("count")),
+                fmt_percent(p.get("share")),
+            )
+            for p in top
+        ),
+        numeric=(False, False, True, True),
+    )
+    top_html = "<h3>Top confusions</h3>" + _table(table) if top else ""
+    return _figure(svg, caption) + top_html
+
+
+def _breakdowns(dimension: str, dim: Mapping[str, Any]) -> str:
+    target = number(dim.get("target_alpha"))
+    parts = []
+    by_category = [e for e in dim.get("by_category") or () if isinstance(e, Mapping)]
+    if by_category:
+        ordered = sorted_by_alpha(by_category)
+        parts.append("<h3>Agreement by category</h3>")
+        parts.append(_breakdown_plot(dimension, ordered, "category", target, "lowest first"))
+        parts.append(_details(breakdown_table(ordered, key_title="Category")))
+    for key, what, key_title in BREAKDOWNS:
+        entries = [e for e in dim.get(key) or () if isinstance(e, Mapping)]
+        if len(entries) > 1:
+            parts.append(f"<h3>Agreement by {_esc(what)}</h3>")
+            parts.append(_breakdown_plot(dimension, entries, what, target, "in report order"))
+            parts.append(_details(breakdown_table(entries, key_title=key_title)))
+    return "".join(parts)
+
+
+def _breakdown_plot(
+    dimension: str,
+    entries: Sequence[Mapping[str, Any]],
+    what: str,
+    target: float | None,
+    order: str,
+) -> str:
+    estimates = []
+    for entry in entries:
+        value = number(lookup(entry, "krippendorff_alpha", "value"))
+        ci = lookup(entry, "krippendorff_alpha", "ci95") or (None, None)
+        estimates.append(
+            Estimate(
+                label=category_label(entry.get("key")),
+                value=value,
+                low=number(ci[0]),
+                high=number(ci[1]),
+                text=fmt_coef_ci(entry.get("krippendorff_alpha")),
+                note=(
+                    f"{fmt_count(entry.get('n_items'))} items, "
+                    f"{fmt_count(entry.get('n_judgments'))} judgments"
+                ),
+                alert=value is not None and target is not None and value < target,
+            )
+        )
+    lines = (
+        [] if target is None else [ReferenceLine(value=target, label=f"target {fmt_coef(target)}")]
+    )
+    svg = forest_plot(
+        estimates, title=f"Krippendorff's alpha by {what}, {dimension}", reference_lines=lines
+    )
+    return _figure(svg, _esc(f"Krippendorff's alpha with its 95% interval per {what}, {order}."))
+
+
+def _details(table: TextTable) -> str:
+    return f"<details><summary>Table</summary>{_table(table)}</details>"
+
+
+# --------------------------------------------------------------------------- annotators
+
+
+def _annotator_section(report: Mapping[str, Any], dimensions: Sequence[tuple[str, Any]]) -> str:
+    parts = ['<section id="annotators"><h2>Annotators</h2>']
+    for name, _ in dimensions:
+        table = annotator_table(report, name)
+        flagged = {f.annotator for f in flagged_annotators(report) if f.dimension == name}
+        alerts = [(i, 0) for i, row in enumerate(table.rows) if row[0] in flagged]
+        parts.append(f"<h3>{_esc(name)}</h3>")
+        parts.append(_table(table, alert_cells=alerts))
+    parts.append(
+        '<p class="muted">Peer agreement and κ: against the other annotators on shared items. '
+        "Bias p-values: tests of whether the annotator picks the left (position) or the longer "
+        "(length) response more often than expected. Red: flagged (see the overview).</p>"
+    )
+    parts.append("</section>")
+    return "".join(parts)

@@ -1,0 +1,402 @@
+"""Rendering of the JSON report to HTML, Markdown, the console summary and inline SVG.
+
+The fixture ``data/report_example.json`` follows docs/report-schema.md: two dimensions
+(``overall``: nominal preference with the non-decisive value ``tie``; ``helpfulness``: ordinal
+1-5 rating), six annotators (``new_hire`` did not rate helpfulness), nulls where the schema allows
+them (no gold for ``crowd_chen``, no lead time for ``expert_2``, no biases for ratings, an
+undefined Cohen's kappa for ``crowd_ben`` written as null, a category whose alpha is not
+computable) and one annotator pair below ``min_shared_items`` (``expert_2``/``new_hire``).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import math
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from connector.report import (
+    DASH,
+    fmt_coef,
+    fmt_coef_ci,
+    fmt_count,
+    fmt_p,
+    fmt_percent,
+    fmt_percent_ci,
+    number,
+)
+from connector.report.console import print_summary
+from connector.report.html import render_html
+from connector.report.markdown import render_markdown
+from connector.report.svg import Estimate, ReferenceLine, bar_chart, forest_plot, heatmap
+
+FIXTURE = Path(__file__).parent / "data" / "report_example.json"
+EVIL = "<script>alert(1)</script>"
+SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
+
+
+@pytest.fixture
+def report() -> dict[str, Any]:
+    with FIXTURE.open(encoding="utf-8") as f:
+        loaded: dict[str, Any] = json.load(f)
+    return loaded
+
+
+def renamed(report: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    """The report with every string equal to ``old`` replaced by ``new`` (names and keys)."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {(new if k == old else k): walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return new if value == old else value
+
+    result: dict[str, Any] = walk(report)
+    return result
+
+
+def svgs(page: str) -> list[str]:
+    return SVG.findall(page)
+
+
+def svg_titled(page: str, title: str) -> str:
+    found = [s for s in svgs(page) if f"<title>{title}</title>" in s]
+    assert len(found) == 1, f"expected one SVG titled {title!r}, found {len(found)}"
+    return found[0]
+
+
+def console_text(report: dict[str, Any]) -> str:
+    console = Console(record=True, width=160)
+    print_summary(report, console)
+    return console.export_text()
+
+
+def markdown_table_after(markdown: str, heading: str) -> list[list[str]]:
+    """The cells of the first table after ``heading`` (split on unescaped ``|``)."""
+    block = markdown.split(heading + "\n\n", 1)[1].split("\n\n", 1)[0]
+    return [
+        [cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]] for line in block.splitlines()
+    ]
+
+
+def many_annotators(report: dict[str, Any], count: int) -> dict[str, Any]:
+    """The fixture with ``count`` annotators on ``overall``; annotator_k has 100 + k judgments."""
+    big = copy.deepcopy(report)
+    template = report["annotators"][0]["dimensions"]["overall"]
+    names = [f"annotator_{k:02d}" for k in range(count)]
+    big["annotators"] = [
+        {
+            "annotator": name,
+            "n_judgments": 100 + k,
+            "n_items": 100 + k,
+            "dimensions": {"overall": {**template, "n_judgments": 100 + k}},
+        }
+        for k, name in enumerate(names)
+    ]
+    big["annotator_pairs"] = {
+        "overall": [
+            {"a": a, "b": b, "shared_items": 9, "percent_agreement": 0.6, "cohen_kappa": 0.3}
+            for a, b in itertools.combinations(names, 2)
+        ],
+        "helpfulness": [],
+    }
+    return big
+
+
+# --------------------------------------------------------------------------- shared formatting
+
+
+def test_formatters_use_fixed_decimals_and_a_dash_for_null() -> None:
+    assert fmt_coef(0.5) == "0.500"
+    assert fmt_coef(-0.0123) == "-0.012"
+    assert fmt_percent(0.6636) == "66.4%"
+    assert fmt_count(1689) == "1,689"
+    assert fmt_count(118.5) == "118.5"
+    assert fmt_p(0.00002) == "<0.001"
+    assert fmt_p(0.0093) == "0.009"
+    assert fmt_coef_ci({"value": 0.51, "ci95": [0.44, 0.58]}) == "0.510 [0.440, 0.580]"
+    assert fmt_coef_ci({"value": 0.51, "ci95": None}) == "0.510"
+    assert fmt_percent_ci(0.88, [0.7, 0.96]) == "88.0% [70.0%, 96.0%]"
+    for missing in (None, math.nan, "0.5", True):
+        assert number(missing) is None
+        assert fmt_coef(missing) == DASH
+        assert fmt_percent(missing) == DASH
+    assert fmt_coef_ci({"value": math.nan, "ci95": [math.nan, math.nan]}) == DASH
+    assert fmt_coef_ci(None) == DASH
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def test_html_shows_each_dimension_alpha_with_its_interval(report: dict[str, Any]) -> None:
+    page = render_html(report)
+    assert "0.512 [0.441, 0.583]" in page  # overall alpha
+    assert "0.683 [0.601, 0.757]" in page  # overall alpha, decisive only
+    assert "0.702 [0.648, 0.751]" in page  # helpfulness alpha
+    assert "0.507 [0.436, 0.579]" in page  # overall Fleiss kappa
+    assert "84.2%" in page  # overall % agreement, decisive
+    forest = svg_titled(page, "Krippendorff&#x27;s alpha per dimension")
+    assert "overall (decisive only)" in forest
+    assert "target 0.800 (overall)" in forest
+    assert "target 0.667 (helpfulness)" in forest
+    assert forest.count("<circle") == 3
+
+
+def test_html_header_names_source_rubric_and_counts(report: dict[str, Any]) -> None:
+    page = render_html(report)
+    assert "examples/mt-bench/judgments.jsonl" in page
+    assert "mt-bench, version 2" in page
+    assert report["rubric"]["content_hash"] in page
+    assert "2026-11-23T20:00:00Z" in page
+    assert "<b>970</b><span>judgments</span>" in page
+
+
+def test_html_is_self_contained(report: dict[str, Any]) -> None:
+    page = render_html(report)
+    assert "http://" not in page
+    assert "https://" not in page
+    assert "<script" not in page
+    assert "<link" not in page
+    assert "src=" not in page
+
+
+def test_heatmap_has_n_by_n_cells_per_dimension(report: dict[str, Any]) -> None:
+    page = render_html(report)
+    overall = svg_titled(page, "Percent agreement between annotators, overall")
+    helpfulness = svg_titled(page, "Percent agreement between annotators, helpfulness")
+    assert overall.count('class="cell"') == 6 * 6
+    assert helpfulness.count('class="cell"') == 5 * 5  # new_hire did not rate helpfulness
+    assert "expert_1 × expert_2: 70.7% agreement, κ 0.542, 15 shared items" in overall
+    assert "expert_2 × new_hire: too few shared items" in overall
+    assert "Showing the 30 annotators" not in page
+
+
+def test_heatmap_is_capped_at_30_annotators_with_most_judgments(report: dict[str, Any]) -> None:
+    page = render_html(many_annotators(report, 40))
+    heat = svg_titled(page, "Percent agreement between annotators, overall")
+    assert heat.count('class="cell"') == 30 * 30
+    assert "Showing the 30 annotators with the most judgments of 40." in page
+    assert "annotator_39" in heat  # most judgments
+    assert "annotator_09" not in heat  # among the 10 with fewest judgments
+
+
+def test_gold_chart_shows_only_annotators_with_gold_figures(report: dict[str, Any]) -> None:
+    page = render_html(report)
+    gold = svg_titled(page, "Gold accuracy per annotator, overall")
+    assert "crowd_chen" not in gold  # gold is null
+    assert "retrain 80.0%" in gold
+    assert "qualify 85.0%" in gold
+    assert "55.0% [34.2%, 74.2%]" in gold
+    assert "No annotator has gold figures for this dimension." in page  # helpfulness
+
+
+def test_confusion_matrix_and_breakdowns(report: dict[str, Any]) -> None:
+    page = render_html(report)
+    overall = svg_titled(page, "Coincidence matrix, overall")
+    helpfulness = svg_titled(page, "Coincidence matrix, helpfulness")
+    assert overall.count('class="cell"') == 3 * 3
+    assert helpfulness.count('class="cell"') == 5 * 5
+    assert "a × tie: 118.5 pairs (7.8% of all pairs)" in overall  # 118.5 / 1529
+    by_category = svg_titled(page, "Krippendorff&#x27;s alpha by category, overall")
+    assert "math &amp; &lt;logic&gt;" in by_category
+    # by rubric version has 2 entries for overall and 1 for helpfulness: one plot only
+    assert page.count("<h3>Agreement by rubric version</h3>") == 1
+    assert page.count("<h3>Agreement by week of submission</h3>") == 1
+    assert page.count("<h3>Agreement by batch</h3>") == 2
+
+
+def test_html_categories_are_sorted_by_alpha_lowest_first(report: dict[str, Any]) -> None:
+    page = render_html(report)
+    plots = [s for s in svgs(page) if "alpha by category" in s]
+    labels = re.findall(r'text-anchor="end">([^<]+)</text>', plots[0])
+    assert labels == ["writing", "math &amp; &lt;logic&gt;", "reasoning", "coding", "extraction"]
+    assert "not computable" in plots[0]
+
+
+def test_every_svg_is_well_formed_xml(report: dict[str, Any]) -> None:
+    for candidate in (report, renamed(report, "new_hire", EVIL)):
+        found = svgs(render_html(candidate))
+        assert len(found) == 12  # 1 overview + 7 overall + 4 helpfulness
+        for svg in found:
+            root = ET.fromstring(svg)
+            assert root.tag == "svg"
+            assert root.get("viewBox")
+            assert root[0].tag == "title"
+
+
+def test_html_escapes_annotator_names_and_categories(report: dict[str, Any]) -> None:
+    evil = renamed(renamed(report, "new_hire", EVIL), "coding", 'a"&<b>')
+    page = render_html(evil)
+    assert EVIL not in page
+    assert "<script" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'a"&<b>' not in page
+    assert "a&quot;&amp;&lt;b&gt;" in page
+
+
+def test_html_renders_null_and_nan_as_dash(report: dict[str, Any]) -> None:
+    report["dimensions"]["helpfulness"]["fleiss_kappa"] = {"value": math.nan, "ci95": None}
+    page = render_html(report)
+    helpfulness_row = re.search(r"<tr><td>helpfulness</td>.*?</tr>", page)
+    assert helpfulness_row is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", helpfulness_row.group(0))
+    assert cells[6] == DASH  # Fleiss kappa: NaN
+    assert cells[9] == DASH  # % agreement decisive: no non-decisive values
+    annotators = page.split('id="annotators"', 1)[1]
+    crowd_chen = re.search(r"<tr><td[^>]*>crowd_chen</td>.*?</tr>", annotators)
+    assert crowd_chen is not None
+    assert re.findall(r"<td[^>]*>(.*?)</td>", crowd_chen.group(0))[2] == DASH  # gold: null
+    assert "nan" not in page.lower().replace("nav", "")
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def test_markdown_has_the_headline_table(report: dict[str, Any]) -> None:
+    markdown = render_markdown(report)
+    rows = markdown_table_after(markdown, "## Overview")
+    assert rows[0][:2] == ["Dimension", "Level"]
+    assert rows[1][2] == "---:"
+    assert rows[2][0] == "overall"
+    assert rows[2][5] == "0.512 [0.441, 0.583]"
+    assert rows[2][10] == "below target 0.800"
+    assert rows[3][5] == "0.702 [0.648, 0.751]"
+    assert rows[3][9] == DASH
+    assert "0.683 [0.601, 0.757]" in markdown  # decisive-only alpha, in the dimension facts
+
+
+def test_markdown_renders_null_as_dash(report: dict[str, Any]) -> None:
+    markdown = render_markdown(report)
+    section = markdown.split("## Annotators", 1)[1]
+    rows = markdown_table_after(section, "### helpfulness")
+    crowd_ben = next(row for row in rows if row[0] == "crowd_ben")
+    assert crowd_ben[4] == DASH  # peer kappa undefined (null)
+    assert crowd_ben[6] == DASH  # non-decisive rate: helpfulness has no non-decisive values
+
+
+def test_markdown_escapes_pipes_and_html(report: dict[str, Any]) -> None:
+    evil = renamed(renamed(report, "new_hire", EVIL), "crowd_ana", "ana | [x](y) *b*")
+    markdown = render_markdown(evil)
+    assert "<script" not in markdown
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markdown
+    assert r"ana \| \[x\](y) \*b\*" in markdown
+    # every row of every table has as many cells as its header
+    for table in re.findall(r"(?:^\|.*\n)+", markdown, flags=re.MULTILINE):
+        widths = {len(re.split(r"(?<!\\)\|", line)) for line in table.splitlines()}
+        assert len(widths) == 1, table
+
+
+# --------------------------------------------------------------------------- console
+
+
+def test_console_summary_lists_dimensions_flags_and_biases(report: dict[str, Any]) -> None:
+    text = console_text(report)
+    assert "0.512 [0.441, 0.583]" in text
+    assert "0.702 [0.648, 0.751]" in text
+    assert "0.561 [0.494, 0.627]" in text  # overall AC1
+    assert "below target" in text
+    assert "Flagged annotators" in text
+    assert "gold accuracy CI upper bound 74.2% < 80.0%" in text
+    assert "lowest peer agreement" in text
+    assert "Position bias in overall: left option chosen 56.3% of 430 judgments (p = 0.009)." in (
+        text
+    )
+    assert "Length bias in overall" in text
+    assert "helpfulness" in text
+
+
+def test_console_turns_the_headline_table_on_narrow_terminals(report: dict[str, Any]) -> None:
+    console = Console(record=True, width=80)
+    print_summary(report, console)
+    text = console.export_text()
+    assert "0.512 [0.441, 0.583]" in text
+    assert "0.702 [0.648, 0.751]" in text
+    assert any(line.startswith("Dimension") and "helpfulness" in line for line in text.splitlines())
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_console_prints_names_literally_and_null_as_dash(report: dict[str, Any]) -> None:
+    text = console_text(renamed(report, "new_hire", "[bold]boss[/bold]"))
+    assert "[bold]boss[/bold]" in text
+    helpfulness = next(line for line in text.splitlines() if "helpfulness" in line)
+    assert DASH in helpfulness  # no decisive agreement for a rating
+
+
+def test_console_without_biases_or_flags_prints_no_note(report: dict[str, Any]) -> None:
+    for dim in report["dimensions"].values():
+        dim["position_bias"] = dim["length_bias"] = None
+    report["annotators"] = []
+    text = console_text(report)
+    assert "bias" not in text.lower()
+    assert "Flagged annotators" not in text
+
+
+# --------------------------------------------------------------------------- SVG primitives
+
+
+def test_svg_charts_escape_labels_and_parse() -> None:
+    rows = [
+        Estimate(label=EVIL, value=0.4, low=0.3, high=0.5, text="0.400 [0.300, 0.500]"),
+        Estimate(label="a & b", value=None, text=DASH),
+    ]
+    lines = [ReferenceLine(value=0.8, label="target <0.8>")]
+    for chart in (
+        forest_plot(rows, title="t <1>", reference_lines=lines),
+        bar_chart(rows, title="t <1>", reference_lines=lines),
+        heatmap(
+            [[0.5, None], [None, 1.0]],
+            row_labels=[EVIL, "x"],
+            column_labels=[EVIL, "x"],
+            title="t <1>",
+            cell_texts=[["50", ""], ["", "100"]],
+            cell_titles=[[EVIL, "b"], ["c", "d"]],
+        ),
+    ):
+        assert "<script" not in chart
+        root = ET.fromstring(chart)
+        assert root.findtext("title") == "t <1>"
+        assert root.get("viewBox", "").startswith("0 0 ")
+
+
+def test_svg_drops_characters_xml_forbids() -> None:
+    chart = forest_plot([Estimate(label="bell\x07", value=0.5)], title="t\x00")
+    ET.fromstring(chart)
+
+
+def test_forest_plot_marks_missing_values_and_reference_lines() -> None:
+    chart = forest_plot(
+        [Estimate(label="x", value=None), Estimate(label="y", value=-0.3, low=-0.5, high=0.1)],
+        title="alpha",
+        reference_lines=[ReferenceLine(value=0.8, label="target")],
+    )
+    assert "not computable" in chart
+    assert 'stroke-dasharray="5 4"' in chart
+    assert ">-0.5<" in chart  # the domain widens to the lowest interval bound
+
+
+def test_heatmap_shows_values_only_when_small() -> None:
+    small = heatmap([[0.1]], row_labels=["a"], column_labels=["a"], title="t", cell_texts=[["42"]])
+    assert ">42</text>" in small
+    n = 13
+    big = heatmap(
+        [[0.5] * n] * n,
+        row_labels=[f"r{i}" for i in range(n)],
+        column_labels=[f"c{i}" for i in range(n)],
+        title="t",
+        cell_texts=[["42"] * n] * n,
+    )
+    assert ">42</text>" not in big
+    assert big.count('class="cell"') == n * n
+
+
+def test_heatmap_rejects_values_of_the_wrong_shape() -> None:
+    with pytest.raises(ValueError, match=r"must have shape \(2, 2\).*got 1 rows of lengths \[2\]"):
+        heatmap([[0.1, 0.2]], row_labels=["a", "b"], column_labels=["a", "b"], title="t")
