@@ -85,7 +85,8 @@ def test_bootstrap_is_seeded() -> None:
 def test_interval_ignores_undefined_resamples() -> None:
     assert percentile_interval(np.array([np.nan, 0.5, 0.5])) == (0.5, 0.5)
     lo, hi = percentile_interval(np.array([np.nan, np.nan]))
-    assert math.isnan(lo) and math.isnan(hi)
+    assert math.isnan(lo)
+    assert math.isnan(hi)
     with pytest.raises(ValueError, match=r"confidence must lie in \(0, 1\); got 1.5"):
         percentile_interval(np.array([0.1]), confidence=1.5)
 

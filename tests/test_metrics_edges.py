@@ -145,7 +145,7 @@ def test_ratio_on_negative_values_is_refused() -> None:
 
 
 def test_value_outside_declared_categories_is_named() -> None:
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(ValueError, match="value 'x'") as err:
         krippendorff_alpha([["a", "b"], ["a", "x"]], categories=["a", "b"])
     assert str(err.value) == (
         "value 'x' (at flat position 3, 1 such value(s) in all) is not one of the declared "

@@ -107,7 +107,7 @@ def test_ukpconvarg1_matches_references() -> None:
 def test_squality_interval_alpha_matches_reference(dimension: str) -> None:
     frame = datasets.squality()
     sub = frame[frame["dimension"] == dimension].reset_index(drop=True)
-    domain = list(range(0, 101))
+    domain = list(range(101))
     rubric = Rubric(
         id="squality",
         version="1",
