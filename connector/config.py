@@ -1,0 +1,272 @@
+"""The connector's configuration file (TOML): platforms, projects, store, secrets by env name.
+
+Secrets never live in the file: a platform names the environment variable that holds its API
+token (``token_env``), a project the one that holds its webhook secret. Errors name the file
+and the key path (``iaa.toml: projects[1].rubric: ...``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from connector.errors import ConnectorError
+
+__all__ = [
+    "EXAMPLE",
+    "Config",
+    "ConfigError",
+    "PlatformConfig",
+    "ProjectConfig",
+    "load_config",
+]
+
+PlatformKind = Literal["label-studio", "argilla"]
+PLATFORM_KINDS: tuple[PlatformKind, ...] = ("label-studio", "argilla")
+
+
+class ConfigError(ConnectorError, ValueError):
+    """The configuration file is invalid; the message names the file and the key."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlatformConfig:
+    name: str
+    kind: PlatformKind
+    url: str
+    token_env: str
+    timeout_s: float = 30.0
+
+    def token(self) -> str:
+        """The API token from the environment; raises naming the variable (never the value)."""
+        value = os.environ.get(self.token_env, "")
+        if not value:
+            raise ConfigError(
+                f"platform {self.name!r}: environment variable {self.token_env} (its API token) "
+                "is not set"
+            )
+        return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProjectConfig:
+    key: str
+    platform: str
+    project_id: str
+    rubric: Path
+    gold: Path | None = None
+    sync_interval_minutes: float = 5.0
+    overlap_seconds: float = 120.0
+    write_task_meta: bool = True
+    data_manager_column: bool = False
+    webhook_secret_env: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    path: Path
+    store_url: str
+    reports_dir: Path
+    public_url: str | None
+    platforms: tuple[PlatformConfig, ...]
+    projects: tuple[ProjectConfig, ...]
+
+    def platform(self, name: str) -> PlatformConfig:
+        for platform in self.platforms:
+            if platform.name == name:
+                return platform
+        raise ConfigError(f"{self.path}: no platform named {name!r}")
+
+    def project(self, key: str) -> ProjectConfig:
+        for project in self.projects:
+            if project.key == key:
+                return project
+        known = ", ".join(p.key for p in self.projects) or "none"
+        raise ConfigError(f"{self.path}: no project named {key!r} (configured: {known})")
+
+
+class _Section:
+    """Typed reads from one TOML table, with errors that name the file and the key path."""
+
+    def __init__(self, path: Path, where: str, table: Mapping[str, Any]) -> None:
+        self.path, self.where, self.table = path, where, table
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        prefix = f"{self.where}.{key}" if self.where else key
+        return ConfigError(f"{self.path}: {prefix}: {message}")
+
+    def check_keys(self, allowed: tuple[str, ...]) -> None:
+        for key in self.table:
+            if key not in allowed:
+                raise self.fail(key, f"unknown key; valid keys are {', '.join(allowed)}")
+
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self.table.get(key, default)
+        if value is None:
+            raise self.fail(key, "is required")
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, f"must be a non-empty string, not {value!r}")
+        return value
+
+    def optional_text(self, key: str) -> str | None:
+        return self.text(key) if key in self.table else None
+
+    def number(self, key: str, default: float) -> float:
+        value = self.table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise self.fail(key, f"must be a positive number, not {value!r}")
+        return float(value)
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.table.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(key, f"must be true or false, not {value!r}")
+        return value
+
+    def optional_file(self, key: str) -> Path | None:
+        return self.file(key) if key in self.table else None
+
+    def file(self, key: str) -> Path:
+        path = Path(self.text(key))
+        resolved = path if path.is_absolute() else self.path.parent / path
+        if not resolved.is_file():
+            raise self.fail(key, f"file {str(path)!r} does not exist (looked for {resolved})")
+        return resolved
+
+
+def _platform(section: _Section) -> PlatformConfig:
+    section.check_keys(("name", "kind", "url", "token_env", "timeout_s"))
+    kind = section.text("kind")
+    if kind not in PLATFORM_KINDS:
+        raise section.fail("kind", f"{kind!r} is not one of {', '.join(PLATFORM_KINDS)}")
+    url = section.text("url").rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise section.fail("url", f"{url!r} must start with http:// or https://")
+    return PlatformConfig(
+        name=section.text("name"),
+        kind=kind,
+        url=url,
+        token_env=section.text("token_env"),
+        timeout_s=section.number("timeout_s", 30.0),
+    )
+
+
+def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
+    section.check_keys(
+        (
+            "key", "platform", "project_id", "rubric", "gold", "sync_interval_minutes",
+            "overlap_seconds", "write_task_meta", "data_manager_column", "webhook_secret_env",
+        )
+    )  # fmt: skip
+    platform = section.text("platform")
+    if platform not in platforms:
+        raise section.fail(
+            "platform", f"{platform!r} is not a configured platform {sorted(platforms)}"
+        )
+    project_id = section.table.get("project_id")
+    if not isinstance(project_id, int | str) or isinstance(project_id, bool) or project_id == "":
+        raise section.fail("project_id", f"must be the platform's project id, not {project_id!r}")
+    return ProjectConfig(
+        key=section.text("key"),
+        platform=platform,
+        project_id=str(project_id),
+        rubric=section.file("rubric"),
+        gold=section.optional_file("gold"),
+        sync_interval_minutes=section.number("sync_interval_minutes", 5.0),
+        overlap_seconds=section.number("overlap_seconds", 120.0),
+        write_task_meta=section.flag("write_task_meta", True),
+        data_manager_column=section.flag("data_manager_column", False),
+        webhook_secret_env=section.optional_text("webhook_secret_env"),
+    )
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate the configuration file.
+
+    Raises:
+        ConfigError: unreadable TOML, unknown or missing keys, unknown platform, missing files.
+    """
+    file = Path(path)
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{file}: no such configuration file (create one: iaa-connector init)"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: invalid TOML: {exc}") from exc
+    top = _Section(file, "", raw)
+    top.check_keys(("store", "reports", "server", "platforms", "projects"))
+    store = _Section(file, "store", raw.get("store", {}))
+    store.check_keys(("url",))
+    reports = _Section(file, "reports", raw.get("reports", {}))
+    reports.check_keys(("dir",))
+    server = _Section(file, "server", raw.get("server", {}))
+    server.check_keys(("public_url",))
+    platforms = tuple(
+        _platform(_Section(file, f"platforms[{i}]", table))
+        for i, table in enumerate(raw.get("platforms", []))
+    )
+    names = [p.name for p in platforms]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{file}: platforms: names repeat: {names}")
+    projects = tuple(
+        _project(_Section(file, f"projects[{i}]", table), set(names))
+        for i, table in enumerate(raw.get("projects", []))
+    )
+    keys = [p.key for p in projects]
+    if len(set(keys)) != len(keys):
+        raise ConfigError(f"{file}: projects: keys repeat: {keys}")
+    store_url = store.text("url", "sqlite:///iaa-connector.db")
+    if store_url.startswith("sqlite:///") and not store_url.startswith("sqlite:////"):
+        relative = store_url.removeprefix("sqlite:///")
+        store_url = f"sqlite:///{(file.parent / relative).resolve()}"
+    return Config(
+        path=file,
+        store_url=store_url,
+        reports_dir=(file.parent / reports.text("dir", "reports")).resolve(),
+        public_url=server.optional_text("public_url"),
+        platforms=platforms,
+        projects=projects,
+    )
+
+
+EXAMPLE = """\
+# iaa-connector configuration. Secrets are never written here: name the environment variable
+# that holds them (token_env, webhook_secret_env).
+
+[store]
+# SQLite file by default (relative to this file); PostgreSQL for several replicas:
+#   url = "postgresql+psycopg://iaa@127.0.0.1:5432/iaa"
+url = "sqlite:///iaa-connector.db"
+
+[reports]
+# Full JSON/HTML reports are written here; the platform gets a summary and a link.
+dir = "reports"
+
+[server]
+# Where people reach this connector (used for report links and webhook registration).
+public_url = "http://127.0.0.1:8765"
+
+[[platforms]]
+name = "local-label-studio"
+kind = "label-studio"              # or "argilla"
+url = "http://127.0.0.1:8089"
+token_env = "LABEL_STUDIO_TOKEN"   # environment variable holding the API token
+
+[[projects]]
+key = "pairwise"                   # the connector's name for the project
+platform = "local-label-studio"
+project_id = 1                     # the platform's project id
+rubric = "rubrics/rlhf-pairwise/v2.yaml"
+# gold = "rubrics/rlhf-pairwise/gold.jsonl"  # gold answers: connector-side only
+sync_interval_minutes = 5
+overlap_seconds = 120              # re-read this much before the cursor on each pull
+write_task_meta = true             # per-task agreement in task meta
+data_manager_column = false        # also a sortable Data Manager column (task data)
+# webhook_secret_env = "IAA_WEBHOOK_SECRET"
+"""

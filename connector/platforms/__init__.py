@@ -1,0 +1,1 @@
+"""Platform adapters: the only code that knows Label Studio or Argilla (see base.Platform)."""

@@ -1,0 +1,157 @@
+"""The one protocol both platform adapters implement, and the domain objects they exchange.
+
+Adapters turn platform payloads into these objects and these objects back into platform calls;
+the sync code never sees a Label Studio task or an Argilla record. A third platform is one new
+module implementing :class:`Platform`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from connector.errors import ConnectorError
+from connector.rubric import Rubric, Value
+
+__all__ = [
+    "NewTask",
+    "Platform",
+    "PlatformError",
+    "PullPage",
+    "PulledJudgment",
+    "Quarantined",
+    "TaskAgreement",
+    "TaskSeen",
+]
+
+
+class PlatformError(ConnectorError, RuntimeError):
+    """A platform call failed. Carries the platform, the URL (no secrets) and the status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        platform: str,
+        url: str | None = None,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        self.platform = platform
+        self.url = url
+        self.status = status
+        self.retry_after_s = retry_after_s
+        where = f"{platform} {url}" if url else platform
+        suffix = f" (HTTP {status})" if status is not None else ""
+        super().__init__(f"{where}: {message}{suffix}")
+
+    @property
+    def transient(self) -> bool:
+        """Worth retrying: no answer at all, 429, or a 5xx."""
+        return self.status is None or self.status == 429 or self.status >= 500
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PulledJudgment:
+    """One annotator's value for one dimension of one task, as read from the platform."""
+
+    task_id: str
+    annotation_id: str
+    annotator: str
+    dimension: str
+    value: Value
+    submitted_at: datetime | None
+    updated_at: datetime
+    lead_time_s: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quarantined:
+    """A result that does not fit the rubric: kept with its ids for a person to look at."""
+
+    task_id: str
+    annotation_id: str
+    reason: str
+    raw: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskSeen:
+    """A task read during a pull: its item key, the side shown left, its live annotation ids."""
+
+    task_id: str
+    item_key: str
+    display_left: str | None
+    updated_at: datetime
+    annotation_ids: tuple[str, ...]
+    ground_truth: Mapping[str, Value] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PullPage:
+    """One page of an incremental pull; the cursor is safe to store once the page is applied."""
+
+    tasks: tuple[TaskSeen, ...]
+    judgments: tuple[PulledJudgment, ...]
+    quarantined: tuple[Quarantined, ...]
+    skipped: int  # cancelled/skipped annotations, drafts: counted, never judgments
+    cursor: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewTask:
+    """A task to create: opaque key, what annotators see, and the side shown on the left.
+
+    ``key`` is opaque (it does not say gold, re-test or anything about the answer); the mapping
+    to the item and its role lives only in the store.
+    """
+
+    key: str
+    prompt: str
+    response_a: str
+    response_b: str | None
+    display_left: str  # "a" or "b"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskAgreement:
+    """Per-task agreement written back to the platform (never per-annotator scores)."""
+
+    task_id: str
+    agreement: float | None
+    n_judgments: int
+
+
+class Platform(Protocol):
+    """What the sync needs from a labeling platform."""
+
+    name: str
+
+    def check_project(self, project_id: str, rubric: Rubric) -> None:
+        """Raise naming the mismatch if the project's form does not match the rubric."""
+
+    def pull(
+        self,
+        project_id: str,
+        rubric: Rubric,
+        *,
+        since: datetime | None,
+        display_left: Mapping[str, str],
+    ) -> Iterator[PullPage]:
+        """Tasks changed after ``since``, oldest first, as pages of judgments."""
+
+    def live_annotation_ids(self, project_id: str) -> set[str]:
+        """Every annotation id the project holds now (for reconciling deletions)."""
+
+    def create_tasks(self, project_id: str, tasks: Sequence[NewTask]) -> dict[str, str]:
+        """Create tasks not already present (by key); return key → platform task id for all."""
+
+    def write_report(
+        self, project_id: str, *, summary: str, tasks: Sequence[TaskAgreement], column: bool
+    ) -> None:
+        """Write the summary where users look and per-task agreement on the tasks."""
+
+    def install_webhook(self, project_id: str, *, url: str, secret: str) -> None:
+        """Register (or update) the project's webhook to the connector."""

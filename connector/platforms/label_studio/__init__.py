@@ -1,0 +1,1 @@
+"""Label Studio Community: labeling config from rubrics, REST client, and the adapter."""
