@@ -145,7 +145,9 @@ class Platform(Protocol):
     def live_annotation_ids(self, project_id: str) -> set[str]:
         """Every annotation id the project holds now (for reconciling deletions)."""
 
-    def create_tasks(self, project_id: str, tasks: Sequence[NewTask]) -> dict[str, str]:
+    def create_tasks(
+        self, project_id: str, tasks: Sequence[NewTask], *, created_after: datetime
+    ) -> dict[str, str]:
         """Create tasks not already present (by key); return key → platform task id for all."""
 
     def write_report(

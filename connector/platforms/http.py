@@ -1,0 +1,107 @@
+"""A small JSON-over-HTTP client shared by the platform adapters.
+
+Retries transient failures (no answer, 429, 5xx) with exponential backoff, honouring
+``Retry-After``; translates every failure into :class:`PlatformError` naming the platform, the
+path and the status. Headers (which carry the API token) are never logged or put in errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+
+from connector.platforms.base import PlatformError
+
+__all__ = ["JsonClient"]
+
+log = logging.getLogger(__name__)
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+class JsonClient:
+    """``request`` JSON from one base URL with auth headers, retries and clean errors."""
+
+    def __init__(
+        self,
+        *,
+        platform: str,
+        base_url: str,
+        headers: Mapping[str, str],
+        timeout_s: float = 30.0,
+        retries: int = 3,
+        backoff_s: float = 0.5,
+    ) -> None:
+        self.platform = platform
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.session = requests.Session()
+        self.session.headers.update(headers)
+        self.session.headers["Accept"] = "application/json"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        expect: tuple[int, ...] = (200, 201, 204),
+    ) -> Any:
+        """Send a request; return the decoded JSON body (``None`` for an empty body)."""
+        url = f"{self.base_url}{path}"
+        attempt = 0
+        while True:
+            try:
+                response = self.session.request(
+                    method, url, params=params, json=json, timeout=self.timeout_s
+                )
+            except requests.RequestException as exc:
+                error = PlatformError(
+                    f"{method} {path} got no answer: {type(exc).__name__}",
+                    platform=self.platform,
+                    url=self.base_url,
+                )
+            else:
+                if response.status_code in expect:
+                    if not response.content:
+                        return None
+                    try:
+                        return response.json()
+                    except ValueError as exc:
+                        raise PlatformError(
+                            f"{method} {path} answered with a body that is not JSON",
+                            platform=self.platform,
+                            url=self.base_url,
+                            status=response.status_code,
+                        ) from exc
+                detail = response.text[:300].replace("\n", " ")
+                error = PlatformError(
+                    f"{method} {path} failed: {detail}",
+                    platform=self.platform,
+                    url=self.base_url,
+                    status=response.status_code,
+                    retry_after_s=_retry_after(response),
+                )
+            if not error.transient or attempt >= self.retries:
+                raise error
+            delay = error.retry_after_s
+            if delay is None:
+                delay = self.backoff_s * (2**attempt)
+            log.warning("%s; retrying in %.1f s (attempt %d)", error, delay, attempt + 1)
+            time.sleep(min(delay, 60.0))
+            attempt += 1

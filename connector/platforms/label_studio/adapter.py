@@ -1,0 +1,415 @@
+"""Label Studio Community adapter: pull, create tasks, write reports back, install the webhook.
+
+Measured facts this module relies on (Label Studio 1.23.2, see deploy/label-studio/README.md):
+
+- Incremental pull: ``GET /api/tasks/?project=&fields=all`` with a ``query`` filter on
+  ``tasks:updated_at`` (``greater``, timestamp ``%Y-%m-%dT%H:%M:%S.%fZ``) ordered by it. A task's
+  ``updated_at`` moves when an annotation is created, updated or deleted, and when its meta or
+  data is patched. Pages are read by keyset (``updated_at`` > the last one seen), not by page
+  number, so tasks updated while we read cannot shift a page and be missed.
+- The server validates neither results against the config, nor ``maximum_annotations``, nor one
+  annotation per user per task: this adapter does, and quarantines what does not fit.
+- Imported annotations default to ``ground_truth: true``; ground-truth annotations are gold
+  candidates, never judgments. Cancelled (skipped) annotations are counted, never judgments.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connector.platforms.base import (
+    NewTask,
+    PlatformError,
+    PulledJudgment,
+    PullPage,
+    Quarantined,
+    TaskAgreement,
+    TaskSeen,
+)
+from connector.platforms.http import JsonClient
+from connector.platforms.label_studio.labelconfig import (
+    ResultError,
+    check_label_config,
+    parse_result,
+)
+from connector.rubric import Rubric, Value
+
+__all__ = ["BEGIN", "END", "LabelStudio", "merge_description", "parse_timestamp"]
+
+BEGIN = "<!-- iaa-connector:begin -->"
+END = "<!-- iaa-connector:end -->"
+PAGE_SIZE = 500
+WEBHOOK_ACTIONS = (
+    "ANNOTATION_CREATED",
+    "ANNOTATION_UPDATED",
+    "ANNOTATIONS_DELETED",
+    "TASKS_DELETED",
+)
+SECRET_HEADER = "X-IAA-Webhook-Secret"
+_TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def parse_timestamp(value: str) -> datetime:
+    """A Label Studio timestamp (ISO 8601, ``Z`` or offset) as an aware UTC datetime."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _format(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(_TIMESTAMP)  # "+00:00" gives HTTP 500
+
+
+def merge_description(description: str, summary: str) -> str:
+    """Replace the connector-owned section of a description, leaving the rest untouched.
+
+    The summary is HTML-escaped so nothing in it can close the section or inject markup.
+    """
+    section = f"{BEGIN}\n{html.escape(summary, quote=False)}\n{END}"
+    start, end = description.find(BEGIN), description.find(END)
+    if start != -1 and end > start:
+        return description[:start] + section + description[end + len(END) :]
+    separator = "\n\n" if description.strip() else ""
+    return description.rstrip() + separator + section
+
+
+class LabelStudio:
+    """The :class:`~connector.platforms.base.Platform` for Label Studio Community."""
+
+    name = "label-studio"
+
+    def __init__(self, url: str, token: str, *, timeout_s: float = 30.0, retries: int = 3) -> None:
+        self.client = JsonClient(
+            platform=self.name,
+            base_url=url,
+            headers={"Authorization": f"Token {token}"},
+            timeout_s=timeout_s,
+            retries=retries,
+        )
+        self._users: dict[int, str] = {}
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def project(self, project_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.client.request("GET", f"/api/projects/{project_id}/")
+        return result
+
+    def check_project(self, project_id: str, rubric: Rubric) -> None:
+        check_label_config(self.project(project_id)["label_config"], rubric, project=project_id)
+
+    def _annotator(self, user: Any) -> str:
+        if isinstance(user, dict):
+            return str(user.get("email") or user.get("id"))
+        if not self._users:
+            payload = self.client.request("GET", "/api/users/")
+            users = payload if isinstance(payload, list) else payload.get("results", [])
+            self._users = {int(u["id"]): str(u.get("email") or u["id"]) for u in users}
+        return self._users.get(int(user), str(user))
+
+    def _tasks(
+        self, project_id: str, query: Mapping[str, Any], *, fields: str
+    ) -> list[dict[str, Any]]:
+        payload = self.client.request(
+            "GET",
+            "/api/tasks/",
+            params={
+                "project": project_id,
+                "fields": fields,
+                "page": 1,
+                "page_size": PAGE_SIZE,
+                "query": json.dumps(query),
+            },
+        )
+        tasks: list[dict[str, Any]] = (
+            payload.get("tasks", []) if isinstance(payload, dict) else payload
+        )
+        return tasks
+
+    def _changed_since(
+        self, project_id: str, since: datetime | None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of tasks ordered by ``updated_at``, read by keyset."""
+        after = since
+        while True:
+            items = []
+            if after is not None:
+                items.append(
+                    {
+                        "filter": "filter:tasks:updated_at",
+                        "operator": "greater",
+                        "type": "Datetime",
+                        "value": _format(after),
+                    }
+                )
+            query = {
+                "filters": {"conjunction": "and", "items": items},
+                "ordering": ["tasks:updated_at"],
+            }
+            tasks = self._tasks(project_id, query, fields="all")
+            if not tasks:
+                return
+            yield tasks
+            if len(tasks) < PAGE_SIZE:
+                return
+            last = max(parse_timestamp(t["updated_at"]) for t in tasks)
+            if after is not None and last <= after:
+                raise PlatformError(
+                    f"more than {PAGE_SIZE} tasks share updated_at {_format(last)}; cannot page",
+                    platform=self.name,
+                    url=self.client.base_url,
+                )
+            # Re-read the last instant: tasks tied with it may straddle the page boundary.
+            after = last - timedelta(microseconds=1)
+
+    def pull(
+        self,
+        project_id: str,
+        rubric: Rubric,
+        *,
+        since: datetime | None,
+        display_left: Mapping[str, str],
+    ) -> Iterator[PullPage]:
+        project = self.project(project_id)
+        maximum = int(project.get("maximum_annotations") or 0)
+        seen: set[str] = set()
+        for tasks in self._changed_since(project_id, since):
+            fresh = [t for t in tasks if str(t["id"]) + t["updated_at"] not in seen]
+            seen.update(str(t["id"]) + t["updated_at"] for t in tasks)
+            yield self._page(fresh, rubric, display_left, maximum)
+
+    def _page(
+        self,
+        tasks: Sequence[dict[str, Any]],
+        rubric: Rubric,
+        display_left: Mapping[str, str],
+        maximum: int,
+    ) -> PullPage:
+        page = _PageBuilder(rubric, maximum)
+        for task in tasks:
+            page.add_task(task, display_left.get(str(task["id"])), self._annotator)
+        return page.build()
+
+    def live_annotation_ids(self, project_id: str) -> set[str]:
+        ids: set[str] = set()
+        for tasks in self._changed_since(project_id, None):
+            for task in tasks:
+                ids.update(str(a["id"]) for a in task.get("annotations") or [])
+        return ids
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def _keys_created_after(self, project_id: str, moment: datetime) -> dict[str, str]:
+        found: dict[str, str] = {}
+        after = moment
+        while True:
+            query = {
+                "filters": {
+                    "conjunction": "and",
+                    "items": [
+                        {
+                            "filter": "filter:tasks:created_at",
+                            "operator": "greater",
+                            "type": "Datetime",
+                            "value": _format(after),
+                        }
+                    ],
+                },
+                "ordering": ["tasks:created_at"],
+            }
+            tasks = self._tasks(project_id, query, fields="task_only")
+            for task in tasks:
+                key = (task.get("data") or {}).get("key")
+                if isinstance(key, str):
+                    found[key] = str(task["id"])
+            if len(tasks) < PAGE_SIZE:
+                return found
+            after = max(parse_timestamp(t["created_at"]) for t in tasks) - timedelta(microseconds=1)
+
+    def create_tasks(
+        self, project_id: str, tasks: Sequence[NewTask], *, created_after: datetime
+    ) -> dict[str, str]:
+        """Create the tasks whose key is not already in the project; return key → task id.
+
+        Idempotent: tasks created after ``created_after`` (the batch's creation) are matched by
+        their opaque key first, so a push that crashed half-way resumes without duplicates.
+        """
+        existing = self._keys_created_after(project_id, created_after)
+        missing = [t for t in tasks if t.key not in existing]
+        if missing:
+            payload = [{"data": _task_data(t)} for t in missing]
+            self.client.request("POST", f"/api/projects/{project_id}/import", json=payload)
+            existing = self._keys_created_after(project_id, created_after)
+        absent = [t.key for t in tasks if t.key not in existing]
+        if absent:
+            raise PlatformError(
+                f"{len(absent)} task(s) were imported but not found afterwards "
+                f"(first key {absent[0]})",
+                platform=self.name,
+                url=self.client.base_url,
+            )
+        return {t.key: existing[t.key] for t in tasks}
+
+    def write_report(
+        self, project_id: str, *, summary: str, tasks: Sequence[TaskAgreement], column: bool
+    ) -> None:
+        project = self.project(project_id)
+        description = merge_description(project.get("description") or "", summary)
+        if description != (project.get("description") or ""):
+            self.client.request(
+                "PATCH", f"/api/projects/{project_id}/", json={"description": description}
+            )
+        for agreement in tasks:
+            task = self.client.request("GET", f"/api/tasks/{agreement.task_id}/")
+            meta = dict(task.get("meta") or {})
+            meta["iaa"] = {"agreement": agreement.agreement, "n_judgments": agreement.n_judgments}
+            body: dict[str, Any] = {"meta": meta}
+            if column:
+                data = dict(task.get("data") or {})
+                data["iaa_agreement"] = agreement.agreement
+                body["data"] = data
+            self.client.request("PATCH", f"/api/tasks/{agreement.task_id}/", json=body)
+
+    def install_webhook(self, project_id: str, *, url: str, secret: str) -> None:
+        hooks = self.client.request("GET", "/api/webhooks/", params={"project": project_id})
+        body = {
+            "project": int(project_id),
+            "url": url,
+            "send_payload": True,
+            "send_for_all_actions": False,
+            "headers": {SECRET_HEADER: secret},
+            "is_active": True,
+            "actions": list(WEBHOOK_ACTIONS),  # a PATCH without actions silently empties them
+        }
+        for hook in hooks or []:
+            if hook.get("url") == url:
+                self.client.request("PATCH", f"/api/webhooks/{hook['id']}/", json=body)
+                return
+        self.client.request("POST", "/api/webhooks/", json=body)
+
+
+def _task_data(task: NewTask) -> dict[str, Any]:
+    """What annotators see: opaque key, prompt, responses in display order. Never the answer."""
+    if task.response_b is None:
+        return {"key": task.key, "prompt": task.prompt, "response": task.response_a}
+    left, right = (task.response_a, task.response_b)
+    if task.display_left == "b":
+        left, right = right, left
+    return {"key": task.key, "prompt": task.prompt, "response_left": left, "response_right": right}
+
+
+class _PageBuilder:
+    """Turns Label Studio tasks into judgments, quarantined results and task summaries."""
+
+    def __init__(self, rubric: Rubric, maximum_annotations: int) -> None:
+        self.rubric = rubric
+        self.maximum = maximum_annotations
+        self.dimensions = {d.name: d for d in rubric.dimensions}
+        self.judgments: list[PulledJudgment] = []
+        self.quarantined: list[Quarantined] = []
+        self.tasks: list[TaskSeen] = []
+        self.skipped = 0
+        self.cursor: datetime | None = None
+
+    def add_task(self, task: dict[str, Any], left: str | None, annotator_of: Any) -> None:
+        task_id = str(task["id"])
+        updated = parse_timestamp(task["updated_at"])
+        self.cursor = updated if self.cursor is None else max(self.cursor, updated)
+        annotations = sorted(
+            task.get("annotations") or [], key=lambda a: (a.get("created_at") or "", a["id"])
+        )
+        gold: dict[str, Value] = {}
+        annotators: set[str] = set()
+        for annotation in annotations:
+            if annotation.get("was_cancelled"):
+                self.skipped += 1
+            elif annotation.get("ground_truth"):
+                gold.update(self._ground_truth(annotation, left))
+            else:
+                annotator = annotator_of(annotation.get("completed_by"))
+                problem = None
+                if annotator in annotators:
+                    problem = f"a second annotation by {annotator} on task {task_id}"
+                elif self.maximum and len(annotators) >= self.maximum:
+                    problem = f"over the project's maximum_annotations ({self.maximum})"
+                if problem is None:
+                    annotators.add(annotator)
+                    self._judgments(task_id, annotation, annotator, left)
+                else:
+                    self._quarantine(task_id, annotation, problem, annotation)
+        data = task.get("data") or {}
+        self.tasks.append(
+            TaskSeen(
+                task_id=task_id,
+                item_key=str(data.get("item_id") or f"ls-task-{task_id}"),
+                display_left=left,
+                updated_at=updated,
+                annotation_ids=tuple(str(a["id"]) for a in annotations),
+                ground_truth=gold,
+            )
+        )
+
+    def _ground_truth(self, annotation: dict[str, Any], left: str | None) -> dict[str, Value]:
+        values: dict[str, Value] = {}
+        for result in annotation.get("result") or []:
+            dimension = self.dimensions.get(str(result.get("from_name")))
+            if dimension is None:
+                continue
+            try:
+                values[dimension.name] = parse_result(result, dimension, left)
+            except ResultError:
+                continue
+        return values
+
+    def _quarantine(
+        self, task_id: str, annotation: dict[str, Any], reason: str, raw: dict[str, Any]
+    ) -> None:
+        self.quarantined.append(
+            Quarantined(
+                task_id=task_id, annotation_id=str(annotation["id"]), reason=reason, raw=raw
+            )
+        )
+
+    def _judgments(
+        self, task_id: str, annotation: dict[str, Any], annotator: str, left: str | None
+    ) -> None:
+        submitted = annotation.get("created_at")
+        stamp = annotation.get("updated_at") or submitted
+        lead = annotation.get("lead_time")
+        for result in annotation.get("result") or []:
+            name = str(result.get("from_name"))
+            dimension = self.dimensions.get(name)
+            if dimension is None:
+                reason = f"control {name!r} is not a dimension of rubric {self.rubric.ref}"
+                self._quarantine(task_id, annotation, reason, result)
+                continue
+            try:
+                value = parse_result(result, dimension, left)
+            except ResultError as exc:
+                self._quarantine(task_id, annotation, str(exc), result)
+                continue
+            self.judgments.append(
+                PulledJudgment(
+                    task_id=task_id,
+                    annotation_id=str(annotation["id"]),
+                    annotator=annotator,
+                    dimension=dimension.name,
+                    value=value,
+                    submitted_at=parse_timestamp(submitted) if submitted else None,
+                    updated_at=parse_timestamp(stamp) if stamp else datetime.now(UTC),
+                    lead_time_s=float(lead) if isinstance(lead, int | float) else None,
+                )
+            )
+
+    def build(self) -> PullPage:
+        return PullPage(
+            tasks=tuple(self.tasks),
+            judgments=tuple(self.judgments),
+            quarantined=tuple(self.quarantined),
+            skipped=self.skipped,
+            cursor=self.cursor,
+        )
