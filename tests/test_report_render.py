@@ -22,8 +22,12 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+import connector.report
 from connector.report import (
     DASH,
+    PEER_MARGIN,
+    PEER_MIN_PAIRS,
+    flagged_annotators,
     fmt_coef,
     fmt_coef_ci,
     fmt_count,
@@ -31,11 +35,19 @@ from connector.report import (
     fmt_percent,
     fmt_percent_ci,
     number,
+    peer_network,
 )
 from connector.report.console import print_summary
 from connector.report.html import render_html
 from connector.report.markdown import render_markdown
-from connector.report.svg import Estimate, ReferenceLine, bar_chart, forest_plot, heatmap
+from connector.report.svg import (
+    Estimate,
+    ReferenceLine,
+    bar_chart,
+    forest_plot,
+    heatmap,
+    text_width,
+)
 
 FIXTURE = Path(__file__).parent / "data" / "report_example.json"
 EVIL = "<script>alert(1)</script>"
@@ -111,6 +123,34 @@ def many_annotators(report: dict[str, Any], count: int) -> dict[str, Any]:
     return big
 
 
+def sparse_annotators(report: dict[str, Any]) -> dict[str, Any]:
+    """``overall`` with 40 busy annotators (200+ judgments) in no listed pair, and two small
+    components: hub_0 with spoke_0..2, and hub_1 - hub_2 with spoke_3..5 (7 listed pairs)."""
+    sparse = copy.deepcopy(report)
+    template = report["annotators"][0]["dimensions"]["overall"]
+    people = [(f"busy_{k:02d}", 200 + k) for k in range(40)]
+    people += [(f"hub_{k}", 50) for k in range(3)] + [(f"spoke_{k}", 20) for k in range(6)]
+    sparse["annotators"] = [
+        {
+            "annotator": name,
+            "n_judgments": n,
+            "n_items": n,
+            "dimensions": {"overall": {**template, "n_judgments": n}},
+        }
+        for name, n in people
+    ]
+    links = [("hub_0", f"spoke_{k}") for k in range(3)] + [("hub_1", "hub_2")]
+    links += [("hub_1", "spoke_3"), ("hub_2", "spoke_4"), ("hub_2", "spoke_5")]
+    sparse["annotator_pairs"] = {
+        "overall": [
+            {"a": a, "b": b, "shared_items": 6, "percent_agreement": 0.7, "cohen_kappa": 0.4}
+            for a, b in links
+        ],
+        "helpfulness": [],
+    }
+    return sparse
+
+
 # --------------------------------------------------------------------------- shared formatting
 
 
@@ -179,13 +219,75 @@ def test_heatmap_has_n_by_n_cells_per_dimension(report: dict[str, Any]) -> None:
     assert "Showing the 30 annotators" not in page
 
 
-def test_heatmap_is_capped_at_30_annotators_with_most_judgments(report: dict[str, Any]) -> None:
-    page = render_html(many_annotators(report, 40))
+def test_heatmap_is_capped_at_30_annotators_with_most_pairs(report: dict[str, Any]) -> None:
+    page = render_html(many_annotators(report, 40))  # every pair listed: ties go by judgments
     heat = svg_titled(page, "Percent agreement between annotators, overall")
     assert heat.count('class="cell"') == 30 * 30
-    assert "Showing the 30 annotators with the most judgments of 40." in page
+    assert "Showing the 30 annotators with the most such pairs, of the 40 who have any." in page
     assert "annotator_39" in heat  # most judgments
     assert "annotator_09" not in heat  # among the 10 with fewest judgments
+
+
+def test_heatmap_shows_annotators_with_listed_pairs_clustered(report: dict[str, Any]) -> None:
+    # Like MT-Bench: the busiest annotators share few items, so they have no listed pair.
+    sparse = sparse_annotators(report)
+    network = peer_network(sparse, "overall", limit=30)
+    assert set(network.shown) == {f"hub_{k}" for k in range(3)} | {f"spoke_{k}" for k in range(6)}
+    assert network.n_connected == 9
+    assert network.n_annotators == 49
+    # the two components (hub_0 with its spokes; hub_1 - hub_2 with theirs) are contiguous
+    first = {"hub_0", "spoke_0", "spoke_1", "spoke_2"}
+    assert network.shown[0] == "hub_0"  # most pairs
+    assert set(network.shown[:4]) == first
+    assert set(network.shown[4:]) == {"hub_1", "hub_2", "spoke_3", "spoke_4", "spoke_5"}
+    values, _, titles = network.matrix()
+    assert sum(v is not None for row in values for v in row) == 2 * 7  # 7 listed pairs
+    assert titles[0][1].startswith("hub_0 × ")
+
+    page = render_html(sparse)
+    heat = svg_titled(page, "Percent agreement between annotators, overall")
+    assert heat.count('class="cell"') == 9 * 9
+    assert "busy_" not in heat
+    assert "Not shown: 40 annotators with fewer than 5 items shared with anyone." in page
+
+
+def test_heatmap_without_listed_pairs_is_a_sentence(report: dict[str, Any]) -> None:
+    sparse = sparse_annotators(report)
+    sparse["annotator_pairs"]["overall"] = sparse["annotator_pairs"]["overall"][:0]
+    page = render_html(sparse)
+    assert "Percent agreement between annotators, overall" not in page
+    assert "No two annotators share at least 5 items, so there is no agreement heatmap" in page
+    sparse["annotator_pairs"]["overall"] = [
+        {"a": "hub_0", "b": "hub_0", "shared_items": 9, "percent_agreement": 1.0}
+    ]
+    assert "so there is no agreement heatmap" in render_html(sparse)  # a self-pair links nobody
+
+
+@pytest.mark.parametrize("count", [5, 40])
+def test_heatmap_margins_hold_the_longest_labels(count: int) -> None:
+    # 5 columns: labels at -45 degrees; 40 columns (narrow cells): upright labels.
+    labels = [f"WWWWMMMMWWWW{k:02d}" if k == count - 1 else f"A{k}" for k in range(count)]
+    chart = heatmap([[0.5] * count] * count, row_labels=labels, column_labels=labels, title="t")
+    root = ET.fromstring(chart)
+    _, _, width, height = (float(v) for v in root.get("viewBox", "").split())
+    column_labels = [t for t in root.iter("text") if t.get("class") == "column-label"]
+    assert len(column_labels) == count
+    longest = text_width(labels[-1])
+    for text in column_labels:
+        x, y = float(text.get("x", "nan")), float(text.get("y", "nan"))
+        angle = float(re.findall(r"rotate\((-?\d+)", text.get("transform", ""))[0])
+        assert angle == (-45 if count == 5 else -90)
+        run = text_width(text.text or "")
+        dx, dy = run * math.cos(math.radians(angle)), run * math.sin(math.radians(angle))
+        ascent = 12 * math.sqrt(0.5) if angle == -45 else 0.0  # a slanted glyph's top sticks up
+        assert y + dy - ascent >= 0, text.text
+        assert x + dx <= width, text.text
+    first_cell = next(r for r in root.iter("rect") if r.get("class") == "cell")
+    top, left = float(first_cell.get("y", "nan")), float(first_cell.get("x", "nan"))
+    slant = math.sqrt(0.5) if count == 5 else 1.0
+    assert top >= longest * slant  # the column labels sit above the grid
+    assert left >= longest  # and the row labels left of it
+    assert height > top + count * float(first_cell.get("width", "nan"))
 
 
 def test_gold_chart_shows_only_annotators_with_gold_figures(report: dict[str, Any]) -> None:
@@ -305,7 +407,7 @@ def test_console_summary_lists_dimensions_flags_and_biases(report: dict[str, Any
     assert "below target" in text
     assert "Flagged annotators" in text
     assert "gold accuracy CI upper bound 74.2% < 80.0%" in text
-    assert "lowest peer agreement" in text
+    assert "peer agreement 55.4% over 240 pairs vs 66.4% overall" in text  # crowd_chen
     assert "Position bias in overall: left option chosen 56.3% of 430 judgments (p = 0.009)." in (
         text
     )
@@ -400,3 +502,112 @@ def test_heatmap_shows_values_only_when_small() -> None:
 def test_heatmap_rejects_values_of_the_wrong_shape() -> None:
     with pytest.raises(ValueError, match=r"must have shape \(2, 2\).*got 1 rows of lengths \[2\]"):
         heatmap([[0.1, 0.2]], row_labels=["a", "b"], column_labels=["a", "b"], title="t")
+
+
+# --------------------------------------------------------------------------- flags, overview
+
+
+def flag_reasons(report: dict[str, Any]) -> dict[tuple[str, str], tuple[str, ...]]:
+    return {(f.dimension, f.annotator): f.reasons for f in flagged_annotators(report)}
+
+
+def test_low_peer_agreement_over_enough_pairs_is_flagged_with_its_pairs(
+    report: dict[str, Any],
+) -> None:
+    reasons = flag_reasons(report)
+    # overall pools 66.4%: crowd_chen 55.4% (240 pairs) and new_hire 40.6% (180) are > 10 below
+    assert reasons[("overall", "crowd_chen")] == (
+        "peer agreement 55.4% over 240 pairs vs 66.4% overall",
+    )
+    assert reasons[("overall", "new_hire")] == (
+        "gold accuracy CI upper bound 74.2% < 80.0%",
+        "peer agreement 40.6% over 180 pairs vs 66.4% overall",
+    )
+    assert ("overall", "crowd_ben") not in reasons  # 59.3%: only 7.1 points below
+    # helpfulness pools 51.2%: its lowest, crowd_chen at 42.6%, is 8.6 points below
+    assert not [key for key in reasons if key[0] == "helpfulness"]
+    assert (PEER_MIN_PAIRS, PEER_MARGIN) == (20, 0.10)
+
+
+def test_low_peer_agreement_over_few_pairs_is_not_flagged(report: dict[str, Any]) -> None:
+    new_hire = next(a for a in report["annotators"] if a["annotator"] == "new_hire")
+    crowd_chen = next(a for a in report["annotators"] if a["annotator"] == "crowd_chen")
+    new_hire["dimensions"]["overall"]["peers"]["n_pairs"] = PEER_MIN_PAIRS - 1
+    crowd_chen["dimensions"]["overall"]["peers"]["n_pairs"] = PEER_MIN_PAIRS
+    reasons = flag_reasons(report)
+    assert reasons[("overall", "new_hire")] == ("gold accuracy CI upper bound 74.2% < 80.0%",)
+    assert reasons[("overall", "crowd_chen")] == (
+        "peer agreement 55.4% over 20 pairs vs 66.4% overall",
+    )
+    report["dimensions"]["overall"]["percent_agreement"]["value"] = None  # no pooled figure
+    assert ("overall", "crowd_chen") not in flag_reasons(report)
+
+
+def test_flagged_table_lists_peer_pairs_everywhere(report: dict[str, Any]) -> None:
+    page = render_html(report)
+    assert '<th class=num scope="col">Peer pairs</th>' in page
+    assert "over at least 20 pairs" in page
+    section = render_markdown(report).split("## Flagged annotators\n\n", 1)[1]
+    rules, table = section.split("\n\n", 2)[:2]
+    assert rules.startswith("Gold accuracy interval wholly below 80.0% (retrain), or agreement")
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in table.splitlines()]
+    assert rows[0][-2:] == ["Peer agreement", "Peer pairs"]
+    assert rows[2][-2:] == ["55.4%", "240"]  # crowd_chen
+
+
+def test_html_folds_long_flag_lists(report: dict[str, Any]) -> None:
+    big = many_annotators(report, 40)
+    for annotator in big["annotators"]:
+        annotator["dimensions"]["overall"]["gold"] = {
+            "n": 40,
+            "accuracy": 0.5,
+            "ci95": [0.35, 0.65],
+            "cohen_kappa": 0.1,
+        }
+    page = render_html(big)
+    overview = page.split('id="overview"', 1)[1].split("</section>", 1)[0]
+    assert "40 annotators flagged, most judgments first." in overview
+    assert "<summary>20 more flagged annotators</summary>" in overview
+    assert overview.count("gold accuracy CI upper bound 65.0% &lt; 80.0%") == 40
+
+
+def test_html_overview_puts_the_flag_on_the_dimension_name(report: dict[str, Any]) -> None:
+    page = render_html(report)
+    overview = page.split('id="overview"', 1)[1].split("</table>", 1)[0]
+    assert '<table class="headline">' in overview
+    assert ">Flag</th>" not in overview
+    assert "α [95% CI]</th>" in overview
+    assert '<td>overall<span class="badge">below target 0.800</span></td>' in overview
+    assert "<td>helpfulness</td>" in overview  # alpha 0.702 meets its target 0.667
+
+
+def test_gold_chart_is_lowest_first_and_capped(report: dict[str, Any]) -> None:
+    page = render_html(report)
+    gold = svg_titled(page, "Gold accuracy per annotator, overall")
+    labels = re.findall(r'text-anchor="end">([^<]+)</text>', gold)
+    assert labels[0] == "new_hire"  # upper bound 74.2%, the only one below the retrain line
+    big = many_annotators(report, 50)
+    for k, annotator in enumerate(big["annotators"]):
+        accuracy = 0.5 + k / 100
+        annotator["dimensions"]["overall"]["gold"] = {
+            "n": 40,
+            "accuracy": accuracy,
+            "ci95": [accuracy - 0.1, accuracy + 0.1],
+            "cohen_kappa": 0.1,
+        }
+    page = render_html(big)
+    gold = svg_titled(page, "Gold accuracy per annotator, overall")
+    labels = re.findall(r'text-anchor="end">([^<]+)</text>', gold)
+    assert labels == [f"annotator_{k:02d}" for k in range(40)]
+    assert "Showing the 40 lowest of 50 annotators with gold figures" in page
+
+
+def test_public_names_are_complete_and_sorted() -> None:
+    public = {
+        name
+        for name, value in vars(connector.report).items()
+        if not name.startswith("_") and getattr(value, "__module__", "").startswith("connector.")
+    }
+    assert public <= set(connector.report.__all__)
+    order = sorted(connector.report.__all__, key=lambda n: (not n.isupper(), not n[0].isupper(), n))
+    assert connector.report.__all__ == order

@@ -6,24 +6,64 @@ The JSON dict is the source of truth; every renderer reads only that dict:
 - :func:`connector.report.markdown.render_markdown` the same tables as GitHub-flavoured Markdown
 - :func:`connector.report.console.print_summary`    the short summary printed to the terminal
 
-This module holds what the three share, so that a number reads the same everywhere: the cell
-formatters (3 decimals for coefficients, percentages with 1 decimal, ``—`` for null or NaN) and
-the tables themselves as plain, *unescaped* strings. Each renderer escapes for its own format.
+What the three share, so that a number reads the same everywhere, lives in two modules and is
+re-exported here: :mod:`connector.report._format` (cell formatters, tables and sentences as plain
+text) and :mod:`connector.report.sections` (flagged annotators and their thresholds, the choice
+of annotators for the agreement heatmap).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from connector.report._format import (
+    BREAKDOWNS,
+    DASH,
+    TextTable,
+    annotator_table,
+    annotators_of,
+    below_target,
+    bias_notes,
+    breakdown_table,
+    category_label,
+    dimension_facts,
+    dimensions_of,
+    fmt_coef,
+    fmt_coef_ci,
+    fmt_count,
+    fmt_interval,
+    fmt_p,
+    fmt_percent,
+    fmt_percent_ci,
+    fmt_seconds,
+    headline_table,
+    lookup,
+    number,
+    plural,
+    significance_level,
+    sorted_by_alpha,
+    target_flag,
+)
+from connector.report.sections import (
+    GOLD_QUALIFY,
+    GOLD_RETRAIN,
+    PEER_MARGIN,
+    PEER_MIN_PAIRS,
+    FlaggedAnnotator,
+    PeerNetwork,
+    flag_rules,
+    flagged_annotators,
+    flagged_table,
+    peer_network,
+)
 
 __all__ = [
     "BREAKDOWNS",
     "DASH",
     "GOLD_QUALIFY",
     "GOLD_RETRAIN",
+    "PEER_MARGIN",
+    "PEER_MIN_PAIRS",
     "FlaggedAnnotator",
+    "PeerNetwork",
     "TextTable",
     "annotator_table",
     "annotators_of",
@@ -33,7 +73,9 @@ __all__ = [
     "category_label",
     "dimension_facts",
     "dimensions_of",
+    "flag_rules",
     "flagged_annotators",
+    "flagged_table",
     "fmt_coef",
     "fmt_coef_ci",
     "fmt_count",
@@ -45,395 +87,9 @@ __all__ = [
     "headline_table",
     "lookup",
     "number",
+    "peer_network",
+    "plural",
     "significance_level",
     "sorted_by_alpha",
+    "target_flag",
 ]
-
-DASH = "—"
-"""What a null (not computable) or NaN value renders as."""
-
-GOLD_QUALIFY = 0.85
-"""Gold accuracy an annotator needs to qualify."""
-
-GOLD_RETRAIN = 0.80
-"""Gold accuracy below which an annotator is sent back to training."""
-
-
-# --------------------------------------------------------------------------- cell formatters
-
-
-def number(value: object) -> float | None:
-    """``value`` as a float, or None when it is null, NaN or not a number."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    result = float(value)
-    return None if math.isnan(result) else result
-
-
-def fmt_coef(value: object) -> str:
-    """A coefficient (alpha, kappa, AC1) with 3 decimals: ``0.512``."""
-    x = number(value)
-    return DASH if x is None else f"{x:.3f}"
-
-
-def fmt_percent(value: object) -> str:
-    """A proportion in [0, 1] as a percentage with 1 decimal: ``63.0%``."""
-    x = number(value)
-    return DASH if x is None else f"{100 * x:.1f}%"
-
-
-def fmt_count(value: object) -> str:
-    """A count with thousands separators (``1,689``); fractional counts keep 1 decimal."""
-    x = number(value)
-    if x is None:
-        return DASH
-    return f"{x:,.0f}" if x.is_integer() else f"{x:,.1f}"
-
-
-def fmt_p(value: object) -> str:
-    """A p-value with 3 decimals, ``<0.001`` below that."""
-    x = number(value)
-    if x is None:
-        return DASH
-    return "<0.001" if x < 0.001 else f"{x:.3f}"
-
-
-def fmt_seconds(value: object) -> str:
-    """A duration in seconds: ``31.5 s``."""
-    x = number(value)
-    return DASH if x is None else f"{x:,.1f} s"
-
-
-def fmt_interval(ci: object, *, percent: bool = False) -> str:
-    """A ``[low, high]`` interval: ``[0.440, 0.580]``; ``—`` when missing or not finite."""
-    if not isinstance(ci, Sequence) or isinstance(ci, str) or len(ci) != 2:
-        return DASH
-    low, high = number(ci[0]), number(ci[1])
-    if low is None or high is None:
-        return DASH
-    fmt = fmt_percent if percent else fmt_coef
-    return f"[{fmt(low)}, {fmt(high)}]"
-
-
-def fmt_coef_ci(stat: object) -> str:
-    """A ``{"value", "ci95"}`` statistic: ``0.512 [0.440, 0.580]``, the value alone without CI."""
-    if not isinstance(stat, Mapping) or number(stat.get("value")) is None:
-        return DASH
-    interval = fmt_interval(stat.get("ci95"))
-    value = fmt_coef(stat.get("value"))
-    return value if interval == DASH else f"{value} {interval}"
-
-
-def fmt_percent_ci(value: object, ci: object) -> str:
-    """A proportion with its interval, in percent: ``88.0% [70.0%, 96.0%]``."""
-    if number(value) is None:
-        return DASH
-    interval = fmt_interval(ci, percent=True)
-    return fmt_percent(value) if interval == DASH else f"{fmt_percent(value)} {interval}"
-
-
-def lookup(mapping: object, *keys: str) -> Any:
-    """``mapping[k1][k2]...`` or None as soon as a level is missing or null."""
-    current: Any = mapping
-    for key in keys:
-        if not isinstance(current, Mapping):
-            return None
-        current = current.get(key)
-    return current
-
-
-def category_label(value: object) -> str:
-    """A category as text; ``5.0`` prints as ``5``."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-# --------------------------------------------------------------------------- tables
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TextTable:
-    """A table of plain, unescaped strings; ``numeric[i]`` says column ``i`` holds numbers."""
-
-    columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    numeric: tuple[bool, ...]
-
-
-HEADLINE_COLUMNS = (
-    ("Dimension", False),
-    ("Level", False),
-    ("Items", True),
-    ("Judgments", True),
-    ("Annotators", True),
-    ("α [95% CI]", True),
-    ("Fleiss κ [95% CI]", True),
-    ("AC1 [95% CI]", True),
-    ("% agreement", True),
-    ("% agreement (decisive)", True),
-    ("Flag", False),
-)
-
-
-def below_target(dimension: Mapping[str, Any]) -> bool:
-    """Whether Krippendorff's alpha is computable and below the dimension's ``target_alpha``."""
-    alpha = number(lookup(dimension, "krippendorff_alpha", "value"))
-    target = number(dimension.get("target_alpha"))
-    return alpha is not None and target is not None and alpha < target
-
-
-def _target_flag(dimension: Mapping[str, Any]) -> str:
-    if below_target(dimension):
-        return f"below target {fmt_coef(dimension.get('target_alpha'))}"
-    if number(lookup(dimension, "krippendorff_alpha", "value")) is None:
-        return "α not computable"
-    return ""
-
-
-def headline_table(report: Mapping[str, Any]) -> TextTable:
-    """One row per dimension: size, the three chance-corrected coefficients, raw agreement."""
-    rows = []
-    for name, dim in dimensions_of(report):
-        rows.append(
-            (
-                name,
-                str(dim.get("level") or DASH),
-                fmt_count(dim.get("n_items")),
-                fmt_count(dim.get("n_judgments")),
-                fmt_count(dim.get("n_annotators")),
-                fmt_coef_ci(dim.get("krippendorff_alpha")),
-                fmt_coef_ci(dim.get("fleiss_kappa")),
-                fmt_coef_ci(dim.get("gwet_ac1")),
-                fmt_percent(lookup(dim, "percent_agreement", "value")),
-                fmt_percent(lookup(dim, "percent_agreement_decisive", "value")),
-                _target_flag(dim),
-            )
-        )
-    return TextTable(
-        columns=tuple(c for c, _ in HEADLINE_COLUMNS),
-        rows=tuple(rows),
-        numeric=tuple(n for _, n in HEADLINE_COLUMNS),
-    )
-
-
-def breakdown_table(entries: Sequence[Mapping[str, Any]], *, key_title: str) -> TextTable:
-    """A ``by_category`` / ``by_batch`` / ... list as a table, in the order given."""
-    rows = tuple(
-        (
-            category_label(entry.get("key")),
-            fmt_count(entry.get("n_items")),
-            fmt_count(entry.get("n_judgments")),
-            fmt_coef_ci(entry.get("krippendorff_alpha")),
-            fmt_percent(lookup(entry, "percent_agreement", "value")),
-            fmt_count(lookup(entry, "percent_agreement", "n_pairs")),
-        )
-        for entry in entries
-    )
-    return TextTable(
-        columns=(key_title, "Items", "Judgments", "α [95% CI]", "% agreement", "Pairs"),
-        rows=rows,
-        numeric=(False, True, True, True, True, True),
-    )
-
-
-ANNOTATOR_COLUMNS = (
-    ("Annotator", False),
-    ("Judgments", True),
-    ("Gold accuracy [95% CI]", True),
-    ("Peer agreement", True),
-    ("Peer κ", True),
-    ("Leave-one-out agreement", True),
-    ("Non-decisive rate", True),
-    ("Median lead time", True),
-    ("Position bias p", True),
-    ("Length bias p", True),
-    ("Intra-annotator κ", True),
-)
-
-
-def annotators_of(report: Mapping[str, Any], dimension: str) -> list[tuple[str, Mapping[str, Any]]]:
-    """``(annotator, figures)`` for everyone who judged ``dimension``, most judgments first."""
-    found = []
-    for annotator in report.get("annotators") or ():
-        figures = lookup(annotator, "dimensions", dimension)
-        if isinstance(figures, Mapping):
-            found.append((str(annotator.get("annotator")), figures))
-    found.sort(key=lambda pair: (-(number(pair[1].get("n_judgments")) or 0.0), pair[0]))
-    return found
-
-
-def annotator_table(report: Mapping[str, Any], dimension: str) -> TextTable:
-    """One row per annotator of ``dimension`` with gold, peer and bias figures."""
-    rows = tuple(
-        (
-            name,
-            fmt_count(figures.get("n_judgments")),
-            fmt_percent_ci(lookup(figures, "gold", "accuracy"), lookup(figures, "gold", "ci95")),
-            fmt_percent(lookup(figures, "peers", "percent_agreement")),
-            fmt_coef(lookup(figures, "peers", "cohen_kappa")),
-            fmt_percent(lookup(figures, "leave_one_out", "agreement")),
-            fmt_percent(figures.get("non_decisive_rate")),
-            fmt_seconds(figures.get("median_lead_time_s")),
-            fmt_p(lookup(figures, "position_bias", "p_value")),
-            fmt_p(lookup(figures, "length_bias", "p_value")),
-            fmt_coef(lookup(figures, "intra", "cohen_kappa")),
-        )
-        for name, figures in annotators_of(report, dimension)
-    )
-    return TextTable(
-        columns=tuple(c for c, _ in ANNOTATOR_COLUMNS),
-        rows=rows,
-        numeric=tuple(n for _, n in ANNOTATOR_COLUMNS),
-    )
-
-
-def dimension_facts(dimension: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Short ``(label, value)`` facts about one dimension, shown above its plots."""
-    categories = ", ".join(category_label(c) for c in dimension.get("categories") or ())
-    non_decisive = ", ".join(category_label(c) for c in dimension.get("non_decisive") or ())
-    facts = [
-        ("Kind", str(dimension.get("kind") or DASH)),
-        ("Level", str(dimension.get("level") or DASH)),
-        ("Categories", categories or DASH),
-        ("Non-decisive", non_decisive or "none"),
-        ("Target α", fmt_coef(dimension.get("target_alpha"))),
-        ("Pairable items", fmt_count(dimension.get("n_pairable_items"))),
-    ]
-    if "krippendorff_alpha_decisive" in dimension:
-        facts.append(("α, decisive only", fmt_coef_ci(dimension["krippendorff_alpha_decisive"])))
-    facts.append(("Position bias", _position_text(dimension.get("position_bias"))))
-    facts.append(("Length bias", _length_text(dimension.get("length_bias"))))
-    intra = dimension.get("intra_annotator")
-    if isinstance(intra, Mapping):
-        intra_text = (
-            f"κ {fmt_coef(intra.get('cohen_kappa'))}, "
-            f"{fmt_percent(intra.get('percent_agreement'))} agreement "
-            f"over {fmt_count(intra.get('n_pairs'))} repeated pairs"
-        )
-    else:
-        intra_text = DASH
-    facts.append(("Intra-annotator", intra_text))
-    return facts
-
-
-def _position_text(bias: object) -> str:
-    if not isinstance(bias, Mapping):
-        return DASH
-    return (
-        f"left option chosen {fmt_percent(bias.get('left_share'))} "
-        f"of {fmt_count(bias.get('n'))} judgments ({_p_clause(bias.get('p_value'))})"
-    )
-
-
-def _length_text(bias: object) -> str:
-    if not isinstance(bias, Mapping):
-        return DASH
-    return (
-        f"longer response chosen {fmt_percent(bias.get('longer_share'))} "
-        f"of {fmt_count(bias.get('n'))} judgments ({_p_clause(bias.get('p_value'))})"
-    )
-
-
-def _p_clause(p_value: object) -> str:
-    """``p = 0.009`` or ``p < 0.001``."""
-    text = fmt_p(p_value)
-    return f"p < {text[1:]}" if text.startswith("<") else f"p = {text}"
-
-
-BREAKDOWNS = (
-    ("by_rubric_version", "rubric version", "Rubric version"),
-    ("by_batch", "batch", "Batch"),
-    ("by_window", "week of submission", "ISO week"),
-)
-"""``(report key, what it splits by, column title)`` of the breakdowns shown when they have more
-than one entry; ``by_category`` is always shown, sorted by alpha."""
-
-
-def sorted_by_alpha(entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """Breakdown entries by Krippendorff's alpha, lowest first; not computable last."""
-
-    def key(entry: Mapping[str, Any]) -> tuple[float, str]:
-        value = number(lookup(entry, "krippendorff_alpha", "value"))
-        return (math.inf if value is None else value, category_label(entry.get("key")))
-
-    return sorted(entries, key=key)
-
-
-# --------------------------------------------------------------------------- findings
-
-
-def significance_level(report: Mapping[str, Any]) -> float:
-    """``1 - options.confidence`` (0.05 when the report does not say)."""
-    confidence = number(lookup(report, "options", "confidence"))
-    return 1.0 - (confidence if confidence is not None else 0.95)
-
-
-def bias_notes(report: Mapping[str, Any]) -> list[str]:
-    """One sentence per dimension whose position or length bias test is significant."""
-    level = significance_level(report)
-    notes = []
-    for name, dim in dimensions_of(report):
-        for label, key, describe in (
-            ("Position bias", "position_bias", _position_text),
-            ("Length bias", "length_bias", _length_text),
-        ):
-            p_value = number(lookup(dim, key, "p_value"))
-            if p_value is not None and p_value < level:
-                notes.append(f"{label} in {name}: {describe(dim[key])}.")
-    return notes
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FlaggedAnnotator:
-    """An annotator worth a look in one dimension, and why (plain text)."""
-
-    annotator: str
-    dimension: str
-    reasons: tuple[str, ...]
-    gold: str
-    peer_agreement: str
-
-
-def flagged_annotators(report: Mapping[str, Any]) -> list[FlaggedAnnotator]:
-    """Annotators whose gold accuracy CI lies wholly below :data:`GOLD_RETRAIN`, or who have the
-    lowest peer agreement of a dimension (when at least 3 annotators have peer figures and they
-    are not all equal)."""
-    flagged = []
-    for name, _ in dimensions_of(report):
-        annotators = annotators_of(report, name)
-        peer = {
-            who: value
-            for who, figures in annotators
-            if (value := number(lookup(figures, "peers", "percent_agreement"))) is not None
-        }
-        spread = len(peer) >= 3 and min(peer.values()) < max(peer.values())
-        lowest = min(peer.values()) if spread else None
-        for who, figures in annotators:
-            reasons = []
-            upper = number((lookup(figures, "gold", "ci95") or (None, None))[1])
-            if upper is not None and upper < GOLD_RETRAIN:
-                reasons.append(
-                    f"gold accuracy CI upper bound {fmt_percent(upper)} "
-                    f"< {fmt_percent(GOLD_RETRAIN)}"
-                )
-            if lowest is not None and peer.get(who) == lowest:
-                reasons.append("lowest peer agreement")
-            if reasons:
-                flagged.append(
-                    FlaggedAnnotator(
-                        annotator=who,
-                        dimension=name,
-                        reasons=tuple(reasons),
-                        gold=fmt_percent_ci(
-                            lookup(figures, "gold", "accuracy"), lookup(figures, "gold", "ci95")
-                        ),
-                        peer_agreement=fmt_percent(peer.get(who)),
-                    )
-                )
-    return flagged
-
-
-def dimensions_of(report: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    dimensions = report.get("dimensions") or {}
-    return [(str(name), dim) for name, dim in dimensions.items() if isinstance(dim, Mapping)]

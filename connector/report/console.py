@@ -21,11 +21,16 @@ from connector.report import (
     TextTable,
     bias_notes,
     flagged_annotators,
+    flagged_table,
     headline_table,
     lookup,
+    plural,
 )
 
-__all__ = ["print_summary"]
+__all__ = ["SHOWN_FLAGGED", "print_summary"]
+
+SHOWN_FLAGGED = 20
+"""Flagged annotators printed; the rest are counted in one line."""
 
 
 def print_summary(report: Mapping[str, Any], console: Console | None = None) -> None:
@@ -44,16 +49,12 @@ def print_summary(report: Mapping[str, Any], console: Console | None = None) -> 
         console.print(_transposed(headline))
     flagged = flagged_annotators(report)
     if flagged:
-        table = TextTable(
-            columns=("Annotator", "Dimension", "Why", "Gold accuracy [95% CI]", "Peer agreement"),
-            rows=tuple(
-                (f.annotator, f.dimension, "; ".join(f.reasons), f.gold, f.peer_agreement)
-                for f in flagged
-            ),
-            numeric=(False, False, False, True, True),
-        )
         console.print()
+        table = flagged_table(flagged[:SHOWN_FLAGGED])
         console.print(_rich_table(table, title="Flagged annotators"))
+        if len(flagged) > SHOWN_FLAGGED:
+            rest = plural(len(flagged) - SHOWN_FLAGGED, "more flagged annotator")
+            console.print(Text(f"… and {rest}; the HTML and Markdown reports list them all."))
     notes = bias_notes(report)
     if notes:
         console.print()

@@ -25,32 +25,41 @@ from connector.report import (
     DASH,
     GOLD_QUALIFY,
     GOLD_RETRAIN,
+    FlaggedAnnotator,
     TextTable,
     annotator_table,
-    annotators_of,
-    below_target,
     bias_notes,
     breakdown_table,
     category_label,
     dimension_facts,
     dimensions_of,
+    flag_rules,
     flagged_annotators,
+    flagged_table,
     fmt_coef,
-    fmt_coef_ci,
     fmt_count,
     fmt_percent,
-    fmt_percent_ci,
     headline_table,
     lookup,
     number,
+    peer_network,
+    plural,
     sorted_by_alpha,
 )
-from connector.report.svg import Estimate, ReferenceLine, bar_chart, forest_plot, heatmap
+from connector.report.sections import alpha_estimate, gold_estimates
+from connector.report.svg import ReferenceLine, bar_chart, forest_plot, heatmap
 
-__all__ = ["MAX_HEATMAP_ANNOTATORS", "render_html"]
+__all__ = ["MAX_GOLD_ROWS", "MAX_HEATMAP_ANNOTATORS", "SHOWN_FLAGGED", "render_html"]
 
 MAX_HEATMAP_ANNOTATORS = 30
-"""The agreement heatmap shows at most this many annotators (those with the most judgments)."""
+"""The agreement heatmap shows at most this many annotators (those with the most listed pairs,
+see :func:`connector.report.sections.peer_network`)."""
+
+MAX_GOLD_ROWS = 40
+"""The gold accuracy chart shows at most this many annotators, lowest first."""
+
+SHOWN_FLAGGED = 20
+"""Flagged annotators listed in the overview; the rest are folded away under a summary line."""
 
 CSS = """
 :root { color-scheme: light; }
@@ -78,7 +87,12 @@ th, td { padding: 4px 10px; border-bottom: 1px solid #e3e6ea; text-align: left;
 th { background: #f3f5f7; font-weight: 600; }
 th.num { text-align: right; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.headline { font-size: 12.5px; }
+table.headline th, table.headline td { padding: 4px 8px; }
 .alert { color: #c0392b; font-weight: 600; }
+.badge { display: block; width: max-content; margin-top: 3px; padding: 0 6px; font-size: 11.5px;
+         font-weight: 600; color: #c0392b; background: #fdecea; border: 1px solid #f1b8b0;
+         border-radius: 4px; }
 td.alert { white-space: nowrap; }
 .muted { color: #666; }
 figure { margin: 12px 0 20px; break-inside: avoid; }
@@ -128,9 +142,17 @@ def _esc(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def _table(table: TextTable, *, alert_cells: Iterable[tuple[int, int]] = ()) -> str:
-    """A :class:`TextTable` as an HTML table; ``alert_cells`` are ``(row, column)`` in red."""
+def _table(
+    table: TextTable,
+    *,
+    alert_cells: Iterable[tuple[int, int]] = (),
+    cell_html: Mapping[tuple[int, int], str] | None = None,
+    css_class: str = "",
+) -> str:
+    """A :class:`TextTable` as an HTML table; ``alert_cells`` are ``(row, column)`` in red and
+    ``cell_html`` replaces a cell's escaped text with ready-made (escaped) HTML."""
     alerts = set(alert_cells)
+    raw = cell_html or {}
     head = "".join(
         f'<th{" class=num" if numeric else ""} scope="col">{_esc(column)}</th>'
         for column, numeric in zip(table.columns, table.numeric, strict=True)
@@ -141,10 +163,11 @@ def _table(table: TextTable, *, alert_cells: Iterable[tuple[int, int]] = ()) -> 
         for j, (cell, numeric) in enumerate(zip(row, table.numeric, strict=True)):
             classes = " ".join(c for c, on in (("num", numeric), ("alert", (i, j) in alerts)) if on)
             attribute = f' class="{classes}"' if classes else ""
-            cells.append(f"<td{attribute}>{_esc(cell)}</td>")
+            cells.append(f"<td{attribute}>{raw.get((i, j), _esc(cell))}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
+    table_class = f' class="{css_class}"' if css_class else ""
     return (
-        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f'<div class="scroll"><table{table_class}><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
 
@@ -214,19 +237,24 @@ def _header(report: Mapping[str, Any], dimensions: Sequence[tuple[str, Any]]) ->
 
 
 def _overview(report: Mapping[str, Any]) -> str:
-    table = headline_table(report)
-    flag_column = len(table.columns) - 1
-    alerts = [
-        (i, flag_column) for i, (_, dim) in enumerate(dimensions_of(report)) if below_target(dim)
-    ]
+    headline = headline_table(report)  # its last column is the flag: a badge on the name here
+    table = TextTable(
+        columns=headline.columns[:-1],
+        rows=tuple(row[:-1] for row in headline.rows),
+        numeric=headline.numeric[:-1],
+    )
+    names = {
+        (i, 0): _esc(row[0]) + (f'<span class="badge">{_esc(row[-1])}</span>' if row[-1] else "")
+        for i, row in enumerate(headline.rows)
+    }
     parts = [
         '<section id="overview"><h2>Overview</h2>',
-        _table(table, alert_cells=alerts),
+        _table(table, cell_html=names, css_class="headline"),
         "<p class=\"muted\">α: Krippendorff's alpha at the dimension's level of measurement; "
         "κ: Fleiss' kappa; AC1: Gwet's AC1; intervals are 95% bootstrap intervals. "
         "% agreement (decisive) leaves out non-decisive values such as ties.</p>",
         _alpha_forest(report),
-        _flagged(report),
+        _flagged(flagged_annotators(report)),
     ]
     notes = bias_notes(report)
     if notes:
@@ -247,21 +275,11 @@ def _alpha_forest(report: Mapping[str, Any]) -> str:
             ("", "krippendorff_alpha"),
             (" (decisive only)", "krippendorff_alpha_decisive"),
         ):
-            if key not in dim:
-                continue
-            value = number(lookup(dim, key, "value"))
-            ci = lookup(dim, key, "ci95") or (None, None)
-            estimates.append(
-                Estimate(
-                    label=f"{name}{suffix}",
-                    value=value,
-                    low=number(ci[0]),
-                    high=number(ci[1]),
-                    text=fmt_coef_ci(dim.get(key)),
-                    note=f"target {fmt_coef(target)}",
-                    alert=value is not None and target is not None and value < target,
+            if key in dim:
+                note = f"target {fmt_coef(target)}"
+                estimates.append(
+                    alpha_estimate(f"{name}{suffix}", dim[key], target=target, note=note)
                 )
-            )
     if not estimates:
         return ""
     if len(targets) == 1:
@@ -280,23 +298,22 @@ def _alpha_forest(report: Mapping[str, Any]) -> str:
     )
 
 
-def _flagged(report: Mapping[str, Any]) -> str:
-    flagged = flagged_annotators(report)
+def _flagged(flagged: Sequence[FlaggedAnnotator]) -> str:
     if not flagged:
         return "<h3>Flagged annotators</h3><p>No annotator is flagged.</p>"
-    table = TextTable(
-        columns=("Annotator", "Dimension", "Why", "Gold accuracy [95% CI]", "Peer agreement"),
-        rows=tuple(
-            (f.annotator, f.dimension, "; ".join(f.reasons), f.gold, f.peer_agreement)
-            for f in flagged
-        ),
-        numeric=(False, False, False, True, True),
-    )
-    return (
-        "<h3>Flagged annotators</h3>"
-        f'<p class="muted">Gold accuracy interval wholly below {fmt_percent(GOLD_RETRAIN)} '
-        "(retrain), or the lowest agreement with peers in a dimension.</p>" + _table(table)
-    )
+    parts = [
+        "<h3>Flagged annotators</h3>",
+        f'<p class="muted">{_esc(plural(len(flagged), "annotator"))} flagged, most judgments '
+        f"first. {_esc(flag_rules())}</p>",
+        _table(flagged_table(flagged[:SHOWN_FLAGGED])),
+    ]
+    rest = flagged[SHOWN_FLAGGED:]
+    if rest:
+        parts.append(
+            f"<details><summary>{_esc(plural(len(rest), 'more flagged annotator'))}</summary>"
+            f"{_table(flagged_table(rest))}</details>"
+        )
+    return "".join(parts)
 
 
 # --------------------------------------------------------------------------- one dimension
@@ -325,106 +342,59 @@ def _dimension_section(
 
 
 def _peer_heatmap(report: Mapping[str, Any], dimension: str) -> str:
-    pairs = [
-        p for p in lookup(report, "annotator_pairs", dimension) or () if isinstance(p, Mapping)
-    ]
-    ranked = annotators_of(report, dimension)
-    known = {who for who, _ in ranked}
-    extra = sorted({str(p.get(k)) for p in pairs for k in ("a", "b")} - known)
-    ranked.extend((who, {}) for who in extra)
-    shown = ranked[:MAX_HEATMAP_ANNOTATORS]
-    if len(shown) < 2:
+    network = peer_network(report, dimension, limit=MAX_HEATMAP_ANNOTATORS)
+    minimum = fmt_count(lookup(report, "options", "min_shared_items"))
+    if network.n_annotators < 2:
         return "<p>Fewer than two annotators judged this dimension.</p>"
-    shown.sort(key=_peer_sort_key)
-    names = [who for who, _ in shown]
-    by_pair = {frozenset((str(p.get("a")), str(p.get("b")))): p for p in pairs}
-    values, texts, titles = [], [], []
-    for a in names:
-        row_values: list[float | None] = []
-        row_texts, row_titles = [], []
-        for b in names:
-            pair = by_pair.get(frozenset((a, b))) if a != b else None
-            value = number(pair.get("percent_agreement")) if pair else None
-            row_values.append(value)
-            row_texts.append("" if value is None else f"{100 * value:.1f}")
-            if a == b:
-                row_titles.append(f"{a} (same annotator)")
-            elif pair is None:
-                row_titles.append(f"{a} × {b}: too few shared items")
-            else:
-                row_titles.append(
-                    f"{a} × {b}: {fmt_percent(value)} agreement, κ "
-                    f"{fmt_coef(pair.get('cohen_kappa'))}, "
-                    f"{fmt_count(pair.get('shared_items'))} shared items"
-                )
-        values.append(row_values)
-        texts.append(row_texts)
-        titles.append(row_titles)
+    if len(network.shown) < 2:
+        return (
+            f"<p>No two annotators share at least {minimum} items, so there is no agreement "
+            "heatmap; the annotator table below has each annotator&#x27;s agreement with peers.</p>"
+        )
+    values, texts, titles = network.matrix()
     present = [v for row in values for v in row if v is not None]
-    domain = (
+    low, high = (
         (math.floor(min(present) * 20) / 20, math.ceil(max(present) * 20) / 20)
         if present
         else (0.0, 1.0)
     )
+    names = list(network.shown)
     svg = heatmap(
         values,
         row_labels=names,
         column_labels=names,
         title=f"Percent agreement between annotators, {dimension}",
-        domain=domain if domain[1] > domain[0] else (0.0, 1.0),
+        domain=(low, high) if high > low else (0.0, 1.0),
         cell_texts=texts,
         cell_titles=titles,
         legend_format=_percent_tick,
         legend_title="% agreement",
     )
-    minimum = fmt_count(lookup(report, "options", "min_shared_items"))
     caption = (
         "Percent agreement on the items both annotators judged; grey: the same annotator, or "
-        f"fewer than {minimum} shared items. Ordered by agreement with peers, highest first. "
+        f"fewer than {minimum} shared items. Annotators who share items sit next to each other. "
         "Hover a cell for the shared items and Cohen's κ."
     )
-    if len(ranked) > MAX_HEATMAP_ANNOTATORS:
+    if network.n_connected > len(names):
         caption += (
-            f" Showing the {MAX_HEATMAP_ANNOTATORS} annotators with the most judgments "
-            f"of {len(ranked)}."
+            f" Showing the {len(names)} annotators with the most such pairs, of the "
+            f"{fmt_count(network.n_connected)} who have any."
+        )
+    left_out = network.n_annotators - network.n_connected
+    if left_out:
+        caption += (
+            f" Not shown: {plural(left_out, 'annotator')} with fewer than {minimum} items "
+            "shared with anyone."
         )
     return _figure(svg, _esc(caption))
 
 
-def _peer_sort_key(item: tuple[str, Mapping[str, Any]]) -> tuple[float, str]:
-    """Highest peer agreement first; annotators without peer figures last."""
-    value = number(lookup(item[1], "peers", "percent_agreement"))
-    return (math.inf if value is None else -value, item[0])
-
-
 def _gold_chart(report: Mapping[str, Any], dimension: str) -> str:
-    estimates = []
-    for who, figures in annotators_of(report, dimension):
-        gold = figures.get("gold")
-        accuracy = number(lookup(gold, "accuracy"))
-        if accuracy is None:
-            continue
-        ci = lookup(gold, "ci95") or (None, None)
-        upper = number(ci[1])
-        estimates.append(
-            Estimate(
-                label=who,
-                value=accuracy,
-                low=number(ci[0]),
-                high=upper,
-                text=fmt_percent_ci(accuracy, ci),
-                note=(
-                    f"{fmt_count(lookup(gold, 'n'))} gold items, "
-                    f"κ {fmt_coef(lookup(gold, 'cohen_kappa'))}"
-                ),
-                alert=upper is not None and upper < GOLD_RETRAIN,
-            )
-        )
+    estimates = gold_estimates(report, dimension)
     if not estimates:
         return "<p>No annotator has gold figures for this dimension.</p>"
-    estimates.sort(key=lambda e: (-(e.value or 0.0), e.label))
     svg = bar_chart(
-        estimates,
+        estimates[:MAX_GOLD_ROWS],
         title=f"Gold accuracy per annotator, {dimension}",
         reference_lines=[
             ReferenceLine(value=GOLD_RETRAIN, label=f"retrain {fmt_percent(GOLD_RETRAIN)}"),
@@ -432,13 +402,17 @@ def _gold_chart(report: Mapping[str, Any], dimension: str) -> str:
         ],
         tick_format=_percent_tick,
     )
-    return _figure(
-        svg,
-        _esc(
-            "Share of gold items answered correctly, with its 95% Wilson interval. Red: the "
-            f"whole interval is below the retrain line ({fmt_percent(GOLD_RETRAIN)})."
-        ),
+    caption = (
+        "Share of gold items answered correctly, with its 95% Wilson interval, lowest upper "
+        "bound first. Red: the whole interval is below the retrain line "
+        f"({fmt_percent(GOLD_RETRAIN)})."
     )
+    if len(estimates) > MAX_GOLD_ROWS:
+        caption += (
+            f" Showing the {MAX_GOLD_ROWS} lowest of {fmt_count(len(estimates))} annotators "
+            "with gold figures; the annotator table below has them all."
+        )
+    return _figure(svg, _esc(caption))
 
 
 def _confusion(dimension: str, dim: Mapping[str, Any]) -> str:
@@ -516,24 +490,16 @@ def _breakdown_plot(
     target: float | None,
     order: str,
 ) -> str:
-    estimates = []
-    for entry in entries:
-        value = number(lookup(entry, "krippendorff_alpha", "value"))
-        ci = lookup(entry, "krippendorff_alpha", "ci95") or (None, None)
-        estimates.append(
-            Estimate(
-                label=category_label(entry.get("key")),
-                value=value,
-                low=number(ci[0]),
-                high=number(ci[1]),
-                text=fmt_coef_ci(entry.get("krippendorff_alpha")),
-                note=(
-                    f"{fmt_count(entry.get('n_items'))} items, "
-                    f"{fmt_count(entry.get('n_judgments'))} judgments"
-                ),
-                alert=value is not None and target is not None and value < target,
-            )
+    estimates = [
+        alpha_estimate(
+            category_label(entry.get("key")),
+            entry.get("krippendorff_alpha"),
+            target=target,
+            note=f"{plural(entry.get('n_items'), 'item')}, "
+            f"{plural(entry.get('n_judgments'), 'judgment')}",
         )
+        for entry in entries
+    ]
     lines = (
         [] if target is None else [ReferenceLine(value=target, label=f"target {fmt_coef(target)}")]
     )
@@ -552,10 +518,10 @@ def _details(table: TextTable) -> str:
 
 def _annotator_section(report: Mapping[str, Any], dimensions: Sequence[tuple[str, Any]]) -> str:
     parts = ['<section id="annotators"><h2>Annotators</h2>']
+    flagged = {(f.dimension, f.annotator) for f in flagged_annotators(report)}
     for name, _ in dimensions:
         table = annotator_table(report, name)
-        flagged = {f.annotator for f in flagged_annotators(report) if f.dimension == name}
-        alerts = [(i, 0) for i, row in enumerate(table.rows) if row[0] in flagged]
+        alerts = [(i, 0) for i, row in enumerate(table.rows) if (name, row[0]) in flagged]
         parts.append(f"<h3>{_esc(name)}</h3>")
         parts.append(_table(table, alert_cells=alerts))
     parts.append(

@@ -14,7 +14,6 @@ from typing import Any
 from connector.report import (
     BREAKDOWNS,
     DASH,
-    GOLD_RETRAIN,
     TextTable,
     annotator_table,
     bias_notes,
@@ -22,7 +21,9 @@ from connector.report import (
     category_label,
     dimension_facts,
     dimensions_of,
+    flag_rules,
     flagged_annotators,
+    flagged_table,
     fmt_coef,
     fmt_count,
     fmt_percent,
@@ -131,28 +132,8 @@ def _overview(report: Mapping[str, Any]) -> list[str]:
     ]
     flagged = flagged_annotators(report)
     if flagged:
-        blocks.append(
-            f"Gold accuracy interval wholly below {fmt_percent(GOLD_RETRAIN)} (retrain), or the "
-            "lowest agreement with peers in a dimension."
-        )
-        blocks.append(
-            _table(
-                TextTable(
-                    columns=(
-                        "Annotator",
-                        "Dimension",
-                        "Why",
-                        "Gold accuracy [95% CI]",
-                        "Peer agreement",
-                    ),
-                    rows=tuple(
-                        (f.annotator, f.dimension, "; ".join(f.reasons), f.gold, f.peer_agreement)
-                        for f in flagged
-                    ),
-                    numeric=(False, False, False, True, True),
-                )
-            )
-        )
+        blocks.append(_md(flag_rules()))
+        blocks.append(_table(flagged_table(flagged)))
     else:
         blocks.append("No annotator is flagged.")
     notes = bias_notes(report)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
-__all__ = ["Estimate", "ReferenceLine", "bar_chart", "forest_plot", "heatmap"]
+__all__ = ["Estimate", "ReferenceLine", "bar_chart", "forest_plot", "heatmap", "text_width"]
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 INK = "#222"
@@ -33,6 +33,9 @@ ALERT = "#c0392b"
 MISSING = "#e4e4e4"
 BLUES = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
 """Stops of the sequential colour scale, light (low) to dark (high)."""
+
+LABEL_CHARS = 20
+"""Heatmap axis labels longer than this are shortened with ``…`` (the tooltip has them whole)."""
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -72,6 +75,32 @@ def _esc(text: str) -> str:
 
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_NARROW = frozenset("fijlrtI!|.,:;'` ()[]")
+_WIDE = frozenset("mwMW@%")
+
+
+def text_width(text: str, font_size: float = 12.0) -> float:
+    """A generous estimate of the rendered width of ``text`` in px (no font metrics at hand).
+
+    Per character, in em: narrow glyphs 0.34, ``m``/``w`` 0.95, other capitals 0.74, digits and
+    other lower case 0.64, anything outside ASCII 1.0; wide sans-serif fonts (DejaVu Sans, the
+    fallback of ``system-ui`` on Linux) fit within it.
+    """
+    em = 0.0
+    for char in text:
+        if char in _NARROW:
+            em += 0.34
+        elif char in _WIDE:
+            em += 0.95
+        elif not char.isascii():
+            em += 1.0
+        elif char.isupper():
+            em += 0.74
+        else:
+            em += 0.64
+    return em * font_size
 
 
 def _num(x: float) -> str:
@@ -178,7 +207,11 @@ def _interval_chart(
     tick_format: Callable[[float], str],
     bars: bool,
 ) -> str:
-    width, label_w, text_w, row_h = 760.0, 190.0, 180.0, 24.0
+    labels = [_short(e.label, 28) for e in estimates]
+    label_w = max(120.0, 16.0 + max((text_width(s) for s in labels), default=0.0))
+    text_w = max(120.0, 18.0 + max((text_width(e.text) for e in estimates), default=0.0))
+    plot_w, row_h = 390.0, 24.0
+    width = label_w + plot_w + text_w
     top = 14.0 + 14.0 * len(reference_lines)
     x0, x1 = label_w, width - text_w
     height = top + row_h * max(len(estimates), 1) + 34.0
@@ -220,13 +253,15 @@ def _interval_chart(
             + "</g>"
         )
 
-    for i, estimate in enumerate(estimates):
-        body.append(_interval_row(estimate, top + i * row_h + row_h / 2, x, x0, x1, bars))
+    for i, (estimate, label) in enumerate(zip(estimates, labels, strict=True)):
+        y = top + i * row_h + row_h / 2
+        body.append(_interval_row(estimate, label, y, x, x0, x1, bars))
     return _svg(width, height, title, body)
 
 
 def _interval_row(
     e: Estimate,
+    label: str,
     y: float,
     x: Callable[[float], float],
     x0: float,
@@ -236,7 +271,7 @@ def _interval_row(
     colour = ALERT if e.alert else POINT
     tooltip = e.label + (f": {e.text}" if e.text else "") + (f" — {e.note}" if e.note else "")
     parts = [f"<g><title>{_esc(tooltip)}</title>"]
-    parts.append(_text(x0 - 8, y + 4, _short(e.label, 28), text_anchor="end"))
+    parts.append(_text(x0 - 8, y + 4, label, text_anchor="end"))
     if e.value is None or not math.isfinite(e.value):
         parts.append(_text(x0 + 6, y + 4, "not computable", fill=MUTED, font_style="italic"))
     else:
@@ -315,28 +350,33 @@ def heatmap(
 
     cell = min(max(560.0 / max(n_rows, n_cols, 1), 18.0), 56.0)
     upright = cell < 24  # dense columns: vertical labels, so that they do not overlap
-    row_chars = min(max((len(s) for s in row_labels), default=1), 20)
-    col_chars = min(max((len(s) for s in column_labels), default=1), 20)
-    left = 16.0 + 6.6 * row_chars
-    top = 16.0 + (6.6 if upright else 4.9) * col_chars
+    shown_columns = [_short(label, LABEL_CHARS) for label in column_labels]
+    row_w = max((text_width(_short(s, LABEL_CHARS)) for s in row_labels), default=0.0)
+    col_w = max((text_width(s) for s in shown_columns), default=0.0)
+    # A label starts 6 px above the grid at the column's centre and runs up (-90°) or up and
+    # to the right (-45°): the margins hold the longest one.
+    slant = 1.0 if upright else math.sqrt(0.5)
+    left = 12.0 + row_w + 6.0
+    top = 10.0 + 6.0 + col_w * slant + (0.0 if upright else 9.0)
     grid_w, grid_h = cell * n_cols, cell * n_rows
     legend_x = left + grid_w + 24
-    width = legend_x + 90.0
+    labels_right = left + grid_w - cell / 2 + 4 + (0.0 if upright else col_w * slant + 4)
+    width = max(legend_x + 90.0, labels_right + 8.0)
     height = max(top + grid_h + 14.0, top + 190.0)
 
     body = []
-    for j, label in enumerate(column_labels):
-        cx = left + (j + 0.5) * cell
+    for j, (label, shown) in enumerate(zip(column_labels, shown_columns, strict=True)):
+        x, y = left + (j + 0.5) * cell + 4, top - 6
         body.append(
-            f'<g><title>{_esc(label)}</title><text transform="translate({_num(cx + 4)},'
-            f'{_num(top - 6)}) rotate({-90 if upright else -45})">{_esc(_short(label, 20))}'
-            "</text></g>"
+            f'<g><title>{_esc(label)}</title><text class="column-label" x="{_num(x)}" '
+            f'y="{_num(y)}" transform="rotate({-90 if upright else -45} {_num(x)} {_num(y)})">'
+            f"{_esc(shown)}</text></g>"
         )
     for i, label in enumerate(row_labels):
         cy = top + (i + 0.5) * cell
         body.append(
             f"<g><title>{_esc(label)}</title>"
-            + _text(left - 6, cy + 4, _short(label, 20), text_anchor="end")
+            + _text(left - 6, cy + 4, _short(label, LABEL_CHARS), text_anchor="end")
             + "</g>"
         )
     font = min(12.0, cell / 3.2)

@@ -1,0 +1,379 @@
+"""Cells, tables and sentences shared by every renderer of the JSON report, as plain text.
+
+So that a number reads the same in HTML, Markdown and on the console: coefficients with 3
+decimals, percentages with 1 decimal, counts with thousands separators and ``—`` for null or NaN.
+The tables (:class:`TextTable`) and sentences (:func:`dimension_facts`, :func:`bias_notes`) are
+built from those cells. Everything here is *unescaped*; each renderer escapes for its own format.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "BREAKDOWNS",
+    "DASH",
+    "TextTable",
+    "annotator_table",
+    "annotators_of",
+    "below_target",
+    "bias_notes",
+    "breakdown_table",
+    "category_label",
+    "dimension_facts",
+    "dimensions_of",
+    "fmt_coef",
+    "fmt_coef_ci",
+    "fmt_count",
+    "fmt_interval",
+    "fmt_p",
+    "fmt_percent",
+    "fmt_percent_ci",
+    "fmt_seconds",
+    "headline_table",
+    "lookup",
+    "number",
+    "plural",
+    "significance_level",
+    "sorted_by_alpha",
+    "target_flag",
+]
+
+DASH = "—"
+"""What a null (not computable) or NaN value renders as."""
+
+
+def number(value: object) -> float | None:
+    """``value`` as a float, or None when it is null, NaN or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    result = float(value)
+    return None if math.isnan(result) else result
+
+
+def fmt_coef(value: object) -> str:
+    """A coefficient (alpha, kappa, AC1) with 3 decimals: ``0.512``."""
+    x = number(value)
+    return DASH if x is None else f"{x:.3f}"
+
+
+def fmt_percent(value: object) -> str:
+    """A proportion in [0, 1] as a percentage with 1 decimal: ``63.0%``."""
+    x = number(value)
+    return DASH if x is None else f"{100 * x:.1f}%"
+
+
+def fmt_count(value: object) -> str:
+    """A count with thousands separators (``1,689``); fractional counts keep 1 decimal."""
+    x = number(value)
+    if x is None:
+        return DASH
+    return f"{x:,.0f}" if x.is_integer() else f"{x:,.1f}"
+
+
+def plural(count: object, noun: str) -> str:
+    """``"1 pair"``, ``"24 pairs"``, ``"1,689 judgments"`` (``noun`` is the singular)."""
+    return f"{fmt_count(count)} {noun if number(count) == 1 else noun + 's'}"
+
+
+def fmt_p(value: object) -> str:
+    """A p-value with 3 decimals, ``<0.001`` below that."""
+    x = number(value)
+    if x is None:
+        return DASH
+    return "<0.001" if x < 0.001 else f"{x:.3f}"
+
+
+def fmt_seconds(value: object) -> str:
+    """A duration in seconds: ``31.5 s``."""
+    x = number(value)
+    return DASH if x is None else f"{x:,.1f} s"
+
+
+def fmt_interval(ci: object, *, percent: bool = False) -> str:
+    """A ``[low, high]`` interval: ``[0.440, 0.580]``; ``—`` when missing or not finite."""
+    if not isinstance(ci, Sequence) or isinstance(ci, str) or len(ci) != 2:
+        return DASH
+    low, high = number(ci[0]), number(ci[1])
+    if low is None or high is None:
+        return DASH
+    fmt = fmt_percent if percent else fmt_coef
+    return f"[{fmt(low)}, {fmt(high)}]"
+
+
+def fmt_coef_ci(stat: object) -> str:
+    """A ``{"value", "ci95"}`` statistic: ``0.512 [0.440, 0.580]``, the value alone without CI."""
+    if not isinstance(stat, Mapping) or number(stat.get("value")) is None:
+        return DASH
+    interval = fmt_interval(stat.get("ci95"))
+    value = fmt_coef(stat.get("value"))
+    return value if interval == DASH else f"{value} {interval}"
+
+
+def fmt_percent_ci(value: object, ci: object) -> str:
+    """A proportion with its interval, in percent: ``88.0% [70.0%, 96.0%]``."""
+    if number(value) is None:
+        return DASH
+    interval = fmt_interval(ci, percent=True)
+    return fmt_percent(value) if interval == DASH else f"{fmt_percent(value)} {interval}"
+
+
+def lookup(mapping: object, *keys: str) -> Any:
+    """``mapping[k1][k2]...`` or None as soon as a level is missing or null."""
+    current: Any = mapping
+    for key in keys:
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(key)
+    return current
+
+
+def category_label(value: object) -> str:
+    """A category as text; ``5.0`` prints as ``5``."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def dimensions_of(report: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(name, figures)`` of every dimension, in report order."""
+    dimensions = report.get("dimensions") or {}
+    return [(str(name), dim) for name, dim in dimensions.items() if isinstance(dim, Mapping)]
+
+
+def annotators_of(report: Mapping[str, Any], dimension: str) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(annotator, figures)`` for everyone who judged ``dimension``, most judgments first."""
+    found = []
+    for annotator in report.get("annotators") or ():
+        figures = lookup(annotator, "dimensions", dimension)
+        if isinstance(figures, Mapping):
+            found.append((str(annotator.get("annotator")), figures))
+    found.sort(key=lambda pair: (-(number(pair[1].get("n_judgments")) or 0.0), pair[0]))
+    return found
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextTable:
+    """A table of plain, unescaped strings; ``numeric[i]`` says column ``i`` holds numbers."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    numeric: tuple[bool, ...]
+
+
+HEADLINE_COLUMNS = (
+    ("Dimension", False),
+    ("Level", False),
+    ("Items", True),
+    ("Judgments", True),
+    ("Annotators", True),
+    ("α [95% CI]", True),
+    ("Fleiss κ [95% CI]", True),
+    ("AC1 [95% CI]", True),
+    ("% agreement", True),
+    ("% agreement (decisive)", True),
+    ("Flag", False),
+)
+
+
+def below_target(dimension: Mapping[str, Any]) -> bool:
+    """Whether Krippendorff's alpha is computable and below the dimension's ``target_alpha``."""
+    alpha = number(lookup(dimension, "krippendorff_alpha", "value"))
+    target = number(dimension.get("target_alpha"))
+    return alpha is not None and target is not None and alpha < target
+
+
+def target_flag(dimension: Mapping[str, Any]) -> str:
+    """``"below target 0.800"``, ``"α not computable"`` or empty."""
+    if below_target(dimension):
+        return f"below target {fmt_coef(dimension.get('target_alpha'))}"
+    if number(lookup(dimension, "krippendorff_alpha", "value")) is None:
+        return "α not computable"
+    return ""
+
+
+def headline_table(report: Mapping[str, Any]) -> TextTable:
+    """One row per dimension: size, the three chance-corrected coefficients, raw agreement."""
+    rows = tuple(
+        (
+            name,
+            str(dim.get("level") or DASH),
+            fmt_count(dim.get("n_items")),
+            fmt_count(dim.get("n_judgments")),
+            fmt_count(dim.get("n_annotators")),
+            fmt_coef_ci(dim.get("krippendorff_alpha")),
+            fmt_coef_ci(dim.get("fleiss_kappa")),
+            fmt_coef_ci(dim.get("gwet_ac1")),
+            fmt_percent(lookup(dim, "percent_agreement", "value")),
+            fmt_percent(lookup(dim, "percent_agreement_decisive", "value")),
+            target_flag(dim),
+        )
+        for name, dim in dimensions_of(report)
+    )
+    return TextTable(
+        columns=tuple(c for c, _ in HEADLINE_COLUMNS),
+        rows=rows,
+        numeric=tuple(n for _, n in HEADLINE_COLUMNS),
+    )
+
+
+def breakdown_table(entries: Sequence[Mapping[str, Any]], *, key_title: str) -> TextTable:
+    """A ``by_category`` / ``by_batch`` / ... list as a table, in the order given."""
+    rows = tuple(
+        (
+            category_label(entry.get("key")),
+            fmt_count(entry.get("n_items")),
+            fmt_count(entry.get("n_judgments")),
+            fmt_coef_ci(entry.get("krippendorff_alpha")),
+            fmt_percent(lookup(entry, "percent_agreement", "value")),
+            fmt_count(lookup(entry, "percent_agreement", "n_pairs")),
+        )
+        for entry in entries
+    )
+    return TextTable(
+        columns=(key_title, "Items", "Judgments", "α [95% CI]", "% agreement", "Pairs"),
+        rows=rows,
+        numeric=(False, True, True, True, True, True),
+    )
+
+
+ANNOTATOR_COLUMNS = (
+    ("Annotator", False),
+    ("Judgments", True),
+    ("Gold accuracy [95% CI]", True),
+    ("Peer agreement", True),
+    ("Peer κ", True),
+    ("Leave-one-out agreement", True),
+    ("Non-decisive rate", True),
+    ("Median lead time", True),
+    ("Position bias p", True),
+    ("Length bias p", True),
+    ("Intra-annotator κ", True),
+)
+
+
+def annotator_table(report: Mapping[str, Any], dimension: str) -> TextTable:
+    """One row per annotator of ``dimension`` with gold, peer and bias figures."""
+    rows = tuple(
+        (
+            name,
+            fmt_count(figures.get("n_judgments")),
+            fmt_percent_ci(lookup(figures, "gold", "accuracy"), lookup(figures, "gold", "ci95")),
+            fmt_percent(lookup(figures, "peers", "percent_agreement")),
+            fmt_coef(lookup(figures, "peers", "cohen_kappa")),
+            fmt_percent(lookup(figures, "leave_one_out", "agreement")),
+            fmt_percent(figures.get("non_decisive_rate")),
+            fmt_seconds(figures.get("median_lead_time_s")),
+            fmt_p(lookup(figures, "position_bias", "p_value")),
+            fmt_p(lookup(figures, "length_bias", "p_value")),
+            fmt_coef(lookup(figures, "intra", "cohen_kappa")),
+        )
+        for name, figures in annotators_of(report, dimension)
+    )
+    return TextTable(
+        columns=tuple(c for c, _ in ANNOTATOR_COLUMNS),
+        rows=rows,
+        numeric=tuple(n for _, n in ANNOTATOR_COLUMNS),
+    )
+
+
+BREAKDOWNS = (
+    ("by_rubric_version", "rubric version", "Rubric version"),
+    ("by_batch", "batch", "Batch"),
+    ("by_window", "week of submission", "ISO week"),
+)
+"""``(report key, what it splits by, column title)`` of the breakdowns shown when they have more
+than one entry; ``by_category`` is always shown, sorted by alpha."""
+
+
+def sorted_by_alpha(entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Breakdown entries by Krippendorff's alpha, lowest first; not computable last."""
+
+    def key(entry: Mapping[str, Any]) -> tuple[float, str]:
+        value = number(lookup(entry, "krippendorff_alpha", "value"))
+        return (math.inf if value is None else value, category_label(entry.get("key")))
+
+    return sorted(entries, key=key)
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def dimension_facts(dimension: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Short ``(label, value)`` facts about one dimension, shown above its plots."""
+    categories = ", ".join(category_label(c) for c in dimension.get("categories") or ())
+    non_decisive = ", ".join(category_label(c) for c in dimension.get("non_decisive") or ())
+    facts = [
+        ("Kind", str(dimension.get("kind") or DASH)),
+        ("Level", str(dimension.get("level") or DASH)),
+        ("Categories", categories or DASH),
+        ("Non-decisive", non_decisive or "none"),
+        ("Target α", fmt_coef(dimension.get("target_alpha"))),
+        ("Pairable items", fmt_count(dimension.get("n_pairable_items"))),
+    ]
+    if "krippendorff_alpha_decisive" in dimension:
+        facts.append(("α, decisive only", fmt_coef_ci(dimension["krippendorff_alpha_decisive"])))
+    facts.append(("Position bias", _position_text(dimension.get("position_bias"))))
+    facts.append(("Length bias", _length_text(dimension.get("length_bias"))))
+    intra = dimension.get("intra_annotator")
+    if isinstance(intra, Mapping):
+        intra_text = (
+            f"κ {fmt_coef(intra.get('cohen_kappa'))}, "
+            f"{fmt_percent(intra.get('percent_agreement'))} agreement "
+            f"over {plural(intra.get('n_pairs'), 'repeated pair')}"
+        )
+    else:
+        intra_text = DASH
+    facts.append(("Intra-annotator", intra_text))
+    return facts
+
+
+def _position_text(bias: object) -> str:
+    if not isinstance(bias, Mapping):
+        return DASH
+    return (
+        f"left option chosen {fmt_percent(bias.get('left_share'))} "
+        f"of {plural(bias.get('n'), 'judgment')} ({_p_clause(bias.get('p_value'))})"
+    )
+
+
+def _length_text(bias: object) -> str:
+    if not isinstance(bias, Mapping):
+        return DASH
+    return (
+        f"longer response chosen {fmt_percent(bias.get('longer_share'))} "
+        f"of {plural(bias.get('n'), 'judgment')} ({_p_clause(bias.get('p_value'))})"
+    )
+
+
+def _p_clause(p_value: object) -> str:
+    """``p = 0.009`` or ``p < 0.001``."""
+    text = fmt_p(p_value)
+    return f"p < {text[1:]}" if text.startswith("<") else f"p = {text}"
+
+
+def significance_level(report: Mapping[str, Any]) -> float:
+    """``1 - options.confidence`` (0.05 when the report does not say)."""
+    confidence = number(lookup(report, "options", "confidence"))
+    return 1.0 - (confidence if confidence is not None else 0.95)
+
+
+def bias_notes(report: Mapping[str, Any]) -> list[str]:
+    """One sentence per dimension whose position or length bias test is significant."""
+    level = significance_level(report)
+    notes = []
+    for name, dim in dimensions_of(report):
+        for label, key, describe in (
+            ("Position bias", "position_bias", _position_text),
+            ("Length bias", "length_bias", _length_text),
+        ):
+            p_value = number(lookup(dim, key, "p_value"))
+            if p_value is not None and p_value < level:
+                notes.append(f"{label} in {name}: {describe(dim[key])}.")
+    return notes

@@ -1,0 +1,296 @@
+"""What the report singles out, for every renderer: findings and the heatmap's annotators.
+
+- :func:`flagged_annotators`: annotators whose gold accuracy or peer agreement is too low, by
+  the thresholds below (:data:`GOLD_RETRAIN`, :data:`PEER_MIN_PAIRS`, :data:`PEER_MARGIN`);
+  :func:`flagged_table` lays them out and :func:`flag_rules` says the rules in one sentence;
+- :func:`peer_network`: which annotators the annotator × annotator heatmap shows, in which order;
+- :func:`alpha_estimate`, :func:`gold_estimates`: rows of the interval charts.
+
+Change a threshold here, not in a renderer. Text is plain and *unescaped*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from connector.report._format import (
+    TextTable,
+    annotators_of,
+    dimensions_of,
+    fmt_coef,
+    fmt_coef_ci,
+    fmt_count,
+    fmt_percent,
+    fmt_percent_ci,
+    lookup,
+    number,
+    plural,
+)
+from connector.report.svg import Estimate
+
+__all__ = [
+    "GOLD_QUALIFY",
+    "GOLD_RETRAIN",
+    "PEER_MARGIN",
+    "PEER_MIN_PAIRS",
+    "FlaggedAnnotator",
+    "PeerNetwork",
+    "alpha_estimate",
+    "flag_rules",
+    "flagged_annotators",
+    "flagged_table",
+    "gold_estimates",
+    "peer_network",
+]
+
+GOLD_QUALIFY = 0.85
+"""Gold accuracy an annotator needs to qualify."""
+
+GOLD_RETRAIN = 0.80
+"""Gold accuracy below which an annotator is sent back to training: flagged when the upper
+bound of the Wilson interval lies below it."""
+
+PEER_MIN_PAIRS = 20
+"""Peer agreement is only judged over at least this many pairs with other annotators."""
+
+PEER_MARGIN = 0.10
+"""Flag peer agreement more than this far (in proportion) below the dimension's pooled percent
+agreement (``dimensions.<d>.percent_agreement.value``)."""
+
+
+# --------------------------------------------------------------------------- findings
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlaggedAnnotator:
+    """An annotator worth a look in one dimension, and why (plain text)."""
+
+    annotator: str
+    dimension: str
+    reasons: tuple[str, ...]
+    gold: str
+    peer_agreement: str
+    peer_pairs: str
+
+
+def flag_rules() -> str:
+    """The rules of :func:`flagged_annotators` as one sentence."""
+    return (
+        f"Gold accuracy interval wholly below {fmt_percent(GOLD_RETRAIN)} (retrain), or "
+        f"agreement with peers more than {100 * PEER_MARGIN:g} percentage points below the "
+        f"dimension's overall percent agreement, over at least {PEER_MIN_PAIRS} pairs."
+    )
+
+
+def flagged_annotators(report: Mapping[str, Any]) -> list[FlaggedAnnotator]:
+    """Annotators of each dimension, most judgments first, who
+
+    - have a gold accuracy whose interval lies wholly below :data:`GOLD_RETRAIN`, or
+    - agree with their peers more than :data:`PEER_MARGIN` below the dimension's pooled percent
+      agreement, over at least :data:`PEER_MIN_PAIRS` pairs (fewer pairs say too little).
+    """
+    flagged = []
+    for name, dim in dimensions_of(report):
+        pooled = number(lookup(dim, "percent_agreement", "value"))
+        for who, figures in annotators_of(report, name):
+            reasons = []
+            upper = number((lookup(figures, "gold", "ci95") or (None, None))[1])
+            if upper is not None and upper < GOLD_RETRAIN:
+                reasons.append(
+                    f"gold accuracy CI upper bound {fmt_percent(upper)} "
+                    f"< {fmt_percent(GOLD_RETRAIN)}"
+                )
+            peer = number(lookup(figures, "peers", "percent_agreement"))
+            pairs = number(lookup(figures, "peers", "n_pairs"))
+            if (
+                peer is not None
+                and pairs is not None
+                and pooled is not None
+                and pairs >= PEER_MIN_PAIRS
+                and peer < pooled - PEER_MARGIN
+            ):
+                reasons.append(
+                    f"peer agreement {fmt_percent(peer)} over {plural(pairs, 'pair')} "
+                    f"vs {fmt_percent(pooled)} overall"
+                )
+            if reasons:
+                flagged.append(
+                    FlaggedAnnotator(
+                        annotator=who,
+                        dimension=name,
+                        reasons=tuple(reasons),
+                        gold=fmt_percent_ci(
+                            lookup(figures, "gold", "accuracy"), lookup(figures, "gold", "ci95")
+                        ),
+                        peer_agreement=fmt_percent(peer),
+                        peer_pairs=fmt_count(pairs),
+                    )
+                )
+    return flagged
+
+
+def flagged_table(flagged: Sequence[FlaggedAnnotator]) -> TextTable:
+    """The flagged annotators as a table, in the order given."""
+    return TextTable(
+        columns=(
+            "Annotator",
+            "Dimension",
+            "Why",
+            "Gold accuracy [95% CI]",
+            "Peer agreement",
+            "Peer pairs",
+        ),
+        rows=tuple(
+            (
+                f.annotator,
+                f.dimension,
+                "; ".join(f.reasons),
+                f.gold,
+                f.peer_agreement,
+                f.peer_pairs,
+            )
+            for f in flagged
+        ),
+        numeric=(False, False, False, True, True, True),
+    )
+
+
+# --------------------------------------------------------------------------- peer network
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PeerNetwork:
+    """The annotators an annotator × annotator heatmap shows, and the pairs between them.
+
+    ``shown`` is ordered so that annotators who share items sit next to each other;
+    ``n_connected`` counts the annotators with at least one listed pair (``annotator_pairs``
+    lists only pairs with at least ``min_shared_items`` shared items) and ``n_annotators``
+    everyone who judged the dimension.
+    """
+
+    shown: tuple[str, ...]
+    pairs: Mapping[frozenset[str], Mapping[str, Any]]
+    n_connected: int
+    n_annotators: int
+
+    def matrix(self) -> tuple[list[list[float | None]], list[list[str]], list[list[str]]]:
+        """Percent agreement of every shown pair (None: same annotator or not listed), the
+        cells' texts (``"70.7"``) and their tooltips, each of shape ``(n, n)``."""
+        values: list[list[float | None]] = []
+        texts: list[list[str]] = []
+        titles: list[list[str]] = []
+        for a in self.shown:
+            values.append([])
+            texts.append([])
+            titles.append([])
+            for b in self.shown:
+                pair = self.pairs.get(frozenset((a, b))) if a != b else None
+                value = number(pair.get("percent_agreement")) if pair else None
+                values[-1].append(value)
+                texts[-1].append("" if value is None else f"{100 * value:.1f}")
+                if pair is None:
+                    titles[-1].append(
+                        f"{a} (same annotator)" if a == b else f"{a} × {b}: too few shared items"
+                    )
+                else:
+                    titles[-1].append(
+                        f"{a} × {b}: {fmt_percent(value)} agreement, κ "
+                        f"{fmt_coef(pair.get('cohen_kappa'))}, "
+                        f"{plural(pair.get('shared_items'), 'shared item')}"
+                    )
+        return values, texts, titles
+
+
+def peer_network(report: Mapping[str, Any], dimension: str, *, limit: int) -> PeerNetwork:
+    """At most ``limit`` annotators of ``dimension`` for the agreement heatmap.
+
+    Chosen by how many listed pairs they have (then by judgments, then by name), so that the
+    matrix is as full as it can be; annotators without any listed pair are left out. Ordered
+    greedily: next comes the annotator with the most pairs to those already placed (then to the
+    last placed), so connected annotators form blocks along the diagonal.
+    """
+    pairs: dict[frozenset[str], Mapping[str, Any]] = {}
+    for pair in lookup(report, "annotator_pairs", dimension) or ():
+        if isinstance(pair, Mapping) and str(pair.get("a")) != str(pair.get("b")):
+            pairs[frozenset((str(pair.get("a")), str(pair.get("b"))))] = pair
+    links: dict[str, set[str]] = {}
+    for key in pairs:
+        a, b = sorted(key)
+        links.setdefault(a, set()).add(b)
+        links.setdefault(b, set()).add(a)
+    annotators = annotators_of(report, dimension)
+    judgments = {who: number(figures.get("n_judgments")) or 0.0 for who, figures in annotators}
+    ranked = sorted(links, key=lambda who: (-len(links[who]), -judgments.get(who, 0.0), who))
+    chosen = ranked[:limit]
+    rank = {who: i for i, who in enumerate(chosen)}
+    remaining = set(chosen)
+    within = {who: len(links[who] & remaining) for who in chosen}
+    order: list[str] = []
+    placed: set[str] = set()
+    while remaining:
+        last = links[order[-1]] if order else set()
+        best = max(
+            remaining,
+            key=lambda w: (len(links[w] & placed), w in last, within[w], -rank[w]),
+        )
+        order.append(best)
+        placed.add(best)
+        remaining.remove(best)
+    return PeerNetwork(
+        shown=tuple(order),
+        pairs={k: v for k, v in pairs.items() if k <= placed},
+        n_connected=len(links),
+        n_annotators=len(set(judgments) | set(links)),
+    )
+
+
+# --------------------------------------------------------------------------- chart rows
+
+
+def alpha_estimate(label: str, stat: object, *, target: float | None, note: str) -> Estimate:
+    """A Krippendorff's alpha ``{"value", "ci95"}`` as a chart row, red when below ``target``."""
+    value = number(lookup(stat, "value"))
+    ci = lookup(stat, "ci95") or (None, None)
+    return Estimate(
+        label=label,
+        value=value,
+        low=number(ci[0]),
+        high=number(ci[1]),
+        text=fmt_coef_ci(stat),
+        note=note,
+        alert=value is not None and target is not None and value < target,
+    )
+
+
+def gold_estimates(report: Mapping[str, Any], dimension: str) -> list[Estimate]:
+    """Gold accuracy of every annotator of ``dimension`` with gold figures, as chart rows: surest
+    failures first (lowest upper bound of the interval, then lowest accuracy); red when the
+    whole interval lies below :data:`GOLD_RETRAIN`."""
+    estimates = []
+    for who, figures in annotators_of(report, dimension):
+        gold = figures.get("gold")
+        accuracy = number(lookup(gold, "accuracy"))
+        if accuracy is None:
+            continue
+        ci = lookup(gold, "ci95") or (None, None)
+        upper = number(ci[1])
+        estimates.append(
+            Estimate(
+                label=who,
+                value=accuracy,
+                low=number(ci[0]),
+                high=upper,
+                text=fmt_percent_ci(accuracy, ci),
+                note=(
+                    f"{plural(lookup(gold, 'n'), 'gold item')}, "
+                    f"κ {fmt_coef(lookup(gold, 'cohen_kappa'))}"
+                ),
+                alert=upper is not None and upper < GOLD_RETRAIN,
+            )
+        )
+    estimates.sort(
+        key=lambda e: (e.high if e.high is not None else e.value or 0.0, e.value or 0.0, e.label)
+    )
+    return estimates

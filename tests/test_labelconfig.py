@@ -1,0 +1,118 @@
+"""Rubric → Label Studio labeling config, the config check, and result parsing."""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree
+
+import pytest
+
+from connector.platforms.label_studio.labelconfig import (
+    LabelConfigError,
+    ResultError,
+    check_label_config,
+    generate_label_config,
+    parse_result,
+)
+from connector.rubric import load_rubric
+
+V1 = load_rubric("rubrics/rlhf-pairwise/v1.yaml")
+V2 = load_rubric("rubrics/rlhf-pairwise/v2.yaml")
+RATINGS = load_rubric("rubrics/response-quality/v1.yaml")
+
+
+def test_pairwise_config_has_one_control_per_dimension_and_no_pairwise_tag() -> None:
+    root = ElementTree.fromstring(generate_label_config(V2))
+    controls = {el.get("name"): el for el in root.iter() if el.tag in ("Choices", "Rating")}
+    assert set(controls) == {"overall", "strength"}
+    aliases = [c.get("alias") for c in controls["overall"].iter("Choice")]
+    assert aliases == ["left", "right", "tie", "both_bad"]
+    assert controls["strength"].tag == "Rating"
+    assert controls["strength"].get("maxRating") == "3"
+    assert controls["strength"].get("required") == "false"  # empty after a tie
+    assert controls["overall"].get("required") == "true"
+    assert not list(root.iter("Pairwise"))
+    texts = {el.get("value") for el in root.iter("Text")}
+    assert texts == {"$prompt", "$response_left", "$response_right"}
+
+
+def test_rating_rubric_shows_one_response() -> None:
+    root = ElementTree.fromstring(generate_label_config(RATINGS))
+    texts = {el.get("value") for el in root.iter("Text")}
+    assert texts == {"$prompt", "$response"}
+    assert [el.get("name") for el in root.iter("Rating")] == [
+        "helpfulness",
+        "correctness",
+        "safety",
+    ]
+
+
+def test_generated_config_passes_its_own_check() -> None:
+    for rubric in (V1, V2, RATINGS):
+        check_label_config(generate_label_config(rubric), rubric, project="7")
+
+
+def test_check_names_the_mismatched_control() -> None:
+    with pytest.raises(LabelConfigError) as err:
+        check_label_config(generate_label_config(V1), V2, project="7")
+    assert str(err.value) == (
+        "Label Studio project 7: control 'overall' offers choices ['left', 'right', 'tie'], but "
+        "rubric rlhf-pairwise v2 expects ['left', 'right', 'tie', 'both_bad']"
+    )
+
+
+def test_check_missing_control_and_wrong_tag() -> None:
+    config = generate_label_config(V2).replace('name="strength"', 'name="confidence"')
+    with pytest.raises(LabelConfigError, match="no control named 'strength'"):
+        check_label_config(config, V2, project="7")
+    swapped = (
+        '<View><Text name="prompt" value="$prompt"/><Rating name="overall" toName="prompt"/></View>'
+    )
+    with pytest.raises(LabelConfigError, match="control 'overall' is a Rating, but rubric"):
+        check_label_config(swapped, V1, project="7")
+    with pytest.raises(LabelConfigError, match="labeling config is not XML"):
+        check_label_config("<View>", V1, project="7")
+
+
+def _choice(value: str) -> dict[str, object]:
+    return {"from_name": "overall", "type": "choices", "value": {"choices": [value]}}
+
+
+@pytest.mark.parametrize(
+    ("choice", "display_left", "expected"),
+    [("left", "a", "a"), ("right", "a", "b"), ("left", "b", "b"), ("right", "b", "a"),
+     ("tie", "b", "tie"), ("left", None, "a")],
+)  # fmt: skip
+def test_left_right_choices_map_back_to_canonical_responses(
+    choice: str, display_left: str | None, expected: str
+) -> None:
+    assert parse_result(_choice(choice), V1.dimension("overall"), display_left) == expected
+
+
+def test_rating_result_becomes_a_number() -> None:
+    result = {"from_name": "strength", "type": "rating", "value": {"rating": 2}}
+    assert parse_result(result, V2.dimension("strength"), "a") == 2
+
+
+@pytest.mark.parametrize(
+    ("result", "message"),
+    [
+        (_choice("both_bad"),
+         "choice 'both_bad' for 'overall' is not one of ['left', 'right', 'tie']"),
+        (_choice("a"), "choice 'a' for 'overall' is not one of ['left', 'right', 'tie']"),
+        ({"from_name": "overall", "type": "choices", "value": {"choices": ["left", "tie"]}},
+         "'overall' needs exactly one choice, got ['left', 'tie']"),
+        ({"from_name": "overall", "type": "textarea", "value": {"text": ["x"]}},
+         "result type 'textarea' for 'overall' is not choices or rating"),
+        ({"from_name": "overall", "type": "choices"}, "result for 'overall' has no value object"),
+    ],
+)  # fmt: skip
+def test_results_that_do_not_fit_are_refused(result: dict[str, object], message: str) -> None:
+    with pytest.raises(ResultError) as err:
+        parse_result(result, V1.dimension("overall"), "a")
+    assert str(err.value) == message
+
+
+def test_rating_outside_scale_is_refused() -> None:
+    result = {"from_name": "strength", "type": "rating", "value": {"rating": 5}}
+    with pytest.raises(ResultError, match=r"rating 5 for 'strength' is not one of \[1, 2, 3\]"):
+        parse_result(result, V2.dimension("strength"), "a")
