@@ -11,7 +11,10 @@ from connector.item import ItemFileError, load_items
 from connector.rubric import load_rubric
 
 RUBRIC = load_rubric("rubrics/rlhf-pairwise/v2.yaml")
-GOOD = '{"item_key": "g1", "prompt": "p", "response_a": "x", "response_b": "y", "answers": {"overall": "a", "strength": 2}}'
+GOOD = (
+    '{"item_key": "g1", "prompt": "p", "response_a": "x", "response_b": "y", '
+    '"answers": {"overall": "a", "strength": 2}}'
+)
 
 
 def write(tmp_path: Path, *lines: str) -> Path:
@@ -34,8 +37,10 @@ def test_gold_file_loads(tmp_path: Path) -> None:
         (GOOD.replace('"overall": "a"', '"overall": "c"'),
          "gold.jsonl:1: answers.overall: 'c' is not one of ['a', 'b', 'tie', 'both_bad']"),
         (GOOD.replace('"overall"', '"tone"'),
-         "gold.jsonl:1: answers: 'tone' is not a dimension of rubric rlhf-pairwise@v2 (overall, strength)"),
-        (GOOD.replace('"response_b": "y", ', ""), "gold.jsonl:1: 'response_b' must be a non-empty string"),
+         "gold.jsonl:1: answers: 'tone' is not a dimension of rubric rlhf-pairwise@v2 "
+         "(overall, strength)"),
+        (GOOD.replace('"response_b": "y", ', ""),
+         "gold.jsonl:1: 'response_b' must be a non-empty string"),
         (GOOD.replace(', "answers": {"overall": "a", "strength": 2}', ""),
          "gold.jsonl:1: 'answers' must be a non-empty object of dimension → value"),
     ],
@@ -47,7 +52,7 @@ def test_bad_gold_lines_are_named(tmp_path: Path, line: str, message: str) -> No
 
 
 def test_repeated_key_names_both_lines(tmp_path: Path) -> None:
-    with pytest.raises(ItemFileError, match="gold.jsonl:3: item_key 'g1' repeats line 1"):
+    with pytest.raises(ItemFileError, match=r"gold\.jsonl:3: item_key 'g1' repeats line 1"):
         load_gold(write(tmp_path, GOOD, "", GOOD), RUBRIC)
 
 
