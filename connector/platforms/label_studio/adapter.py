@@ -342,6 +342,7 @@ class _PageBuilder:
                 else:
                     self._quarantine(task_id, annotation, problem, annotation)
         data = task.get("data") or {}
+        written = ((task.get("meta") or {}).get("iaa") or {}).get("agreement")
         self.tasks.append(
             TaskSeen(
                 task_id=task_id,
@@ -350,6 +351,7 @@ class _PageBuilder:
                 updated_at=updated,
                 annotation_ids=tuple(str(a["id"]) for a in annotations),
                 ground_truth=gold,
+                written_agreement=float(written) if isinstance(written, int | float) else None,
             )
         )
 

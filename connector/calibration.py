@@ -1,0 +1,119 @@
+"""Push a planned calibration batch to the platform, idempotently and resumably.
+
+The batch is recorded in the store (under its idempotency key) before any task is created;
+each created task is recorded with its platform id as soon as it exists. Pushing the same batch
+again, or resuming one that crashed half-way, creates only the tasks still missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+from connector.batch import BatchPlan
+from connector.config import ProjectConfig
+from connector.platforms.base import NewTask, Platform
+from connector.store import BatchItemPlan, GoldAnswer, ItemRow, Store
+
+__all__ = ["PushResult", "push_batch"]
+
+# Tasks created after (batch creation − this) are candidates for "already pushed".
+CLOCK_SLACK = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PushResult:
+    batch_id: str
+    n_tasks: int
+    created: int
+    already_present: int
+
+
+def _payload_hash(task_key: str, prompt: str, a: str, b: str | None, side: str) -> str:
+    body = json.dumps([task_key, prompt, a, b, side], ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def push_batch(
+    plan: BatchPlan, project: ProjectConfig, *, store: Store, platform: Platform
+) -> PushResult:
+    """Create the batch's tasks that do not exist yet; record everything in the store."""
+    key = project.key
+    items = {task.item.item_key: task.item for task in plan.tasks}
+    store.upsert_items(
+        key,
+        [
+            ItemRow(
+                item_key=item.item_key,
+                category=item.category,
+                payload={
+                    "prompt": item.prompt,
+                    "response_a": item.response_a,
+                    "response_b": item.response_b,
+                },
+                response_lengths={"a": float(len(item.response_a))}
+                | ({"b": float(len(item.response_b))} if item.response_b is not None else {}),
+            )
+            for item in items.values()
+        ],
+    )
+    gold = [
+        GoldAnswer(item_key=task.item.item_key, dimension=name, value=value, source="file")
+        for task in plan.tasks
+        if task.role == "gold"
+        for name, value in task.item.answers.items()
+    ]
+    if gold:
+        store.set_gold(key, gold)
+    batch = store.create_batch(
+        batch_id=plan.batch_id,
+        project_key=key,
+        kind=plan.kind,
+        rubric_hash=plan.rubric_hash,
+        plan=[
+            BatchItemPlan(
+                item_key=task.item.item_key,
+                role=task.role,
+                position=position,
+                payload_hash=_payload_hash(
+                    task.key,
+                    task.item.prompt,
+                    task.item.response_a,
+                    task.item.response_b,
+                    task.display_left,
+                ),
+            )
+            for position, task in enumerate(plan.tasks)
+        ],
+    )
+    recorded = {item.position for item in store.batch_items(plan.batch_id) if item.platform_task_id}
+    missing = [(p, t) for p, t in enumerate(plan.tasks) if p not in recorded]
+    created = 0
+    if missing:
+        new_tasks = [
+            NewTask(
+                key=task.key,
+                prompt=task.item.prompt,
+                response_a=task.item.response_a,
+                response_b=task.item.response_b,
+                display_left=task.display_left,
+            )
+            for _, task in missing
+        ]
+        ids = platform.create_tasks(
+            project.project_id, new_tasks, created_after=batch.created_at - CLOCK_SLACK
+        )
+        for position, task in missing:
+            store.record_task_created(
+                plan.batch_id, position, ids[task.key], display_left=task.display_left
+            )
+        created = len(missing)
+    store.mark_batch_pushed(plan.batch_id)
+    return PushResult(
+        batch_id=plan.batch_id,
+        n_tasks=len(plan.tasks),
+        created=created,
+        already_present=len(plan.tasks) - created,
+    )

@@ -1,0 +1,301 @@
+"""The store's tables (SQLAlchemy Core), the shape that migration ``0001_initial`` creates.
+
+Every table that holds platform data is scoped by ``project_key`` (a platform-qualified project
+name chosen by the adapter, e.g. ``"label-studio:12"``). Natural keys are unique constraints, so
+every write can be an idempotent upsert::
+
+    rubric_versions   content_hash                        one row per rubric version
+    items             (project_key, item_key)             the things judged
+    platform_tasks    (project_key, platform_task_id)     platform task → item (and batch)
+    judgments         (project_key, platform_annotation_id, dimension)
+    quarantine        (project_key, platform_annotation_id, reason)
+    gold_answers      (project_key, item_key, dimension)
+    batches           batch_id                            the idempotency key of a push
+    batch_items       (batch_id, position)
+    sync_cursors      (platform, project_key)
+    sync_runs         id                                  counters of one sync run
+    reports           id
+    annotator_status  id; (project_key, rubric_id, annotator, decided_at) unique (history)
+    webhook_events    event_id
+
+Timestamps are :class:`~connector.store.columns.UTCDateTime`; judgment and gold values are
+:class:`~connector.store.columns.JSONValue` (comparable text), blobs
+:data:`~connector.store.columns.JSONDocument`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from connector.store.columns import JSONDocument, JSONValue, UTCDateTime
+
+__all__ = [
+    "ANNOTATOR_STATUSES",
+    "BATCH_STATUSES",
+    "DISPLAY_SIDES",
+    "GOLD_SOURCES",
+    "TASK_KINDS",
+    "annotator_status",
+    "batch_items",
+    "batches",
+    "gold_answers",
+    "items",
+    "judgments",
+    "metadata",
+    "platform_tasks",
+    "quarantine",
+    "reports",
+    "rubric_versions",
+    "sync_cursors",
+    "sync_runs",
+    "webhook_events",
+]
+
+TASK_KINDS: tuple[str, ...] = ("production", "gold", "retest", "contentious", "validation")
+DISPLAY_SIDES: tuple[str, ...] = ("a", "b")
+GOLD_SOURCES: tuple[str, ...] = ("file", "platform_ground_truth", "adjudicated")
+BATCH_STATUSES: tuple[str, ...] = ("planned", "pushed")
+ANNOTATOR_STATUSES: tuple[str, ...] = (
+    "candidate",
+    "qualified",
+    "probation",
+    "retraining",
+    "suspended",
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Lengths keep keys indexable everywhere (PostgreSQL does not need them; they document intent).
+_KEY = 255
+_HASH = 80
+
+
+def _one_of(column: str, values: tuple[str, ...], name: str, *, nullable: bool) -> CheckConstraint:
+    listed = ", ".join(f"'{v}'" for v in values)
+    condition = f"{column} IN ({listed})"
+    if nullable:
+        condition = f"{column} IS NULL OR {condition}"
+    return CheckConstraint(condition, name=name)
+
+
+rubric_versions = Table(
+    "rubric_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rubric_id", String(_KEY), nullable=False),
+    Column("version", String(_KEY), nullable=False),
+    Column("content_hash", String(_HASH), nullable=False),
+    Column("canonical_json", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("content_hash"),
+    UniqueConstraint("rubric_id", "version"),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(_KEY), nullable=False),
+    Column("item_key", String(_KEY), nullable=False),
+    Column("category", String(_KEY)),
+    Column("payload", JSONDocument),
+    Column("response_lengths", JSONDocument),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project_key", "item_key"),
+)
+
+platform_tasks = Table(
+    "platform_tasks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(_KEY), nullable=False),
+    Column("platform_task_id", String(_KEY), nullable=False),
+    Column("item_key", String(_KEY), nullable=False),
+    Column("batch_id", String(_KEY)),
+    Column("kind", String(16), nullable=False),
+    Column("display_left", String(1)),
+    Column("rubric_hash", String(_HASH)),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project_key", "platform_task_id"),
+    _one_of("kind", TASK_KINDS, "kind", nullable=False),
+    _one_of("display_left", DISPLAY_SIDES, "display_left", nullable=True),
+    Index(None, "project_key", "item_key"),
+)
+
+judgments = Table(
+    "judgments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(_KEY), nullable=False),
+    Column("platform_annotation_id", String(_KEY), nullable=False),
+    Column("dimension", String(_KEY), nullable=False),
+    Column("item_key", String(_KEY), nullable=False),
+    Column("platform_task_id", String(_KEY)),
+    Column("annotator", String(_KEY), nullable=False),
+    Column("value", JSONValue, nullable=False),
+    Column("rubric_hash", String(_HASH)),
+    Column("submitted_at", UTCDateTime),
+    Column("platform_updated_at", UTCDateTime),
+    Column("lead_time_s", Float),
+    Column("display_left", String(1)),
+    Column("is_retest", Boolean(create_constraint=False), nullable=False),
+    Column("deleted_at", UTCDateTime),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project_key", "platform_annotation_id", "dimension"),
+    _one_of("display_left", DISPLAY_SIDES, "display_left", nullable=True),
+    Index(None, "project_key", "item_key"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(_KEY), nullable=False),
+    Column("platform_task_id", String(_KEY)),
+    Column("platform_annotation_id", String(_KEY), nullable=False),
+    Column("reason", String(1000), nullable=False),
+    Column("raw", JSONDocument),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project_key", "platform_annotation_id", "reason"),
+)
+
+gold_answers = Table(
+    "gold_answers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(_KEY), nullable=False),
+    Column("item_key", String(_KEY), nullable=False),
+    Column("dimension", String(_KEY), nullable=False),
+    Column("value", JSONValue, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project_key", "item_key", "dimension"),
+    _one_of("source", GOLD_SOURCES, "source", nullable=False),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("batch_id", String(_KEY), primary_key=True),
+    Column("project_key", String(_KEY), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("rubric_hash", String(_HASH), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("n_tasks", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("pushed_at", UTCDateTime),
+    _one_of("kind", TASK_KINDS, "kind", nullable=False),
+    _one_of("status", BATCH_STATUSES, "status", nullable=False),
+    Index(None, "project_key"),
+)
+
+batch_items = Table(
+    "batch_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("batch_id", String(_KEY), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("item_key", String(_KEY), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("payload_hash", String(_HASH), nullable=False),
+    Column("platform_task_id", String(_KEY)),
+    Column("task_created_at", UTCDateTime),
+    UniqueConstraint("batch_id", "position"),
+    ForeignKeyConstraint(["batch_id"], ["batches.batch_id"], ondelete="CASCADE"),
+    _one_of("role", TASK_KINDS, "role", nullable=False),
+)
+
+sync_cursors = Table(
+    "sync_cursors",
+    metadata,
+    Column("platform", String(64), primary_key=True),
+    Column("project_key", String(_KEY), primary_key=True),
+    Column("cursor", Text),
+    Column("last_full_reconcile_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(64), nullable=False),
+    Column("project_key", String(_KEY), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("pulled", Integer, nullable=False),
+    Column("created", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("deleted", Integer, nullable=False),
+    Column("skipped", Integer, nullable=False),
+    Column("quarantined", Integer, nullable=False),
+    Column("error", Text),
+    Index(None, "project_key", "started_at"),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(_KEY), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("rubric_hash", String(_HASH)),
+    Column("body", JSONDocument, nullable=False),
+    Column("html_path", Text),
+    Index(None, "project_key", "created_at"),
+)
+
+annotator_status = Table(
+    "annotator_status",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(_KEY), nullable=False),
+    Column("rubric_id", String(_KEY), nullable=False),
+    Column("annotator", String(_KEY), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("evidence", JSONDocument),
+    Column("decided_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project_key", "rubric_id", "annotator", "decided_at"),
+    _one_of("status", ANNOTATOR_STATUSES, "status", nullable=False),
+)
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(_KEY), nullable=False),
+    Column("platform", String(64), nullable=False),
+    Column("project_key", String(_KEY)),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("payload", JSONDocument, nullable=False),
+    Column("processed_at", UTCDateTime),
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text),
+    UniqueConstraint("event_id"),
+    Index(None, "processed_at", "received_at"),
+)

@@ -1,0 +1,439 @@
+"""One sync cycle of one project: pull, reconcile, score, write back.
+
+The scheduler and the webhook receiver call :func:`sync_project`; neither has logic of its own.
+Every step is idempotent and the cursor only moves after a page is stored, so a crash at any
+point resumes cleanly: nothing lost, nothing applied twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from connector.config import Config, ProjectConfig
+from connector.errors import ConnectorError
+from connector.gold import load_gold
+from connector.platforms.base import Platform, PullPage, TaskAgreement
+from connector.quality import StatusChange, decide_statuses
+from connector.report.build import ReportOptions, build_report, jsonable
+from connector.rubric import Rubric, load_rubric
+from connector.store import (
+    GoldAnswer,
+    ItemRow,
+    JudgmentRow,
+    QuarantineRow,
+    RunCounts,
+    StatusDecision,
+    Store,
+    TaskMapping,
+)
+
+__all__ = ["SyncResult", "per_item_agreement", "sync_project"]
+
+log = logging.getLogger(__name__)
+RECONCILE_EVERY = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncResult:
+    """What one sync did, in counts; ``alpha`` per dimension after it."""
+
+    project_key: str
+    tasks_seen: int
+    created: int
+    updated: int
+    unchanged: int
+    deleted: int
+    skipped: int
+    quarantined: int
+    gold_imported: int
+    status_changes: tuple[StatusChange, ...]
+    alpha: Mapping[str, float | None]
+    report_path: Path | None
+    seconds: float
+
+
+@dataclass
+class _Tally:
+    tasks_seen: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    skipped: int = 0
+    quarantined: int = 0
+    gold_imported: int = 0
+
+    def counts(self) -> RunCounts:
+        return RunCounts(
+            pulled=self.tasks_seen,
+            created=self.created,
+            updated=self.updated,
+            unchanged=self.unchanged,
+            deleted=self.deleted,
+            skipped=self.skipped,
+            quarantined=self.quarantined,
+        )
+
+
+def _parse_cursor(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class _ProjectSync:
+    def __init__(
+        self,
+        config: Config,
+        project: ProjectConfig,
+        rubric: Rubric,
+        store: Store,
+        platform: Platform,
+        *,
+        import_ground_truth: bool,
+    ) -> None:
+        self.config = config
+        self.project = project
+        self.rubric = rubric
+        self.store = store
+        self.platform = platform
+        self.import_ground_truth = import_ground_truth
+        self.tally = _Tally()
+        self.mappings = store.task_mappings(project.key)
+        self.written: dict[str, float | None] = {}
+        self.touched_tasks: set[str] = set()
+
+    # -- pull --------------------------------------------------------------------------------
+
+    def pull(self, *, full: bool) -> None:
+        key, platform = self.project.key, self.platform.name
+        stored = self.store.get_cursor(platform, key)
+        cursor = None if full or stored is None else _parse_cursor(stored.cursor)
+        since = cursor - timedelta(seconds=self.project.overlap_seconds) if cursor else None
+        display = {t: m.display_left for t, m in self.mappings.items() if m.display_left}
+        for page in self.platform.pull(
+            self.project.project_id, self.rubric, since=since, display_left=display
+        ):
+            self._apply(page)
+            if page.cursor is not None and (cursor is None or page.cursor > cursor):
+                cursor = page.cursor
+                self.store.set_cursor(platform, key, cursor.isoformat())
+
+    def _apply(self, page: PullPage) -> None:
+        key = self.project.key
+        new = [
+            TaskMapping(platform_task_id=t.task_id, item_key=t.item_key, kind="production")
+            for t in page.tasks
+            if t.task_id not in self.mappings
+        ]
+        if new:
+            self.store.upsert_items(key, [ItemRow(item_key=m.item_key) for m in new])
+            self.store.map_tasks(key, new)
+            self.mappings.update({m.platform_task_id: m for m in new})
+        rows = []
+        for judgment in page.judgments:
+            mapping = self.mappings[judgment.task_id]
+            rows.append(
+                JudgmentRow(
+                    platform_annotation_id=judgment.annotation_id,
+                    dimension=judgment.dimension,
+                    item_key=mapping.item_key,
+                    annotator=judgment.annotator,
+                    value=judgment.value,
+                    platform_task_id=judgment.task_id,
+                    rubric_hash=self.rubric.content_hash,
+                    submitted_at=judgment.submitted_at,
+                    platform_updated_at=judgment.updated_at,
+                    lead_time_s=judgment.lead_time_s,
+                    display_left=mapping.display_left,
+                    is_retest=mapping.kind == "retest",
+                )
+            )
+        applied = self.store.apply_judgments(key, rows)
+        self.tally.created += applied.created
+        self.tally.updated += applied.updated
+        self.tally.unchanged += applied.unchanged
+        self.tally.skipped += page.skipped
+        self.tally.tasks_seen += len(page.tasks)
+        if page.quarantined:
+            self.tally.quarantined += self.store.quarantine(
+                key,
+                [
+                    QuarantineRow(
+                        platform_annotation_id=q.annotation_id,
+                        platform_task_id=q.task_id,
+                        reason=q.reason,
+                        raw=dict(q.raw),
+                    )
+                    for q in page.quarantined
+                ],
+            )
+        # Deletions inside changed tasks are visible now; whole deleted tasks need reconcile.
+        stored = self.store.annotation_ids_by_task(key, [t.task_id for t in page.tasks])
+        gone = {
+            annotation
+            for task in page.tasks
+            for annotation in stored.get(task.task_id, set()) - set(task.annotation_ids)
+        }
+        if gone:
+            self.tally.deleted += self.store.mark_deleted(key, gone)
+        for task in page.tasks:
+            self.written[task.task_id] = task.written_agreement
+            if task.annotation_ids:
+                self.touched_tasks.add(task.task_id)
+        if self.import_ground_truth:
+            answers = [
+                GoldAnswer(
+                    item_key=self.mappings[t.task_id].item_key,
+                    dimension=dimension,
+                    value=value,
+                    source="platform_ground_truth",
+                )
+                for t in page.tasks
+                for dimension, value in t.ground_truth.items()
+            ]
+            if answers:
+                self.tally.gold_imported += self.store.set_gold(key, answers)
+
+    def reconcile(self) -> None:
+        """Mark judgments whose annotation no longer exists on the platform as deleted."""
+        live = self.platform.live_annotation_ids(self.project.project_id)
+        stored = self.store.annotation_ids_by_task(self.project.key, None)
+        gone = {a for ids in stored.values() for a in ids} - live
+        if gone:
+            self.tally.deleted += self.store.mark_deleted(self.project.key, gone)
+        stamp = self.store.get_cursor(self.platform.name, self.project.key)
+        self.store.set_cursor(
+            self.platform.name,
+            self.project.key,
+            stamp.cursor if stamp else None,
+            full_reconcile_at=datetime.now(UTC),
+        )
+
+    def reconcile_due(self) -> bool:
+        stamp = self.store.get_cursor(self.platform.name, self.project.key)
+        last = stamp.last_full_reconcile_at if stamp else None
+        return last is None or datetime.now(UTC) - last >= RECONCILE_EVERY
+
+    # -- score and write back ---------------------------------------------------------------
+
+    def load_gold(self) -> None:
+        if self.project.gold is None:
+            return
+        answers = [
+            GoldAnswer(item_key=item.item_key, dimension=name, value=value, source="file")
+            for item in load_gold(self.project.gold, self.rubric)
+            for name, value in item.answers.items()
+        ]
+        self.store.set_gold(self.project.key, answers)
+
+    def score(self) -> tuple[dict[str, Any] | None, list[StatusChange]]:
+        frame = self.store.judgments_frame(self.project.key)
+        if frame.empty:
+            return None, []
+        report = jsonable(
+            build_report(
+                frame,
+                self.rubric,
+                source={
+                    "path": f"{self.platform.name}:{self.project.project_id}",
+                    "format": self.platform.name,
+                    "rows": len(frame),
+                },
+                options=ReportOptions(),
+            )
+        )
+        current = {
+            name: decision.status
+            for name, decision in self.store.current_statuses(
+                self.project.key, self.rubric.id
+            ).items()
+        }
+        changes = decide_statuses(report, self.rubric, current)  # type: ignore[arg-type]
+        for change in changes:
+            self.store.record_status(
+                self.project.key,
+                StatusDecision(
+                    annotator=change.annotator,
+                    rubric_id=self.rubric.id,
+                    status=change.status,
+                    decided_at=datetime.now(UTC),
+                    evidence=dict(change.evidence),
+                ),
+            )
+        return report, changes
+
+    def write_files(self, report: Mapping[str, Any]) -> Path:
+        from connector.report.html import render_html
+
+        folder = self.config.reports_dir / self.project.key
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "latest.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        html_path = folder / "latest.html"
+        html_path.write_text(render_html(report), encoding="utf-8")
+        self.store.save_report(
+            self.project.key, report, rubric_hash=self.rubric.content_hash, html_path=html_path
+        )
+        return html_path
+
+    def write_back(self, report: Mapping[str, Any], html_path: Path) -> None:
+        frame = self.store.judgments_frame(self.project.key)
+        agreement = per_item_agreement(frame, self.rubric.dimensions[0].name)
+        counts = (
+            frame[frame["dimension"] == self.rubric.dimensions[0].name].groupby("item_id").size()
+        )
+        updates = []
+        for task_id in sorted(self.touched_tasks):
+            item = self.mappings[task_id].item_key
+            value = agreement.get(item)
+            if _same(value, self.written.get(task_id)):
+                continue  # unchanged: do not make the connector's own write look like work
+            updates.append(
+                TaskAgreement(
+                    task_id=task_id, agreement=value, n_judgments=int(counts.get(item, 0))
+                )
+            )
+        summary = summary_text(report, self.rubric, self._link(html_path))
+        self.platform.write_report(
+            self.project.project_id,
+            summary=summary,
+            tasks=updates if self.project.write_task_meta else [],
+            column=self.project.write_task_meta and self.project.data_manager_column,
+        )
+
+    def _link(self, html_path: Path) -> str:
+        if self.config.public_url:
+            return f"{self.config.public_url.rstrip('/')}/reports/{self.project.key}"
+        return str(html_path)
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return math.isclose(a, b, abs_tol=5e-4)
+
+
+def per_item_agreement(frame: pd.DataFrame, dimension: str) -> dict[str, float | None]:
+    """Share of agreeing pairs of judgments per item on one dimension (None below 2 judgments)."""
+    sub = frame[frame["dimension"] == dimension]
+    if sub.empty:
+        return {}
+    counts = sub.groupby(["item_id", sub["value"].astype(str)]).size().unstack(fill_value=0)
+    n = counts.sum(axis=1).to_numpy(dtype=np.float64)
+    agreeing = (counts.to_numpy(dtype=np.float64) * (counts.to_numpy(dtype=np.float64) - 1)).sum(
+        axis=1
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n >= 2, agreeing / (n * (n - 1)), np.nan)
+    return {
+        str(item): (round(float(v), 4) if math.isfinite(v) else None)
+        for item, v in zip(counts.index, share, strict=True)
+    }
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def summary_text(report: Mapping[str, Any], rubric: Rubric, link: str) -> str:
+    """The short plain-text summary written into the platform (no per-annotator scores of
+    anyone not flagged; no gold answers)."""
+    lines = [
+        f"Inter-annotator agreement — iaa-connector, rubric {rubric.ref}, {report['generated_at']}",
+    ]
+    for name, section in report["dimensions"].items():
+        alpha = section["krippendorff_alpha"]
+        ci = alpha["ci95"] or [None, None]
+        below = (
+            ""
+            if alpha["value"] is None or alpha["value"] >= section["target_alpha"]
+            else " BELOW TARGET"
+        )
+        lines.append(
+            f"{name}: alpha {_fmt(alpha['value'])} [{_fmt(ci[0])}, {_fmt(ci[1])}] "
+            f"(target {section['target_alpha']:.2f}){below}; {section['n_items']} items, "
+            f"{section['n_annotators']} annotators"
+        )
+    flagged = sorted(
+        a["annotator"]
+        for a in report["annotators"]
+        if any(
+            (d.get("gold") or {}).get("accuracy") is not None
+            and d["gold"]["n"] >= rubric.thresholds.min_gold_judgments
+            and d["gold"]["accuracy"] < rubric.thresholds.retrain_gold_accuracy
+            for d in a["dimensions"].values()
+        )
+    )
+    lines.append(f"Flagged for retraining: {', '.join(flagged) if flagged else 'none'}")
+    lines.append(f"Full report: {link}")
+    return "\n".join(lines)
+
+
+def sync_project(
+    config: Config,
+    project_key: str,
+    *,
+    store: Store,
+    platform: Platform,
+    full: bool = False,
+    write_back: bool = True,
+    import_ground_truth: bool = False,
+) -> SyncResult:
+    """Run one sync cycle of a configured project and record it as a sync run.
+
+    Raises:
+        ConnectorError: a platform, store, rubric or configuration failure (the run is
+            recorded with its error; the cursor stays at the last stored page).
+    """
+    started = time.perf_counter()
+    project = config.project(project_key)
+    rubric = load_rubric(project.rubric, check_layout=False)
+    store.save_rubric(rubric)
+    run = store.start_run(platform.name, project.key)
+    sync = _ProjectSync(
+        config, project, rubric, store, platform, import_ground_truth=import_ground_truth
+    )
+    try:
+        platform.check_project(project.project_id, rubric)
+        sync.load_gold()
+        sync.pull(full=full)
+        if full or sync.reconcile_due():
+            sync.reconcile()
+        report, changes = sync.score()
+        html_path = None
+        if report is not None:
+            html_path = sync.write_files(report)
+            if write_back:
+                sync.write_back(report, html_path)
+    except ConnectorError as exc:
+        store.finish_run(run, sync.tally.counts(), error=str(exc))
+        raise
+    store.finish_run(run, sync.tally.counts())
+    alpha = {
+        name: section["krippendorff_alpha"]["value"]
+        for name, section in (report["dimensions"].items() if report else [])
+    }
+    return SyncResult(
+        project_key=project.key,
+        tasks_seen=sync.tally.tasks_seen,
+        created=sync.tally.created,
+        updated=sync.tally.updated,
+        unchanged=sync.tally.unchanged,
+        deleted=sync.tally.deleted,
+        skipped=sync.tally.skipped,
+        quarantined=sync.tally.quarantined,
+        gold_imported=sync.tally.gold_imported,
+        status_changes=tuple(changes),
+        alpha=alpha,
+        report_path=html_path,
+        seconds=time.perf_counter() - started,
+    )
