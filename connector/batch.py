@@ -9,7 +9,6 @@ rates and the order is shuffled by key, so nothing about a task's position or ke
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -18,9 +17,10 @@ from connector.errors import ConnectorError
 from connector.item import Item
 from connector.rubric import Rubric
 
-__all__ = ["BatchError", "BatchKind", "BatchPlan", "PlannedTask", "plan_batch"]
+__all__ = ["BATCH_KINDS", "BatchError", "BatchKind", "BatchPlan", "PlannedTask", "plan_batch"]
 
-BatchKind = Literal["production", "validation", "contentious", "retraining"]
+BatchKind = Literal["production", "validation", "contentious"]
+BATCH_KINDS: tuple[BatchKind, ...] = ("production", "validation", "contentious")
 Role = Literal["production", "gold", "retest", "contentious", "validation"]
 
 
@@ -98,7 +98,8 @@ def plan_batch(
         (g for g in gold if g.item_key not in keys),
         key=lambda g: (usage.get(g.item_key, 0), _digest(batch_id, g.item_key)),
     )
-    chosen_gold = gold_pool[: math.ceil(policy.gold_share * total)] if policy.gold_share else []
+    n_gold = max(1, round(policy.gold_share * total)) if policy.gold_share else 0
+    chosen_gold = gold_pool[:n_gold]
     retest_pool = sorted(retest, key=lambda r: _digest(batch_id, "retest", r.item_key))
     chosen_retest = retest_pool[: round(policy.retest_share * total)]
     planned = [

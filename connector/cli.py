@@ -1,4 +1,7 @@
-"""The ``iaa-connector`` command line: ``report`` and ``rubric validate``.
+"""The ``iaa-connector`` command line.
+
+Offline: ``report``, ``rubric validate``, ``labelconfig``. With a configuration file
+(``iaa-connector init`` writes one): ``sync``, ``push``, ``webhooks install``.
 
 Errors the user can fix (a bad rubric, a bad input table, an unknown option) print one clear
 line on stderr and exit with status 2; they never show a traceback.
@@ -7,6 +10,7 @@ line on stderr and exit with status 2; they never show a traceback.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -14,10 +18,21 @@ import typer
 from rich.console import Console
 
 from connector import __version__
+from connector.batch import BATCH_KINDS, plan_batch
+from connector.calibration import push_batch
+from connector.config import EXAMPLE, Config, ConfigError, load_config
 from connector.errors import ConnectorError
+from connector.gold import load_gold
+from connector.item import load_items
 from connector.judgments import load_judgments
+from connector.metrics._options import choose
+from connector.platforms.base import Platform
+from connector.platforms.label_studio.labelconfig import generate_label_config
+from connector.platforms.registry import platform_for
 from connector.report.build import ReportOptions, build_report, jsonable
 from connector.rubric import Rubric, default_rubric_for, load_rubric
+from connector.store import Store
+from connector.sync import sync_project
 
 app = typer.Typer(
     help="Inter-annotator agreement and annotator quality for human preference data.",
@@ -150,6 +165,161 @@ def rubric_validate(
         )
     if failed:
         raise typer.Exit(code=1)
+
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="Configuration file (see iaa-connector init).")
+]
+
+
+def _connect(config_path: Path, project_key: str) -> tuple[Config, Store, Platform]:
+    config = load_config(config_path)
+    project = config.project(project_key)
+    platform_config = config.platform(project.platform)
+    store = Store.open(config.store_url)
+    return config, store, platform_for(platform_config)
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the example.")] = Path("iaa.toml"),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented example configuration file."""
+    if path.exists() and not force:
+        raise _fail(f"{path} exists; pass --force to overwrite it")
+    _write(path, EXAMPLE)
+    typer.echo(f"wrote {path}: edit the platform URL, project id and rubric, then run sync")
+
+
+@app.command()
+def labelconfig(
+    rubric: Annotated[Path, typer.Argument(help="Rubric YAML.", exists=True, dir_okay=False)],
+) -> None:
+    """Print the Label Studio labeling config generated from a rubric."""
+    try:
+        typer.echo(generate_label_config(load_rubric(rubric, check_layout=False)))
+    except ConnectorError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def sync(
+    projects: Annotated[
+        list[str] | None, typer.Argument(help="Project keys (default: every configured project).")
+    ] = None,
+    config_path: ConfigOption = Path("iaa.toml"),
+    full: Annotated[bool, typer.Option(help="Re-read everything and reconcile deletions.")] = False,
+    write_back: Annotated[bool, typer.Option(help="Write reports back to the platform.")] = True,
+    import_ground_truth: Annotated[
+        bool, typer.Option(help="Take the platform's ground-truth annotations as gold.")
+    ] = False,
+) -> None:
+    """Run one sync cycle: pull, reconcile, score annotators, write the report back."""
+    try:
+        config = load_config(config_path)
+    except ConnectorError as exc:
+        raise _fail(str(exc)) from None
+    failed = False
+    for key in projects or [p.key for p in config.projects]:
+        try:
+            _, store, platform = _connect(config_path, key)
+            with store:
+                result = sync_project(
+                    config,
+                    key,
+                    store=store,
+                    platform=platform,
+                    full=full,
+                    write_back=write_back,
+                    import_ground_truth=import_ground_truth,
+                )
+        except ConnectorError as exc:
+            err.print(f"[bold red]error:[/] {key}: {exc}", highlight=False)
+            failed = True
+            continue
+        alpha = ", ".join(
+            f"{name} α={'—' if value is None else f'{value:.3f}'}"
+            for name, value in result.alpha.items()
+        )
+        typer.echo(
+            f"{key}: {result.tasks_seen} tasks read, {result.created} judgments new, "
+            f"{result.updated} updated, {result.unchanged} unchanged, {result.deleted} deleted, "
+            f"{result.skipped} skipped, {result.quarantined} quarantined; "
+            f"{len(result.status_changes)} status change(s); {alpha}; {result.seconds:.2f} s"
+        )
+        for change in result.status_changes:
+            typer.echo(f"  {change.annotator}: {change.previous or '—'} → {change.status}")
+        if result.report_path:
+            typer.echo(f"  report: {result.report_path}")
+    if failed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def push(
+    project_key: Annotated[str, typer.Argument(help="Project key from the configuration.")],
+    items: Annotated[
+        Path, typer.Option(help="Items file (JSON Lines).", exists=True, dir_okay=False)
+    ],
+    config_path: ConfigOption = Path("iaa.toml"),
+    kind: Annotated[
+        str, typer.Option(help="production, validation or contentious.")
+    ] = "production",
+    label: Annotated[str, typer.Option(help="Tells apart two batches of the same items.")] = "",
+) -> None:
+    """Push a calibration batch: the items plus gold and re-tests at the rubric's rates."""
+    try:
+        config, store, platform = _connect(config_path, project_key)
+        project = config.project(project_key)
+        rubric = load_rubric(project.rubric, check_layout=False)
+        chosen_kind = choose("kind", kind, BATCH_KINDS)
+        gold = load_gold(project.gold, rubric) if project.gold else []
+        with store:
+            store.save_rubric(rubric)
+            platform.check_project(project.project_id, rubric)
+            plan = plan_batch(
+                project_key=project.key,
+                rubric=rubric,
+                kind=chosen_kind,
+                items=load_items(items, rubric),
+                gold=gold,
+                label=label,
+            )
+            result = push_batch(plan, project, store=store, platform=platform)
+    except ConnectorError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        f"batch {result.batch_id}: {result.n_tasks} tasks ({plan.count('gold')} gold, "
+        f"{plan.count('retest')} re-test), {result.created} created, "
+        f"{result.already_present} already present"
+    )
+
+
+webhooks_app = typer.Typer(help="Register the platform's webhooks to this connector.")
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("install")
+def webhooks_install(
+    project_key: Annotated[str, typer.Argument(help="Project key from the configuration.")],
+    url: Annotated[str, typer.Option(help="Where the platform should send events.")],
+    config_path: ConfigOption = Path("iaa.toml"),
+) -> None:
+    """Register (or update) the project's webhook, authenticated by the project's secret."""
+    try:
+        config, store, platform = _connect(config_path, project_key)
+        store.close()
+        project = config.project(project_key)
+        if not project.webhook_secret_env:
+            raise ConfigError(f"{config.path}: project {project_key!r} has no webhook_secret_env")
+        secret = os.environ.get(project.webhook_secret_env, "")
+        if not secret:
+            raise ConfigError(f"environment variable {project.webhook_secret_env} is not set")
+        platform.install_webhook(project.project_id, url=url, secret=secret)
+    except ConnectorError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"webhook for {project_key} → {url} installed")
 
 
 def main() -> None:

@@ -60,9 +60,10 @@ class ProjectConfig:
     rubric: Path
     gold: Path | None = None
     sync_interval_minutes: float = 5.0
-    overlap_seconds: float = 120.0
+    overlap_seconds: float = 10.0
     write_task_meta: bool = True
     data_manager_column: bool = False
+    max_task_writes: int = 500
     webhook_secret_env: str | None = None
 
 
@@ -159,7 +160,8 @@ def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
     section.check_keys(
         (
             "key", "platform", "project_id", "rubric", "gold", "sync_interval_minutes",
-            "overlap_seconds", "write_task_meta", "data_manager_column", "webhook_secret_env",
+            "overlap_seconds", "write_task_meta", "data_manager_column", "max_task_writes",
+            "webhook_secret_env",
         )
     )  # fmt: skip
     platform = section.text("platform")
@@ -177,9 +179,10 @@ def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
         rubric=section.file("rubric"),
         gold=section.optional_file("gold"),
         sync_interval_minutes=section.number("sync_interval_minutes", 5.0),
-        overlap_seconds=section.number("overlap_seconds", 120.0),
+        overlap_seconds=section.number("overlap_seconds", 10.0),
         write_task_meta=section.flag("write_task_meta", True),
         data_manager_column=section.flag("data_manager_column", False),
+        max_task_writes=int(section.number("max_task_writes", 500)),
         webhook_secret_env=section.optional_text("webhook_secret_env"),
     )
 
@@ -265,8 +268,9 @@ project_id = 1                     # the platform's project id
 rubric = "rubrics/rlhf-pairwise/v2.yaml"
 # gold = "rubrics/rlhf-pairwise/gold.jsonl"  # gold answers: connector-side only
 sync_interval_minutes = 5
-overlap_seconds = 120              # re-read this much before the cursor on each pull
+overlap_seconds = 10               # re-read this much before the cursor on each pull
 write_task_meta = true             # per-task agreement in task meta
 data_manager_column = false        # also a sortable Data Manager column (task data)
+max_task_writes = 500              # per-task writes per sync (lowest agreement first)
 # webhook_secret_env = "IAA_WEBHOOK_SECRET"
 """

@@ -109,15 +109,17 @@ class _ProjectSync:
         self.import_ground_truth = import_ground_truth
         self.tally = _Tally()
         self.mappings = store.task_mappings(project.key)
-        self.written: dict[str, float | None] = {}
-        self.touched_tasks: set[str] = set()
+        self.live: set[str] = set()
+        self.frame = pd.DataFrame()
 
     # -- pull --------------------------------------------------------------------------------
 
-    def pull(self, *, full: bool) -> None:
+    def pull(self, *, full: bool) -> bool:
+        """Pull changed tasks; return True if it read the whole project (no cursor)."""
         key, platform = self.project.key, self.platform.name
         stored = self.store.get_cursor(platform, key)
         cursor = None if full or stored is None else _parse_cursor(stored.cursor)
+        whole = cursor is None
         since = cursor - timedelta(seconds=self.project.overlap_seconds) if cursor else None
         display = {t: m.display_left for t, m in self.mappings.items() if m.display_left}
         for page in self.platform.pull(
@@ -127,6 +129,7 @@ class _ProjectSync:
             if page.cursor is not None and (cursor is None or page.cursor > cursor):
                 cursor = page.cursor
                 self.store.set_cursor(platform, key, cursor.isoformat())
+        return whole
 
     def _apply(self, page: PullPage) -> None:
         key = self.project.key
@@ -187,9 +190,7 @@ class _ProjectSync:
         if gone:
             self.tally.deleted += self.store.mark_deleted(key, gone)
         for task in page.tasks:
-            self.written[task.task_id] = task.written_agreement
-            if task.annotation_ids:
-                self.touched_tasks.add(task.task_id)
+            self.live.update(task.annotation_ids)
         if self.import_ground_truth:
             answers = [
                 GoldAnswer(
@@ -204,9 +205,14 @@ class _ProjectSync:
             if answers:
                 self.tally.gold_imported += self.store.set_gold(key, answers)
 
-    def reconcile(self) -> None:
-        """Mark judgments whose annotation no longer exists on the platform as deleted."""
-        live = self.platform.live_annotation_ids(self.project.project_id)
+    def reconcile(self, live: set[str] | None = None) -> None:
+        """Mark judgments whose annotation no longer exists on the platform as deleted.
+
+        ``live`` is every annotation id the project holds, when a whole-project pull just read
+        them; otherwise the platform is asked.
+        """
+        if live is None:
+            live = self.platform.live_annotation_ids(self.project.project_id)
         stored = self.store.annotation_ids_by_task(self.project.key, None)
         gone = {a for ids in stored.values() for a in ids} - live
         if gone:
@@ -237,7 +243,7 @@ class _ProjectSync:
         self.store.set_gold(self.project.key, answers)
 
     def score(self) -> tuple[dict[str, Any] | None, list[StatusChange]]:
-        frame = self.store.judgments_frame(self.project.key)
+        frame = self.frame = self.store.judgments_frame(self.project.key)
         if frame.empty:
             return None, []
         report = jsonable(
@@ -285,30 +291,44 @@ class _ProjectSync:
         )
         return html_path
 
-    def write_back(self, report: Mapping[str, Any], html_path: Path) -> None:
-        frame = self.store.judgments_frame(self.project.key)
-        agreement = per_item_agreement(frame, self.rubric.dimensions[0].name)
-        counts = (
-            frame[frame["dimension"] == self.rubric.dimensions[0].name].groupby("item_id").size()
-        )
-        updates = []
-        for task_id in sorted(self.touched_tasks):
-            item = self.mappings[task_id].item_key
-            value = agreement.get(item)
-            if _same(value, self.written.get(task_id)):
-                continue  # unchanged: do not make the connector's own write look like work
-            updates.append(
-                TaskAgreement(
-                    task_id=task_id, agreement=value, n_judgments=int(counts.get(item, 0))
+    def write_back(self, report: Mapping[str, Any], html_path: Path) -> int:
+        """Write the summary, and per-task agreement where it changed; return tasks written.
+
+        Only tasks whose agreement differs from what was last written are patched (the store
+        remembers), lowest agreement first and at most ``max_task_writes`` per sync, so the
+        connector's own writes never look like new work and a large first sync spreads its
+        writes over a few cycles.
+        """
+        updates: list[TaskAgreement] = []
+        if self.project.write_task_meta:
+            first = self.rubric.dimensions[0].name
+            agreement = per_item_agreement(self.frame, first)
+            sub = self.frame[self.frame["dimension"] == first]
+            counts = sub.groupby("item_id").size()
+            written = self.store.written_agreements(self.project.key)
+            for task_id, mapping in self.mappings.items():
+                item = mapping.item_key
+                if item not in counts.index:
+                    continue
+                value = agreement.get(item)
+                if task_id in written and _same(value, written[task_id]):
+                    continue
+                if task_id not in written and value is None:
+                    continue
+                updates.append(
+                    TaskAgreement(task_id=task_id, agreement=value, n_judgments=int(counts[item]))
                 )
-            )
-        summary = summary_text(report, self.rubric, self._link(html_path))
+            updates.sort(key=lambda u: (u.agreement is None, u.agreement or 0.0, u.task_id))
+            updates = updates[: self.project.max_task_writes]
         self.platform.write_report(
             self.project.project_id,
-            summary=summary,
-            tasks=updates if self.project.write_task_meta else [],
-            column=self.project.write_task_meta and self.project.data_manager_column,
+            summary=summary_text(report, self.rubric, self._link(html_path)),
+            tasks=updates,
+            column=self.project.data_manager_column,
         )
+        if updates:
+            self.store.record_written(self.project.key, {u.task_id: u.agreement for u in updates})
+        return len(updates)
 
     def _link(self, html_path: Path) -> str:
         if self.config.public_url:
@@ -405,8 +425,10 @@ def sync_project(
     try:
         platform.check_project(project.project_id, rubric)
         sync.load_gold()
-        sync.pull(full=full)
-        if full or sync.reconcile_due():
+        whole = sync.pull(full=full)
+        if whole:
+            sync.reconcile(sync.live)
+        elif sync.reconcile_due():
             sync.reconcile()
         report, changes = sync.score()
         html_path = None

@@ -87,7 +87,6 @@ class TaskSeen:
     updated_at: datetime
     annotation_ids: tuple[str, ...]
     ground_truth: Mapping[str, Value] = field(default_factory=dict)
-    written_agreement: float | None = None  # what the connector last wrote on the task
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,9 +7,12 @@ path and the status. Headers (which carry the API token) are never logged or put
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -52,6 +55,7 @@ class JsonClient:
         self.session = requests.Session()
         self.session.headers.update(headers)
         self.session.headers["Accept"] = "application/json"
+        self.server_time: datetime | None = None  # the Date header of the last answer
 
     def request(
         self,
@@ -77,6 +81,10 @@ class JsonClient:
                     url=self.base_url,
                 )
             else:
+                date = response.headers.get("Date")
+                if date:
+                    with contextlib.suppress(TypeError, ValueError):
+                        self.server_time = parsedate_to_datetime(date)
                 if response.status_code in expect:
                     if not response.content:
                         return None

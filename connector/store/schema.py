@@ -138,6 +138,9 @@ platform_tasks = Table(
     Column("display_left", String(1)),
     Column("rubric_hash", String(_HASH)),
     Column("created_at", UTCDateTime, nullable=False),
+    # the per-task agreement last written back to the platform, so only changes are written
+    Column("written_agreement", Float),
+    Column("written_at", UTCDateTime),
     UniqueConstraint("project_key", "platform_task_id"),
     _one_of("kind", TASK_KINDS, "kind", nullable=False),
     _one_of("display_left", DISPLAY_SIDES, "display_left", nullable=True),

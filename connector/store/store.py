@@ -44,7 +44,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.elements import BindParameter
 
 from connector.errors import OptionError
-from connector.judgments import COLUMNS, normalise
+from connector.judgments import COLUMNS
 from connector.rubric import Rubric
 from connector.store import migrate as migrations
 from connector.store.columns import UTCDateTime, as_utc, dumps, utcnow
@@ -429,6 +429,29 @@ class Store:
             for row in found
         }
 
+    def written_agreements(self, project_key: str) -> dict[str, float | None]:
+        """Per-task agreement last written to the platform, for tasks written at least once."""
+        t = platform_tasks
+        with self._read("reading written agreements") as connection:
+            found = connection.execute(
+                select(t.c.platform_task_id, t.c.written_agreement).where(
+                    t.c.project_key == project_key, t.c.written_at.is_not(None)
+                )
+            ).all()
+        return {row.platform_task_id: row.written_agreement for row in found}
+
+    def record_written(self, project_key: str, written: Mapping[str, float | None]) -> None:
+        """Remember the per-task agreement just written to the platform."""
+        t = platform_tasks
+        now = utcnow()
+        with self._write("recording written agreements") as connection:
+            for task_id, value in written.items():
+                connection.execute(
+                    update(t)
+                    .where(t.c.project_key == project_key, t.c.platform_task_id == task_id)
+                    .values(written_agreement=value, written_at=now)
+                )
+
     # --- judgments --------------------------------------------------------------------------
 
     def annotation_ids_by_task(
@@ -597,8 +620,7 @@ class Store:
         frame = pd.DataFrame.from_records(
             [_canonical_record(row) for row in found], columns=list(COLUMNS)
         )
-        frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], utc=True)
-        return normalise(frame, source=f"store:{project_key}")
+        return _canonical_dtypes(frame)
 
     def quarantine(self, project_key: str, rows: Iterable[QuarantineRow]) -> int:
         """Keep results that do not fit the rubric; one entry per (annotation, reason), so a
@@ -1363,3 +1385,18 @@ def _sync_run(row: _Row) -> SyncRun:
         counts=counts,
         error=row.error,
     )
+
+
+def _canonical_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """The canonical dtypes of :func:`connector.judgments.normalise`, without its row-by-row
+    validation: the store only holds rows that were validated when they were written."""
+    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], utc=True).astype(
+        "datetime64[ns, UTC]"
+    )
+    for column in ("lead_time_s", "length_a", "length_b"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    for column in ("item_id", "annotator", "dimension", "category", "rubric_version", "batch",
+                   "display_left"):  # fmt: skip
+        values = frame[column].astype(object)
+        frame[column] = values.where(values.notna(), None)
+    return frame

@@ -149,6 +149,8 @@ def upgrade() -> None:
         sa.Column("display_left", sa.String(length=1), nullable=True),
         sa.Column("rubric_hash", sa.String(length=80), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("written_agreement", sa.Float(), nullable=True),
+        sa.Column("written_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "display_left IS NULL OR display_left IN ('a', 'b')",
             name=op.f("ck_platform_tasks_display_left"),

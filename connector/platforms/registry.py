@@ -1,0 +1,16 @@
+"""Build the adapter a platform configuration names (the only switch on platform kind)."""
+
+from __future__ import annotations
+
+from connector.config import ConfigError, PlatformConfig
+from connector.platforms.base import Platform
+from connector.platforms.label_studio.adapter import LabelStudio
+
+__all__ = ["platform_for"]
+
+
+def platform_for(config: PlatformConfig) -> Platform:
+    """The adapter for one configured platform, authenticated with its token from the env."""
+    if config.kind == "label-studio":
+        return LabelStudio(config.url, config.token(), timeout_s=config.timeout_s)
+    raise ConfigError(f"platform {config.name!r}: kind {config.kind!r} has no adapter yet")

@@ -1,0 +1,182 @@
+"""A real Label Studio server for tests and benchmarks.
+
+Two ways to get one:
+
+- a server you run yourself: set ``IAA_LS_URL``, ``IAA_LS_ADMIN_TOKEN`` and
+  ``IAA_LS_ANNOTATOR_TOKENS`` (comma-separated legacy API tokens of users in the admin's
+  organization, each with that organization active). Nothing is started or stopped.
+- otherwise ``deploy/label-studio/start.sh`` is run on a free port (it installs Label Studio into
+  its own virtual environment the first time, ~1 GB, about a minute), and the URL and tokens are
+  read from the env file it writes. ``LabelStudioServer.stop()`` runs ``stop.sh`` for that port.
+
+    server = ensure_label_studio()
+    try:
+        requests.get(f"{server.url}/api/projects", headers=server.headers(server.admin_token))
+    finally:
+        server.stop()
+
+Free of connector imports, so benchmarks and fixtures can use it before the connector exists.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["LabelStudioServer", "LabelStudioUnavailableError", "ensure_label_studio"]
+
+REPO = Path(__file__).resolve().parents[1]
+DEPLOY_DIR = REPO / "deploy" / "label-studio"
+
+#: the first install downloads ~1 GB; a start on a fresh data dir takes 30-45 s
+START_TIMEOUT_SECONDS = 1200.0
+
+
+class LabelStudioUnavailableError(RuntimeError):
+    """No Label Studio server could be reached or started; the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LabelStudioServer:
+    """Where a Label Studio server answers, and the legacy API tokens of its users.
+
+    ``annotator_tokens[i]`` belongs to ``annotator{i+1}@iaa.local`` on a server started here.
+    """
+
+    url: str
+    admin_token: str
+    annotator_tokens: tuple[str, ...]
+    started_here: bool
+    port: int | None = None
+    home: Path | None = None
+
+    @staticmethod
+    def headers(token: str) -> dict[str, str]:
+        """HTTP headers that authenticate as the owner of ``token``."""
+        return {"Authorization": f"Token {token}"}
+
+    def stop(self) -> None:
+        """Stop the server if ``ensure_label_studio`` started it; a user's server is left alone.
+
+        The data dir of a stopped server goes too (its port was random, nothing reuses it);
+        its log stays, in ``{home}/server-{port}.log``.
+        """
+        if not self.started_here or self.home is None:
+            return
+        subprocess.run(
+            [str(DEPLOY_DIR / "stop.sh"), str(self.port)],
+            env=_script_env(self.home),
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        shutil.rmtree(self.home / f"data-{self.port}", ignore_errors=True)
+
+
+def ensure_label_studio(*, annotators: int = 3) -> LabelStudioServer:
+    """Return the user's server (``IAA_LS_URL`` ...) or start one with ``start.sh``.
+
+    Raises:
+        LabelStudioUnavailableError: the user's server does not answer ``/health``, its settings
+            are incomplete, or ``start.sh`` failed (its output is in the message).
+    """
+    url = os.environ.get("IAA_LS_URL", "").rstrip("/")
+    if url:
+        return _user_server(url)
+    return _start_server(annotators=annotators)
+
+
+def _user_server(url: str) -> LabelStudioServer:
+    admin_token = os.environ.get("IAA_LS_ADMIN_TOKEN", "")
+    annotator_tokens = tuple(
+        token.strip() for token in os.environ.get("IAA_LS_ANNOTATOR_TOKENS", "").split(",")
+    )
+    annotator_tokens = tuple(token for token in annotator_tokens if token)
+    if not admin_token or not annotator_tokens:
+        raise LabelStudioUnavailableError(
+            f"IAA_LS_URL={url} is set, but IAA_LS_ADMIN_TOKEN or IAA_LS_ANNOTATOR_TOKENS is empty; "
+            "set both (tokens comma-separated), or unset IAA_LS_URL to start a server here"
+        )
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=10) as response:
+            response.read()
+    except (urllib.error.URLError, OSError) as exc:
+        raise LabelStudioUnavailableError(
+            f"the Label Studio server at IAA_LS_URL={url} does not answer GET /health ({exc}); "
+            "start it, or unset IAA_LS_URL to start one here"
+        ) from exc
+    return LabelStudioServer(
+        url=url, admin_token=admin_token, annotator_tokens=annotator_tokens, started_here=False
+    )
+
+
+def _start_server(*, annotators: int) -> LabelStudioServer:
+    home = Path(os.environ.get("IAA_LS_HOME") or REPO / ".cache" / "label-studio")
+    port = _free_port()
+    env = _script_env(home)
+    env["IAA_LS_PORT"] = str(port)
+    env["IAA_LS_ANNOTATORS"] = str(annotators)
+    env.pop("IAA_LS_KEEP_DATA", None)
+    try:
+        subprocess.run(
+            [str(DEPLOY_DIR / "start.sh")],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT_SECONDS,
+        )
+    except subprocess.CalledProcessError as exc:
+        raise LabelStudioUnavailableError(
+            f"deploy/label-studio/start.sh failed with exit code {exc.returncode} on port {port}:\n"
+            f"{exc.stdout}{exc.stderr}"
+        ) from exc
+    except subprocess.TimeoutExpired as exc:
+        subprocess.run([str(DEPLOY_DIR / "stop.sh"), str(port)], env=env, check=False)
+        raise LabelStudioUnavailableError(
+            f"deploy/label-studio/start.sh did not finish in {START_TIMEOUT_SECONDS:.0f} s "
+            f"on port {port}; see {home}/install.log and {home}/server-{port}.log"
+        ) from exc
+    settings = _read_env_file(home / f"server-{port}.env")
+    return LabelStudioServer(
+        url=settings["LS_URL"],
+        admin_token=settings["LS_ADMIN_TOKEN"],
+        annotator_tokens=tuple(t for t in settings["LS_ANNOTATOR_TOKENS"].split(",") if t),
+        started_here=True,
+        port=port,
+        home=home,
+    )
+
+
+def _script_env(home: Path | None) -> dict[str, str]:
+    env = dict(os.environ)
+    if home is not None:
+        env["IAA_LS_HOME"] = str(home)
+    return env
+
+
+def _free_port() -> int:
+    """A port nothing listens on now (the kernel's choice); start.sh refuses it if taken since."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines, as written by start.sh."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise LabelStudioUnavailableError(f"start.sh succeeded but wrote no {path}") from exc
+    settings = dict(line.split("=", 1) for line in lines if "=" in line)
+    missing = sorted({"LS_URL", "LS_ADMIN_TOKEN", "LS_ANNOTATOR_TOKENS"} - settings.keys())
+    if missing:
+        raise LabelStudioUnavailableError(f"{path} lacks {missing}")
+    return settings

@@ -1,0 +1,380 @@
+"""The connector's whole loop against a real Label Studio server.
+
+Several annotators (their own tokens) judge tasks the connector pushed (gold mixed in); the sync
+pulls, scores against gold, writes the report back. Updates, deletes, skips, malformed results,
+a double push, a second annotation by one user, a webhook install and a server stopped in the
+middle of a sync are all driven through the real server.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from labelstudio_server import DEPLOY_DIR, LabelStudioServer
+
+from connector.batch import plan_batch
+from connector.calibration import push_batch
+from connector.config import Config, load_config
+from connector.item import Item
+from connector.platforms.base import PlatformError
+from connector.platforms.label_studio import adapter
+from connector.platforms.label_studio.adapter import BEGIN, END, LabelStudio
+from connector.platforms.label_studio.labelconfig import generate_label_config
+from connector.rubric import load_rubric
+from connector.store import Store
+from connector.sync import sync_project
+
+pytestmark = pytest.mark.labelstudio
+
+REPO = Path(__file__).resolve().parents[1]
+RUBRIC_PATH = REPO / "rubrics" / "rlhf-pairwise" / "v1.yaml"
+RUBRIC = load_rubric(RUBRIC_PATH)
+TOKEN_ENV = "IAA_TEST_LS_TOKEN"
+
+
+def _headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Token {token}"}
+
+
+def _choice(choice: str, name: str = "overall") -> list[dict[str, Any]]:
+    return [
+        {"from_name": name, "to_name": "prompt", "type": "choices", "value": {"choices": [choice]}}
+    ]
+
+
+def _items(prefix: str, n: int, *, gold: bool = False) -> list[Item]:
+    return [
+        Item(
+            item_key=f"{prefix}-{i}",
+            prompt=f"Question {prefix} {i}?",
+            response_a=f"Answer A to {i}, short.",
+            response_b=f"Answer B to {i}, a little longer than A.",
+            category="test",
+            answers={"overall": "a"} if gold else {},
+        )
+        for i in range(n)
+    ]
+
+
+class Loop:
+    """One test's project: its config, store, adapter and helpers to act as annotators."""
+
+    def __init__(
+        self, server: LabelStudioServer, tmp_path: Path, *, maximum: int = 3, gold: str = ""
+    ) -> None:
+        self.server = server
+        created = requests.post(
+            f"{server.url}/api/projects/",
+            json={
+                "title": f"test {tmp_path.name}"[:50],
+                "description": "Owner's own text, kept as it is.",
+                "label_config": generate_label_config(RUBRIC),
+                "maximum_annotations": maximum,
+            },
+            headers=_headers(server.admin_token),
+            timeout=30,
+        )
+        created.raise_for_status()
+        self.project_id = int(created.json()["id"])
+        config = tmp_path / "iaa.toml"
+        config.write_text(
+            f'[store]\nurl = "sqlite:///{tmp_path / "iaa.db"}"\n'
+            f'[reports]\ndir = "{tmp_path / "reports"}"\n'
+            f'[[platforms]]\nname = "ls"\nkind = "label-studio"\nurl = "{server.url}"\n'
+            f'token_env = "{TOKEN_ENV}"\n[[projects]]\nkey = "p"\nplatform = "ls"\n'
+            f'project_id = {self.project_id}\nrubric = "{RUBRIC_PATH}"\noverlap_seconds = 2\n'
+            + (f'gold = "{gold}"\n' if gold else "")
+        )
+        os.environ[TOKEN_ENV] = server.admin_token
+        self.config: Config = load_config(config)
+        self.store = Store.open(self.config.store_url)
+        self.platform = LabelStudio(server.url, server.admin_token, retries=0)
+
+    def push(self, items: list[Item], gold: list[Item] = (), label: str = "") -> Any:  # type: ignore[assignment]
+        plan = plan_batch(
+            project_key="p", rubric=RUBRIC, kind="production", items=items, gold=gold, label=label
+        )
+        return plan, push_batch(
+            plan, self.config.project("p"), store=self.store, platform=self.platform
+        )
+
+    def tasks(self) -> list[dict[str, Any]]:
+        response = requests.get(
+            f"{self.server.url}/api/tasks/",
+            params={"project": self.project_id, "fields": "all", "page_size": 1000},
+            headers=_headers(self.server.admin_token),
+            timeout=30,
+        )
+        response.raise_for_status()
+        tasks: list[dict[str, Any]] = response.json()["tasks"]
+        return tasks
+
+    def annotate(self, token: str, task_id: str, result: list[dict[str, Any]], **extra: Any) -> str:
+        response = requests.post(
+            f"{self.server.url}/api/tasks/{task_id}/annotations/",
+            json={"result": result, "ground_truth": False, "lead_time": 4.0, **extra},
+            headers=_headers(token),
+            timeout=30,
+        )
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    def sync(self, **kwargs: Any) -> Any:
+        return sync_project(self.config, "p", store=self.store, platform=self.platform, **kwargs)
+
+    def side(self, task_id: str) -> str:
+        return self.store.task_mappings("p")[task_id].display_left or "a"
+
+
+@pytest.fixture
+def loop(label_studio: LabelStudioServer, tmp_path: Path) -> Iterator[Loop]:
+    project = Loop(label_studio, tmp_path)
+    try:
+        yield project
+    finally:
+        project.store.close()
+
+
+def _left_for(value: str, display_left: str) -> str:
+    """The choice that means canonical ``value`` on a task showing ``display_left`` left."""
+    if value not in ("a", "b"):
+        return value
+    return "left" if value == display_left else "right"
+
+
+def test_push_is_idempotent_and_gold_is_invisible(loop: Loop) -> None:
+    _, first = loop.push(_items("x", 18), gold=_items("g", 5, gold=True))
+    assert first.created == first.n_tasks == 20  # 18 items + 10% of 20 = 2 gold
+    _, again = loop.push(_items("x", 18), gold=_items("g", 5, gold=True))
+    assert again.created == 0
+    tasks = loop.tasks()
+    assert len(tasks) == 20
+    # Gold tasks look like any other: same data keys, opaque key, no meta, no predictions.
+    assert {tuple(sorted(t["data"])) for t in tasks} == {
+        ("key", "prompt", "response_left", "response_right")
+    }
+    for task in tasks:
+        assert task["meta"] == {}
+        assert task["predictions"] == []
+        assert "gold" not in str(task["data"]).lower()
+        assert task["data"]["key"].startswith("t-")
+    sides = {loop.side(str(t["id"])) for t in tasks}
+    assert sides == {"a", "b"}  # display order randomised and recorded
+
+
+def test_sync_scores_annotators_against_gold(
+    label_studio: LabelStudioServer, tmp_path: Path
+) -> None:
+    items = _items("x", 22)
+    gold_file = tmp_path / "gold.jsonl"
+    gold_file.write_text(
+        "".join(
+            f'{{"item_key": "{i.item_key}", "prompt": "p", "response_a": "x", "response_b": "y", '
+            f'"answers": {{"overall": "a"}}}}\n'
+            for i in items
+        )
+    )
+    loop = Loop(label_studio, tmp_path, gold=str(gold_file))
+    try:
+        loop.push(items)
+        good, careless, ties = label_studio.annotator_tokens[:3]
+        for task in loop.tasks():
+            task_id, side = str(task["id"]), loop.side(str(task["id"]))
+            loop.annotate(good, task_id, _choice(_left_for("a", side)))
+            loop.annotate(careless, task_id, _choice(_left_for("b", side)))
+            loop.annotate(ties, task_id, _choice("tie"))
+        result = loop.sync()
+        assert result.created == 3 * 22
+        status = {c.annotator: c.status for c in result.status_changes}
+        assert status == {
+            "annotator1@iaa.local": "qualified",
+            "annotator2@iaa.local": "retraining",
+            "annotator3@iaa.local": "retraining",
+        }
+        evidence = next(c for c in result.status_changes if c.status == "qualified").evidence
+        assert (evidence["gold_judgments"], evidence["gold_correct"]) == (22, 22)
+        frame = loop.store.judgments_frame("p")
+        assert set(frame["value"]) == {"a", "b", "tie"}  # left/right mapped back through the side
+        assert loop.sync().status_changes == ()  # decisions are stored, not repeated
+    finally:
+        loop.store.close()
+
+
+def test_update_delete_skip_and_malformed(loop: Loop, label_studio: LabelStudioServer) -> None:
+    loop.push(_items("x", 4))
+    tasks = [str(t["id"]) for t in loop.tasks()]
+    one, two, three = label_studio.annotator_tokens[:3]
+    kept = loop.annotate(one, tasks[0], _choice("left"))
+    changed = loop.annotate(two, tasks[0], _choice("tie"))
+    deleted = loop.annotate(three, tasks[0], _choice("right"))
+    loop.annotate(one, tasks[1], [], was_cancelled=True)  # a skipped task
+    bad = loop.annotate(two, tasks[2], _choice("maybe"))  # not in the config: quarantined
+    loop.annotate(three, tasks[3], _choice("left", name="tone"))  # unknown control
+    first = loop.sync()
+    assert (first.created, first.skipped, first.quarantined) == (3, 1, 2)
+    quarantined = {
+        (q.platform_annotation_id, q.platform_task_id) for q in loop.store.quarantined("p")
+    }
+    assert (bad, tasks[2]) in quarantined
+
+    time.sleep(3)  # past the 2 s overlap, so the next pull is truly incremental
+    requests.patch(
+        f"{label_studio.url}/api/annotations/{changed}/",
+        json={"result": _choice("right")},
+        headers=_headers(two),
+        timeout=30,
+    ).raise_for_status()
+    requests.delete(
+        f"{label_studio.url}/api/annotations/{deleted}/",
+        headers=_headers(label_studio.admin_token),
+        timeout=30,
+    ).raise_for_status()
+    second = loop.sync()
+    assert (second.created, second.updated, second.deleted) == (0, 1, 1)
+    frame = loop.store.judgments_frame("p")
+    values = dict(zip(frame["annotator"], frame["value"], strict=True))
+    assert values == {
+        "annotator1@iaa.local": _value(loop, tasks[0], "left"),
+        "annotator2@iaa.local": _value(loop, tasks[0], "right"),
+    }
+    assert kept
+
+    third = loop.sync()  # nothing changed: nothing new, own writes are not work
+    assert (third.created, third.updated, third.deleted, third.quarantined) == (0, 0, 0, 0)
+
+
+def _value(loop: Loop, task_id: str, choice: str) -> str:
+    side = loop.side(task_id)
+    return side if choice == "left" else ("b" if side == "a" else "a")
+
+
+def test_one_annotation_per_user_and_maximum_annotations(
+    loop: Loop, label_studio: LabelStudioServer
+) -> None:
+    loop.push(_items("x", 1))
+    [task] = [str(t["id"]) for t in loop.tasks()]
+    one, two, three = label_studio.annotator_tokens[:3]
+    loop.annotate(one, task, _choice("left"))
+    second_by_one = loop.annotate(one, task, _choice("right"))
+    loop.annotate(two, task, _choice("left"))
+    loop.annotate(three, task, _choice("left"))
+    fourth = loop.annotate(label_studio.admin_token, task, _choice("left"))
+    result = loop.sync()
+    assert result.created == 3
+    reasons = {q.platform_annotation_id: q.reason for q in loop.store.quarantined("p")}
+    assert reasons[second_by_one] == f"a second annotation by annotator1@iaa.local on task {task}"
+    assert reasons[fourth] == "over the project's maximum_annotations (3)"
+
+
+def test_report_written_into_description_and_task_meta(
+    loop: Loop, label_studio: LabelStudioServer
+) -> None:
+    loop.push(_items("x", 3))
+    for task in loop.tasks():
+        for token in label_studio.annotator_tokens[:3]:
+            loop.annotate(token, str(task["id"]), _choice("left"))
+    loop.sync()
+    loop.sync()  # a second write replaces the section, never appends
+    project = requests.get(
+        f"{label_studio.url}/api/projects/{loop.project_id}/",
+        headers=_headers(label_studio.admin_token),
+        timeout=30,
+    ).json()
+    description = project["description"]
+    assert description.startswith("Owner's own text, kept as it is.")
+    assert description.count(BEGIN) == description.count(END) == 1
+    assert "overall: alpha" in description
+    for task in loop.tasks():
+        assert task["meta"]["iaa"] == {"agreement": 1.0, "n_judgments": 3}
+
+
+def test_ground_truth_imported_as_gold_on_request(
+    loop: Loop, label_studio: LabelStudioServer
+) -> None:
+    loop.push(_items("x", 1))
+    [task] = [str(t["id"]) for t in loop.tasks()]
+    loop.annotate(label_studio.admin_token, task, _choice("left"), ground_truth=True)
+    loop.annotate(label_studio.annotator_tokens[0], task, _choice("left"))
+    result = loop.sync(import_ground_truth=True)
+    assert result.created == 1  # the ground-truth annotation is gold, not a judgment
+    item = loop.store.task_mappings("p")[task].item_key
+    gold = loop.store.gold_for("p")[(item, "overall")]
+    assert gold.value == loop.side(task)
+    assert gold.source == "platform_ground_truth"
+
+
+def test_webhook_install_is_idempotent(loop: Loop, label_studio: LabelStudioServer) -> None:
+    url = "http://127.0.0.1:9/webhooks/label-studio/p"
+    loop.platform.install_webhook(str(loop.project_id), url=url, secret="s3cret")
+    loop.platform.install_webhook(str(loop.project_id), url=url, secret="s3cret")
+    hooks = requests.get(
+        f"{label_studio.url}/api/webhooks/",
+        params={"project": loop.project_id},
+        headers=_headers(label_studio.admin_token),
+        timeout=30,
+    ).json()
+    ours = [h for h in hooks if h["url"] == url]
+    assert len(ours) == 1
+    assert set(ours[0]["actions"]) >= {"ANNOTATION_CREATED", "ANNOTATION_UPDATED"}
+    assert ours[0]["headers"] == {"X-IAA-Webhook-Secret": "s3cret"}
+
+
+def test_server_stopped_mid_sync_loses_nothing(
+    loop: Loop, label_studio: LabelStudioServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not label_studio.started_here:
+        pytest.skip("stops the server: only on a server this session started")
+    loop.push(_items("x", 12))
+    tasks = [str(t["id"]) for t in loop.tasks()]
+    for task in tasks:
+        for token in label_studio.annotator_tokens[:3]:
+            loop.annotate(token, task, _choice("left"))
+    loop.sync()  # the first, whole-project pull
+    time.sleep(3)
+    for task in tasks:
+        loop.annotate(
+            label_studio.admin_token, task, _choice("tie")
+        )  # over the maximum: quarantined
+    annotations = {str(a["id"]) for t in loop.tasks() for a in t["annotations"]}
+
+    env = {
+        **os.environ,
+        "IAA_LS_PORT": str(label_studio.port),
+        "IAA_LS_HOME": str(label_studio.home),
+    }
+    pull = loop.platform.pull
+
+    def pull_then_stop(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for page in pull(*args, **kwargs):
+            subprocess.run(
+                [str(DEPLOY_DIR / "stop.sh"), str(label_studio.port)], env=env, check=True
+            )
+            yield page
+
+    monkeypatch.setattr(adapter, "PAGE_SIZE", 5)  # three pages: the server goes after the first
+    monkeypatch.setattr(loop.platform, "pull", pull_then_stop)
+    with pytest.raises(PlatformError):
+        loop.sync()
+    monkeypatch.setattr(loop.platform, "pull", pull)
+    assert loop.store.recent_runs("p", limit=1)[0].error is not None
+    restarted = subprocess.run(
+        [str(DEPLOY_DIR / "start.sh")],
+        env={**env, "IAA_LS_KEEP_DATA": "1"},
+        capture_output=True,
+        text=True,
+    )
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    loop.sync()
+    frame = loop.store.judgments_frame("p")
+    assert len(frame) == 3 * len(tasks)  # every judgment, once
+    stored = {a for ids in loop.store.annotation_ids_by_task("p", None).values() for a in ids}
+    quarantined = {q.platform_annotation_id for q in loop.store.quarantined("p")}
+    assert len(quarantined) == len(tasks)  # the admin's fourth annotations, each once
+    assert stored | quarantined == annotations
