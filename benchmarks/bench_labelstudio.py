@@ -101,8 +101,10 @@ def write_config(folder: Path, url: str, project_id: int) -> Path:
     path = folder / "iaa.toml"
     path.write_text(
         f'[store]\nurl = "sqlite:///{folder / "iaa.db"}"\n[reports]\ndir = "{folder / "reports"}"\n'
-        f'[[platforms]]\nname = "ls"\nkind = "label-studio"\nurl = "{url}"\ntoken_env = "IAA_BENCH_TOKEN"\n'
-        f'[[projects]]\nkey = "bench"\nplatform = "ls"\nproject_id = {project_id}\nrubric = "{RUBRIC}"\n'
+        f'[[platforms]]\nname = "ls"\nkind = "label-studio"\nurl = "{url}"\n'
+        'token_env = "IAA_BENCH_TOKEN"\n'
+        f'[[projects]]\nkey = "bench"\nplatform = "ls"\nproject_id = {project_id}\n'
+        f'rubric = "{RUBRIC}"\n'
         "write_task_meta = false\n"
     )
     return path
@@ -118,7 +120,8 @@ def main() -> None:
         start = time.perf_counter()
         project_id, n_annotations = build_project(server.url, headers, args.tasks)
         print(
-            f"built project {project_id}: {args.tasks:,} tasks, {n_annotations:,} annotations in {time.perf_counter() - start:.1f} s",
+            f"built project {project_id}: {args.tasks:,} tasks, {n_annotations:,} annotations "
+            f"in {time.perf_counter() - start:.1f} s",
             flush=True,
         )
 
@@ -143,7 +146,8 @@ def main() -> None:
                 )
                 initial_seconds = time.perf_counter() - start
                 print(
-                    f"initial sync: {initial_seconds:.2f} s, {initial.created:,} judgments, alpha {initial.alpha}",
+                    f"initial sync: {initial_seconds:.2f} s, {initial.created:,} judgments, "
+                    f"alpha {initial.alpha}",
                     flush=True,
                 )
 
@@ -167,7 +171,7 @@ def main() -> None:
                 incremental_seconds = time.perf_counter() - start
                 print(
                     f"incremental sync after 10 changed tasks: {incremental_seconds:.2f} s "
-                    f"({incremental.tasks_seen} tasks read, {incremental.updated} judgments updated)",
+                    f"({incremental.tasks_seen} tasks read, {incremental.updated} updated)",
                     flush=True,
                 )
                 changed = [str(t["id"]) for t in tasks]
