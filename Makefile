@@ -1,12 +1,14 @@
 # One entry point for a newcomer, for CI and for the developers.
-#   make report   install into .venv and run the offline report on the bundled MT-Bench example
+#   make demo     install, start a local Label Studio, run the connector's whole loop on real data
+#   make report   install and run the offline report on the bundled MT-Bench example
 #   make check    format check, lint, types and tests (what .ci/run runs)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: install report check format lint types test bench clean
+.PHONY: install demo report check format lint types test bench clean
+LS_PORT ?= 8089
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +25,13 @@ report: $(STAMP)
 		--json build/mt-bench-report.json --md build/mt-bench-report.md --html build/mt-bench-report.html
 	@echo "open build/mt-bench-report.html"
 
+demo: $(STAMP)
+	@curl -sf http://127.0.0.1:$(LS_PORT)/health >/dev/null && [ -f .cache/label-studio/server-$(LS_PORT).env ] \
+		|| IAA_LS_PORT=$(LS_PORT) IAA_LS_ANNOTATORS=5 deploy/label-studio/start.sh
+	IAA_LS_PORT=$(LS_PORT) $(BIN)/python scripts/demo.py
+	@echo "Label Studio keeps running on http://127.0.0.1:$(LS_PORT) (admin@iaa.local / iaa-ls-password);"
+	@echo "stop it with: deploy/label-studio/stop.sh $(LS_PORT)"
+
 format:
 	$(BIN)/ruff format connector tests benchmarks scripts
 
@@ -34,6 +43,7 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_metrics.py --judgments 1000000
+	$(BIN)/python benchmarks/bench_labelstudio.py --tasks 5000
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache

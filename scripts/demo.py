@@ -7,8 +7,8 @@
    rubrics/rlhf-pairwise/v1.yaml;
 2. pushes a calibration batch: 200 argument pairs from UKPConvArg1 plus gold items at the
    rubric's 10% (gold answers stay in the connector's store), display sides randomised;
-3. replays the real crowd votes of each pair as annotators 1-4 (their own API tokens), and lets
-   annotator 5 answer at random — the careless annotator the gold items should catch;
+3. replays the real crowd votes of each pair as the first annotators (their own API tokens),
+   and lets the last one answer at random: the careless annotator the gold items should catch;
 4. runs one sync: pull, score against gold, write the report into the project description and
    per-task agreement into task meta, and the full HTML report to disk.
 """
@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -79,29 +80,37 @@ webhook_secret_env = "IAA_WEBHOOK_SECRET"
 
 
 def annotate(url: str, tokens: list[str], tasks: list[tuple[str, str, list[str]]]) -> int:
-    """Post each task's votes as annotators 1..4 and a random answer as annotator 5."""
+    """Post each task's real crowd votes as the first annotators, and random answers as the last
+    one (the careless annotator the gold items should catch)."""
     rng = random.Random(7)
-    posted = 0
+    posts = []
     for task_id, display_left, votes in tasks:
-        answers = [*votes[:4], rng.choice(["a", "b", "tie"])]
+        answers = [*votes[: len(tokens) - 1], rng.choice(["a", "b", "tie"])]
         for token, value in zip(tokens, answers, strict=False):
-            result = [
-                {
-                    "from_name": "overall",
-                    "to_name": "prompt",
-                    "type": "choices",
-                    "value": {"choices": [choice_for(value, display_left)]},
-                }
-            ]
-            response = requests.post(
-                f"{url}/api/tasks/{task_id}/annotations/",
-                json={"result": result, "ground_truth": False, "lead_time": rng.uniform(8, 60)},
-                headers={"Authorization": f"Token {token}"},
-                timeout=30,
-            )
-            response.raise_for_status()
-            posted += 1
-    return posted
+            choice = choice_for(value, display_left)
+            posts.append((task_id, token, choice, rng.uniform(8, 60)))
+
+    def post(job: tuple[str, str, str, float]) -> None:
+        task_id, token, choice, lead_time = job
+        result = [
+            {
+                "from_name": "overall",
+                "to_name": "prompt",
+                "type": "choices",
+                "value": {"choices": [choice]},
+            }
+        ]
+        response = requests.post(
+            f"{url}/api/tasks/{task_id}/annotations/",
+            json={"result": result, "ground_truth": False, "lead_time": lead_time},
+            headers={"Authorization": f"Token {token}"},
+            timeout=30,
+        )
+        response.raise_for_status()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(post, posts))
+    return len(posts)
 
 
 def main() -> None:
