@@ -1395,8 +1395,8 @@ def _canonical_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     )
     for column in ("lead_time_s", "length_a", "length_b"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    for column in ("item_id", "annotator", "dimension", "category", "rubric_version", "batch",
-                   "display_left"):  # fmt: skip
+    for column in ("item_id", "annotator", "dimension", "value", "category", "rubric_version",
+                   "batch", "display_left", "gold_value"):  # fmt: skip
         values = frame[column].astype(object)
         frame[column] = values.where(values.notna(), None)
     return frame
