@@ -34,8 +34,8 @@ class GoldEvidence:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StatusChange:
     annotator: str
-    previous: Status | None
-    status: Status
+    previous: str | None
+    status: str
     evidence: Mapping[str, Any]
 
 
@@ -56,14 +56,14 @@ def gold_evidence(report: Mapping[str, Any]) -> dict[str, GoldEvidence]:
 
 
 def decide_statuses(
-    report: Mapping[str, Any], rubric: Rubric, current: Mapping[str, Status]
+    report: Mapping[str, Any], rubric: Rubric, current: Mapping[str, str]
 ) -> list[StatusChange]:
     """Status changes (only changes) for every annotator in the report."""
     thresholds = rubric.thresholds
     changes: list[StatusChange] = []
     for annotator, gold in gold_evidence(report).items():
         previous = current.get(annotator)
-        status: Status = previous or "candidate"
+        status = previous or "candidate"
         accuracy = gold.accuracy
         if gold.n >= thresholds.min_gold_judgments and accuracy is not None:
             if accuracy >= thresholds.qualify_gold_accuracy:

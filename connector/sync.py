@@ -264,7 +264,7 @@ class _ProjectSync:
                 self.project.key, self.rubric.id
             ).items()
         }
-        changes = decide_statuses(report, self.rubric, current)  # type: ignore[arg-type]
+        changes = decide_statuses(report, self.rubric, current)
         for change in changes:
             self.store.record_status(
                 self.project.key,

@@ -378,3 +378,40 @@ def test_server_stopped_mid_sync_loses_nothing(
     quarantined = {q.platform_annotation_id for q in loop.store.quarantined("p")}
     assert len(quarantined) == len(tasks)  # the admin's fourth annotations, each once
     assert stored | quarantined == annotations
+
+
+def test_deleted_task_is_reconciled_on_a_full_sync(
+    loop: Loop, label_studio: LabelStudioServer
+) -> None:
+    loop.push(_items("x", 2))
+    tasks = [str(t["id"]) for t in loop.tasks()]
+    for task in tasks:
+        loop.annotate(label_studio.annotator_tokens[0], task, _choice("left"))
+    assert loop.sync().created == 2
+    requests.delete(
+        f"{label_studio.url}/api/tasks/{tasks[0]}/",
+        headers=_headers(label_studio.admin_token),
+        timeout=30,
+    ).raise_for_status()
+    assert loop.sync().deleted == 0  # a deleted task leaves no trace in an incremental pull
+    assert loop.sync(full=True).deleted == 1  # the full reconciliation finds it
+    assert len(loop.store.judgments_frame("p")) == 1
+
+
+def test_data_manager_column_when_enabled(label_studio: LabelStudioServer, tmp_path: Path) -> None:
+    loop = Loop(label_studio, tmp_path)
+    try:
+        text = Path(loop.config.path).read_text() + "data_manager_column = true\n"
+        Path(loop.config.path).write_text(text)
+        loop.config = load_config(loop.config.path)
+        loop.push(_items("x", 1))
+        [task] = [str(t["id"]) for t in loop.tasks()]
+        loop.annotate(label_studio.annotator_tokens[0], task, _choice("left"))
+        loop.annotate(label_studio.annotator_tokens[1], task, _choice("tie"))
+        loop.sync()
+        [written] = loop.tasks()
+        assert written["data"]["iaa_agreement"] == 0.0
+        assert written["meta"]["iaa"] == {"agreement": 0.0, "n_judgments": 2}
+        assert {"prompt", "response_left", "response_right", "key"} < set(written["data"])
+    finally:
+        loop.store.close()
