@@ -415,3 +415,38 @@ def test_data_manager_column_when_enabled(label_studio: LabelStudioServer, tmp_p
         assert {"prompt", "response_left", "response_right", "key"} < set(written["data"])
     finally:
         loop.store.close()
+
+
+def test_cli_push_sync_and_webhook_install(
+    loop: Loop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from connector.cli import app
+
+    items = tmp_path / "items.jsonl"
+    items.write_text(
+        "".join(
+            f'{{"item_key": "c-{i}", "prompt": "p{i}", "response_a": "x", "response_b": "y"}}\n'
+            for i in range(3)
+        )
+    )
+    runner = CliRunner()
+    config = str(loop.config.path)
+    pushed = runner.invoke(app, ["push", "p", "--items", str(items), "-c", config])
+    assert pushed.exit_code == 0, pushed.output
+    assert "3 tasks (0 gold, 0 re-test), 3 created, 0 already present" in pushed.output
+    again = runner.invoke(app, ["push", "p", "--items", str(items), "-c", config])
+    assert "0 created, 3 already present" in again.output
+    synced = runner.invoke(app, ["sync", "p", "-c", config])
+    assert synced.exit_code == 0, synced.output
+    assert synced.output.startswith("p: 0 tasks read, 0 judgments new")
+    no_secret = runner.invoke(
+        app, ["webhooks", "install", "p", "--url", "http://127.0.0.1:9/x", "-c", config]
+    )
+    assert no_secret.exit_code == 2
+    assert "has no webhook_secret_env" in no_secret.output
+    monkeypatch.delenv(TOKEN_ENV)
+    broken = runner.invoke(app, ["sync", "p", "-c", config])
+    assert broken.exit_code == 1
+    assert f"environment variable {TOKEN_ENV} (its API token) is not set" in broken.output
