@@ -1,0 +1,160 @@
+"""Rubric → Argilla dataset settings (fields, questions, distribution), the settings check, and
+response parsing.
+
+Records show the prompt and two responses as fields ``response_a`` (shown first) and
+``response_b`` (shown second); which canonical response (``a`` or ``b``) is shown first is the
+record's recorded display side, and a preference answer ``a``/``b`` refers to what was shown,
+mapped back on pull. Questions:
+
+- preference → ``LabelQuestion`` with labels ``a``, ``b`` and the non-decisive values;
+- rating with integer values → ``RatingQuestion``; ranking → ``RankingQuestion`` (values are the
+  response slots); any other choice → ``LabelQuestion``.
+
+Overlap is ``TaskDistribution(min_submitted=K)`` with K the rubric's annotators per item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from connector.errors import ConnectorError
+from connector.rubric import Dimension, Rubric, Value
+
+__all__ = [
+    "AGREEMENT_PROPERTY",
+    "SettingsError",
+    "check_settings",
+    "dataset_fields",
+    "dataset_questions",
+    "parse_response_value",
+]
+
+AGREEMENT_PROPERTY = "iaa_agreement"
+LABELS = {
+    "a": "Response A is better",
+    "b": "Response B is better",
+    "tie": "Tie",
+    "both_bad": "Both bad",
+}
+
+
+class SettingsError(ConnectorError, ValueError):
+    """A rubric cannot be expressed as, or does not match, an Argilla dataset's settings."""
+
+
+def _pairwise(rubric: Rubric) -> bool:
+    return any(d.kind == "preference" for d in rubric.dimensions)
+
+
+def dataset_fields(rubric: Rubric) -> list[dict[str, Any]]:
+    """The REST bodies of the dataset's fields (``POST /api/v1/datasets/{id}/fields``)."""
+    names = ["prompt", "response_a", "response_b"] if _pairwise(rubric) else ["prompt", "response"]
+    titles = {
+        "prompt": "Prompt",
+        "response_a": "Response A",
+        "response_b": "Response B",
+        "response": "Response",
+    }
+    return [
+        {
+            "name": name,
+            "title": titles[name],
+            "required": True,
+            "settings": {"type": "text", "use_markdown": True},
+        }
+        for name in names
+    ]
+
+
+def _question_settings(dimension: Dimension) -> dict[str, Any]:
+    values = dimension.values
+    if dimension.kind == "rating" and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in values
+    ):
+        return {"type": "rating", "options": [{"value": v} for v in values]}
+    if dimension.kind == "ranking":
+        return {"type": "ranking", "options": [{"value": str(v), "text": str(v)} for v in values]}
+    return {
+        "type": "label_selection",
+        "options": [{"value": str(v), "text": LABELS.get(str(v), str(v))} for v in values],
+    }
+
+
+def dataset_questions(rubric: Rubric) -> list[dict[str, Any]]:
+    """The REST bodies of the dataset's questions (``POST /api/v1/datasets/{id}/questions``).
+
+    Ratings qualifying a preference (e.g. its strength) are optional: they stay empty after a
+    non-decisive answer such as ``tie``.
+    """
+    pairwise = _pairwise(rubric)
+    return [
+        {
+            "name": d.name,
+            "title": d.question[:500],
+            "required": not (pairwise and d.kind == "rating"),
+            "settings": _question_settings(d),
+        }
+        for d in rubric.dimensions
+    ]
+
+
+def _option_values(settings: Mapping[str, Any]) -> list[str]:
+    return [str(option.get("value")) for option in settings.get("options") or []]
+
+
+def check_settings(
+    questions: Sequence[Mapping[str, Any]],
+    fields: Sequence[Mapping[str, Any]],
+    rubric: Rubric,
+    *,
+    dataset: str,
+) -> None:
+    """Raise :class:`SettingsError` naming the first field or question that does not match."""
+    where = f"Argilla dataset {dataset}"
+    present = {str(f.get("name")) for f in fields}
+    for field in dataset_fields(rubric):
+        if field["name"] not in present:
+            raise SettingsError(
+                f"{where}: no field named {field['name']!r}; fields found: {sorted(present)}"
+            )
+    by_name = {str(q.get("name")): q for q in questions}
+    for dimension in rubric.dimensions:
+        expected = _question_settings(dimension)
+        question = by_name.get(dimension.name)
+        if question is None:
+            raise SettingsError(
+                f"{where}: no question named {dimension.name!r} (rubric {rubric.ref} needs a "
+                f"{expected['type']} question); questions found: {sorted(by_name)}"
+            )
+        settings = question.get("settings") or {}
+        if settings.get("type") != expected["type"]:
+            raise SettingsError(
+                f"{where}: question {dimension.name!r} is {settings.get('type')!r}, but rubric "
+                f"{rubric.ref} needs {expected['type']!r}"
+            )
+        if sorted(_option_values(settings)) != sorted(_option_values(expected)):
+            raise SettingsError(
+                f"{where}: question {dimension.name!r} offers {_option_values(settings)}, but "
+                f"rubric {rubric.ref} expects {_option_values(expected)}"
+            )
+
+
+def parse_response_value(value: Any, dimension: Dimension, display_left: str | None) -> Value:
+    """The rubric value of one response to one question.
+
+    Raises:
+        SettingsError: a value outside the rubric (the caller quarantines it).
+    """
+    if dimension.kind == "preference" and value in ("a", "b"):
+        if (display_left or "a") == "a":
+            return str(value)
+        return "b" if value == "a" else "a"
+    for candidate in dimension.values:
+        if candidate == value or (isinstance(candidate, str) and str(value) == candidate):
+            if dimension.kind == "preference" and candidate in ("a", "b"):
+                continue
+            return candidate
+    raise SettingsError(
+        f"value {value!r} for {dimension.name!r} is not one of {list(dimension.values)}"
+    )
