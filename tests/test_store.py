@@ -276,8 +276,8 @@ def test_a_delete_is_recorded_and_left_out_of_the_frame(store: Store) -> None:
     assert store.mark_deleted(PROJECT, ["1"], T0 + timedelta(hours=2)) == 0
     assert values(store) == {("ann-2", "overall"): "b"}
     assert len(store.judgments_frame(PROJECT, include_deleted=True)) == 3
-    # pulling the deleted annotation again (even newer) does not bring it back
-    store.apply_judgments(PROJECT, [judgment("1", "b", updated=T0 + timedelta(days=1))])
+    # pulling the deleted annotation again as it was does not bring it back
+    store.apply_judgments(PROJECT, [judgment("1", "a")])
     assert values(store) == {("ann-2", "overall"): "b"}
     with store.engine.connect() as connection:
         deleted_at = (
@@ -289,6 +289,10 @@ def test_a_delete_is_recorded_and_left_out_of_the_frame(store: Store) -> None:
         )
     assert len(deleted_at) == 2
     assert all(moment is not None for moment in deleted_at)
+    # a newer version (an Argilla response submitted again after a withdrawal) comes back
+    counts = store.apply_judgments(PROJECT, [judgment("1", "b", updated=T0 + timedelta(days=1))])
+    assert counts == ApplyCounts(updated=1)
+    assert values(store) == {("ann-1", "overall"): "b", ("ann-2", "overall"): "b"}
 
 
 def test_bulk_judgments_apply_and_reapply(store: Store) -> None:

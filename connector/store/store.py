@@ -491,7 +491,8 @@ class Store:
         A stored judgment takes the incoming one when its ``platform_updated_at`` is newer, or
         the same with a different value; never an older one (a missing timestamp is the
         oldest). Rows repeating a key within ``rows`` count once, the newest winning. A deleted
-        judgment stays deleted. The counts are of distinct keys.
+        judgment stays deleted unless a newer version arrives (an Argilla response withdrawn to
+        draft and submitted again keeps its id). The counts are of distinct keys.
         """
         incoming: dict[tuple[str, str], JudgmentRow] = {}
         for row in rows:
@@ -1282,6 +1283,7 @@ _JUDGMENT_UPDATES = (
     "lead_time_s",
     "display_left",
     "is_retest",
+    "deleted_at",  # a newer version brings a withdrawn judgment back (Argilla re-submissions)
     "updated_at",
 )
 
