@@ -311,15 +311,21 @@ def webhooks_install(
         config, store, platform = _connect(config_path, project_key)
         store.close()
         project = config.project(project_key)
-        if not project.webhook_secret_env:
-            raise ConfigError(f"{config.path}: project {project_key!r} has no webhook_secret_env")
-        secret = os.environ.get(project.webhook_secret_env, "")
-        if not secret:
-            raise ConfigError(f"environment variable {project.webhook_secret_env} is not set")
-        platform.install_webhook(project.project_id, url=url, secret=secret)
+        secret = os.environ.get(project.webhook_secret_env or "", "")
+        if config.platform(project.platform).kind == "label-studio" and not secret:
+            raise ConfigError(
+                f"{config.path}: project {project_key!r} needs webhook_secret_env naming a set "
+                "environment variable (Label Studio sends it back as a header)"
+            )
+        generated = platform.install_webhook(project.project_id, url=url, secret=secret)
     except ConnectorError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"webhook for {project_key} → {url} installed")
+    if generated:
+        typer.echo(
+            f"the platform generated the signing secret; set it in the connector's environment "
+            f"(shown once): {generated}"
+        )
 
 
 def main() -> None:

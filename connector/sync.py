@@ -325,6 +325,7 @@ class _ProjectSync:
             summary=summary_text(report, self.rubric, self._link(html_path)),
             tasks=updates,
             column=self.project.data_manager_column,
+            report=report,
         )
         if updates:
             self.store.record_written(self.project.key, {u.task_id: u.agreement for u in updates})

@@ -445,7 +445,9 @@ def test_cli_push_sync_and_webhook_install(
         app, ["webhooks", "install", "p", "--url", "http://127.0.0.1:9/x", "-c", config]
     )
     assert no_secret.exit_code == 2
-    assert "has no webhook_secret_env" in no_secret.output
+    assert "needs webhook_secret_env naming a set environment variable" in " ".join(
+        no_secret.output.split()
+    )
     monkeypatch.delenv(TOKEN_ENV)
     broken = runner.invoke(app, ["sync", "p", "-c", config])
     assert broken.exit_code == 1

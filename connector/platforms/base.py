@@ -151,9 +151,17 @@ class Platform(Protocol):
         """Create tasks not already present (by key); return key → platform task id for all."""
 
     def write_report(
-        self, project_id: str, *, summary: str, tasks: Sequence[TaskAgreement], column: bool
+        self,
+        project_id: str,
+        *,
+        summary: str,
+        tasks: Sequence[TaskAgreement],
+        column: bool,
+        report: Mapping[str, Any] | None = None,
     ) -> None:
-        """Write the summary where users look and per-task agreement on the tasks."""
+        """Write the summary (and, where the platform keeps it, the machine-readable report)
+        where users look, and per-task agreement on the tasks."""
 
-    def install_webhook(self, project_id: str, *, url: str, secret: str) -> None:
-        """Register (or update) the project's webhook to the connector."""
+    def install_webhook(self, project_id: str, *, url: str, secret: str) -> str | None:
+        """Register (or update) the webhook to the connector; return the signing secret when
+        the platform generated one (it must then be configured), else ``None``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from connector.config import ConfigError, PlatformConfig
+from connector.platforms.argilla.adapter import Argilla
 from connector.platforms.base import Platform
 from connector.platforms.label_studio.adapter import LabelStudio
 
@@ -13,4 +14,6 @@ def platform_for(config: PlatformConfig) -> Platform:
     """The adapter for one configured platform, authenticated with its token from the env."""
     if config.kind == "label-studio":
         return LabelStudio(config.url, config.token(), timeout_s=config.timeout_s)
-    raise ConfigError(f"platform {config.name!r}: kind {config.kind!r} has no adapter yet")
+    if config.kind == "argilla":
+        return Argilla(config.url, config.token(), timeout_s=config.timeout_s)
+    raise ConfigError(f"platform {config.name!r}: kind {config.kind!r} has no adapter")

@@ -323,8 +323,16 @@ class LabelStudio:
         return {t.key: existing[t.key] for t in tasks}
 
     def write_report(
-        self, project_id: str, *, summary: str, tasks: Sequence[TaskAgreement], column: bool
+        self,
+        project_id: str,
+        *,
+        summary: str,
+        tasks: Sequence[TaskAgreement],
+        column: bool,
+        report: Mapping[str, Any] | None = None,
     ) -> None:
+        """Summary into the project description, agreement into task meta (``report`` unused:
+        Label Studio has no place for a machine-readable report; it is on disk)."""
         project = self.project(project_id, max_age_s=0)  # fresh: someone may edit it
         description = merge_description(project.get("description") or "", summary)
         if description != (project.get("description") or ""):
@@ -347,7 +355,7 @@ class LabelStudio:
             body["data"] = data
         self.client.request("PATCH", f"/api/tasks/{agreement.task_id}/", json=body)
 
-    def install_webhook(self, project_id: str, *, url: str, secret: str) -> None:
+    def install_webhook(self, project_id: str, *, url: str, secret: str) -> str | None:
         hooks = self.client.request("GET", "/api/webhooks/", params={"project": project_id})
         body = {
             "project": int(project_id),
@@ -361,8 +369,9 @@ class LabelStudio:
         for hook in hooks or []:
             if hook.get("url") == url:
                 self.client.request("PATCH", f"/api/webhooks/{hook['id']}/", json=body)
-                return
+                return None
         self.client.request("POST", "/api/webhooks/", json=body)
+        return None
 
 
 def _task_data(task: NewTask) -> dict[str, Any]:

@@ -1,0 +1,348 @@
+"""Argilla 2.x adapter: pull responses, create records, write reports back, install the webhook.
+
+Measured facts this module relies on (argilla-server 2.8.0, see deploy/argilla/README.md):
+
+- ``GET /api/v1/datasets/{id}/records?include=responses`` pages the database directly (offset,
+  ``limit`` ≤ 1000). There is no filter on a response's ``updated_at``, and ``record.updated_at``
+  does not move for most response changes; ``dataset.last_activity_at`` does. So a pull first
+  checks ``last_activity_at`` (nothing new: nothing read), then reads every record and keeps a
+  watermark on ``response.updated_at`` client-side.
+- Only ``submitted`` responses are judgments; drafts and discarded ones are counted apart. A
+  response keeps its id when it goes back to draft and is submitted again.
+- Write-back: the machine-readable report goes into the dataset's free-form ``metadata``
+  (``PATCH /api/v1/datasets/{id}``; the SDK model lacks it); per-record agreement into a Float
+  metadata property that annotators do not see. Gold answers never go into suggestions (they
+  prefill annotators' answers) or visible metadata.
+- Webhooks are global (they fire for every dataset) and signed with Standard Webhooks; the
+  server generates the secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connector.platforms.argilla.settings import (
+    AGREEMENT_PROPERTY,
+    SettingsError,
+    check_settings,
+    parse_response_value,
+)
+from connector.platforms.base import (
+    NewTask,
+    PlatformError,
+    PulledJudgment,
+    PullPage,
+    Quarantined,
+    TaskAgreement,
+    TaskSeen,
+)
+from connector.platforms.http import JsonClient
+from connector.rubric import Rubric
+
+__all__ = ["WEBHOOK_EVENTS", "Argilla", "parse_timestamp"]
+
+PAGE_SIZE = 1000
+BULK_SIZE = 500
+REPORT_KEY = "iaa_connector"
+WEBHOOK_EVENTS = (
+    "response.created",
+    "response.updated",
+    "response.deleted",
+    "record.deleted",
+    "record.completed",
+)
+
+
+def parse_timestamp(value: str) -> datetime:
+    """An Argilla timestamp (ISO 8601, naive means UTC) as an aware UTC datetime."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+class Argilla:
+    """The :class:`~connector.platforms.base.Platform` for Argilla 2.x (``project_id`` is the
+    dataset id)."""
+
+    name = "argilla"
+
+    def __init__(
+        self, url: str, api_key: str, *, timeout_s: float = 30.0, retries: int = 3
+    ) -> None:
+        self.client = JsonClient(
+            platform=self.name,
+            base_url=url,
+            headers={"X-Argilla-Api-Key": api_key},
+            timeout_s=timeout_s,
+            retries=retries,
+        )
+        self._users: dict[str, str] = {}
+        self._metadata: dict[str, dict[str, Any]] = {}  # record id → metadata, from the last pull
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def dataset(self, dataset_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.client.request("GET", f"/api/v1/datasets/{dataset_id}")
+        return result
+
+    def check_project(self, project_id: str, rubric: Rubric) -> None:
+        questions = self.client.request("GET", f"/api/v1/datasets/{project_id}/questions")
+        fields = self.client.request("GET", f"/api/v1/datasets/{project_id}/fields")
+        check_settings(questions["items"], fields["items"], rubric, dataset=project_id)
+
+    def _username(self, user_id: str) -> str:
+        if user_id not in self._users:
+            payload = self.client.request("GET", "/api/v1/users")
+            self._users = {str(u["id"]): str(u["username"]) for u in payload.get("items", [])}
+        return self._users.get(user_id, user_id)
+
+    def _records(self, dataset_id: str, *, responses: bool) -> Iterator[list[dict[str, Any]]]:
+        offset = 0
+        while True:
+            params: dict[str, Any] = {"offset": offset, "limit": PAGE_SIZE}
+            if responses:
+                params["include"] = "responses"
+            payload = self.client.request(
+                "GET", f"/api/v1/datasets/{dataset_id}/records", params=params
+            )
+            items: list[dict[str, Any]] = payload.get("items", [])
+            if items:
+                yield items
+            if len(items) < PAGE_SIZE:
+                return
+            offset += len(items)
+
+    def pull(
+        self,
+        project_id: str,
+        rubric: Rubric,
+        *,
+        since: datetime | None,
+        display_left: Mapping[str, str],
+    ) -> Iterator[PullPage]:
+        dataset = self.dataset(project_id)
+        started = (self.client.server_time or datetime.now(UTC)).astimezone(UTC)
+        cursor = started - timedelta(seconds=1)  # the Date header has whole seconds
+        if since is not None and parse_timestamp(dataset["last_activity_at"]) <= since:
+            return  # nothing happened since the last pull: nothing to read
+        for records in self._records(project_id, responses=True):
+            page = _PageBuilder(rubric, since, self._username)
+            for record in records:
+                self._metadata[str(record["id"])] = dict(record.get("metadata") or {})
+                page.add_record(record, display_left.get(str(record["id"])))
+            yield page.build(cursor)
+
+    def live_annotation_ids(self, project_id: str) -> set[str]:
+        return {
+            str(response["id"])
+            for records in self._records(project_id, responses=True)
+            for record in records
+            for response in record.get("responses") or []
+            if response.get("status") == "submitted"
+        }
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def _external_ids(self, project_id: str) -> dict[str, str]:
+        return {
+            str(record["external_id"]): str(record["id"])
+            for records in self._records(project_id, responses=False)
+            for record in records
+            if record.get("external_id")
+        }
+
+    def create_tasks(
+        self, project_id: str, tasks: Sequence[NewTask], *, created_after: datetime
+    ) -> dict[str, str]:
+        """Create the records whose key (``external_id``) is not in the dataset yet; return
+        key → record id for all. Idempotent: a crashed push resumes without duplicates."""
+        existing = self._external_ids(project_id)
+        missing = [t for t in tasks if t.key not in existing]
+        for start in range(0, len(missing), BULK_SIZE):
+            chunk = missing[start : start + BULK_SIZE]
+            self.client.request(
+                "POST",
+                f"/api/v1/datasets/{project_id}/records/bulk",
+                json={
+                    "items": [{"external_id": t.key, "fields": _record_fields(t)} for t in chunk]
+                },
+            )
+        if missing:
+            existing = self._external_ids(project_id)
+        absent = [t.key for t in tasks if t.key not in existing]
+        if absent:
+            raise PlatformError(
+                f"{len(absent)} record(s) were created but not found afterwards "
+                f"(first key {absent[0]})",
+                platform=self.name,
+                url=self.client.base_url,
+            )
+        return {t.key: existing[t.key] for t in tasks}
+
+    def _ensure_agreement_property(self, project_id: str) -> None:
+        path = f"/api/v1/datasets/{project_id}/metadata-properties"
+        found = self.client.request("GET", path)
+        if any(p.get("name") == AGREEMENT_PROPERTY for p in found.get("items", [])):
+            return
+        self.client.request(
+            "POST",
+            path,
+            json={
+                "name": AGREEMENT_PROPERTY,
+                "title": "Inter-annotator agreement",
+                "settings": {"type": "float", "min": 0.0, "max": 1.0},
+                "visible_for_annotators": False,
+            },
+        )
+
+    def write_report(
+        self,
+        project_id: str,
+        *,
+        summary: str,
+        tasks: Sequence[TaskAgreement],
+        column: bool,
+        report: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Report into the dataset metadata; per-record agreement into a hidden property."""
+        dataset = self.dataset(project_id)
+        metadata = dict(dataset.get("metadata") or {})
+        metadata[REPORT_KEY] = {"summary": summary, "report": _compact(report or {})}
+        self.client.request("PATCH", f"/api/v1/datasets/{project_id}", json={"metadata": metadata})
+        if not tasks:
+            return
+        self._ensure_agreement_property(project_id)
+        for start in range(0, len(tasks), BULK_SIZE):
+            chunk = tasks[start : start + BULK_SIZE]
+            items = []
+            for agreement in chunk:
+                record_metadata = dict(self._metadata.get(agreement.task_id, {}))
+                if agreement.agreement is None:
+                    record_metadata.pop(AGREEMENT_PROPERTY, None)
+                else:
+                    record_metadata[AGREEMENT_PROPERTY] = agreement.agreement
+                items.append({"id": agreement.task_id, "metadata": record_metadata})
+            self.client.request(
+                "PUT", f"/api/v1/datasets/{project_id}/records/bulk", json={"items": items}
+            )
+
+    def install_webhook(self, project_id: str, *, url: str, secret: str) -> str | None:
+        """Register (or update) the server-wide webhook; returns the secret Argilla generated
+        for a new one (``None`` when an existing webhook was updated: its secret is unchanged).
+        ``secret`` is unused: Argilla makes its own."""
+        del secret
+        hooks = self.client.request("GET", "/api/v1/webhooks")
+        body = {"url": url, "events": list(WEBHOOK_EVENTS), "enabled": True}
+        for hook in hooks.get("items", []):
+            if hook.get("url") == url:
+                self.client.request("PATCH", f"/api/v1/webhooks/{hook['id']}", json=body)
+                return None
+        created = self.client.request(
+            "POST",
+            "/api/v1/webhooks",
+            json={**body, "description": f"iaa-connector (dataset {project_id} and others)"},
+        )
+        return str(created["secret"])
+
+
+def _record_fields(task: NewTask) -> dict[str, str]:
+    """What annotators see: prompt and responses in display order. Never the answer."""
+    if task.response_b is None:
+        return {"prompt": task.prompt, "response": task.response_a}
+    first, second = task.response_a, task.response_b
+    if task.display_left == "b":
+        first, second = second, first
+    return {"prompt": task.prompt, "response_a": first, "response_b": second}
+
+
+def _compact(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The report's summary and per-dimension figures (annotator pairs left out: size)."""
+    return {
+        key: report[key]
+        for key in ("schema", "generated_at", "rubric", "summary", "dimensions", "annotators")
+        if key in report
+    }
+
+
+class _PageBuilder:
+    """Turns Argilla records into judgments, quarantined responses and record summaries."""
+
+    def __init__(self, rubric: Rubric, since: datetime | None, username: Any) -> None:
+        self.rubric = rubric
+        self.since = since
+        self.username = username
+        self.dimensions = {d.name: d for d in rubric.dimensions}
+        self.judgments: list[PulledJudgment] = []
+        self.quarantined: list[Quarantined] = []
+        self.tasks: list[TaskSeen] = []
+        self.skipped = 0
+
+    def add_record(self, record: Mapping[str, Any], left: str | None) -> None:
+        record_id = str(record["id"])
+        submitted: list[str] = []
+        for response in record.get("responses") or []:
+            if response.get("status") != "submitted":
+                self.skipped += 1
+                continue
+            submitted.append(str(response["id"]))
+            updated = parse_timestamp(str(response["updated_at"]))
+            if self.since is not None and updated <= self.since:
+                continue  # unchanged since the watermark: the store has it
+            self._judgments(record_id, response, updated, left)
+        self.tasks.append(
+            TaskSeen(
+                task_id=record_id,
+                item_key=str(record.get("external_id") or f"argilla-record-{record_id}"),
+                display_left=left,
+                updated_at=parse_timestamp(str(record["updated_at"])),
+                annotation_ids=tuple(submitted),
+            )
+        )
+
+    def _judgments(
+        self, record_id: str, response: Mapping[str, Any], updated: datetime, left: str | None
+    ) -> None:
+        annotator = self.username(str(response["user_id"]))
+        for name, answer in (response.get("values") or {}).items():
+            dimension = self.dimensions.get(name)
+            raw = answer.get("value") if isinstance(answer, dict) else answer
+            try:
+                if dimension is None:
+                    raise SettingsError(
+                        f"question {name!r} is not a dimension of rubric {self.rubric.ref}"
+                    )
+                value = parse_response_value(raw, dimension, left)
+            except SettingsError as exc:
+                self.quarantined.append(
+                    Quarantined(
+                        task_id=record_id,
+                        annotation_id=str(response["id"]),
+                        reason=str(exc),
+                        raw={"question": name, "value": raw},
+                    )
+                )
+                continue
+            self.judgments.append(
+                PulledJudgment(
+                    task_id=record_id,
+                    annotation_id=str(response["id"]),
+                    annotator=annotator,
+                    dimension=dimension.name,
+                    value=value,
+                    submitted_at=parse_timestamp(str(response["inserted_at"])),
+                    updated_at=updated,
+                    lead_time_s=None,
+                )
+            )
+
+    def build(self, cursor: datetime) -> PullPage:
+        return PullPage(
+            tasks=tuple(self.tasks),
+            judgments=tuple(self.judgments),
+            quarantined=tuple(self.quarantined),
+            skipped=self.skipped,
+            cursor=cursor,
+        )
