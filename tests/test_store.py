@@ -1,15 +1,16 @@
 """Tests of connector.store: migrations, idempotent writes, the canonical judgments frame.
 
-Every test runs on a SQLite file in ``tmp_path`` and, when ``IAA_TEST_POSTGRES_URL`` is set
-(e.g. ``postgresql+psycopg://iaa@127.0.0.1:5432/iaa_test``), again on that PostgreSQL database,
-each test in a schema of its own that is dropped afterwards.
+Every test runs on a SQLite file in ``tmp_path`` and again on PostgreSQL (marker ``postgres``),
+each test in a schema of its own that is dropped afterwards. The PostgreSQL database is the one
+``IAA_TEST_POSTGRES_URL`` names (e.g. ``postgresql+psycopg://iaa@127.0.0.1:5432/iaa_test``), or
+else a throw-away cluster that ``deploy/postgres/start.sh`` starts for the session (fixture
+``postgres_url`` in conftest.py). ``-m "not postgres"`` runs the SQLite half only.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -47,13 +48,10 @@ from connector.store.schema import metadata
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "label-studio:7"
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-_PG_ENV = "IAA_TEST_POSTGRES_URL"
 
 
-def _postgres_url() -> Iterator[str]:
-    base = os.environ.get(_PG_ENV)
-    if not base:
-        pytest.skip(f"set {_PG_ENV} to run the store tests on PostgreSQL")
+def _postgres_schema(base: str) -> Iterator[str]:
+    """``base`` with ``search_path`` set to a new, empty schema, dropped afterwards."""
     schema = f"iaa_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base)
     try:
@@ -78,7 +76,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'db' / 'iaa.db'}"
     else:
-        yield from _postgres_url()
+        # only now, so that a SQLite-only run (-m "not postgres") starts no server
+        yield from _postgres_schema(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture
