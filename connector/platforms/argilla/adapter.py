@@ -27,6 +27,8 @@ from connector.platforms.argilla.settings import (
     AGREEMENT_PROPERTY,
     SettingsError,
     check_settings,
+    dataset_fields,
+    dataset_questions,
     parse_response_value,
 )
 from connector.platforms.base import (
@@ -146,6 +148,31 @@ class Argilla:
 
     # -- writing ----------------------------------------------------------------------------
 
+    def create_dataset(self, name: str, *, workspace_id: str, rubric: Rubric) -> str:
+        """Create and publish a dataset whose fields and questions come from the rubric, with
+        ``TaskDistribution(min_submitted=annotators_per_item)``; return its id."""
+        dataset = self.client.request(
+            "POST",
+            "/api/v1/datasets",
+            json={
+                "name": name,
+                "workspace_id": workspace_id,
+                "guidelines": rubric.guidelines or None,
+                "allow_extra_metadata": False,
+                "distribution": {
+                    "strategy": "overlap",
+                    "min_submitted": rubric.calibration.annotators_per_item,
+                },
+            },
+        )
+        dataset_id = str(dataset["id"])
+        for field in dataset_fields(rubric):
+            self.client.request("POST", f"/api/v1/datasets/{dataset_id}/fields", json=field)
+        for question in dataset_questions(rubric):
+            self.client.request("POST", f"/api/v1/datasets/{dataset_id}/questions", json=question)
+        self.client.request("PUT", f"/api/v1/datasets/{dataset_id}/publish")
+        return dataset_id
+
     def _external_ids(self, project_id: str) -> dict[str, str]:
         return {
             str(record["external_id"]): str(record["id"])
@@ -184,7 +211,7 @@ class Argilla:
 
     def _ensure_agreement_property(self, project_id: str) -> None:
         path = f"/api/v1/datasets/{project_id}/metadata-properties"
-        found = self.client.request("GET", path)
+        found = self.client.request("GET", f"/api/v1/me/datasets/{project_id}/metadata-properties")
         if any(p.get("name") == AGREEMENT_PROPERTY for p in found.get("items", [])):
             return
         self.client.request(

@@ -1,0 +1,651 @@
+"""The annotator status machine: candidate → qualified ⇄ probation → retraining → qualified.
+
+One state per annotator and rubric, moved one step at a time by :func:`decide` from the
+annotator's gold stream (:func:`connector.drift.gold_streams`: right/wrong per gold judgment,
+pooled over dimensions, oldest first). Every :class:`Transition` carries its evidence.
+
+Notation: ``q`` = qualify threshold (0.85), ``r`` = retrain threshold (0.80), ``m`` = minimum
+gold judgments (20) of the rubric; bounds are Wilson bounds at ``z = 1.645``, i.e. one-sided 95%
+(the ends of the two-sided 90% interval). The *window* is the gold evidence since the current
+status began (all of it for a candidate). Judgments of retraining batches are never part of the
+window: they are evaluated on their own.
+
+Rules
+-----
+- **qualifies** (a window or a retraining batch): accuracy ≥ q *and* Wilson lower bound ≥ r,
+  i.e. the annotator is at the qualify level and we are 95% sure they are not at the retrain
+  level. Demanding a lower bound ≥ q would take 19/20 to fail (bound 0.80) and ~150 judgments
+  at 0.93 to pass; the point estimate alone passes half of annotators who sit exactly on q.
+  This rule passes 19/20, 28/30, 37/40, 45/50, 54/60, 70/80, 87/100.
+- candidate → **qualified**: at least m gold judgments and the window qualifies.
+- candidate → **retraining**: at least m gold judgments and the Wilson upper bound < r.
+- qualified → **probation**: the gold CUSUM (:func:`connector.drift.gold_design`: p0 = q,
+  p1 = r, ARL0 = 500), restarted when the status began, alarms; or at least m judgments in the
+  window and the Wilson upper bound < q.
+- probation → **retraining**: at least m judgments in the window and the Wilson upper bound < r;
+  or, after at least ``policy.window`` (default m) judgments, the chart, restarted when
+  probation began, has alarmed again ("continued alarm").
+- probation → **qualified**: at least ``policy.window`` judgments since probation began, no
+  alarm of the restarted chart, and the window qualifies (the same rule as qualifying, so no
+  flapping around q).
+- retraining: waits for a calibration batch (:func:`needs_retraining_batch` names who needs
+  one, :func:`assign_retraining_batch` records its id); once the batch holds its gold
+  judgments (``batch_gold``, default m) it is evaluated alone: if it qualifies → **qualified**,
+  otherwise a failure, and the annotator waits for a new batch.
+- → **suspended**: at the ``policy.max_retraining_failures``-th (2nd) failed retraining batch,
+  or when a ``policy.max_retraining_episodes + 1``-th (3rd) retraining episode would start.
+  Suspension ends only by hand.
+
+Hysteresis: between the bounds a status stands (a qualified annotator at 0.82 stays qualified
+until the chart or the upper bound says otherwise). Never from one unlucky item: every rule
+needs m judgments, and the chart needs about seven errors above the expected rate.
+
+The consensus chart (agreement with the others' majority) is reported in the evidence but
+does not move a status: the majority can be wrong and a careful annotator may disagree with it.
+
+Windows are counted in gold judgments: a status records how many regular gold judgments the
+annotator had when it began (``since``). A judgment that arrives late with an earlier
+``submitted_at``, or one deleted on the platform, shifts the window by one judgment.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Any, Literal, cast, get_args
+
+import numpy as np
+import pandas as pd
+
+from connector.drift import (
+    DEFAULT_ARL0,
+    DriftDesign,
+    Stream,
+    consensus_design,
+    consensus_streams,
+    design,
+    gold_streams,
+    pool_rate,
+)
+from connector.metrics.stats import wilson_interval
+from connector.quality import Status
+from connector.rubric import Rubric
+
+__all__ = [
+    "Z_ONE_SIDED_95",
+    "AnnotatorEvidence",
+    "DriftEvidence",
+    "Event",
+    "Evidence",
+    "Policy",
+    "StatusState",
+    "Transition",
+    "annotator_evidence",
+    "assign_retraining_batch",
+    "decide",
+    "decide_all",
+    "needs_retraining_batch",
+    "qualifies",
+]
+
+Z_ONE_SIDED_95 = 1.6448536269514722
+Event = Literal["status", "batch_assigned", "batch_failed"]
+_STATUSES: tuple[str, ...] = get_args(Status)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Policy:
+    """How the status machine reads the evidence (the thresholds come from the rubric).
+
+    Attributes:
+        z: Wilson bound multiplier (1.645: one-sided 95%).
+        arl0: in-control average run length of the gold chart, in gold judgments.
+        window: gold judgments after probation began before it can end (default: the rubric's
+            ``min_gold_judgments``).
+        retraining_batch_gold: gold judgments that complete a retraining batch (default: the
+            rubric's ``min_gold_judgments``).
+        max_retraining_failures: the failed retraining batch that suspends (2: the second).
+        max_retraining_episodes: retraining episodes allowed; needing one more suspends.
+    """
+
+    z: float = Z_ONE_SIDED_95
+    arl0: float = DEFAULT_ARL0
+    window: int | None = None
+    retraining_batch_gold: int | None = None
+    max_retraining_failures: int = 2
+    max_retraining_episodes: int = 2
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnnotatorEvidence:
+    """What the status machine reads about one annotator.
+
+    ``gold`` holds every gold judgment (retraining batches included, told apart by ``batch``);
+    ``consensus`` the agreement with the others' majority, with the chart designed for it.
+    """
+
+    annotator: str
+    gold: Stream
+    consensus: Stream | None = None
+    consensus_design: DriftDesign | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusState:
+    """An annotator's current status and the bookkeeping the next decision needs.
+
+    Attributes:
+        since: regular gold judgments the annotator had when this status began.
+        episodes: retraining episodes so far; failures: failed retraining batches so far.
+        batch_id: the retraining batch waited for (None: one should be pushed).
+        batch_gold: gold judgments that complete ``batch_id``.
+        retraining_batches: every retraining batch of the annotator, kept out of the windows.
+    """
+
+    annotator: str
+    status: Status
+    since: int = 0
+    episodes: int = 0
+    failures: int = 0
+    batch_id: str | None = None
+    batch_gold: int | None = None
+    retraining_batches: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "since": self.since,
+            "episodes": self.episodes,
+            "failures": self.failures,
+            "batch_id": self.batch_id,
+            "batch_gold": self.batch_gold,
+            "retraining_batches": list(self.retraining_batches),
+        }
+
+    @classmethod
+    def from_record(cls, annotator: str, status: str, evidence: Mapping[str, Any]) -> StatusState:
+        """The state stored in a status decision's evidence (``evidence["state"]``).
+
+        Decisions written before this module (no ``state``) start their window at zero.
+
+        Raises:
+            ValueError: ``status`` is not an annotator status.
+        """
+        if status not in _STATUSES:
+            raise ValueError(f"status {status!r} is not one of {', '.join(_STATUSES)}")
+        stored = evidence.get("state")
+        if not isinstance(stored, Mapping):
+            return cls(annotator=annotator, status=cast(Status, status))
+        batch_gold = stored.get("batch_gold")
+        batch_id = stored.get("batch_id")
+        return cls(
+            annotator=annotator,
+            status=cast(Status, status),
+            since=int(stored.get("since") or 0),
+            episodes=int(stored.get("episodes") or 0),
+            failures=int(stored.get("failures") or 0),
+            batch_id=None if batch_id is None else str(batch_id),
+            batch_gold=None if batch_gold is None else int(batch_gold),
+            retraining_batches=tuple(str(b) for b in stored.get("retraining_batches") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriftEvidence:
+    """A CUSUM chart as read for a decision: its design, last statistic and first alarm."""
+
+    statistic: float
+    alarm_at: int | None
+    judgments: int
+    design: DriftDesign
+
+    @property
+    def alarm(self) -> bool:
+        return self.alarm_at is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "statistic": self.statistic,
+            "alarm_at": self.alarm_at,
+            "judgments": self.judgments,
+            **self.design.as_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evidence:
+    """The figures a transition was decided from.
+
+    ``judgments``/``correct``/``accuracy``/``interval`` describe the ``window`` (the gold
+    judgments since the status began, or the retraining batch); ``total_*`` all regular gold.
+    ``interval`` is the Wilson interval at ``z`` (None without judgments).
+    """
+
+    window: str
+    judgments: int
+    correct: int
+    accuracy: float | None
+    interval: tuple[float, float] | None
+    z: float
+    total_judgments: int
+    total_correct: int
+    gold_drift: DriftEvidence | None
+    consensus_drift: DriftEvidence | None
+    qualify_gold_accuracy: float
+    retrain_gold_accuracy: float
+    min_gold_judgments: int
+    rubric: str
+    rubric_hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "window": self.window,
+            "gold_judgments": self.judgments,
+            "gold_correct": self.correct,
+            "gold_accuracy": self.accuracy,
+            "wilson": list(self.interval) if self.interval else None,
+            "wilson_z": self.z,
+            "total_gold_judgments": self.total_judgments,
+            "total_gold_correct": self.total_correct,
+            "gold_drift": self.gold_drift.as_dict() if self.gold_drift else None,
+            "consensus_drift": self.consensus_drift.as_dict() if self.consensus_drift else None,
+            "thresholds": {
+                "qualify_gold_accuracy": self.qualify_gold_accuracy,
+                "retrain_gold_accuracy": self.retrain_gold_accuracy,
+                "min_gold_judgments": self.min_gold_judgments,
+            },
+            "rubric": self.rubric,
+            "rubric_hash": self.rubric_hash,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transition:
+    """A status decision: from ``previous`` to ``status`` (the same status for the retraining
+    bookkeeping events ``batch_assigned`` and ``batch_failed``), with the reason as a sentence,
+    the evidence and the new state."""
+
+    annotator: str
+    previous: Status | None
+    status: Status
+    reason: str
+    evidence: Evidence
+    state: StatusState
+    event: Event = "status"
+
+    def evidence_dict(self) -> dict[str, Any]:
+        """JSON-able evidence for :class:`connector.store.StatusDecision` (with the state)."""
+        return {
+            **self.evidence.as_dict(),
+            "previous": self.previous,
+            "event": self.event,
+            "reason": self.reason,
+            "state": self.state.as_dict(),
+        }
+
+
+# --- rules ---------------------------------------------------------------------------------
+
+
+def qualifies(correct: int, n: int, rubric: Rubric, *, z: float = Z_ONE_SIDED_95) -> bool:
+    """Accuracy ≥ the qualify threshold and Wilson lower bound (at ``z``) ≥ the retrain one."""
+    if n <= 0:
+        return False
+    t = rubric.thresholds
+    return (
+        correct / n >= t.qualify_gold_accuracy
+        and wilson_interval(correct, n, z=z)[0] >= t.retrain_gold_accuracy
+    )
+
+
+def _upper(correct: int, n: int, z: float) -> float:
+    return wilson_interval(correct, n, z=z)[1] if n else math.nan
+
+
+@lru_cache(maxsize=64)
+def _gold_design(qualify: float, retrain: float, arl0: float) -> DriftDesign:
+    return design(qualify, retrain, arl0=arl0)
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+class _Reader:
+    """One decision's view of the evidence."""
+
+    def __init__(
+        self, history: AnnotatorEvidence, state: StatusState, rubric: Rubric, policy: Policy
+    ) -> None:
+        self.history, self.state, self.rubric, self.policy = history, state, rubric, policy
+        self.t = rubric.thresholds
+        gold = history.gold
+        special = {*state.retraining_batches, *([state.batch_id] if state.batch_id else [])}
+        in_batch = np.array([b in special for b in gold.batch], dtype=bool)
+        self.regular = gold.select(~in_batch)
+        self.window_name = "all gold judgments"
+        self.window = self.regular
+        self.drift: DriftEvidence | None = None
+        self.design = _gold_design(
+            self.t.qualify_gold_accuracy, self.t.retrain_gold_accuracy, policy.arl0
+        )
+
+    def use_window(self, name: str, stream: Stream, *, chart: bool) -> None:
+        self.window_name, self.window = name, stream
+        if chart:
+            result = self.design.run(stream.successes)
+            self.drift = DriftEvidence(
+                statistic=result.last,
+                alarm_at=result.alarm_at,
+                judgments=len(stream),
+                design=self.design,
+            )
+
+    def since_status(self) -> Stream:
+        start = min(self.state.since, len(self.regular))
+        return self.regular.select(np.arange(len(self.regular)) >= start)
+
+    @property
+    def n(self) -> int:
+        return len(self.window)
+
+    @property
+    def k(self) -> int:
+        return self.window.correct
+
+    def upper(self) -> float:
+        return _upper(self.k, self.n, self.policy.z)
+
+    def lower(self) -> float:
+        return wilson_interval(self.k, self.n, z=self.policy.z)[0] if self.n else math.nan
+
+    def counts(self) -> str:
+        accuracy = f" ({_pct(self.k / self.n)})" if self.n else ""
+        return f"{self.k}/{self.n} gold judgments right{accuracy} ({self.window_name})"
+
+    def evidence(self) -> Evidence:
+        n, k = self.n, self.k
+        consensus = None
+        if self.history.consensus is not None and self.history.consensus_design is not None:
+            result = self.history.consensus_design.run(self.history.consensus.successes)
+            consensus = DriftEvidence(
+                statistic=result.last,
+                alarm_at=result.alarm_at,
+                judgments=len(self.history.consensus),
+                design=self.history.consensus_design,
+            )
+        return Evidence(
+            window=self.window_name,
+            judgments=n,
+            correct=k,
+            accuracy=k / n if n else None,
+            interval=wilson_interval(k, n, z=self.policy.z) if n else None,
+            z=self.policy.z,
+            total_judgments=len(self.regular),
+            total_correct=self.regular.correct,
+            gold_drift=self.drift,
+            consensus_drift=consensus,
+            qualify_gold_accuracy=self.t.qualify_gold_accuracy,
+            retrain_gold_accuracy=self.t.retrain_gold_accuracy,
+            min_gold_judgments=self.t.min_gold_judgments,
+            rubric=self.rubric.ref,
+            rubric_hash=self.rubric.content_hash,
+        )
+
+    def move(
+        self,
+        status: Status,
+        reason: str,
+        *,
+        event: Event = "status",
+        previous: Status | Literal["current"] | None = "current",
+        **changes: Any,
+    ) -> Transition:
+        fresh = status != self.state.status
+        state = replace(
+            self.state,
+            status=status,
+            since=len(self.regular) if fresh else self.state.since,
+            **changes,
+        )
+        return Transition(
+            annotator=self.history.annotator,
+            previous=self.state.status if previous == "current" else previous,
+            status=status,
+            reason=reason,
+            evidence=self.evidence(),
+            state=state,
+            event=event,
+        )
+
+    def retrain(self, reason: str) -> Transition:
+        episodes = self.state.episodes + 1
+        if episodes > self.policy.max_retraining_episodes:
+            return self.move(
+                "suspended",
+                f"{reason}; this would be retraining episode {episodes}, more than the "
+                f"{self.policy.max_retraining_episodes} allowed",
+            )
+        return self.move("retraining", reason, episodes=episodes, batch_id=None, batch_gold=None)
+
+
+def decide(
+    annotator_history: AnnotatorEvidence,
+    current: StatusState | None,
+    rubric: Rubric,
+    *,
+    policy: Policy | None = None,
+) -> Transition | None:
+    """The next status of one annotator, or None when the status stands.
+
+    ``current`` is None for an annotator never decided: they become a candidate (or qualified
+    or sent to retraining straight away, if the evidence says so). One step per call.
+    """
+    policy = policy or Policy()
+    state = current or StatusState(annotator=annotator_history.annotator, status="candidate")
+    if state.annotator != annotator_history.annotator:
+        raise ValueError(
+            f"the state belongs to {state.annotator!r}, the evidence to "
+            f"{annotator_history.annotator!r}"
+        )
+    reader = _Reader(annotator_history, state, rubric, policy)
+    t, z = rubric.thresholds, policy.z
+    m = t.min_gold_judgments
+    window = policy.window or m
+    q, r = _pct(t.qualify_gold_accuracy), _pct(t.retrain_gold_accuracy)
+
+    if state.status == "candidate":
+        reader.use_window("all gold judgments", reader.regular, chart=False)
+        if reader.n >= m and qualifies(reader.k, reader.n, rubric, z=z):
+            return reader.move(
+                "qualified",
+                f"{reader.counts()}: at least {q}, and the Wilson lower bound "
+                f"{_pct(reader.lower())} is at least {r}",
+                previous=state.status if current else None,
+            )
+        if reader.n >= m and reader.upper() < t.retrain_gold_accuracy:
+            transition = reader.retrain(
+                f"{reader.counts()}: the Wilson upper bound {_pct(reader.upper())} is below {r}"
+            )
+            return replace(transition, previous=state.status if current else None)
+        if current is None:
+            return reader.move(
+                "candidate",
+                f"{reader.counts()}; qualifying needs at least {m}",
+                previous=None,
+            )
+        return None
+
+    if state.status == "qualified":
+        reader.use_window("since qualified", reader.since_status(), chart=True)
+        drift = reader.drift
+        if drift is not None and drift.alarm:
+            return reader.move(
+                "probation",
+                f"gold drift alarm: the CUSUM reached {drift.statistic:.2f} ≥ h = "
+                f"{drift.design.h:.2f} after {drift.judgments} gold judgments since qualified "
+                f"(first at judgment {(drift.alarm_at or 0) + 1}); {reader.counts()}",
+            )
+        if reader.n >= m and reader.upper() < t.qualify_gold_accuracy:
+            return reader.move(
+                "probation",
+                f"{reader.counts()}: the Wilson upper bound {_pct(reader.upper())} is below {q}",
+            )
+        return None
+
+    if state.status == "probation":
+        reader.use_window("since probation", reader.since_status(), chart=True)
+        drift = reader.drift
+        if reader.n >= m and reader.upper() < t.retrain_gold_accuracy:
+            return reader.retrain(
+                f"{reader.counts()}: the Wilson upper bound {_pct(reader.upper())} is below {r}"
+            )
+        if drift is not None and drift.alarm and reader.n >= window:
+            return reader.retrain(
+                f"continued gold drift: the CUSUM restarted at probation alarmed again "
+                f"(at judgment {(drift.alarm_at or 0) + 1}); {reader.counts()}"
+            )
+        recovered = reader.n >= window and not (drift and drift.alarm)
+        if recovered and qualifies(reader.k, reader.n, rubric, z=z):
+            return reader.move(
+                "qualified",
+                f"recovered: {reader.counts()}, at least {q} with Wilson lower bound "
+                f"{_pct(reader.lower())} at least {r}, and no drift alarm",
+            )
+        return None
+
+    if state.status == "retraining":
+        if state.batch_id is None:
+            return None
+        gold = annotator_history.gold
+        batch = gold.select(np.array([b == state.batch_id for b in gold.batch], dtype=bool))
+        reader.use_window(f"retraining batch {state.batch_id}", batch, chart=False)
+        needed = state.batch_gold or policy.retraining_batch_gold or m
+        if reader.n < needed:
+            return None
+        if qualifies(reader.k, reader.n, rubric, z=z):
+            return reader.move(
+                "qualified",
+                f"passed {reader.window_name}: {reader.k}/{reader.n} right "
+                f"({_pct(reader.k / reader.n)}), at least {q} with Wilson lower bound "
+                f"{_pct(reader.lower())} at least {r}",
+                batch_id=None,
+                batch_gold=None,
+            )
+        failures = state.failures + 1
+        failed = (
+            f"failed {reader.window_name}: {reader.k}/{reader.n} right "
+            f"({_pct(reader.k / reader.n)}); qualifying needs at least {q} with Wilson lower "
+            f"bound at least {r}"
+        )
+        if failures >= policy.max_retraining_failures:
+            return reader.move(
+                "suspended",
+                f"{failed}; retraining failure {failures} of {policy.max_retraining_failures}",
+                failures=failures,
+                batch_id=None,
+                batch_gold=None,
+            )
+        return reader.move(
+            "retraining",
+            f"{failed}; a new retraining batch is needed",
+            event="batch_failed",
+            failures=failures,
+            batch_id=None,
+            batch_gold=None,
+        )
+
+    return None  # suspended: only a person ends a suspension
+
+
+def assign_retraining_batch(
+    annotator_history: AnnotatorEvidence,
+    current: StatusState,
+    rubric: Rubric,
+    *,
+    batch_id: str,
+    gold_judgments: int | None = None,
+    policy: Policy | None = None,
+) -> Transition:
+    """Record that ``batch_id`` was pushed for an annotator in retraining; its gold judgments
+    (``gold_judgments``, default the policy's or the rubric's minimum) will decide.
+
+    Raises:
+        ValueError: the annotator is not in retraining, or the batch id is empty.
+    """
+    policy = policy or Policy()
+    if current.status != "retraining":
+        raise ValueError(
+            f"annotator {current.annotator!r} is {current.status}, not in retraining; "
+            "retraining batches are for annotators in retraining"
+        )
+    if not batch_id:
+        raise ValueError("batch_id must be a non-empty string")
+    needed = gold_judgments or policy.retraining_batch_gold or rubric.thresholds.min_gold_judgments
+    reader = _Reader(annotator_history, current, rubric, policy)
+    reader.use_window("all gold judgments", reader.regular, chart=False)
+    return reader.move(
+        "retraining",
+        f"waits for retraining batch {batch_id} ({needed} gold judgments)",
+        event="batch_assigned",
+        batch_id=batch_id,
+        batch_gold=needed,
+        retraining_batches=(*current.retraining_batches, batch_id),
+    )
+
+
+def needs_retraining_batch(
+    transitions: Iterable[Transition], states: Mapping[str, StatusState] | None = None
+) -> list[str]:
+    """Annotators for whom a retraining batch should be pushed, sorted: those the transitions
+    leave in retraining without a batch (and, if given, those ``states`` leave so)."""
+    waiting = {t.annotator: t.state for t in transitions}
+    merged = {**(states or {}), **waiting}
+    return sorted(
+        name for name, s in merged.items() if s.status == "retraining" and s.batch_id is None
+    )
+
+
+# --- from a judgments table ------------------------------------------------------------------
+
+
+def annotator_evidence(
+    frame: pd.DataFrame, rubric: Rubric, *, policy: Policy | None = None
+) -> dict[str, AnnotatorEvidence]:
+    """Gold and consensus streams of every annotator in a canonical judgments table."""
+    policy = policy or Policy()
+    gold = gold_streams(frame)
+    consensus = consensus_streams(frame)
+    rate = pool_rate(consensus)
+    chart = consensus_design(rate, rubric, arl0=policy.arl0) if rate is not None else None
+    names = sorted({*frame["annotator"].astype(str), *gold, *consensus})
+    return {
+        name: AnnotatorEvidence(
+            annotator=name,
+            gold=gold.get(name) or Stream.empty(name),
+            consensus=consensus.get(name),
+            consensus_design=chart,
+        )
+        for name in names
+    }
+
+
+def decide_all(
+    frame: pd.DataFrame,
+    current: Mapping[str, StatusState],
+    rubric: Rubric,
+    *,
+    policy: Policy | None = None,
+) -> list[Transition]:
+    """:func:`decide` for every annotator of the table (and every one with a state)."""
+    evidence = annotator_evidence(frame, rubric, policy=policy)
+    for name in current:
+        evidence.setdefault(name, AnnotatorEvidence(annotator=name, gold=Stream.empty(name)))
+    transitions = []
+    for name in sorted(evidence):
+        transition = decide(evidence[name], current.get(name), rubric, policy=policy)
+        if transition is not None:
+            transitions.append(transition)
+    return transitions

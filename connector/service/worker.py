@@ -1,0 +1,184 @@
+"""Turns stored webhook events into syncs, in a background thread.
+
+The receiver stores each event before acknowledging it; this worker takes pending events from
+the store, groups them by project and calls the sync function once per project (the same
+:class:`~connector.service.runner.SyncRunner` the scheduler uses: the sync fetches fresh state
+from the platform, so the payload itself is never trusted or applied). Then it marks the
+events it read processed, or records the error and leaves them for a later retry, up to
+``max_attempts`` attempts.
+
+Nothing lost, nothing twice: an event is only marked after a sync that started after it was
+stored; a crash before the mark leaves it pending, and the repeated sync changes nothing.
+
+Events arriving within ``debounce_s`` of each other are coalesced into one sync per project.
+Deletions (a task or record deleted, which an incremental pull cannot see) ask for a full sync.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+from connector.service.metrics import Metrics
+from connector.service.runner import SyncFunction, SyncOutcome
+from connector.store import Store, WebhookEvent
+
+__all__ = ["DELETION_EVENTS", "EventWorker"]
+
+log = logging.getLogger(__name__)
+
+# Whole tasks/records gone: an incremental pull does not see them, a full one does.
+DELETION_EVENTS = frozenset({"TASKS_DELETED", "record.deleted", "dataset.deleted"})
+
+
+def _needs_full(event: WebhookEvent) -> bool:
+    kind = event.payload.get("event")
+    return isinstance(kind, str) and kind in DELETION_EVENTS
+
+
+class EventWorker:
+    """A background thread: pending webhook events → one sync per project → marked."""
+
+    def __init__(
+        self,
+        store: Store,
+        sync: SyncFunction,
+        *,
+        metrics: Metrics | None = None,
+        debounce_s: float = 0.5,
+        poll_s: float = 2.0,
+        batch_size: int = 1000,
+        max_attempts: int = 5,
+        retry_base_s: float = 5.0,
+        retry_max_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.sync = sync
+        self.metrics = Metrics() if metrics is None else metrics
+        self.debounce_s = debounce_s
+        self.poll_s = poll_s
+        self.batch_size = batch_size
+        self.max_attempts = max_attempts
+        self.retry_base_s = retry_base_s
+        self.retry_max_s = retry_max_s
+        self.clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._not_before: dict[str, float] = {}  # project → earliest retry after a failure
+        self._failures: dict[str, int] = defaultdict(int)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the background thread (idempotent)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="iaa-event-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Ask the thread to finish its current sync and stop; wait up to ``timeout_s``."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                log.warning("the event worker did not stop within %.0f s", timeout_s)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def notify(self) -> None:
+        """Wake the worker: an event was stored (cheap; safe from any thread)."""
+        self._wake.set()
+
+    # -- work --------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                pending = self._pending()
+            except Exception:
+                log.exception("reading pending webhook events failed; retrying")
+                self._stop.wait(self.poll_s)
+                continue
+            if not pending:
+                self._wake.wait(self.poll_s)
+                self._wake.clear()
+                continue
+            if self._stop.wait(self.debounce_s):  # let a burst of events coalesce
+                break
+            self._wake.clear()
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("processing webhook events failed; retrying")
+                self._stop.wait(self.poll_s)
+
+    def _pending(self) -> list[WebhookEvent]:
+        now = self.clock()
+        events = self.store.pending_webhook_events(self.batch_size, max_attempts=self.max_attempts)
+        return [e for e in events if self._not_before.get(e.project_key or "", 0.0) <= now]
+
+    def run_once(self) -> int:
+        """Process the pending events once (no debounce); return how many were marked
+        processed."""
+        by_project: dict[str, list[WebhookEvent]] = defaultdict(list)
+        for event in self._pending():
+            by_project[event.project_key or ""].append(event)
+        processed = 0
+        for project_key, events in by_project.items():
+            if self._stop.is_set():
+                break
+            processed += self._process(project_key, events)
+        return processed
+
+    def _process(self, project_key: str, events: Sequence[WebhookEvent]) -> int:
+        full = any(_needs_full(e) for e in events)
+        error: str | None
+        try:
+            outcome = self.sync(project_key, full=full)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.error(
+                "sync of %s for %d webhook event(s) failed: %s", project_key, len(events), error
+            )
+        else:
+            if isinstance(outcome, SyncOutcome) and outcome.status == "locked":
+                # another worker or replica is syncing it now; that sync may have started
+                # before these events arrived, so keep them pending for the next round
+                return 0
+            error = outcome.error if isinstance(outcome, SyncOutcome) else None
+        self._record(project_key, failed=error is not None)
+        processed = 0
+        for event in events:
+            self.store.mark_event_processed(event.event_id, error=error)
+            if error is None:
+                processed += 1
+                self.metrics.count("iaa_webhook_events_processed_total", platform=event.platform)
+            elif event.attempts + 1 >= self.max_attempts:
+                log.error(
+                    "webhook event %s of %s gave up after %d attempts (left in the store)",
+                    event.event_id,
+                    project_key,
+                    event.attempts + 1,
+                )
+                self.metrics.count("iaa_webhook_events_abandoned_total", platform=event.platform)
+        return processed
+
+    def _record(self, project_key: str, *, failed: bool) -> None:
+        if not failed:
+            self._failures.pop(project_key, None)
+            self._not_before.pop(project_key, None)
+            return
+        self._failures[project_key] += 1
+        delay = min(self.retry_max_s, self.retry_base_s * 2 ** (self._failures[project_key] - 1))
+        self._not_before[project_key] = self.clock() + delay
