@@ -159,7 +159,7 @@ def cusum(successes: npt.ArrayLike, *, p0: float, p1: float, h: float) -> CusumR
         ValueError: rates out of order, ``h`` not positive, or values other than 0 and 1.
 
     >>> result = cusum([1, 0, 0, 1, 0], p0=0.6, p1=0.4, h=1.0)
-    >>> [round(s, 4) for s in result.statistic], result.alarm_at
+    >>> [round(float(s), 4) for s in result.statistic], result.alarm_at
     ([0.0, 0.4055, 0.8109, 0.4055, 0.8109], None)
     """
     _check_rates(p0, p1)
@@ -354,9 +354,10 @@ def _value_key(value: Any) -> Any:
         return float(value)
     text = str(value)
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return text
+    return number if math.isfinite(number) else text
 
 
 def _primary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -426,6 +427,8 @@ def gold_streams(frame: pd.DataFrame) -> dict[str, Stream]:
     """
     table = _primary(frame)
     table = table[table["gold"].notna()]
+    if table.empty:
+        return {}
     outcome = table["value"].to_numpy(dtype=object) == table["gold"].to_numpy(dtype=object)
     return _streams(table, outcome.astype(np.int8))
 
@@ -443,6 +446,8 @@ def consensus_streams(frame: pd.DataFrame, *, min_others: int = 2) -> dict[str, 
     if min_others < 1:
         raise ValueError(f"min_others must be at least 1; got {min_others}")
     table = _primary(frame)
+    if table.empty:
+        return {}
     group = pd.factorize(pd.MultiIndex.from_arrays([table["item_id"], table["dimension"]]))[0]
     value = pd.factorize(table["value"].astype(str))[0]
     n_values = int(value.max()) + 1 if value.size else 1

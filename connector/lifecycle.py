@@ -38,7 +38,7 @@ Rules
 
 Hysteresis: between the bounds a status stands (a qualified annotator at 0.82 stays qualified
 until the chart or the upper bound says otherwise). Never from one unlucky item: every rule
-needs m judgments, and the chart needs about seven errors above the expected rate.
+needs m judgments, and the chart needs six or seven errors in a row (more, spread out).
 
 The consensus chart (agreement with the others' majority) is reported in the evidence but
 does not move a status: the majority can be wrong and a careful annotator may disagree with it.

@@ -237,8 +237,14 @@ class Argilla:
         """Report into the dataset metadata; per-record agreement into a hidden property."""
         dataset = self.dataset(project_id)
         metadata = dict(dataset.get("metadata") or {})
-        metadata[REPORT_KEY] = {"summary": summary, "report": _compact(report or {})}
-        self.client.request("PATCH", f"/api/v1/datasets/{project_id}", json={"metadata": metadata})
+        fresh = {"summary": summary, "report": _compact(report or {})}
+        if _content(metadata.get(REPORT_KEY)) != _content(fresh):
+            # Only a changed report is written: a PATCH moves last_activity_at, and the
+            # connector's own writes must not look like new work to the next pull.
+            metadata[REPORT_KEY] = fresh
+            self.client.request(
+                "PATCH", f"/api/v1/datasets/{project_id}", json={"metadata": metadata}
+            )
         if not tasks:
             return
         self._ensure_agreement_property(project_id)
@@ -292,6 +298,15 @@ def _compact(report: Mapping[str, Any]) -> dict[str, Any]:
         for key in ("schema", "generated_at", "rubric", "summary", "dimensions", "annotators")
         if key in report
     }
+
+
+def _content(stored: Any) -> Any:
+    """A stored report without its timestamps (the summary's first line carries one)."""
+    if not isinstance(stored, dict):
+        return stored
+    report = {k: v for k, v in (stored.get("report") or {}).items() if k != "generated_at"}
+    summary = str(stored.get("summary", "")).split("\n", 1)[-1]
+    return {"summary": summary, "report": report}
 
 
 class _PageBuilder:

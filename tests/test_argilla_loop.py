@@ -1,0 +1,284 @@
+"""The connector's loop against a real Argilla server: the same sync code as for Label Studio.
+
+Several annotators (their own API keys) submit, update, discard and delete responses; gold
+scoring; an idempotent calibration push; the report in the dataset metadata and the per-record
+property; a malformed response quarantined; the webhook registered and its signature verified.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from argilla_server import ArgillaServer
+
+from connector.batch import plan_batch
+from connector.calibration import push_batch
+from connector.config import Config, load_config
+from connector.item import Item
+from connector.platforms.argilla.adapter import Argilla
+from connector.platforms.argilla.settings import AGREEMENT_PROPERTY
+from connector.rubric import Dimension, load_rubric
+from connector.store import Store
+from connector.sync import sync_project
+
+pytestmark = pytest.mark.argilla
+
+REPO = Path(__file__).resolve().parents[1]
+RUBRIC_PATH = REPO / "rubrics" / "rlhf-pairwise" / "v1.yaml"
+RUBRIC = load_rubric(RUBRIC_PATH)
+TOKEN_ENV = "IAA_TEST_ARGILLA_KEY"
+
+
+def _headers(key: str) -> dict[str, str]:
+    return {"X-Argilla-Api-Key": key}
+
+
+def _items(n: int) -> list[Item]:
+    return [
+        Item(
+            item_key=f"x-{i}",
+            prompt=f"Question {i}?",
+            response_a=f"Answer A to {i}.",
+            response_b=f"Answer B to {i}, longer.",
+            category="test",
+            answers={},
+        )
+        for i in range(n)
+    ]
+
+
+class Loop:
+    """One test's dataset, configuration, store and adapter, and helpers to act as annotators."""
+
+    def __init__(
+        self, server: ArgillaServer, tmp_path: Path, *, gold: str = "", extra: bool = False
+    ):
+        self.server = server
+        self.platform = Argilla(server.url, server.owner_api_key, retries=0)
+        workspaces = requests.get(
+            f"{server.url}/api/v1/me/workspaces", headers=_headers(server.owner_api_key), timeout=30
+        ).json()["items"]
+        workspace = next(w for w in workspaces if w["name"] == "iaa")
+        rubric = RUBRIC
+        if extra:  # a question the rubric does not know: its answers must be quarantined
+            tone = Dimension(
+                name="tone", question="Tone?", kind="choice", values=("ok", "rude"), level="nominal"
+            )
+            rubric = replace(RUBRIC, dimensions=(*RUBRIC.dimensions, tone))
+        self.dataset_id = self.platform.create_dataset(
+            f"t-{uuid.uuid4().hex[:10]}", workspace_id=str(workspace["id"]), rubric=rubric
+        )
+        config = tmp_path / "iaa.toml"
+        config.write_text(
+            f'[store]\nurl = "sqlite:///{tmp_path / "iaa.db"}"\n'
+            f'[reports]\ndir = "{tmp_path / "reports"}"\n'
+            f'[[platforms]]\nname = "ar"\nkind = "argilla"\nurl = "{server.url}"\n'
+            f'token_env = "{TOKEN_ENV}"\n[[projects]]\nkey = "p"\nplatform = "ar"\n'
+            f'project_id = "{self.dataset_id}"\nrubric = "{RUBRIC_PATH}"\noverlap_seconds = 2\n'
+            + (f'gold = "{gold}"\n' if gold else "")
+        )
+        os.environ[TOKEN_ENV] = server.owner_api_key
+        self.config: Config = load_config(config)
+        self.store = Store.open(self.config.store_url)
+
+    def push(self, items: list[Item]) -> Any:
+        plan = plan_batch(project_key="p", rubric=RUBRIC, kind="production", items=items)
+        return push_batch(plan, self.config.project("p"), store=self.store, platform=self.platform)
+
+    def records(self) -> list[dict[str, Any]]:
+        payload = requests.get(
+            f"{self.server.url}/api/v1/datasets/{self.dataset_id}/records",
+            params={"include": "responses", "limit": 1000},
+            headers=_headers(self.server.owner_api_key),
+            timeout=30,
+        ).json()
+        items: list[dict[str, Any]] = payload["items"]
+        return items
+
+    def respond(
+        self, key: str, record_id: str, values: dict[str, Any], status: str = "submitted"
+    ) -> str:
+        response = requests.post(
+            f"{self.server.url}/api/v1/records/{record_id}/responses",
+            json={"values": {k: {"value": v} for k, v in values.items()}, "status": status},
+            headers=_headers(key),
+            timeout=30,
+        )
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    def shown_for(self, value: str, record_id: str) -> str:
+        """The label an annotator picks for canonical ``value`` on this record."""
+        side = self.store.task_mappings("p")[record_id].display_left or "a"
+        if value not in ("a", "b") or side == "a":
+            return value
+        return "b" if value == "a" else "a"
+
+    def sync(self, **kwargs: Any) -> Any:
+        return sync_project(self.config, "p", store=self.store, platform=self.platform, **kwargs)
+
+
+@pytest.fixture
+def loop(argilla: ArgillaServer, tmp_path: Path) -> Iterator[Loop]:
+    project = Loop(argilla, tmp_path)
+    try:
+        yield project
+    finally:
+        project.store.close()
+
+
+def test_settings_come_from_the_rubric_and_are_checked(loop: Loop) -> None:
+    loop.platform.check_project(loop.dataset_id, RUBRIC)
+    v2 = load_rubric(REPO / "rubrics" / "rlhf-pairwise" / "v2.yaml")
+    with pytest.raises(
+        Exception, match=r"question 'overall' offers \['a', 'b', 'tie'\], but rubric"
+    ):
+        loop.platform.check_project(loop.dataset_id, v2)
+    dataset = requests.get(
+        f"{loop.server.url}/api/v1/datasets/{loop.dataset_id}",
+        headers=_headers(loop.server.owner_api_key),
+        timeout=30,
+    ).json()
+    assert dataset["distribution"] == {"strategy": "overlap", "min_submitted": 3}
+
+
+def test_push_is_idempotent_and_gold_is_invisible(loop: Loop) -> None:
+    first = loop.push(_items(6))
+    assert first.created == first.n_tasks == 6
+    assert loop.push(_items(6)).created == 0
+    records = loop.records()
+    assert len(records) == 6
+    for record in records:
+        assert set(record["fields"]) == {"prompt", "response_a", "response_b"}
+        assert not record.get("metadata")
+        assert record["external_id"].startswith("t-")
+        assert "x-" not in record["external_id"]
+
+
+def test_submit_update_discard_delete_and_gold(argilla: ArgillaServer, tmp_path: Path) -> None:
+    items = _items(21)
+    gold_file = tmp_path / "gold.jsonl"
+    gold_file.write_text(
+        "".join(
+            f'{{"item_key": "{i.item_key}", "prompt": "p", "response_a": "x", '
+            f'"response_b": "y", "answers": {{"overall": "a"}}}}\n'
+            for i in items
+        )
+    )
+    loop = Loop(argilla, tmp_path, gold=str(gold_file))
+    try:
+        loop.push(items)
+        good, careless, third = argilla.annotator_api_keys[:3]
+        ids: dict[str, list[str]] = {"third": []}
+        for record in loop.records():
+            rid = str(record["id"])
+            loop.respond(good, rid, {"overall": loop.shown_for("a", rid)})
+            loop.respond(careless, rid, {"overall": loop.shown_for("b", rid)})
+            ids["third"].append(loop.respond(third, rid, {"overall": "tie"}, status="draft"))
+        first = loop.sync()
+        assert (first.created, first.skipped) == (42, 21)  # drafts are counted, not judged
+        status = {c.annotator: c.status for c in first.status_changes}
+        assert status == {"annotator1": "qualified", "annotator2": "retraining"}
+
+        # the third annotator submits two drafts, discards one; the careless one is corrected
+        key = argilla.annotator_api_keys[2]
+        for response_id in ids["third"][:2]:
+            requests.put(
+                f"{argilla.url}/api/v1/responses/{response_id}",
+                json={"values": {"overall": {"value": "tie"}}, "status": "submitted"},
+                headers=_headers(key),
+                timeout=30,
+            ).raise_for_status()
+        requests.put(
+            f"{argilla.url}/api/v1/responses/{ids['third'][2]}",
+            json={"values": {"overall": {"value": "tie"}}, "status": "discarded"},
+            headers=_headers(key),
+            timeout=30,
+        ).raise_for_status()
+        second = loop.sync()
+        assert (second.created, second.skipped) == (2, 19)
+
+        # a submitted response deleted on the platform is recorded as deleted
+        requests.delete(
+            f"{argilla.url}/api/v1/responses/{ids['third'][0]}", headers=_headers(key), timeout=30
+        ).raise_for_status()
+        third_sync = loop.sync()
+        assert third_sync.deleted == 1
+        frame = loop.store.judgments_frame("p")
+        assert (frame["annotator"] == "annotator3").sum() == 1
+        assert set(frame[frame["annotator"] == "annotator1"]["value"]) == {"a"}
+    finally:
+        loop.store.close()
+
+
+def test_report_in_dataset_metadata_and_hidden_record_property(loop: Loop) -> None:
+    loop.push(_items(2))
+    for record in loop.records():
+        for key in loop.server.annotator_api_keys[:2]:
+            loop.respond(key, str(record["id"]), {"overall": "a"})
+    loop.sync()
+    dataset = requests.get(
+        f"{loop.server.url}/api/v1/datasets/{loop.dataset_id}",
+        headers=_headers(loop.server.owner_api_key),
+        timeout=30,
+    ).json()
+    stored = dataset["metadata"]["iaa_connector"]
+    assert stored["report"]["dimensions"]["overall"]["n_judgments"] == 4
+    assert "overall: alpha" in stored["summary"]
+    for record in loop.records():
+        assert record["metadata"] == {AGREEMENT_PROPERTY: 1.0}
+    properties = requests.get(
+        f"{loop.server.url}/api/v1/me/datasets/{loop.dataset_id}/metadata-properties",
+        headers=_headers(loop.server.owner_api_key),
+        timeout=30,
+    ).json()["items"]
+    [prop] = [p for p in properties if p["name"] == AGREEMENT_PROPERTY]
+    assert prop["visible_for_annotators"] is False
+    # annotators do not see it
+    seen = requests.get(
+        f"{loop.server.url}/api/v1/me/datasets/{loop.dataset_id}/metadata-properties",
+        headers=_headers(loop.server.annotator_api_keys[0]),
+        timeout=30,
+    ).json()["items"]
+    assert AGREEMENT_PROPERTY not in {p["name"] for p in seen}
+
+
+def test_malformed_response_is_quarantined(argilla: ArgillaServer, tmp_path: Path) -> None:
+    loop = Loop(argilla, tmp_path, extra=True)
+    try:
+        loop.push(_items(1))
+        [record] = loop.records()
+        response = loop.respond(
+            argilla.annotator_api_keys[0], str(record["id"]), {"overall": "a", "tone": "rude"}
+        )
+        result = loop.sync()
+        assert (result.created, result.quarantined) == (1, 1)
+        [quarantined] = loop.store.quarantined("p")
+        assert quarantined.platform_annotation_id == response
+        assert quarantined.platform_task_id == str(record["id"])
+        assert quarantined.reason == "question 'tone' is not a dimension of rubric rlhf-pairwise@v1"
+        assert loop.sync().quarantined == 0  # a re-pull does not quarantine twice
+    finally:
+        loop.store.close()
+
+
+def test_nothing_new_reads_nothing(loop: Loop) -> None:
+    loop.push(_items(1))
+    [record] = loop.records()
+    for key in loop.server.annotator_api_keys[:2]:
+        loop.respond(key, str(record["id"]), {"overall": "a"})
+    assert loop.sync().created == 2  # and writes the record's agreement back
+    time.sleep(5)  # past the 2 s overlap and the cursor's 1 s margin
+    own_write = loop.sync()  # the record's metadata moved last_activity_at: read, no new work
+    assert (own_write.created, own_write.updated, own_write.deleted) == (0, 0, 0)
+    time.sleep(5)
+    quiet = loop.sync()
+    assert (quiet.tasks_seen, quiet.created, quiet.updated) == (0, 0, 0)
