@@ -70,7 +70,6 @@ from connector.drift import (
     pool_rate,
 )
 from connector.metrics.stats import wilson_interval
-from connector.quality import Status
 from connector.rubric import Rubric
 
 __all__ = [
@@ -80,6 +79,8 @@ __all__ = [
     "Event",
     "Evidence",
     "Policy",
+    "Status",
+    "StatusChange",
     "StatusState",
     "Transition",
     "annotator_evidence",
@@ -90,6 +91,7 @@ __all__ = [
     "qualifies",
 ]
 
+Status = Literal["candidate", "qualified", "probation", "retraining", "suspended"]
 Z_ONE_SIDED_95 = 1.6448536269514722
 Event = Literal["status", "batch_assigned", "batch_failed"]
 _STATUSES: tuple[str, ...] = get_args(Status)
@@ -649,3 +651,13 @@ def decide_all(
         if transition is not None:
             transitions.append(transition)
     return transitions
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusChange:
+    """A stored status change, as a sync reports it (the transition's evidence, JSON-ready)."""
+
+    annotator: str
+    previous: str | None
+    status: str
+    evidence: Mapping[str, Any]

@@ -23,8 +23,8 @@ import pandas as pd
 from connector.config import Config, ProjectConfig
 from connector.errors import ConnectorError
 from connector.gold import load_gold
+from connector.lifecycle import StatusChange, StatusState, decide_all
 from connector.platforms.base import Platform, PullPage, TaskAgreement
-from connector.quality import StatusChange, decide_statuses
 from connector.report.build import ReportOptions, build_report, jsonable
 from connector.rubric import Rubric, load_rubric
 from connector.store import (
@@ -259,22 +259,32 @@ class _ProjectSync:
             )
         )
         current = {
-            name: decision.status
+            name: StatusState.from_record(name, decision.status, decision.evidence)
             for name, decision in self.store.current_statuses(
                 self.project.key, self.rubric.id
             ).items()
         }
-        changes = decide_statuses(report, self.rubric, current)
-        for change in changes:
+        changes = []
+        now = datetime.now(UTC)
+        for transition in decide_all(frame, current, self.rubric):
+            evidence = transition.evidence_dict()
             self.store.record_status(
                 self.project.key,
                 StatusDecision(
-                    annotator=change.annotator,
+                    annotator=transition.annotator,
                     rubric_id=self.rubric.id,
-                    status=change.status,
-                    decided_at=datetime.now(UTC),
-                    evidence=dict(change.evidence),
+                    status=transition.status,
+                    decided_at=now,
+                    evidence=evidence,
                 ),
+            )
+            changes.append(
+                StatusChange(
+                    annotator=transition.annotator,
+                    previous=transition.previous,
+                    status=transition.status,
+                    evidence=evidence,
+                )
             )
         return report, changes
 

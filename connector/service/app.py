@@ -25,7 +25,6 @@ import contextlib
 import json
 import logging
 import os
-import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -41,6 +40,7 @@ from starlette.routing import Route
 from connector.config import Config, ProjectConfig
 from connector.rubric import load_rubric
 from connector.service.health import Readiness
+from connector.service.lock import write_lock
 from connector.service.metrics import CONTENT_TYPE, Metrics, Sample
 from connector.service.scheduler import SyncScheduler
 from connector.service.webhooks import (
@@ -120,9 +120,6 @@ class _Receiver:
                     )
                     continue
                 self.argilla[project.project_id] = project
-        # One SQLite writer at a time: threads queueing on a lock wait less than threads
-        # sleeping in SQLite's busy handler.
-        self._write_lock = threading.Lock() if store.dialect == "sqlite" else None
         self._warned: set[str] = set()
         self._rubric_ids: dict[Path, tuple[float, str]] = {}
 
@@ -185,7 +182,7 @@ class _Receiver:
         """Write the event durably, then acknowledge: 202 new, 200 duplicate."""
 
         def write() -> bool:
-            with self._write_lock if self._write_lock is not None else contextlib.nullcontext():
+            with write_lock(self.store):  # shared with the worker: no SQLite busy waits
                 return self.store.add_webhook_event(
                     event_id, platform=platform, payload=summary, project_key=project_key
                 )

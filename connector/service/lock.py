@@ -27,7 +27,7 @@ from sqlalchemy import text
 
 from connector.store import Store
 
-__all__ = ["LOCK_NAMESPACE", "lock_file", "project_lock"]
+__all__ = ["LOCK_NAMESPACE", "lock_file", "project_lock", "write_lock"]
 
 log = logging.getLogger(__name__)
 LOCK_NAMESPACE = "iaa-connector:"
@@ -39,6 +39,19 @@ _thread_locks: dict[tuple[str, str], threading.Lock] = {}
 def _thread_lock(database: str, project_key: str) -> threading.Lock:
     with _registry:
         return _thread_locks.setdefault((database, project_key), threading.Lock())
+
+
+def write_lock(store: Store) -> contextlib.AbstractContextManager[object]:
+    """A process-wide lock around short SQLite writes (webhook intake, marking events).
+
+    SQLite has one writer at a time; threads queueing on a lock are woken the moment it is
+    free, while threads that lose the race inside SQLite sleep in its busy handler (1, 2, 5,
+    10 … 100 ms), which is what makes acknowledgement latency spiky. PostgreSQL needs none.
+    """
+    if store.dialect != "sqlite":
+        return contextlib.nullcontext()
+    database = store.engine.url.database or ":memory:"
+    return _thread_lock(database, "\0write")
 
 
 def lock_file(database: str | os.PathLike[str], project_key: str) -> Path:

@@ -22,6 +22,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
+from connector.service.lock import write_lock
 from connector.service.metrics import Metrics
 from connector.service.runner import SyncFunction, SyncOutcome
 from connector.store import Store, WebhookEvent
@@ -160,7 +161,8 @@ class EventWorker:
         self._record(project_key, failed=error is not None)
         processed = 0
         for event in events:
-            self.store.mark_event_processed(event.event_id, error=error)
+            with write_lock(self.store):  # one short write; webhook intake goes in between
+                self.store.mark_event_processed(event.event_id, error=error)
             if error is None:
                 processed += 1
                 self.metrics.count("iaa_webhook_events_processed_total", platform=event.platform)

@@ -1,0 +1,795 @@
+"""Tests of connector.service.app: webhook intake (signatures, secrets, limits, durability),
+health, readiness, metrics and reports.
+
+Each test builds the app inline over a real SQLite store in ``tmp_path`` and drives it with
+Starlette's test client. Secrets come from an ``env`` mapping given to the app, never from the
+process environment.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import json
+import logging
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+import connector.service as service
+import connector.service.webhooks as webhooks
+from connector.config import Config, PlatformConfig, ProjectConfig
+from connector.rubric import load_rubric
+from connector.service import EventWorker, Metrics, create_app
+from connector.service.redact import SecretFilter, secret_env_names
+from connector.service.webhooks import sign_standard_webhook
+from connector.store import StatusDecision, Store
+
+ROOT = Path(__file__).resolve().parents[1]
+RUBRIC = ROOT / "rubrics" / "rlhf-pairwise" / "v2.yaml"
+NOW = 1_760_000_000.0
+LS_SECRET = "ls-shared-secret-0123456789"
+LS_TOKEN = "ls-api-token-abcdef987654"
+ARGILLA_KEY = b"argilla-signing-key-32-bytes-xx!"
+ARGILLA_SECRET = "whsec_" + base64.b64encode(ARGILLA_KEY).decode()
+DATASET = "3d673549-ad31-4485-97eb-31f9dcd0df71"
+ENV = {"IAA_TEST_LS_SECRET": LS_SECRET, "IAA_ARGILLA_WEBHOOK_SECRET": ARGILLA_SECRET}
+METRIC_LINE = re.compile(
+    r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? '
+    r"(-?[0-9.e+-]+|NaN|[+-]Inf)$"
+)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def make_config(
+    tmp_path: Path, *, ls_url: str | None = None, argilla_url: str | None = None
+) -> Config:
+    return Config(
+        path=tmp_path / "iaa.toml",
+        store_url=f"sqlite:///{tmp_path / 'iaa.db'}",
+        reports_dir=tmp_path / "reports",
+        public_url=None,
+        platforms=(
+            PlatformConfig(
+                name="ls",
+                kind="label-studio",
+                url=ls_url or f"http://127.0.0.1:{_closed_port()}",
+                token_env="IAA_TEST_LS_TOKEN",
+            ),
+            PlatformConfig(
+                name="argilla",
+                kind="argilla",
+                url=argilla_url or f"http://127.0.0.1:{_closed_port()}",
+                token_env="IAA_TEST_ARGILLA_TOKEN",
+            ),
+        ),
+        projects=(
+            ProjectConfig(
+                key="pairwise",
+                platform="ls",
+                project_id="7",
+                rubric=RUBRIC,
+                webhook_secret_env="IAA_TEST_LS_SECRET",
+            ),
+            ProjectConfig(key="no-hooks", platform="ls", project_id="8", rubric=RUBRIC),
+            ProjectConfig(key="prefs", platform="argilla", project_id=DATASET, rubric=RUBRIC),
+        ),
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(f"sqlite:///{tmp_path / 'iaa.db'}") as opened:
+        yield opened
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return make_config(tmp_path)
+
+
+@pytest.fixture
+def app(config: Config, store: Store) -> Starlette:
+    return create_app(config, store, env=ENV, clock=lambda: NOW)
+
+
+@pytest.fixture
+def client(app: Starlette) -> TestClient:
+    return TestClient(app)
+
+
+def ls_payload(
+    action: str = "ANNOTATION_CREATED", annotation: int = 11, updated: str = "t1"
+) -> dict[str, Any]:
+    return {
+        "action": action,
+        "annotation": {"id": annotation, "updated_at": updated, "result": []},
+        "task": {"id": 5, "data": {"prompt": "p"}},
+        "project": {"id": 7, "token": LS_TOKEN},
+    }
+
+
+def post_ls(
+    client: TestClient, payload: Any, *, secret: str | None = LS_SECRET, project: str = "pairwise"
+) -> Any:
+    headers = {} if secret is None else {"X-IAA-Webhook-Secret": secret}
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return client.post(f"/webhooks/label-studio/{project}", content=body, headers=headers)
+
+
+def argilla_payload(kind: str = "response.created", dataset: str = DATASET) -> dict[str, Any]:
+    if kind.startswith("dataset."):
+        return {
+            "type": kind,
+            "version": 1,
+            "timestamp": "2024-09-26T14:17:20Z",
+            "data": {"id": dataset},
+        }
+    record = {"id": "rec-1", "dataset": {"id": dataset, "name": "prefs"}}
+    data = record if kind.startswith("record.") else {"id": "resp-1", "record": record}
+    return {"type": kind, "version": 1, "timestamp": "2024-09-26T14:17:20Z", "data": data}
+
+
+def signed_headers(
+    body: bytes,
+    *,
+    event_id: str = "msg_1",
+    timestamp: float = NOW,
+    secret: str = ARGILLA_SECRET,
+) -> dict[str, str]:
+    stamp = int(timestamp)
+    return {
+        "webhook-id": event_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": sign_standard_webhook(secret, event_id, stamp, body),
+        "content-type": "application/json",
+    }
+
+
+def post_argilla(client: TestClient, payload: Any, **kwargs: Any) -> Any:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return client.post("/webhooks/argilla", content=body, headers=signed_headers(body, **kwargs))
+
+
+def stored(store: Store) -> list[str]:
+    return [e.event_id for e in store.pending_webhook_events(1000)]
+
+
+def rejected(client: TestClient, platform: str, reason: str) -> float:
+    metrics: Metrics = client.app.state.metrics  # type: ignore[attr-defined]
+    return metrics.counter("iaa_webhook_events_rejected_total", platform=platform, reason=reason)
+
+
+# --- public API -------------------------------------------------------------------------------
+
+
+def test_all_is_complete_and_sorted() -> None:
+    assert service.__all__ == sorted(service.__all__)
+    assert all(hasattr(service, name) for name in service.__all__)
+    exported = {
+        name
+        for module in (service.app, service.runner, service.worker, service.scheduler)
+        for name in module.__all__
+        if not name.isupper()
+    } - {"FailureCallback", "JobSpec", "DELETION_EVENTS"}
+    assert exported <= set(service.__all__)
+
+
+# --- Argilla: Standard Webhooks ---------------------------------------------------------------
+
+
+def test_argilla_valid_signature_is_stored_before_the_ack(client: TestClient, store: Store) -> None:
+    response = post_argilla(client, argilla_payload())
+    assert response.status_code == 202
+    assert response.json() == {"status": "accepted", "event_id": "msg_1"}
+    # the response is back: the event must be in the store already
+    (event,) = store.pending_webhook_events(10)
+    assert event.event_id == "msg_1"
+    assert event.platform == "argilla"
+    assert event.project_key == "prefs"
+    assert event.payload["event"] == "response.created"
+    assert event.payload["dataset_id"] == DATASET
+    assert event.payload["record_id"] == "rec-1"
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [ARGILLA_SECRET, base64.b64encode(ARGILLA_KEY).decode()],
+    ids=["whsec_form", "plain_base64"],
+)
+def test_argilla_secret_forms(tmp_path: Path, store: Store, secret: str) -> None:
+    app = create_app(
+        make_config(tmp_path), store, env={"IAA_ARGILLA_WEBHOOK_SECRET": secret}, clock=lambda: NOW
+    )
+    # the sender signs with the whsec_ form; the receiver may hold either form
+    response = post_argilla(TestClient(app), argilla_payload(), secret=ARGILLA_SECRET)
+    assert response.status_code == 202
+    assert stored(store) == ["msg_1"]
+
+
+def test_argilla_wrong_signature(client: TestClient, store: Store) -> None:
+    wrong = "whsec_" + base64.b64encode(b"another key").decode()
+    response = post_argilla(client, argilla_payload(), secret=wrong)
+    assert response.status_code == 401
+    assert stored(store) == []
+    assert rejected(client, "argilla", "signature") == 1
+
+
+def test_argilla_signature_over_another_body(client: TestClient, store: Store) -> None:
+    body = json.dumps(argilla_payload()).encode()
+    headers = signed_headers(body)
+    response = client.post("/webhooks/argilla", content=body + b" ", headers=headers)
+    assert response.status_code == 401
+    assert stored(store) == []
+
+
+def test_argilla_one_of_several_signatures_matches(client: TestClient, store: Store) -> None:
+    body = json.dumps(argilla_payload()).encode()
+    headers = signed_headers(body)
+    headers["webhook-signature"] = f"v1,bm90IGl0 v2,xyz {headers['webhook-signature']}"
+    assert client.post("/webhooks/argilla", content=body, headers=headers).status_code == 202
+
+
+@pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
+def test_argilla_missing_headers(client: TestClient, store: Store, missing: str) -> None:
+    body = json.dumps(argilla_payload()).encode()
+    headers = signed_headers(body)
+    del headers[missing]
+    response = client.post("/webhooks/argilla", content=body, headers=headers)
+    assert response.status_code == 401
+    assert stored(store) == []
+    assert rejected(client, "argilla", "missing_headers") == 1
+
+
+@pytest.mark.parametrize("offset", [-301, 301, -3600], ids=["old", "future", "replay_1h"])
+def test_argilla_timestamp_outside_tolerance(client: TestClient, store: Store, offset: int) -> None:
+    response = post_argilla(client, argilla_payload(), timestamp=NOW + offset)
+    assert response.status_code == 401
+    assert "replay/timestamp" in response.json()["error"]
+    assert stored(store) == []
+    assert rejected(client, "argilla", "timestamp") == 1
+
+
+def test_argilla_timestamp_at_the_edge_of_tolerance(client: TestClient, store: Store) -> None:
+    assert post_argilla(client, argilla_payload(), timestamp=NOW - 300).status_code == 202
+
+
+def test_argilla_without_secret_configured_refuses(tmp_path: Path, store: Store) -> None:
+    app = create_app(make_config(tmp_path), store, env={}, clock=lambda: NOW)
+    client = TestClient(app)
+    assert post_argilla(client, argilla_payload()).status_code == 401
+    assert rejected(client, "argilla", "secret_unset") == 1
+    assert stored(store) == []
+
+
+@pytest.mark.parametrize(
+    "kind", ["response.updated", "response.deleted", "record.completed", "record.deleted"]
+)
+def test_argilla_followed_events(client: TestClient, store: Store, kind: str) -> None:
+    assert post_argilla(client, argilla_payload(kind), event_id=f"msg_{kind}").status_code == 202
+    (event,) = store.pending_webhook_events(10)
+    assert event.payload["event"] == kind
+    assert event.project_key == "prefs"
+
+
+def test_argilla_dataset_events_use_data_id(client: TestClient, store: Store) -> None:
+    assert post_argilla(client, argilla_payload("dataset.updated")).status_code == 202
+    assert stored(store) == ["msg_1"]
+
+
+def test_argilla_record_dataset_id_form(client: TestClient, store: Store) -> None:
+    payload = {"type": "response.updated", "data": {"record": {"id": "r", "dataset_id": DATASET}}}
+    assert post_argilla(client, payload).status_code == 202
+
+
+def test_argilla_other_dataset_is_acknowledged_and_ignored(
+    client: TestClient, store: Store
+) -> None:
+    response = post_argilla(client, argilla_payload(dataset="someone-elses-dataset"))
+    assert response.status_code == 204
+    assert stored(store) == []
+
+
+def test_argilla_unknown_event_type_is_acknowledged_and_ignored(
+    client: TestClient, store: Store
+) -> None:
+    payload = {"type": "user.created", "data": {"id": "u"}}
+    assert post_argilla(client, payload).status_code == 204
+    assert stored(store) == []
+
+
+def test_argilla_duplicate_is_stored_once(client: TestClient, store: Store) -> None:
+    first = post_argilla(client, argilla_payload())
+    again = post_argilla(client, argilla_payload())
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json()["status"] == "duplicate"
+    assert stored(store) == ["msg_1"]
+
+
+def test_argilla_malformed_json_is_400(client: TestClient, store: Store) -> None:
+    assert post_argilla(client, b"{not json").status_code == 400
+    assert post_argilla(client, b"[1, 2]", event_id="msg_2").status_code == 400
+    assert post_argilla(client, b"\xff\xfe", event_id="msg_3").status_code == 400
+    assert post_argilla(client, b"[" * 100_000, event_id="msg_4").status_code == 400
+    assert stored(store) == []
+    assert rejected(client, "argilla", "malformed") == 4
+
+
+# --- Label Studio: shared secret --------------------------------------------------------------
+
+
+def test_label_studio_right_secret_is_stored(client: TestClient, store: Store) -> None:
+    response = post_ls(client, ls_payload())
+    assert response.status_code == 202
+    (event,) = store.pending_webhook_events(10)
+    assert event.event_id.startswith("ls:")
+    assert event.project_key == "pairwise"
+    assert event.payload["event"] == "ANNOTATION_CREATED"
+    assert event.payload["annotation_ids"] == ["11"]
+    assert event.payload["task_ids"] == ["5"]
+
+
+def test_label_studio_stores_no_token_and_logs_nothing_secret(
+    client: TestClient, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    post_ls(client, ls_payload())
+    post_ls(client, ls_payload(), secret="wrong-secret")
+    (event,) = store.pending_webhook_events(10)
+    assert LS_TOKEN not in json.dumps(dict(event.payload))
+    assert LS_TOKEN not in caplog.text
+    assert LS_SECRET not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("secret", "reason"),
+    [("wrong", "wrong_secret"), (None, "missing_secret"), ("", "missing_secret")],
+)
+def test_label_studio_wrong_or_missing_secret(
+    client: TestClient, store: Store, secret: str | None, reason: str
+) -> None:
+    assert post_ls(client, ls_payload(), secret=secret).status_code == 401
+    assert stored(store) == []
+    assert rejected(client, "label-studio", reason) == 1
+
+
+def test_label_studio_secret_is_compared_in_constant_time(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[bytes, bytes]] = []
+    original = webhooks.hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return original(a, b)
+
+    monkeypatch.setattr(webhooks.hmac, "compare_digest", spy)
+    post_ls(client, ls_payload(), secret="wrong")
+    post_ls(client, ls_payload())
+    assert calls == [(b"wrong", LS_SECRET.encode()), (LS_SECRET.encode(), LS_SECRET.encode())]
+
+
+@pytest.mark.parametrize("project", ["unknown", "no-hooks", "prefs"])
+def test_label_studio_unknown_project_is_404(
+    client: TestClient, store: Store, project: str
+) -> None:
+    # unknown, without webhook_secret_env, or an Argilla project
+    assert post_ls(client, ls_payload(), project=project).status_code == 404
+    assert rejected(client, "label-studio", "unknown_project") == 1
+
+
+def test_label_studio_unset_secret_env_refuses(
+    tmp_path: Path, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = TestClient(create_app(make_config(tmp_path), store, env={}))
+    assert post_ls(client, ls_payload(), secret="").status_code == 401
+    assert post_ls(client, ls_payload(), secret="anything").status_code == 401
+    assert "IAA_TEST_LS_SECRET" in caplog.text  # names the variable, once
+    assert caplog.text.count("IAA_TEST_LS_SECRET") == 1
+
+
+def test_label_studio_malformed_json_is_400(client: TestClient, store: Store) -> None:
+    assert post_ls(client, b"{oops").status_code == 400
+    assert post_ls(client, b'"a string"').status_code == 400
+    assert stored(store) == []
+
+
+def test_label_studio_unknown_action_is_204(client: TestClient, store: Store) -> None:
+    assert post_ls(client, ls_payload(action="PROJECT_UPDATED")).status_code == 204
+    assert post_ls(client, {"no": "action"}).status_code == 204
+    assert stored(store) == []
+    metrics: Metrics = client.app.state.metrics  # type: ignore[attr-defined]
+    ignored = metrics.counter(
+        "iaa_webhook_events_ignored_total", platform="label-studio", reason="event_type"
+    )
+    assert ignored == 2
+
+
+def test_label_studio_repeat_of_a_change_is_a_duplicate(client: TestClient, store: Store) -> None:
+    assert post_ls(client, ls_payload()).status_code == 202
+    assert post_ls(client, ls_payload()).status_code == 200
+    assert post_ls(client, ls_payload(updated="t2")).status_code == 202  # a new change
+    assert post_ls(client, ls_payload(action="ANNOTATION_UPDATED")).status_code == 202
+    assert len(stored(store)) == 3
+
+
+def test_label_studio_deletions(client: TestClient, store: Store) -> None:
+    deleted = {
+        "action": "ANNOTATIONS_DELETED",
+        "annotations": [{"id": 3}, {"id": 1}],
+        "project": {"id": 7},
+    }
+    tasks = {"action": "TASKS_DELETED", "tasks": [{"id": 9}], "project": {"id": 7}}
+    assert post_ls(client, deleted).status_code == 202
+    assert post_ls(client, tasks).status_code == 202
+    events = {e.payload["event"]: e for e in store.pending_webhook_events(10)}
+    assert events["ANNOTATIONS_DELETED"].payload["annotation_ids"] == ["1", "3"]
+    assert events["TASKS_DELETED"].payload["task_ids"] == ["9"]
+
+
+def test_new_event_wakes_the_worker(config: Config, store: Store) -> None:
+    worker = EventWorker(store, lambda key, full=False: None)
+    client = TestClient(create_app(config, store, worker=worker, env=ENV))
+    post_ls(client, ls_payload())
+    assert worker._wake.is_set()
+
+
+# --- size limit -------------------------------------------------------------------------------
+
+
+def test_oversized_by_content_length_is_413(client: TestClient, store: Store) -> None:
+    big = b'{"action": "ANNOTATION_CREATED", "x": "' + b"a" * (1024 * 1024) + b'"}'
+    assert post_ls(client, big).status_code == 413
+    assert post_argilla(client, big).status_code == 413
+    assert stored(store) == []
+    assert rejected(client, "label-studio", "too_large") == 1
+    assert rejected(client, "argilla", "too_large") == 1
+
+
+def test_exactly_the_limit_is_accepted(client: TestClient, store: Store) -> None:
+    payload = ls_payload()
+    body = json.dumps(payload).encode()
+    padded = body[:-1] + b', "pad": "' + b"a" * (1024 * 1024 - len(body) - 11) + b'"}'
+    assert len(padded) == 1024 * 1024
+    assert post_ls(client, padded).status_code == 202
+
+
+def test_oversized_chunked_body_is_413(client: TestClient, store: Store) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"action": "ANNOTATION_CREATED", "x": "'
+        for _ in range(20):
+            yield b"a" * 65536
+        yield b'"}'
+
+    response = client.post(
+        "/webhooks/label-studio/pairwise",
+        content=chunks(),
+        headers={"X-IAA-Webhook-Secret": LS_SECRET},
+    )
+    assert response.status_code == 413
+    body = b"x" * (1024 * 1024 + 1)
+    argilla = client.post(
+        "/webhooks/argilla", content=iter([body[:1000], body[1000:]]), headers=signed_headers(body)
+    )
+    assert argilla.status_code == 413
+    assert stored(store) == []
+
+
+def test_small_chunked_body_is_accepted(client: TestClient, store: Store) -> None:
+    body = json.dumps(ls_payload()).encode()
+    response = client.post(
+        "/webhooks/label-studio/pairwise",
+        content=iter([body[:10], body[10:]]),
+        headers={"X-IAA-Webhook-Secret": LS_SECRET},
+    )
+    assert response.status_code == 202
+
+
+# --- fuzzing ----------------------------------------------------------------------------------
+
+header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=80)
+
+
+def test_fuzzed_requests_never_5xx_and_store_nothing(tmp_path: Path, store: Store) -> None:
+    client = TestClient(create_app(make_config(tmp_path), store, env=ENV, clock=lambda: NOW))
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        body=st.one_of(
+            st.binary(max_size=2048),
+            st.recursive(
+                st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                lambda inner: (
+                    st.lists(inner, max_size=4)
+                    | st.dictionaries(
+                        st.sampled_from(
+                            ["action", "type", "data", "annotation", "task", "id", "dataset"]
+                        ),
+                        inner,
+                        max_size=4,
+                    )
+                ),
+                max_leaves=20,
+            ).map(lambda v: json.dumps(v).encode()),
+        ),
+        event_id=header_text,
+        stamp=st.one_of(header_text, st.integers(0, 2 * int(NOW)).map(str)),
+        signature=header_text,
+        secret=header_text,
+        project=st.sampled_from(["pairwise", "no-hooks", "prefs", "x"]),
+    )
+    def fuzz(
+        body: bytes, event_id: str, stamp: str, signature: str, secret: str, project: str
+    ) -> None:
+        argilla = client.post(
+            "/webhooks/argilla",
+            content=body,
+            headers={
+                "webhook-id": event_id,
+                "webhook-timestamp": stamp,
+                "webhook-signature": signature,
+            },
+        )
+        assert argilla.status_code < 500
+        assert argilla.status_code in (400, 401, 413)
+        ls = client.post(
+            f"/webhooks/label-studio/{project}",
+            content=body,
+            headers={"X-IAA-Webhook-Secret": secret},
+        )
+        assert ls.status_code in (401, 404)
+        assert stored(store) == []
+
+    fuzz()
+
+
+def test_fuzzed_validly_signed_bodies_never_5xx(tmp_path: Path, store: Store) -> None:
+    client = TestClient(create_app(make_config(tmp_path), store, env=ENV, clock=lambda: NOW))
+    counter = iter(range(10**9))
+
+    @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        body=st.one_of(
+            st.binary(max_size=512),
+            st.fixed_dictionaries(
+                {
+                    "type": st.sampled_from(
+                        ["response.created", "record.deleted", "dataset.updated", "x"]
+                    ),
+                    "data": st.recursive(
+                        st.none() | st.integers() | st.text(max_size=10) | st.just(DATASET),
+                        lambda inner: st.dictionaries(
+                            st.sampled_from(["id", "dataset", "record", "dataset_id"]),
+                            inner,
+                            max_size=3,
+                        ),
+                        max_leaves=10,
+                    ),
+                }
+            ).map(lambda v: json.dumps(v).encode()),
+        )
+    )
+    def fuzz(body: bytes) -> None:
+        event_id = f"msg_{next(counter)}"
+        response = client.post(
+            "/webhooks/argilla", content=body, headers=signed_headers(body, event_id=event_id)
+        )
+        assert response.status_code in (202, 204, 400)
+        ls = client.post(
+            "/webhooks/label-studio/pairwise",
+            content=body,
+            headers={"X-IAA-Webhook-Secret": LS_SECRET},
+        )
+        assert ls.status_code in (200, 202, 204, 400)
+
+    fuzz()
+
+
+# --- health, readiness, metrics, reports -------------------------------------------------------
+
+
+def test_healthz(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert (response.status_code, response.text) == (200, "ok\n")
+
+
+def test_readyz_names_the_platforms_that_are_down(client: TestClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    down = response.json()["down"]
+    assert set(down) == {"platform ls", "platform argilla"}
+    assert "store" not in down
+
+
+class _Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/health" else 401)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def platform_url() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_readyz_ready_when_everything_answers(
+    tmp_path: Path, store: Store, platform_url: str
+) -> None:
+    config = make_config(tmp_path, ls_url=platform_url, argilla_url=platform_url)
+    client = TestClient(create_app(config, store, env=ENV))
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"store": "ok", "platform ls": "ok", "platform argilla": "ok"},
+    }
+
+
+def test_readyz_reports_an_unreachable_store(tmp_path: Path, platform_url: str) -> None:
+    config = make_config(tmp_path, ls_url=platform_url, argilla_url=platform_url)
+    broken = Store.open(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}", migrate=False)
+    (tmp_path / "missing-dir").rmdir()
+    client = TestClient(create_app(config, broken, env=ENV))
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert list(response.json()["down"]) == ["store"]
+
+
+def test_metrics_text_parses(client: TestClient, store: Store) -> None:
+    post_ls(client, ls_payload())
+    post_ls(client, ls_payload())
+    post_ls(client, ls_payload(), secret="bad")
+    post_argilla(client, argilla_payload(), secret="whsec_" + base64.b64encode(b"k").decode())
+    rubric = load_rubric(RUBRIC, check_layout=False)
+    store.save_report(
+        "pairwise",
+        {
+            "dimensions": {
+                "overall": {"krippendorff_alpha": {"value": 0.712}},
+                "helpfulness": {"krippendorff_alpha": {"value": None}},
+            }
+        },
+    )
+    for name, status in [("ann-1", "qualified"), ("ann-2", "qualified"), ("ann-3", "probation")]:
+        store.record_status(
+            "pairwise",
+            StatusDecision(
+                annotator=name,
+                rubric_id=rubric.id,
+                status=status,
+                decided_at=datetime(2024, 5, 1, tzinfo=UTC),
+            ),
+        )
+    metrics: Metrics = client.app.state.metrics  # type: ignore[attr-defined]
+    metrics.observe_sync("pairwise", 1.5)
+    metrics.count("iaa_sync_errors_total", project="pairwise")
+
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    values: dict[str, float] = {}
+    for line in response.text.splitlines():
+        if line.startswith("#"):
+            assert re.match(r"^# (HELP|TYPE) [a-z_]+ .+$", line), line
+            continue
+        assert METRIC_LINE.match(line), line
+        name, value = line.rsplit(" ", 1)
+        values[name] = float(value)
+    assert values['iaa_webhook_events_received_total{platform="label-studio"}'] == 2
+    assert values['iaa_webhook_events_stored_total{platform="label-studio"}'] == 1
+    assert values['iaa_webhook_events_duplicate_total{platform="label-studio"}'] == 1
+    assert (
+        values['iaa_webhook_events_rejected_total{platform="label-studio",reason="wrong_secret"}']
+        == 1
+    )
+    assert values['iaa_webhook_events_rejected_total{platform="argilla",reason="signature"}'] == 1
+    assert values['iaa_alpha{dimension="overall",project="pairwise"}'] == pytest.approx(0.712)
+    assert not any(k.startswith('iaa_alpha{dimension="helpfulness"') for k in values)
+    assert values['iaa_annotators{project="pairwise",status="qualified"}'] == 2
+    assert values['iaa_annotators{project="pairwise",status="probation"}'] == 1
+    assert values['iaa_annotators{project="prefs",status="qualified"}'] == 0
+    assert values['iaa_sync_duration_seconds_count{project="pairwise"}'] == 1
+    assert values['iaa_sync_duration_seconds_sum{project="pairwise"}'] == pytest.approx(1.5)
+    assert values['iaa_sync_duration_seconds_bucket{le="1",project="pairwise"}'] == 0
+    assert values['iaa_sync_duration_seconds_bucket{le="2.5",project="pairwise"}'] == 1
+    assert values['iaa_sync_duration_seconds_bucket{le="+Inf",project="pairwise"}'] == 1
+    assert values['iaa_sync_errors_total{project="pairwise"}'] == 1
+
+
+def test_metrics_escape_label_values() -> None:
+    metrics = Metrics()
+    metrics.count("iaa_sync_errors_total", project='we"ird\\key\nx')
+    (line,) = [
+        line
+        for line in metrics.render().splitlines()
+        if not line.startswith("#") and "errors" in line
+    ]
+    assert line == 'iaa_sync_errors_total{project="we\\"ird\\\\key\\nx"} 1'
+    assert METRIC_LINE.match(line)
+
+
+def test_reports_serves_the_latest_html(client: TestClient, store: Store, tmp_path: Path) -> None:
+    assert client.get("/reports/pairwise").status_code == 404
+    assert client.get("/reports/unknown").status_code == 404
+    old, new = tmp_path / "old.html", tmp_path / "new.html"
+    old.write_text("<html>old</html>", encoding="utf-8")
+    new.write_text("<html>new report</html>", encoding="utf-8")
+    store.save_report(
+        "pairwise", {"dimensions": {}}, html_path=old, created_at=datetime(2024, 1, 1, tzinfo=UTC)
+    )
+    store.save_report(
+        "pairwise", {"dimensions": {}}, html_path=new, created_at=datetime(2024, 2, 1, tzinfo=UTC)
+    )
+    response = client.get("/reports/pairwise")
+    assert response.status_code == 200
+    assert response.text == "<html>new report</html>"
+    assert response.headers["content-type"].startswith("text/html")
+
+
+def test_reports_404_when_the_file_is_gone(
+    client: TestClient, store: Store, tmp_path: Path
+) -> None:
+    store.save_report("pairwise", {"dimensions": {}}, html_path=tmp_path / "deleted.html")
+    assert client.get("/reports/pairwise").status_code == 404
+
+
+# --- secrets in logs --------------------------------------------------------------------------
+
+
+def test_secret_filter_redacts_known_secret_values(config: Config) -> None:
+    env = {
+        "IAA_TEST_LS_TOKEN": LS_TOKEN,
+        "IAA_TEST_LS_SECRET": LS_SECRET,
+        "IAA_ARGILLA_WEBHOOK_SECRET": "tiny",
+    }
+    names = secret_env_names(config, "IAA_ARGILLA_WEBHOOK_SECRET")
+    assert names == (
+        "IAA_TEST_LS_TOKEN",
+        "IAA_TEST_ARGILLA_TOKEN",
+        "IAA_TEST_LS_SECRET",
+        "IAA_ARGILLA_WEBHOOK_SECRET",
+    )
+    secret_filter = SecretFilter(names, env=env)
+    record = logging.LogRecord(
+        "x", logging.ERROR, __file__, 1, "token %s in %r", (LS_TOKEN, {"s": LS_SECRET}), None
+    )
+    assert secret_filter.filter(record)
+    assert record.getMessage() == "token *** in {'s': '***'}"
+    try:
+        raise RuntimeError(f"failed with {LS_TOKEN}")
+    except RuntimeError:
+        import sys
+
+        failed = logging.LogRecord("x", logging.ERROR, __file__, 1, "boom", None, sys.exc_info())
+    secret_filter.filter(failed)
+    assert failed.exc_text is not None
+    assert LS_TOKEN not in failed.exc_text
+    assert "failed with ***" in failed.exc_text
+    harmless = logging.LogRecord("x", logging.INFO, __file__, 1, "tiny words stay", None, None)
+    secret_filter.filter(harmless)  # secrets shorter than MIN_SECRET_LENGTH are not masked
+    assert harmless.getMessage() == "tiny words stay"

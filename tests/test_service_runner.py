@@ -1,0 +1,464 @@
+"""Tests of the service's machinery behind the receiver: the event worker, the sync runner
+(lock, retries, backoff, failure reports, metrics), the project lock and the scheduler.
+
+The store is real (SQLite in ``tmp_path``; PostgreSQL for the advisory lock, marker
+``postgres``); the sync function is a fake, because the unit under test is what calls it.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent  # type: ignore[import-untyped]
+from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
+
+from connector.config import Config, PlatformConfig, ProjectConfig
+from connector.platforms.base import PlatformError
+from connector.service import (
+    EventWorker,
+    Metrics,
+    RetryPolicy,
+    SyncOutcome,
+    SyncRunner,
+    SyncScheduler,
+    project_lock,
+)
+from connector.service.lock import lock_file
+from connector.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+RUBRIC = ROOT / "rubrics" / "rlhf-pairwise" / "v2.yaml"
+
+
+class FakeSync:
+    """Records calls; fails with the queued exceptions first."""
+
+    def __init__(self, *failures: BaseException, delay_s: float = 0.0) -> None:
+        self.failures = list(failures)
+        self.calls: list[tuple[str, bool]] = []
+        self.delay_s = delay_s
+        self.lock = threading.Lock()
+
+    def __call__(self, project_key: str, /, *, full: bool = False) -> object:
+        with self.lock:
+            self.calls.append((project_key, full))
+            failure = self.failures.pop(0) if self.failures else None
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        if failure is not None:
+            raise failure
+        return {"project": project_key}
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(f"sqlite:///{tmp_path / 'iaa.db'}") as opened:
+        yield opened
+
+
+def add(store: Store, event_id: str, project: str = "a", event: str = "ANNOTATION_CREATED") -> None:
+    assert store.add_webhook_event(
+        event_id, platform="label-studio", payload={"event": event}, project_key=project
+    )
+
+
+def transient(retry_after_s: float | None = None, status: int = 429) -> PlatformError:
+    return PlatformError(
+        "busy",
+        platform="label-studio",
+        url="/api/tasks",
+        status=status,
+        retry_after_s=retry_after_s,
+    )
+
+
+# --- worker -----------------------------------------------------------------------------------
+
+
+def test_worker_syncs_once_per_project_and_marks_events(store: Store) -> None:
+    for i in range(3):
+        add(store, f"a{i}", "a")
+    add(store, "b0", "b")
+    sync = FakeSync()
+    metrics = Metrics()
+    worker = EventWorker(store, sync, metrics=metrics)
+    assert worker.run_once() == 4
+    assert sorted(sync.calls) == [("a", False), ("b", False)]
+    assert store.pending_webhook_events(10) == []
+    assert metrics.counter("iaa_webhook_events_processed_total", platform="label-studio") == 4
+    assert worker.run_once() == 0
+
+
+def test_worker_asks_for_a_full_sync_after_deletions(store: Store) -> None:
+    add(store, "a0", "a")
+    add(store, "a1", "a", event="TASKS_DELETED")
+    add(store, "b0", "b", event="ANNOTATIONS_DELETED")  # visible to an incremental pull
+    sync = FakeSync()
+    EventWorker(store, sync).run_once()
+    assert sorted(sync.calls) == [("a", True), ("b", False)]
+
+
+def test_failing_sync_leaves_events_pending_with_error_and_attempts(store: Store) -> None:
+    add(store, "a0", "a")
+    add(store, "b0", "b")
+    sync = FakeSync(RuntimeError("platform exploded"))  # the first call (either project) fails
+    worker = EventWorker(store, sync, max_attempts=2, retry_base_s=0.0)
+    assert worker.run_once() == 1
+    (left,) = store.pending_webhook_events(10)
+    assert left.attempts == 1
+    assert left.error == "RuntimeError: platform exploded"
+    assert left.processed_at is None
+
+    sync.failures.append(RuntimeError("again"))
+    assert worker.run_once() == 0
+    # gave up after max_attempts: still stored (for a person), no longer retried
+    assert store.pending_webhook_events(10, max_attempts=2) == []
+    (kept,) = store.pending_webhook_events(10)
+    assert (kept.event_id, kept.attempts, kept.error) == (left.event_id, 2, "RuntimeError: again")
+
+
+def test_failed_runner_outcome_is_recorded_on_the_events(store: Store) -> None:
+    add(store, "a0", "a")
+    runner = SyncRunner(store, FakeSync(ValueError("bad rubric")), sleep=Sleeps())
+    EventWorker(store, runner, retry_base_s=0.0).run_once()
+    (left,) = store.pending_webhook_events(10)
+    assert (left.attempts, left.error) == (1, "ValueError: bad rubric")
+
+
+def test_worker_backs_off_a_failing_project(store: Store) -> None:
+    add(store, "a0", "a")
+    now = [100.0]
+    sync = FakeSync(RuntimeError("down"))
+    worker = EventWorker(store, sync, retry_base_s=10.0, clock=lambda: now[0])
+    worker.run_once()
+    worker.run_once()  # within the backoff: not retried
+    assert len(sync.calls) == 1
+    now[0] += 10.0
+    assert worker.run_once() == 1
+    assert len(sync.calls) == 2
+
+
+def test_locked_project_keeps_its_events_pending_without_an_attempt(store: Store) -> None:
+    add(store, "a0", "a")
+    runner = SyncRunner(store, FakeSync())
+    with project_lock(store, "a") as held:
+        assert held
+        assert EventWorker(store, runner).run_once() == 0
+    (left,) = store.pending_webhook_events(10)
+    assert (left.attempts, left.error) == (0, None)
+    assert EventWorker(store, runner).run_once() == 1
+
+
+def test_worker_thread_coalesces_a_burst_into_one_sync(store: Store) -> None:
+    sync = FakeSync()
+    worker = EventWorker(store, sync, debounce_s=0.3, poll_s=5.0)
+    worker.start()
+    try:
+        for i in range(5):
+            add(store, f"a{i}", "a")
+            worker.notify()
+            time.sleep(0.02)
+        deadline = time.monotonic() + 10
+        while store.pending_webhook_events(10) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert store.pending_webhook_events(10) == []
+    assert sync.calls == [("a", False)]
+    assert not worker.running
+
+
+def test_worker_picks_up_events_left_by_a_crash(store: Store) -> None:
+    add(store, "a0", "a")  # stored by a process that died before syncing
+    sync = FakeSync()
+    worker = EventWorker(store, sync, debounce_s=0.0, poll_s=0.05)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while store.pending_webhook_events(10) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert sync.calls == [("a", False)]
+
+
+# --- lock -------------------------------------------------------------------------------------
+
+
+def test_lock_excludes_a_second_thread(store: Store) -> None:
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with project_lock(store, "a") as held:
+            assert held
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        with project_lock(store, "a") as second:
+            assert not second
+        with project_lock(store, "b") as other_project:
+            assert other_project
+    finally:
+        release.set()
+        thread.join()
+    with project_lock(store, "a") as after:
+        assert after
+
+
+def test_lock_is_released_when_the_block_raises(store: Store) -> None:
+    def crash() -> None:
+        with project_lock(store, "a") as held:
+            assert held
+            raise RuntimeError("sync crashed")
+
+    with pytest.raises(RuntimeError, match="sync crashed"):
+        crash()
+    with project_lock(store, "a") as again:
+        assert again
+
+
+def _hold_lock_in_another_process(url: str, key: str, holding: Any, release: Any) -> None:
+    with Store.open(url, migrate=False) as other, project_lock(other, key) as held:
+        if held:
+            holding.set()
+            release.wait(20)
+
+
+def test_lock_excludes_a_second_process_on_one_sqlite_file(store: Store, tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    holding, release = context.Event(), context.Event()
+    url = f"sqlite:///{tmp_path / 'iaa.db'}"
+    process = context.Process(
+        target=_hold_lock_in_another_process, args=(url, "a", holding, release)
+    )
+    process.start()
+    try:
+        assert holding.wait(60), "the other process never took the lock"
+        with project_lock(store, "a") as held:
+            assert not held
+        with project_lock(store, "b") as other_project:
+            assert other_project
+    finally:
+        release.set()
+        process.join(30)
+    assert process.exitcode == 0
+    with project_lock(store, "a") as after:
+        assert after
+    assert lock_file(tmp_path / "iaa.db", "a").parent == tmp_path
+
+
+@pytest.mark.postgres
+def test_postgres_advisory_lock_excludes_another_replica(postgres_url: str) -> None:
+    with Store.open(postgres_url) as first, Store.open(postgres_url) as second:
+        with project_lock(first, "pg-project") as held:
+            assert held
+            with project_lock(second, "pg-project") as other:
+                assert not other
+            with project_lock(second, "pg-other") as unrelated:
+                assert unrelated
+        with project_lock(second, "pg-project") as after:
+            assert after
+
+
+# --- runner -----------------------------------------------------------------------------------
+
+
+def test_runner_skips_when_the_lock_is_held_elsewhere(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    sync = FakeSync()
+    runner = SyncRunner(store, sync)
+    caplog.set_level(logging.INFO)
+    with project_lock(store, "a"):
+        outcome = runner.run("a")
+    assert outcome.status == "locked"
+    assert sync.calls == []
+    assert "holds its lock" in caplog.text
+    assert runner.metrics.counter("iaa_sync_runs_total", project="a", outcome="locked") == 1
+
+
+def test_runner_waits_for_the_lock_when_asked(store: Store) -> None:
+    sync = FakeSync()
+    sleeps = Sleeps()
+    runner = SyncRunner(store, sync, sleep=sleeps)
+    with project_lock(store, "a"):
+        outcome = runner.run("a", full=True, lock_wait_s=0.05)
+    assert outcome.status == "locked"
+    assert sleeps.waits  # it tried again before giving up
+
+
+def test_backoff_honours_retry_after(store: Store) -> None:
+    sync = FakeSync(transient(retry_after_s=7.0), transient(retry_after_s=7.0))
+    sleeps = Sleeps()
+    runner = SyncRunner(
+        store, sync, sleep=sleeps, retry=RetryPolicy(attempts=4, base_delay_s=2.0, max_delay_s=60)
+    )
+    outcome = runner.run("a")
+    assert outcome.ok
+    assert outcome.attempts == 3
+    assert sleeps.waits == [7.0, 7.0]
+    assert outcome.result == {"project": "a"}
+
+
+def test_backoff_is_exponential_and_bounded(store: Store) -> None:
+    sync = FakeSync(
+        transient(status=503), transient(status=503), transient(retry_after_s=3600.0), transient()
+    )
+    sleeps = Sleeps()
+    runner = SyncRunner(
+        store, sync, sleep=sleeps, retry=RetryPolicy(attempts=5, base_delay_s=2.0, max_delay_s=60)
+    )
+    assert runner.run("a").ok
+    assert sleeps.waits == [2.0, 4.0, 60.0, 16.0]
+
+
+def test_retries_give_up_after_the_last_attempt(store: Store) -> None:
+    sync = FakeSync(*(transient(status=None) for _ in range(3)))
+    sleeps = Sleeps()
+    runner = SyncRunner(store, sync, sleep=sleeps, retry=RetryPolicy(attempts=3, base_delay_s=1))
+    outcome = runner.run("a")
+    assert outcome.status == "failed"
+    assert outcome.attempts == 3
+    assert sleeps.waits == [1.0, 2.0]
+    assert outcome.error is not None
+    assert outcome.error.startswith("PlatformError: label-studio")
+    assert runner.metrics.counter("iaa_sync_retries_total", project="a") == 2
+
+
+def test_permanent_platform_errors_are_not_retried(store: Store) -> None:
+    sync = FakeSync(transient(status=404))
+    sleeps = Sleeps()
+    outcome = SyncRunner(store, sync, sleep=sleeps).run("a")
+    assert (outcome.status, outcome.attempts, sleeps.waits) == ("failed", 1, [])
+
+
+def test_repeated_failures_are_reported(store: Store) -> None:
+    reports: list[tuple[str, str, int]] = []
+    sync = FakeSync(*(RuntimeError(f"boom {i}") for i in range(4)))
+    runner = SyncRunner(
+        store,
+        sync,
+        alert_after=2,
+        on_failure=lambda project, error, n: reports.append((project, str(error), n)),
+    )
+    for _ in range(4):
+        runner.run("a")
+    assert reports == [("a", "boom 1", 2), ("a", "boom 2", 3), ("a", "boom 3", 4)]
+    assert runner.run("a").ok
+    assert runner.consecutive_failures("a") == 0
+    assert runner.metrics.counter("iaa_sync_errors_total", project="a") == 4
+    assert runner.metrics.sync_durations("a")[0] == 5
+
+
+def test_a_failing_alert_callback_does_not_break_the_runner(store: Store) -> None:
+    def broken(project: str, error: BaseException, n: int) -> None:
+        raise RuntimeError("alerting is down")
+
+    runner = SyncRunner(store, FakeSync(RuntimeError("x")), alert_after=1, on_failure=broken)
+    assert runner.run("a").status == "failed"
+
+
+def test_runner_is_a_sync_function_for_the_worker(store: Store) -> None:
+    runner = SyncRunner(store, FakeSync())
+    outcome = runner("a", full=True)
+    assert isinstance(outcome, SyncOutcome)
+    assert (outcome.status, outcome.full) == ("synced", True)
+
+
+# --- scheduler --------------------------------------------------------------------------------
+
+
+def make_config(tmp_path: Path) -> Config:
+    return Config(
+        path=tmp_path / "iaa.toml",
+        store_url=f"sqlite:///{tmp_path / 'iaa.db'}",
+        reports_dir=tmp_path / "reports",
+        public_url=None,
+        platforms=(
+            PlatformConfig(name="ls", kind="label-studio", url="http://127.0.0.1:9", token_env="T"),
+        ),
+        projects=(
+            ProjectConfig(key="a", platform="ls", project_id="1", rubric=RUBRIC),
+            ProjectConfig(
+                key="b", platform="ls", project_id="2", rubric=RUBRIC, sync_interval_minutes=0.5
+            ),
+        ),
+    )
+
+
+def test_scheduler_jobs_never_overlap_and_coalesce(store: Store, tmp_path: Path) -> None:
+    scheduler = SyncScheduler(make_config(tmp_path), SyncRunner(store, FakeSync()))
+    scheduler.scheduler.start(paused=True)
+    try:
+        jobs = {job.id: job for job in scheduler.scheduler.get_jobs()}
+        assert sorted(jobs) == ["reconcile:a", "reconcile:b", "sync:a", "sync:b"]
+        for job in jobs.values():
+            assert job.coalesce is True
+            assert job.max_instances == 1
+            assert job.next_run_time is not None
+        assert isinstance(jobs["sync:a"].trigger, IntervalTrigger)
+        assert jobs["sync:a"].trigger.interval.total_seconds() == 300
+        assert jobs["sync:b"].trigger.interval.total_seconds() == 30
+        assert isinstance(jobs["reconcile:a"].trigger, CronTrigger)
+        nightly = {job.id: job.next_run_time for job in scheduler.jobs() if job.full}
+        assert (nightly["reconcile:a"].hour, nightly["reconcile:a"].minute) == (3, 0)
+        assert (nightly["reconcile:b"].hour, nightly["reconcile:b"].minute) == (3, 5)
+        assert [spec.full for spec in scheduler.jobs()] == [True, True, False, False]
+    finally:
+        scheduler.stop()
+
+
+def test_scheduler_runs_each_project_even_when_one_fails(store: Store, tmp_path: Path) -> None:
+    class Selective(FakeSync):
+        def __call__(self, project_key: str, /, *, full: bool = False) -> object:
+            super().__call__(project_key, full=full)
+            if project_key == "a":
+                raise RuntimeError("project a is broken")
+            return None
+
+    sync = Selective()
+    scheduler = SyncScheduler(
+        make_config(tmp_path), SyncRunner(store, sync, sleep=Sleeps()), first_run_after_s=0.0
+    )
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(sync.calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        scheduler.stop(wait=True)
+    assert sorted(sync.calls) == [("a", False), ("b", False)]
+    scheduler.reconcile("b")
+    assert sync.calls[-1] == ("b", True)
+
+
+def test_scheduler_logs_misfires(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    scheduler = SyncScheduler(make_config(tmp_path), SyncRunner(store, FakeSync()))
+    missed = JobExecutionEvent(
+        EVENT_JOB_MISSED, "sync:a", "default", datetime(2024, 5, 1, 3, 0, tzinfo=UTC)
+    )
+    scheduler._on_event(missed)
+    assert "sync:a missed its run time 2024-05-01 03:00:00+00:00" in caplog.text
