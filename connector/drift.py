@@ -237,12 +237,25 @@ def _limit(p0: float, p1: float, arl0: float) -> tuple[float, float]:
         low, high = high, high * 2
         if high > _MAX_STATES:
             raise ValueError(f"no decision limit reaches ARL0={arl0} for p0={p0}, p1={p1}")
-    while high - low > 1:  # smallest state count whose ARL0 reaches the target
-        middle = (low + high) // 2
-        if _arl_states(p0, up, down, middle) >= arl0:
-            high = middle
+    # Smallest state count whose ARL0 reaches the target. log ARL grows about linearly with the
+    # limit, so interpolating on it (alternating with halving, which guarantees progress)
+    # needs a third of the solves a plain bisection does; the bracket keeps the answer exact.
+    target = math.log(arl0)
+    log_low = math.log(_arl_states(p0, up, down, low))
+    log_high = math.log(_arl_states(p0, up, down, high))
+    interpolate = True
+    while high - low > 1:
+        if interpolate and log_high > log_low:
+            guess = low + (target - log_low) * (high - low) / (log_high - log_low)
+            middle = min(max(round(guess), low + 1), high - 1)
         else:
-            low = middle
+            middle = (low + high) // 2
+        interpolate = not interpolate
+        value = math.log(_arl_states(p0, up, down, middle))
+        if value >= target:
+            high, log_high = middle, value
+        else:
+            low, log_low = middle, value
     return (high - 0.5) * step, _arl_states(p0, up, down, high)
 
 

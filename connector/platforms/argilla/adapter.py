@@ -20,6 +20,7 @@ Measured facts this module relies on (argilla-server 2.8.0, see deploy/argilla/R
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,7 +46,7 @@ from connector.rubric import Rubric
 
 __all__ = ["WEBHOOK_EVENTS", "Argilla", "parse_timestamp"]
 
-PAGE_SIZE = 1000
+PAGE_SIZE = 500
 BULK_SIZE = 500
 REPORT_KEY = "iaa_connector"
 WEBHOOK_EVENTS = (
@@ -101,21 +102,31 @@ class Argilla:
             self._users = {str(u["id"]): str(u["username"]) for u in payload.get("items", [])}
         return self._users.get(user_id, user_id)
 
+    def _page(self, dataset_id: str, offset: int, *, responses: bool) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"offset": offset, "limit": PAGE_SIZE}
+        if responses:
+            params["include"] = "responses"
+        payload = self.client.request(
+            "GET", f"/api/v1/datasets/{dataset_id}/records", params=params
+        )
+        items: list[dict[str, Any]] = payload.get("items", [])
+        return items
+
     def _records(self, dataset_id: str, *, responses: bool) -> Iterator[list[dict[str, Any]]]:
-        offset = 0
-        while True:
-            params: dict[str, Any] = {"offset": offset, "limit": PAGE_SIZE}
-            if responses:
-                params["include"] = "responses"
-            payload = self.client.request(
-                "GET", f"/api/v1/datasets/{dataset_id}/records", params=params
-            )
-            items: list[dict[str, Any]] = payload.get("items", [])
-            if items:
-                yield items
-            if len(items) < PAGE_SIZE:
-                return
-            offset += len(items)
+        """Pages of records in insertion order. The next page is fetched while the caller
+        works on this one (the server's time and ours overlap on two cores)."""
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(self._page, dataset_id, 0, responses=responses)
+            offset = 0
+            while True:
+                items = pending.result()
+                offset += len(items)
+                if len(items) == PAGE_SIZE:
+                    pending = pool.submit(self._page, dataset_id, offset, responses=responses)
+                if items:
+                    yield items
+                if len(items) < PAGE_SIZE:
+                    return
 
     def pull(
         self,
