@@ -44,6 +44,7 @@ check: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_metrics.py --judgments 1000000
 	$(BIN)/python benchmarks/bench_labelstudio.py --tasks 5000
+	$(BIN)/python benchmarks/bench_argilla.py --records 2000
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache
