@@ -53,7 +53,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Literal, cast, get_args
 
 import numpy as np
@@ -330,8 +330,12 @@ class _Reader:
         self.window_name = "all gold judgments"
         self.window = self.regular
         self.drift: DriftEvidence | None = None
-        self.design = _gold_design(
-            self.t.qualify_gold_accuracy, self.t.retrain_gold_accuracy, policy.arl0
+
+    @cached_property
+    def design(self) -> DriftDesign:
+        """The gold chart's design, computed only for an annotator who has gold judgments."""
+        return _gold_design(
+            self.t.qualify_gold_accuracy, self.t.retrain_gold_accuracy, self.policy.arl0
         )
 
     def use_window(self, name: str, stream: Stream, *, chart: bool) -> None:
@@ -621,7 +625,12 @@ def annotator_evidence(
     gold = gold_streams(frame)
     consensus = consensus_streams(frame)
     rate = pool_rate(consensus)
-    chart = consensus_design(rate, rubric, arl0=policy.arl0) if rate is not None else None
+    # The consensus chart is evidence that accompanies gold-driven transitions (it moves no
+    # status by itself), and designing it costs a few Markov-chain solves: skip it without gold.
+    has_gold = any(len(stream) for stream in gold.values())
+    chart = (
+        consensus_design(rate, rubric, arl0=policy.arl0) if rate is not None and has_gold else None
+    )
     names = sorted({*frame["annotator"].astype(str), *gold, *consensus})
     return {
         name: AnnotatorEvidence(

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import http.server
+import io
 import json
 import logging
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +33,7 @@ import connector.service.webhooks as webhooks
 from connector.config import Config, PlatformConfig, ProjectConfig
 from connector.rubric import load_rubric
 from connector.service import EventWorker, Metrics, create_app
-from connector.service.redact import SecretFilter, secret_env_names
+from connector.service.redact import SecretFilter, install_secret_filter, secret_env_names
 from connector.service.webhooks import sign_standard_webhook
 from connector.store import StatusDecision, Store
 
@@ -793,3 +795,47 @@ def test_secret_filter_redacts_known_secret_values(config: Config) -> None:
     harmless = logging.LogRecord("x", logging.INFO, __file__, 1, "tiny words stay", None, None)
     secret_filter.filter(harmless)  # secrets shorter than MIN_SECRET_LENGTH are not masked
     assert harmless.getMessage() == "tiny words stay"
+
+
+def test_lifespan_starts_and_stops_the_worker(
+    tmp_path: Path, store: Store, platform_url: str
+) -> None:
+    config = make_config(tmp_path, ls_url=platform_url, argilla_url=platform_url)
+    synced: list[str] = []
+    worker = EventWorker(store, lambda key, full=False: synced.append(key), debounce_s=0.0)
+    app = create_app(config, store, worker=worker, env=ENV, freeze_gc=False)
+    with TestClient(app) as client:
+        assert worker.running
+        ready = client.get("/readyz")
+        assert ready.json()["checks"]["event worker"] == "ok"
+        assert post_ls(client, ls_payload()).status_code == 202
+        deadline = time.monotonic() + 10
+        while store.pending_webhook_events(10) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert synced == ["pairwise"]
+    assert not worker.running
+    metrics: Metrics = app.state.metrics
+    assert metrics.counter("iaa_webhook_events_processed_total", platform="label-studio") == 1
+
+
+def test_install_secret_filter_guards_handlers(caplog: pytest.LogCaptureFixture) -> None:
+    handler = logging.StreamHandler(io.StringIO())
+    logger = logging.getLogger("iaa-test-redaction")
+    logger.addHandler(handler)
+    try:
+        install_secret_filter(
+            ["IAA_TEST_LS_TOKEN"],
+            loggers=["iaa-test-redaction"],
+            env={"IAA_TEST_LS_TOKEN": LS_TOKEN},
+        )
+        logger.warning("the token is %s", LS_TOKEN)
+        assert isinstance(handler.stream, io.StringIO)
+        assert handler.stream.getvalue() == "the token is ***\n"
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_argilla_overlong_event_id_is_400(client: TestClient, store: Store) -> None:
+    assert post_argilla(client, argilla_payload(), event_id="m" * 256).status_code == 400
+    assert post_argilla(client, argilla_payload(), event_id="m" * 255).status_code == 202
+    assert stored(store) == ["m" * 255]

@@ -168,7 +168,7 @@ def test_locked_project_keeps_its_events_pending_without_an_attempt(store: Store
 
 def test_worker_thread_coalesces_a_burst_into_one_sync(store: Store) -> None:
     sync = FakeSync()
-    worker = EventWorker(store, sync, debounce_s=0.3, poll_s=5.0)
+    worker = EventWorker(store, sync, debounce_s=1.0, poll_s=5.0)
     worker.start()
     try:
         for i in range(5):
