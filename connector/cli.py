@@ -328,6 +328,68 @@ def webhooks_install(
         )
 
 
+@app.command()
+def serve(
+    config_path: ConfigOption = Path("iaa.toml"),
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    scheduler: Annotated[
+        bool, typer.Option(help="Run the scheduled syncs (off: webhooks only).")
+    ] = True,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Run the always-on service: webhook receiver, event worker, scheduled syncs, /metrics."""
+    import uvicorn
+
+    from connector.alerts import Alerter
+    from connector.service import (
+        EventWorker,
+        Metrics,
+        SyncRunner,
+        SyncScheduler,
+        create_app,
+        install_secret_filter,
+        platform_sync,
+        secret_env_names,
+    )
+
+    try:
+        config = load_config(config_path)
+        store = Store.open(config.store_url)
+    except ConnectorError as exc:
+        raise _fail(str(exc)) from None
+    extra = [config.argilla_webhook_secret_env]
+    if config.alert_webhook_env:
+        extra.append(config.alert_webhook_env)
+    install_secret_filter(secret_env_names(config, *extra))
+    webhook = os.environ.get(config.alert_webhook_env or "") or None
+    alerter = Alerter(webhook, min_interval_s=config.alert_min_interval_s)
+
+    def on_failure(project: str, error: BaseException, consecutive: int) -> None:
+        from connector.alerts import sync_failing_alert
+
+        alerter.resolve(
+            [sync_failing_alert(project, error)], project=project, kinds=("sync_failing",)
+        )
+
+    metrics = Metrics()
+    runner = SyncRunner(
+        store,
+        platform_sync(config, store, alerter=alerter),
+        metrics=metrics,
+        on_failure=on_failure,
+    )
+    app_ = create_app(
+        config,
+        store,
+        worker=EventWorker(store, runner, metrics=metrics),
+        scheduler=SyncScheduler(config, runner) if scheduler else None,
+        metrics=metrics,
+        argilla_secret_env=config.argilla_webhook_secret_env,
+    )
+    uvicorn.run(app_, host=host, port=port, log_level=log_level)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

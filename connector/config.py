@@ -73,6 +73,9 @@ class Config:
     store_url: str
     reports_dir: Path
     public_url: str | None
+    argilla_webhook_secret_env: str
+    alert_webhook_env: str | None
+    alert_min_interval_s: float
     platforms: tuple[PlatformConfig, ...]
     projects: tuple[ProjectConfig, ...]
 
@@ -203,13 +206,15 @@ def load_config(path: str | Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: invalid TOML: {exc}") from exc
     top = _Section(file, "", raw)
-    top.check_keys(("store", "reports", "server", "platforms", "projects"))
+    top.check_keys(("store", "reports", "server", "alerts", "platforms", "projects"))
     store = _Section(file, "store", raw.get("store", {}))
     store.check_keys(("url",))
     reports = _Section(file, "reports", raw.get("reports", {}))
     reports.check_keys(("dir",))
     server = _Section(file, "server", raw.get("server", {}))
-    server.check_keys(("public_url",))
+    server.check_keys(("public_url", "argilla_webhook_secret_env"))
+    alerts = _Section(file, "alerts", raw.get("alerts", {}))
+    alerts.check_keys(("webhook_env", "min_interval_seconds"))
     platforms = tuple(
         _platform(_Section(file, f"platforms[{i}]", table))
         for i, table in enumerate(raw.get("platforms", []))
@@ -233,6 +238,11 @@ def load_config(path: str | Path) -> Config:
         store_url=store_url,
         reports_dir=(file.parent / reports.text("dir", "reports")).resolve(),
         public_url=server.optional_text("public_url"),
+        argilla_webhook_secret_env=server.text(
+            "argilla_webhook_secret_env", "IAA_ARGILLA_WEBHOOK_SECRET"
+        ),
+        alert_webhook_env=alerts.optional_text("webhook_env"),
+        alert_min_interval_s=alerts.number("min_interval_seconds", 60.0),
         platforms=platforms,
         projects=projects,
     )
@@ -254,6 +264,13 @@ dir = "reports"
 [server]
 # Where people reach this connector (used for report links and webhook registration).
 public_url = "http://127.0.0.1:8765"
+# Environment variable holding the signing secret Argilla generated for its webhook.
+argilla_webhook_secret_env = "IAA_ARGILLA_WEBHOOK_SECRET"
+
+[alerts]
+# Environment variable holding a Slack-compatible incoming-webhook URL (it embeds a secret).
+# webhook_env = "IAA_ALERT_WEBHOOK"
+min_interval_seconds = 60          # at most one alert a minute after a burst of three
 
 [[platforms]]
 name = "local-label-studio"

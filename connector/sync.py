@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from connector.alerts import Alerter, alerts_for, sync_failing_alert
 from connector.config import Config, ProjectConfig
 from connector.errors import ConnectorError
 from connector.gold import load_gold
-from connector.lifecycle import StatusChange, StatusState, decide_all
+from connector.lifecycle import StatusChange, StatusState, Transition, decide_all
 from connector.platforms.base import Platform, PullPage, TaskAgreement
 from connector.report.build import ReportOptions, build_report, jsonable
 from connector.rubric import Rubric, load_rubric
@@ -111,6 +112,7 @@ class _ProjectSync:
         self.mappings = store.task_mappings(project.key)
         self.live: set[str] = set()
         self.frame = pd.DataFrame()
+        self.transitions: list[Transition] = []
 
     # -- pull --------------------------------------------------------------------------------
 
@@ -266,7 +268,8 @@ class _ProjectSync:
         }
         changes = []
         now = datetime.now(UTC)
-        for transition in decide_all(frame, current, self.rubric):
+        self.transitions = decide_all(frame, current, self.rubric)
+        for transition in self.transitions:
             evidence = transition.evidence_dict()
             self.store.record_status(
                 self.project.key,
@@ -418,8 +421,12 @@ def sync_project(
     full: bool = False,
     write_back: bool = True,
     import_ground_truth: bool = False,
+    alerter: Alerter | None = None,
 ) -> SyncResult:
     """Run one sync cycle of a configured project and record it as a sync run.
+
+    ``alerter`` (the service's) is told of status transitions, dimensions below their target
+    alpha and a failing sync, and sends each at most once per cause.
 
     Raises:
         ConnectorError: a platform, store, rubric or configuration failure (the run is
@@ -449,8 +456,17 @@ def sync_project(
                 sync.write_back(report, html_path)
     except ConnectorError as exc:
         store.finish_run(run, sync.tally.counts(), error=str(exc))
+        if alerter is not None:
+            alerter.resolve(
+                [sync_failing_alert(project.key, exc)], project=project.key, kinds=("sync_failing",)
+            )
         raise
     store.finish_run(run, sync.tally.counts())
+    if alerter is not None:
+        # Transitions and alpha below target, each once per cause; a recovered sync re-arms.
+        alerter.resolve(
+            alerts_for(report, sync.transitions, rubric, project.key), project=project.key
+        )
     alpha = {
         name: section["krippendorff_alpha"]["value"]
         for name, section in (report["dimensions"].items() if report else [])

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from connector.alerts import Alerter
 from connector.config import Config
 from connector.errors import ConnectorError
 from connector.platforms.base import PlatformError
@@ -222,7 +223,7 @@ class SyncRunner:
         )
 
 
-def platform_sync(config: Config, store: Store) -> SyncFunction:
+def platform_sync(config: Config, store: Store, *, alerter: Alerter | None = None) -> SyncFunction:
     """The production sync function: :func:`connector.sync.sync_project` against the project's
     configured platform (an adapter built per run, so runs in parallel threads share nothing)."""
     from connector.platforms.registry import platform_for
@@ -231,6 +232,8 @@ def platform_sync(config: Config, store: Store) -> SyncFunction:
     def sync(project_key: str, /, *, full: bool = False) -> object:
         project = config.project(project_key)
         platform = platform_for(config.platform(project.platform))
-        return sync_project(config, project_key, store=store, platform=platform, full=full)
+        return sync_project(
+            config, project_key, store=store, platform=platform, full=full, alerter=alerter
+        )
 
     return sync
