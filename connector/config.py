@@ -73,11 +73,11 @@ class Config:
     store_url: str
     reports_dir: Path
     public_url: str | None
-    argilla_webhook_secret_env: str
-    alert_webhook_env: str | None
-    alert_min_interval_s: float
     platforms: tuple[PlatformConfig, ...]
     projects: tuple[ProjectConfig, ...]
+    argilla_webhook_secret_env: str = "IAA_ARGILLA_WEBHOOK_SECRET"
+    alert_webhook_env: str | None = None
+    alert_min_interval_s: float = 60.0
 
     def platform(self, name: str) -> PlatformConfig:
         for platform in self.platforms:
