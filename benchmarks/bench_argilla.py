@@ -102,7 +102,8 @@ def main() -> None:
             server.url, server.owner_api_key, server.annotator_api_keys, args.records
         )
         print(
-            f"built dataset {name}: {args.records:,} records, {n_responses:,} responses in {time.perf_counter() - start:.1f} s",
+            f"built dataset {name}: {args.records:,} records, {n_responses:,} responses "
+            f"in {time.perf_counter() - start:.1f} s",
             flush=True,
         )
 
@@ -120,9 +121,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             (folder / "iaa.toml").write_text(
-                f'[store]\nurl = "sqlite:///{folder / "iaa.db"}"\n[reports]\ndir = "{folder / "reports"}"\n'
-                f'[[platforms]]\nname = "ar"\nkind = "argilla"\nurl = "{server.url}"\ntoken_env = "IAA_BENCH_ARGILLA_KEY"\n'
-                f'[[projects]]\nkey = "bench"\nplatform = "ar"\nproject_id = "{dataset_id}"\nrubric = "{RUBRIC}"\n'
+                f'[store]\nurl = "sqlite:///{folder / "iaa.db"}"\n'
+                f'[reports]\ndir = "{folder / "reports"}"\n'
+                f'[[platforms]]\nname = "ar"\nkind = "argilla"\nurl = "{server.url}"\n'
+                'token_env = "IAA_BENCH_ARGILLA_KEY"\n'
+                f'[[projects]]\nkey = "bench"\nplatform = "ar"\nproject_id = "{dataset_id}"\n'
+                f'rubric = "{RUBRIC}"\n'
                 "write_task_meta = false\n"
             )
             config = load_config(folder / "iaa.toml")
@@ -134,7 +138,8 @@ def main() -> None:
                 )
                 full_seconds = time.perf_counter() - start
                 print(
-                    f"full sync: {full_seconds:.2f} s, {full.created:,} judgments, alpha {full.alpha}",
+                    f"full sync: {full_seconds:.2f} s, {full.created:,} judgments, "
+                    f"alpha {full.alpha}",
                     flush=True,
                 )
 
