@@ -1,0 +1,218 @@
+"""Load the webhook receiver: signed Argilla events at 500/s for 60 s, against the real service.
+
+    python benchmarks/bench_webhooks.py [--rate 500] [--seconds 60]
+
+Starts (or uses, by IAA_ARGILLA_URL ...) a real Argilla with an empty dataset made from a
+rubric, writes a configuration whose project is that dataset, and runs ``iaa-connector serve``
+as its own process (uvicorn with httptools/uvloop, SQLite store). A load generator in this
+process sends Standard-Webhooks-signed ``response.created`` events over 8 keep-alive
+connections at a fixed rate and measures each acknowledgement from its scheduled send time
+(so a stalled server cannot hide queueing). Afterwards it waits for the worker to process every
+stored event (each event's processing calls the same sync as the scheduler) and checks the
+store: every acknowledged event stored (``lost``), stored once (``duplicates``), processed.
+The last line is one JSON object: events, seconds, events_per_second, ack_p50_ms, ack_p99_ms,
+processed, duplicates, lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import requests
+from sqlalchemy import func, select
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from argilla_server import ensure_argilla  # noqa: E402
+
+from connector.platforms.argilla.adapter import Argilla  # noqa: E402
+from connector.rubric import load_rubric  # noqa: E402
+from connector.service.webhooks import sign_standard_webhook  # noqa: E402
+from connector.store import Store  # noqa: E402
+from connector.store.schema import webhook_events  # noqa: E402
+
+RUBRIC = REPO / "rubrics" / "rlhf-pairwise" / "v1.yaml"
+CONNECTIONS = 8
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def signed_request(secret: str, event_id: str, dataset: str) -> bytes:
+    body = json.dumps(
+        {
+            "type": "response.created",
+            "version": 1,
+            "timestamp": "2026-01-01T00:00:00Z",
+            "data": {"id": event_id, "record": {"id": "r", "dataset": {"id": dataset}}},
+        }
+    ).encode()
+    stamp = int(time.time())
+    signature = sign_standard_webhook(secret, event_id, stamp, body)
+    head = (
+        "POST /webhooks/argilla HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nwebhook-id: {event_id}\r\n"
+        f"webhook-timestamp: {stamp}\r\nwebhook-signature: {signature}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def load(port: int, requests_: list[bytes], rate: float) -> tuple[list[float], int, float]:
+    """Send at ``rate``; return acknowledgement latencies (s), acknowledged count, elapsed."""
+    queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
+    latencies: list[float] = []
+    acknowledged = 0
+
+    async def connection() -> None:
+        nonlocal acknowledged
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while (item := await queue.get()) is not None:
+            scheduled, data = item
+            writer.write(data)
+            status = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - scheduled)
+            if b" 202 " in status or b" 200 " in status:
+                acknowledged += 1
+        writer.close()
+
+    workers = [asyncio.create_task(connection()) for _ in range(CONNECTIONS)]
+    start = time.perf_counter()
+    for i, data in enumerate(requests_):
+        target = start + i / rate
+        delay = target - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        queue.put_nowait((target, data))
+    for _ in workers:
+        queue.put_nowait(None)
+    await asyncio.gather(*workers)
+    return latencies, acknowledged, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    args = parser.parse_args()
+    server = ensure_argilla()
+    service = None
+    try:
+        headers = {"X-Argilla-Api-Key": server.owner_api_key}
+        workspace = next(
+            w
+            for w in requests.get(
+                f"{server.url}/api/v1/me/workspaces", headers=headers, timeout=30
+            ).json()["items"]
+            if w["name"] == "iaa"
+        )
+        dataset = Argilla(server.url, server.owner_api_key).create_dataset(
+            f"load-{uuid.uuid4().hex[:8]}",
+            workspace_id=str(workspace["id"]),
+            rubric=load_rubric(RUBRIC),
+        )
+        folder = Path(tempfile.mkdtemp(prefix="iaa-bench-webhooks-"))
+        store_url = f"sqlite:///{folder / 'iaa.db'}"
+        (folder / "iaa.toml").write_text(
+            f'[store]\nurl = "{store_url}"\n[reports]\ndir = "{folder / "reports"}"\n'
+            f'[[platforms]]\nname = "ar"\nkind = "argilla"\nurl = "{server.url}"\n'
+            'token_env = "IAA_BENCH_ARGILLA_KEY"\n'
+            f'[[projects]]\nkey = "load"\nplatform = "ar"\nproject_id = "{dataset}"\n'
+            f'rubric = "{RUBRIC}"\n'
+        )
+        secret = base64.b64encode(secrets.token_bytes(24)).decode()
+        port = free_port()
+        env = {
+            **os.environ,
+            "IAA_BENCH_ARGILLA_KEY": server.owner_api_key,
+            "IAA_ARGILLA_WEBHOOK_SECRET": secret,
+        }
+        service = subprocess.Popen(
+            [sys.executable, "-m", "connector.cli", "serve", "-c", str(folder / "iaa.toml"),
+             "--port", str(port), "--no-scheduler", "--log-level", "warning"],
+            env=env,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        n = int(args.rate * args.seconds)
+        run = uuid.uuid4().hex[:8]
+        prepared = [signed_request(secret, f"msg_{run}_{i}", dataset) for i in range(n)]
+        print(f"sending {n:,} signed events at {args.rate:.0f}/s", flush=True)
+        latencies, acknowledged, elapsed = asyncio.run(load(port, prepared, args.rate))
+        latencies.sort()
+
+        def quantile(q: float) -> float:
+            return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+        print(
+            f"{acknowledged:,} acknowledged in {elapsed:.1f} s: p50 {quantile(0.5):.1f} ms, "
+            f"p99 {quantile(0.99):.1f} ms, max {latencies[-1] * 1000:.1f} ms",
+            flush=True,
+        )
+        with Store.open(store_url) as store:
+            ours = webhook_events.c.event_id.like(f"msg_{run}_%")
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                with store.engine.connect() as connection:
+                    pending = connection.execute(
+                        select(func.count()).where(ours, webhook_events.c.processed_at.is_(None))
+                    ).scalar_one()
+                if pending == 0:
+                    break
+                time.sleep(0.5)
+            with store.engine.connect() as connection:
+                stored = connection.execute(select(func.count()).where(ours)).scalar_one()
+                distinct = connection.execute(
+                    select(func.count(func.distinct(webhook_events.c.event_id))).where(ours)
+                ).scalar_one()
+                processed = connection.execute(
+                    select(func.count()).where(ours, webhook_events.c.processed_at.is_not(None))
+                ).scalar_one()
+    finally:
+        if service is not None:
+            service.terminate()
+            service.wait(timeout=30)
+        server.stop()
+    print(
+        json.dumps(
+            {
+                "events": n,
+                "seconds": round(elapsed, 2),
+                "events_per_second": round(acknowledged / elapsed, 1),
+                "ack_p50_ms": round(quantile(0.5), 2),
+                "ack_p99_ms": round(quantile(0.99), 2),
+                "processed": int(processed),
+                "duplicates": int(stored - distinct),
+                "lost": int(acknowledged - stored),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
