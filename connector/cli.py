@@ -329,6 +329,55 @@ def webhooks_install(
 
 
 @app.command()
+def annotators(
+    project_key: Annotated[str, typer.Argument(help="Project key from the configuration.")],
+    config_path: ConfigOption = Path("iaa.toml"),
+    history: Annotated[
+        bool, typer.Option(help="Every transition, not only the current status.")
+    ] = False,
+) -> None:
+    """Each annotator's status under the project's rubric, with the evidence it was decided on."""
+    from rich.table import Table
+
+    try:
+        config = load_config(config_path)
+        project = config.project(project_key)
+        rubric = load_rubric(project.rubric, check_layout=False)
+        with Store.open(config.store_url) as store:
+            if history:
+                decisions = store.status_history(project.key, rubric.id)
+            else:
+                decisions = sorted(
+                    store.current_statuses(project.key, rubric.id).values(),
+                    key=lambda d: d.annotator,
+                )
+    except ConnectorError as exc:
+        raise _fail(str(exc)) from None
+    table = Table(title=f"{project.key}: annotators under {rubric.ref}")
+    for column in ("Annotator", "Status", "Since", "Gold", "Accuracy [95% CI]", "Reason"):
+        table.add_column(column, overflow="fold")
+    for decision in decisions:
+        evidence = decision.evidence
+        correct, judged = evidence.get("gold_correct"), evidence.get("gold_judgments")
+        interval = evidence.get("wilson")
+        accuracy = evidence.get("gold_accuracy")
+        shown = "—"
+        if isinstance(accuracy, int | float):
+            shown = f"{accuracy:.1%}"
+            if isinstance(interval, list | tuple) and len(interval) == 2:
+                shown += f" [{interval[0]:.1%}, {interval[1]:.1%}]"
+        table.add_row(
+            decision.annotator,
+            decision.status,
+            decision.decided_at.strftime("%Y-%m-%d %H:%M"),
+            f"{correct}/{judged}" if judged is not None else "—",
+            shown,
+            str(evidence.get("reason", "")),
+        )
+    Console(width=160).print(table)
+
+
+@app.command()
 def serve(
     config_path: ConfigOption = Path("iaa.toml"),
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

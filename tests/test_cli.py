@@ -86,3 +86,41 @@ def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.startswith("iaa-connector ")
+
+
+def test_annotators_table_shows_status_and_evidence(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from connector.config import EXAMPLE
+    from connector.store import StatusDecision, Store
+
+    rubrics = tmp_path / "rubrics" / "rlhf-pairwise"
+    rubrics.mkdir(parents=True)
+    for name in ("v2.yaml", "guidelines-v2.md"):
+        (rubrics / name).write_text((Path("rubrics/rlhf-pairwise") / name).read_text())
+    config = tmp_path / "iaa.toml"
+    config.write_text(EXAMPLE)
+    with Store.open(f"sqlite:///{tmp_path / 'iaa-connector.db'}") as store:
+        store.record_status(
+            "pairwise",
+            StatusDecision(
+                annotator="ann-1",
+                rubric_id="rlhf-pairwise",
+                status="retraining",
+                decided_at=datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
+                evidence={
+                    "gold_judgments": 25,
+                    "gold_correct": 15,
+                    "gold_accuracy": 0.6,
+                    "wilson": [0.44, 0.74],
+                    "reason": "upper bound below the retrain threshold",
+                },
+            ),
+        )
+    result = runner.invoke(app, ["annotators", "pairwise", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "ann-1" in result.output
+    assert "retraining" in result.output
+    assert "15/25" in result.output
+    assert "60.0% [44.0%, 74.0%]" in result.output
+    assert "2026-01-02 03:04" in result.output
