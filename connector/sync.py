@@ -289,6 +289,11 @@ class _ProjectSync:
                     evidence=evidence,
                 )
             )
+        status = {name: d.status for name, d in current.items()}
+        status.update({t.annotator: t.status for t in self.transitions if t.event == "status"})
+        for entry in report["annotators"]:
+            if entry["annotator"] in status:
+                entry["status"] = status[entry["annotator"]]
         return report, changes
 
     def write_files(self, report: Mapping[str, Any]) -> Path:

@@ -611,3 +611,15 @@ def test_public_names_are_complete_and_sorted() -> None:
     assert public <= set(connector.report.__all__)
     order = sorted(connector.report.__all__, key=lambda n: (not n.isupper(), not n[0].isupper(), n))
     assert connector.report.__all__ == order
+
+
+def test_annotator_status_column_when_the_report_carries_statuses(report: dict[str, Any]) -> None:
+    from connector.report.markdown import render_markdown
+
+    assert "| Status |" not in render_markdown(report)
+    first = report["annotators"][0]
+    first["status"] = "probation"
+    text = render_markdown(report)
+    assert "Status" in text
+    rows = [line for line in text.splitlines() if line.startswith(f"| {first['annotator']} | ")]
+    assert any(line.startswith(f"| {first['annotator']} | probation |") for line in rows)

@@ -259,10 +259,17 @@ ANNOTATOR_COLUMNS = (
 
 
 def annotator_table(report: Mapping[str, Any], dimension: str) -> TextTable:
-    """One row per annotator of ``dimension`` with gold, peer and bias figures."""
+    """One row per annotator of ``dimension`` with gold, peer and bias figures, and the
+    annotator's status when the report carries statuses (a sync's report does)."""
+    statuses = {
+        str(entry.get("annotator")): str(entry["status"])
+        for entry in report.get("annotators", [])
+        if entry.get("status")
+    }
     rows = tuple(
         (
             name,
+            *((statuses.get(name, DASH),) if statuses else ()),
             fmt_count(figures.get("n_judgments")),
             fmt_percent_ci(lookup(figures, "gold", "accuracy"), lookup(figures, "gold", "ci95")),
             fmt_percent(lookup(figures, "peers", "percent_agreement")),
@@ -276,10 +283,13 @@ def annotator_table(report: Mapping[str, Any], dimension: str) -> TextTable:
         )
         for name, figures in annotators_of(report, dimension)
     )
+    columns = list(ANNOTATOR_COLUMNS)
+    if statuses:
+        columns.insert(1, ("Status", False))
     return TextTable(
-        columns=tuple(c for c, _ in ANNOTATOR_COLUMNS),
+        columns=tuple(c for c, _ in columns),
         rows=rows,
-        numeric=tuple(n for _, n in ANNOTATOR_COLUMNS),
+        numeric=tuple(n for _, n in columns),
     )
 
 
