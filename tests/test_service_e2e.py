@@ -138,3 +138,91 @@ def test_bad_webhooks_are_refused_and_store_nothing(running: tuple[Loop, Service
     assert requests.post(url, data=b"{not json", headers=right, timeout=5).status_code == 400
     assert requests.post(url, data=b"x" * (2 << 20), headers=right, timeout=10).status_code == 413
     assert loop.store.pending_webhook_events(100) == []
+
+
+class _AlertSink:
+    """A Slack-compatible webhook receiver on 127.0.0.1 that keeps every alert it gets."""
+
+    def __init__(self) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, HTTPServer
+
+        self.alerts: list[dict[str, object]] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                sink.alerts.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def texts(self) -> list[str]:
+        return [str(alert.get("text", "")) for alert in self.alerts]
+
+
+def test_platform_down_service_keeps_serving_alerts_once_and_catches_up(
+    label_studio: LabelStudioServer, tmp_path: Path
+) -> None:
+    if not label_studio.started_here:
+        pytest.skip("stops the server: only on a server this session started")
+    from labelstudio_server import DEPLOY_DIR
+
+    sink = _AlertSink()
+    loop = Loop(label_studio, tmp_path)
+    loop.config.path.write_text(
+        loop.config.path.read_text().replace(
+            "[[platforms]]",
+            '[alerts]\nwebhook_env = "IAA_TEST_ALERTS"\nmin_interval_seconds = 0.1\n\n'
+            "[[platforms]]",
+            1,
+        )
+        + "sync_interval_minutes = 0.01\n"
+    )
+    loop.push(_items("x", 2))
+    tasks = [str(t["id"]) for t in loop.tasks()]
+    env = {**os.environ, "IAA_TEST_ALERTS": sink.url, "PYTHONUNBUFFERED": "1"}
+    service = Service(loop.config.path, _free_port(), env)
+    service.start()
+    scripts = {
+        **os.environ,
+        "IAA_LS_PORT": str(label_studio.port),
+        "IAA_LS_HOME": str(label_studio.home),
+    }
+    try:
+        loop.annotate(label_studio.annotator_tokens[0], tasks[0], _choice("left"))
+        assert _wait(lambda: _judgments(loop) == 1, timeout=30)
+        subprocess.run(
+            [str(DEPLOY_DIR / "stop.sh"), str(label_studio.port)], env=scripts, check=True
+        )
+        assert _wait(lambda: any("fail" in t.lower() for t in sink.texts()), timeout=60), (
+            sink.texts()
+        )
+        time.sleep(5)  # several more failed runs: still one alert for this cause
+        failing = [t for t in sink.texts() if "fail" in t.lower()]
+        assert len(failing) == 1, sink.texts()
+        assert requests.get(f"{service.url}/healthz", timeout=5).status_code == 200
+        assert requests.get(f"{service.url}/readyz", timeout=10).status_code == 503
+        restarted = subprocess.run(
+            [str(DEPLOY_DIR / "start.sh")],
+            env={**scripts, "IAA_LS_KEEP_DATA": "1"},
+            capture_output=True,
+            text=True,
+        )
+        assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+        loop.annotate(label_studio.annotator_tokens[1], tasks[1], _choice("right"))
+        assert _wait(lambda: _judgments(loop) == 2, timeout=60), "no catch-up after the restart"
+        assert requests.get(f"{service.url}/readyz", timeout=10).status_code == 200
+    finally:
+        service.kill()
+        loop.store.close()
+        sink.server.shutdown()
+        sink.server.server_close()
