@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from connector.errors import ConnectorError
@@ -24,7 +24,17 @@ __all__ = [
     "Quarantined",
     "TaskAgreement",
     "TaskSeen",
+    "parse_timestamp",
 ]
+
+
+def parse_timestamp(value: str) -> datetime:
+    """A platform timestamp (ISO 8601 with ``Z``, an offset, or naive meaning UTC) as an aware
+    UTC datetime."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 class PlatformError(ConnectorError, RuntimeError):

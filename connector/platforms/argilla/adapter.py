@@ -40,11 +40,12 @@ from connector.platforms.base import (
     Quarantined,
     TaskAgreement,
     TaskSeen,
+    parse_timestamp,
 )
 from connector.platforms.http import JsonClient
 from connector.rubric import Rubric
 
-__all__ = ["WEBHOOK_EVENTS", "Argilla", "parse_timestamp"]
+__all__ = ["WEBHOOK_EVENTS", "Argilla"]
 
 PAGE_SIZE = 500
 BULK_SIZE = 500
@@ -56,14 +57,6 @@ WEBHOOK_EVENTS = (
     "record.deleted",
     "record.completed",
 )
-
-
-def parse_timestamp(value: str) -> datetime:
-    """An Argilla timestamp (ISO 8601, naive means UTC) as an aware UTC datetime."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 class Argilla:

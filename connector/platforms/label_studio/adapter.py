@@ -32,6 +32,7 @@ from connector.platforms.base import (
     Quarantined,
     TaskAgreement,
     TaskSeen,
+    parse_timestamp,
 )
 from connector.platforms.http import JsonClient
 from connector.platforms.label_studio.labelconfig import (
@@ -41,7 +42,7 @@ from connector.platforms.label_studio.labelconfig import (
 )
 from connector.rubric import Rubric, Value
 
-__all__ = ["BEGIN", "END", "LabelStudio", "merge_description", "parse_timestamp"]
+__all__ = ["BEGIN", "END", "LabelStudio", "merge_description"]
 
 BEGIN = "<!-- iaa-connector:begin -->"
 END = "<!-- iaa-connector:end -->"
@@ -56,14 +57,6 @@ WEBHOOK_ACTIONS = (
 )
 SECRET_HEADER = "X-IAA-Webhook-Secret"
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-def parse_timestamp(value: str) -> datetime:
-    """A Label Studio timestamp (ISO 8601, ``Z`` or offset) as an aware UTC datetime."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def _format(moment: datetime) -> str:
