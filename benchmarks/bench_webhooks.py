@@ -22,10 +22,12 @@ import base64
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -73,47 +75,84 @@ def signed_request(secret: str, event_id: str, dataset: str) -> bytes:
     return head.encode() + body
 
 
-async def load(port: int, requests_: list[bytes], rate: float) -> tuple[list[float], int, float]:
-    """Send at ``rate``; return acknowledgement latencies (s), acknowledged count, elapsed."""
-    queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
+async def load(
+    port: int, requests_: list[tuple[str, bytes]], rate: float
+) -> tuple[list[float], set[str], float]:
+    """Send at ``rate``; return acknowledgement latencies (s), acknowledged ids, elapsed.
+
+    A request whose connection breaks (the service was killed) is not acknowledged; the
+    connection is opened again, retrying until the service is back.
+    """
+    queue: asyncio.Queue[tuple[float, str, bytes] | None] = asyncio.Queue()
     latencies: list[float] = []
-    acknowledged = 0
+    acknowledged: set[str] = set()
+
+    async def open_connection() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        while True:
+            try:
+                return await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.05)
 
     async def connection() -> None:
-        nonlocal acknowledged
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = await open_connection()
         while (item := await queue.get()) is not None:
-            scheduled, data = item
-            writer.write(data)
-            status = await reader.readline()
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
+            scheduled, event_id, data = item
+            try:
+                writer.write(data)
+                status = await reader.readline()
+                if not status:
+                    raise ConnectionResetError("closed")
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                await reader.readexactly(length)
+            except (OSError, asyncio.IncompleteReadError):
+                writer.close()
+                reader, writer = await open_connection()
+                continue
             latencies.append(time.perf_counter() - scheduled)
             if b" 202 " in status or b" 200 " in status:
-                acknowledged += 1
+                acknowledged.add(event_id)
         writer.close()
 
     workers = [asyncio.create_task(connection()) for _ in range(CONNECTIONS)]
     start = time.perf_counter()
-    for i, data in enumerate(requests_):
+    for i, (event_id, data) in enumerate(requests_):
         target = start + i / rate
         delay = target - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        queue.put_nowait((target, data))
+        queue.put_nowait((target, event_id, data))
     for _ in workers:
         queue.put_nowait(None)
     await asyncio.gather(*workers)
     return latencies, acknowledged, time.perf_counter() - start
 
 
+def start_service(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                break
+        except requests.RequestException:
+            time.sleep(0.1)
+    return process
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--crash-after",
+        type=float,
+        default=None,
+        help="kill -9 the service this many seconds into the load, then restart it",
+    )
     args = parser.parse_args()
     server = ensure_argilla()
     service = None
@@ -147,21 +186,29 @@ def main() -> None:
             "IAA_BENCH_ARGILLA_KEY": server.owner_api_key,
             "IAA_ARGILLA_WEBHOOK_SECRET": secret,
         }
-        service = subprocess.Popen(
-            [sys.executable, "-m", "connector.cli", "serve", "-c", str(folder / "iaa.toml"),
-             "--port", str(port), "--no-scheduler", "--log-level", "warning"],
-            env=env,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
+        command = [
+            *(sys.executable, "-m", "connector.cli", "serve", "-c", str(folder / "iaa.toml")),
+            *("--port", str(port), "--no-scheduler", "--log-level", "warning"),
+        ]
+        service = start_service(command, env, port)
+        crashes: list[float] = []
+
+        def crash() -> None:
+            nonlocal service
+            time.sleep(args.crash_after)
+            assert service is not None
+            service.send_signal(signal.SIGKILL)
+            service.wait()
+            down = time.perf_counter()
+            service = start_service(command, env, port)
+            crashes.append(time.perf_counter() - down)
+
+        if args.crash_after is not None:
+            threading.Thread(target=crash, daemon=True).start()
         n = int(args.rate * args.seconds)
         run = uuid.uuid4().hex[:8]
-        prepared = [signed_request(secret, f"msg_{run}_{i}", dataset) for i in range(n)]
+        ids = [f"msg_{run}_{i}" for i in range(n)]
+        prepared = [(event_id, signed_request(secret, event_id, dataset)) for event_id in ids]
         print(f"sending {n:,} signed events at {args.rate:.0f}/s", flush=True)
         latencies, acknowledged, elapsed = asyncio.run(load(port, prepared, args.rate))
         latencies.sort()
@@ -170,10 +217,16 @@ def main() -> None:
             return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
 
         print(
-            f"{acknowledged:,} acknowledged in {elapsed:.1f} s: p50 {quantile(0.5):.1f} ms, "
+            f"{len(acknowledged):,} acknowledged in {elapsed:.1f} s: p50 {quantile(0.5):.1f} ms, "
             f"p99 {quantile(0.99):.1f} ms, max {latencies[-1] * 1000:.1f} ms",
             flush=True,
         )
+        if crashes:
+            print(
+                f"killed with SIGKILL at {args.crash_after:.0f} s, back in {crashes[0]:.1f} s; "
+                f"{n - len(acknowledged):,} events refused while it was down",
+                flush=True,
+            )
         with Store.open(store_url) as store:
             ours = webhook_events.c.event_id.like(f"msg_{run}_%")
             deadline = time.monotonic() + 120
@@ -193,6 +246,9 @@ def main() -> None:
                 processed = connection.execute(
                     select(func.count()).where(ours, webhook_events.c.processed_at.is_not(None))
                 ).scalar_one()
+                stored_ids = set(
+                    connection.execute(select(webhook_events.c.event_id).where(ours)).scalars()
+                )
     finally:
         if service is not None:
             service.terminate()
@@ -203,12 +259,12 @@ def main() -> None:
             {
                 "events": n,
                 "seconds": round(elapsed, 2),
-                "events_per_second": round(acknowledged / elapsed, 1),
+                "events_per_second": round(len(acknowledged) / elapsed, 1),
                 "ack_p50_ms": round(quantile(0.5), 2),
                 "ack_p99_ms": round(quantile(0.99), 2),
                 "processed": int(processed),
                 "duplicates": int(stored - distinct),
-                "lost": int(acknowledged - stored),
+                "lost": len(acknowledged - stored_ids),  # acknowledged, yet not in the store
             }
         )
     )
