@@ -19,8 +19,9 @@ from connector.rubric import Rubric
 
 __all__ = ["BATCH_KINDS", "BatchError", "BatchKind", "BatchPlan", "PlannedTask", "plan_batch"]
 
-BatchKind = Literal["production", "validation", "contentious"]
+BatchKind = Literal["production", "validation", "contentious", "gold"]
 BATCH_KINDS: tuple[BatchKind, ...] = ("production", "validation", "contentious")
+"""The kinds a user pushes; ``gold`` batches (retraining) are planned by the connector."""
 Role = Literal["production", "gold", "retest", "contentious", "validation"]
 
 
@@ -88,7 +89,7 @@ def plan_batch(
             f"{len(items)}"
         )
     own_role: Role = "production"
-    if kind == "validation" or kind == "contentious":
+    if kind == "validation" or kind == "contentious" or kind == "gold":
         own_role = kind
     batch_id = "b-" + _digest(project_key, rubric.content_hash, kind, label, *sorted(keys))[:20]
     policy = rubric.calibration

@@ -21,10 +21,20 @@ import numpy as np
 import pandas as pd
 
 from connector.alerts import Alerter, alerts_for, sync_failing_alert
+from connector.batch import plan_batch
+from connector.calibration import push_batch
 from connector.config import Config, ProjectConfig
 from connector.errors import ConnectorError
 from connector.gold import load_gold
-from connector.lifecycle import StatusChange, StatusState, Transition, decide_all
+from connector.lifecycle import (
+    StatusChange,
+    StatusState,
+    Transition,
+    annotator_evidence,
+    assign_retraining_batch,
+    decide_all,
+    needs_retraining_batch,
+)
 from connector.platforms.base import Platform, PullPage, TaskAgreement
 from connector.report.build import ReportOptions, build_report, jsonable
 from connector.rubric import Rubric, load_rubric
@@ -296,6 +306,70 @@ class _ProjectSync:
                 entry["status"] = status[entry["annotator"]]
         return report, changes
 
+    def push_retraining(self) -> list[StatusChange]:
+        """Push a gold batch for each annotator who entered retraining without one, and record
+        that their status now waits for it (the lifecycle judges that batch on its own).
+
+        Label Studio Community and Argilla cannot reserve tasks for one annotator: the batch is
+        open to everyone; only the retraining annotator's answers on it decide their status.
+        """
+        if self.project.gold is None:
+            return []
+        current = {
+            name: StatusState.from_record(name, d.status, d.evidence)
+            for name, d in self.store.current_statuses(self.project.key, self.rubric.id).items()
+        }
+        waiting = needs_retraining_batch(self.transitions, current)
+        if not waiting:
+            return []
+        gold = load_gold(self.project.gold, self.rubric)
+        evidence = annotator_evidence(self.frame, self.rubric)
+        changes = []
+        for annotator in waiting:
+            state = current[annotator]
+            # Gold the annotator has not judged yet: a second judgment of an item is a re-test
+            # and would not count for the batch.
+            seen = set(self.frame.loc[self.frame["annotator"] == annotator, "item_id"])
+            unseen = [item for item in gold if item.item_key not in seen]
+            if not unseen:
+                log.warning("no unseen gold left for %s's retraining batch", annotator)
+                continue
+            plan = plan_batch(
+                project_key=self.project.key,
+                rubric=self.rubric,
+                kind="gold",
+                items=unseen[: self.rubric.thresholds.min_gold_judgments],
+                label=f"retraining:{annotator}:{state.episodes}",
+            )
+            push_batch(plan, self.project, store=self.store, platform=self.platform)
+            transition = assign_retraining_batch(
+                evidence[annotator],
+                state,
+                self.rubric,
+                batch_id=plan.batch_id,
+                gold_judgments=plan.count("gold"),
+            )
+            record = transition.evidence_dict()
+            self.store.record_status(
+                self.project.key,
+                StatusDecision(
+                    annotator=annotator,
+                    rubric_id=self.rubric.id,
+                    status=transition.status,
+                    decided_at=datetime.now(UTC),
+                    evidence=record,
+                ),
+            )
+            changes.append(
+                StatusChange(
+                    annotator=annotator,
+                    previous=transition.previous,
+                    status=transition.status,
+                    evidence=record,
+                )
+            )
+        return changes
+
     def write_files(self, report: Mapping[str, Any]) -> Path:
         from connector.report.html import render_html
 
@@ -454,6 +528,8 @@ def sync_project(
         elif sync.reconcile_due():
             sync.reconcile()
         report, changes = sync.score()
+        if report is not None and write_back:
+            changes += sync.push_retraining()
         html_path = None
         if report is not None:
             html_path = sync.write_files(report)

@@ -452,3 +452,52 @@ def test_cli_push_sync_and_webhook_install(
     broken = runner.invoke(app, ["sync", "p", "-c", config])
     assert broken.exit_code == 1
     assert f"environment variable {TOKEN_ENV} (its API token) is not set" in broken.output
+
+
+def test_retraining_batch_is_pushed_and_its_result_requalifies(
+    label_studio: LabelStudioServer, tmp_path: Path
+) -> None:
+    production = _items("x", 22)
+    spare = _items("s", 25)  # gold nobody has seen yet: the retraining batch comes from these
+    gold_file = tmp_path / "gold.jsonl"
+    gold_file.write_text(
+        "".join(
+            f'{{"item_key": "{i.item_key}", "prompt": "{i.prompt}", '
+            f'"response_a": "{i.response_a}", "response_b": "{i.response_b}", '
+            '"answers": {"overall": "a"}}\n'
+            for i in production + spare
+        )
+    )
+    loop = Loop(label_studio, tmp_path, gold=str(gold_file))
+    try:
+        loop.push(production)
+        good, careless = label_studio.annotator_tokens[:2]
+        for task in loop.tasks():
+            task_id, side = str(task["id"]), loop.side(str(task["id"]))
+            loop.annotate(good, task_id, _choice(_left_for("a", side)))
+            loop.annotate(careless, task_id, _choice(_left_for("b", side)))
+        first = loop.sync()
+        statuses = [(c.annotator, c.status, c.evidence.get("event")) for c in first.status_changes]
+        assert ("annotator2@iaa.local", "retraining", "status") in statuses
+        assert ("annotator2@iaa.local", "retraining", "batch_assigned") in statuses
+        batch_id = next(
+            c.evidence["state"]["batch_id"]
+            for c in first.status_changes
+            if c.evidence.get("event") == "batch_assigned"
+        )
+        retraining = [
+            t
+            for t in loop.tasks()
+            if loop.store.task_mappings("p")[str(t["id"])].batch_id == batch_id
+        ]
+        assert len(retraining) == 20
+        keys = {loop.store.task_mappings("p")[str(t["id"])].item_key for t in retraining}
+        assert keys <= {i.item_key for i in spare}  # only gold the annotator had not judged
+        for task in retraining:  # the careless annotator now answers carefully
+            task_id = str(task["id"])
+            loop.annotate(careless, task_id, _choice(_left_for("a", loop.side(task_id))))
+        second = loop.sync()
+        after = {c.annotator: c.status for c in second.status_changes}
+        assert after == {"annotator2@iaa.local": "qualified"}
+    finally:
+        loop.store.close()
