@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from localhost import free_port
 
 __all__ = ["ArgillaServer", "ArgillaUnavailableError", "ensure_argilla"]
 
@@ -120,7 +121,7 @@ def ensure_argilla(*, annotators: int = 3) -> ArgillaServer:
     if url:
         return _user_server(url)
     home = Path(os.environ.get("IAA_ARGILLA_HOME") or REPO / ".cache" / "argilla")
-    port = _free_port()
+    port = free_port()
     settings = _run_start_sh(home, port, annotators=annotators, keep_data=False)
     return ArgillaServer(
         url=settings["ARGILLA_URL"],
@@ -194,13 +195,6 @@ def _script_env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["IAA_ARGILLA_HOME"] = str(home)
     return env
-
-
-def _free_port() -> int:
-    """A port nothing listens on now (the kernel's choice); start.sh refuses it if taken since."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _read_env_file(path: Path) -> dict[str, str]:

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from localhost import free_port
 
 __all__ = ["LabelStudioServer", "LabelStudioUnavailableError", "ensure_label_studio"]
 
@@ -119,7 +120,7 @@ def _user_server(url: str) -> LabelStudioServer:
 
 def _start_server(*, annotators: int) -> LabelStudioServer:
     home = Path(os.environ.get("IAA_LS_HOME") or REPO / ".cache" / "label-studio")
-    port = _free_port()
+    port = free_port()
     env = _script_env(home)
     env["IAA_LS_PORT"] = str(port)
     env["IAA_LS_ANNOTATORS"] = str(annotators)
@@ -160,13 +161,6 @@ def _script_env(home: Path | None) -> dict[str, str]:
     if home is not None:
         env["IAA_LS_HOME"] = str(home)
     return env
-
-
-def _free_port() -> int:
-    """A port nothing listens on now (the kernel's choice); start.sh refuses it if taken since."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _read_env_file(path: Path) -> dict[str, str]:

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from localhost import free_port
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -113,7 +113,7 @@ def _user_server(url: str) -> PostgresServer:
 
 def _start_server() -> PostgresServer:
     home = Path(os.environ.get("IAA_PG_HOME") or REPO / ".cache" / "postgres")
-    port = _free_port()
+    port = free_port()
     env = _script_env(home)
     env["IAA_PG_PORT"] = str(port)
     env.pop("IAA_PG_KEEP_DATA", None)
@@ -145,13 +145,6 @@ def _script_env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["IAA_PG_HOME"] = str(home)
     return env
-
-
-def _free_port() -> int:
-    """A port nothing listens on now (the kernel's choice); start.sh refuses it if taken since."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _read_env_file(path: Path) -> dict[str, str]:

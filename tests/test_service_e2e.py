@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,17 +20,12 @@ from pathlib import Path
 import pytest
 import requests
 from labelstudio_server import LabelStudioServer
+from localhost import free_port
 from test_labelstudio_loop import Loop, _choice, _items
 
 pytestmark = pytest.mark.labelstudio
 
 SECRET_ENV = "IAA_TEST_WEBHOOK_SECRET"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
@@ -77,7 +71,7 @@ def running(label_studio: LabelStudioServer, tmp_path: Path) -> Iterator[tuple[L
     )
     loop.config.path.write_text(text + "sync_interval_minutes = 0.05\n")
     env = {**os.environ, SECRET_ENV: "s3cret-e2e", "PYTHONUNBUFFERED": "1"}
-    service = Service(loop.config.path, _free_port(), env)
+    service = Service(loop.config.path, free_port(), env)
     service.start()
     try:
         yield loop, service
@@ -190,7 +184,7 @@ def test_platform_down_service_keeps_serving_alerts_once_and_catches_up(
     loop.push(_items("x", 2))
     tasks = [str(t["id"]) for t in loop.tasks()]
     env = {**os.environ, "IAA_TEST_ALERTS": sink.url, "PYTHONUNBUFFERED": "1"}
-    service = Service(loop.config.path, _free_port(), env)
+    service = Service(loop.config.path, free_port(), env)
     service.start()
     scripts = {
         **os.environ,

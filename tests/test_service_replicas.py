@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,18 +18,13 @@ from pathlib import Path
 import pytest
 import requests
 from labelstudio_server import LabelStudioServer
+from localhost import free_port
 from sqlalchemy import text
 from test_labelstudio_loop import Loop, _choice, _items
 
 from connector.store import Store
 
 pytestmark = [pytest.mark.labelstudio, pytest.mark.postgres]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_two_replicas_never_sync_the_same_project_at_once(
@@ -50,7 +44,7 @@ def test_two_replicas_never_sync_the_same_project_at_once(
         + "sync_interval_minutes = 0.01\n"
     )
     replicas = []
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     locked = synced = 0.0
     try:
         for port in ports:
