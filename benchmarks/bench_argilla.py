@@ -6,7 +6,8 @@ Uses the server named by IAA_ARGILLA_URL / IAA_ARGILLA_API_KEY / IAA_ARGILLA_ANN
 starts one with deploy/argilla/start.sh (and stops it afterwards). Builds a dataset from
 rubrics/rlhf-pairwise/v1.yaml and its records with three annotators' submitted responses (bulk
 API), then times in one run: the plain SDK iteration over the records with responses
-(``argilla`` 2.8, ``dataset.records(with_responses=True)``), the connector's full sync (pull
+(``argilla`` 2.8, ``for record in dataset.records``: its defaults, responses and suggestions
+included), the connector's full sync (pull
 into a fresh SQLite store, score, report; no write-back), and an incremental sync after 10
 responses change. The last line is one JSON object: records, responses, full_sync_seconds,
 incremental_sync_seconds, sdk_read_seconds, sync_to_sdk_ratio.
@@ -110,10 +111,7 @@ def main() -> None:
         client = rg.Argilla(api_url=server.url, api_key=server.owner_api_key)
         dataset = client.datasets(name=name, workspace="iaa")
         start = time.perf_counter()
-        read = sum(
-            len(record.responses)
-            for record in dataset.records(with_responses=True, with_suggestions=False)
-        )
+        read = sum(len(record.responses) for record in dataset.records)
         sdk_seconds = time.perf_counter() - start
         print(f"plain SDK read: {sdk_seconds:.2f} s ({read:,} responses)", flush=True)
 
