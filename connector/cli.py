@@ -249,7 +249,7 @@ def sync(
             f"{len(result.status_changes)} status change(s); {alpha}; {result.seconds:.2f} s"
         )
         for change in result.status_changes:
-            typer.echo(f"  {change.annotator}: {change.previous or '—'} → {change.status}")
+            typer.echo(f"  {change.describe()}")
         if result.report_path:
             typer.echo(f"  report: {result.report_path}")
     if failed:

@@ -670,3 +670,9 @@ class StatusChange:
     previous: str | None
     status: str
     evidence: Mapping[str, Any]
+
+    def describe(self) -> str:
+        """One line for people: the move, or the retraining batch the status now waits for."""
+        if self.evidence.get("event") == "batch_assigned":
+            return f"{self.annotator}: {self.evidence.get('reason', 'retraining batch pushed')}"
+        return f"{self.annotator}: {self.previous or '—'} → {self.status}"

@@ -175,7 +175,7 @@ def main() -> None:
     alpha = ", ".join(f"{k} α={v:.3f}" for k, v in result.alpha.items() if v is not None)
     print(f"sync: {result.created} judgments, {alpha}, {result.seconds:.2f} s")
     for change in result.status_changes:
-        print(f"  {change.annotator}: {change.previous or '—'} → {change.status}")
+        print(f"  {change.describe()}")
     print(f"Label Studio project: {url}/projects/{project_id}/data")
     print(f"full report: {result.report_path}")
     print(f"configuration for further syncs: {workdir / 'iaa.toml'} (iaa-connector sync -c ...)")

@@ -410,3 +410,20 @@ def test_decide_all_on_a_table_without_gold() -> None:
     assert all(t.evidence.judgments == 0 for t in transitions)
     assert transitions[0].evidence.interval is None
     assert decide_all(table([]), {}, RUBRIC) == []
+
+
+def test_status_change_describes_itself() -> None:
+    from connector.lifecycle import StatusChange
+
+    moved = StatusChange(annotator="a1", previous=None, status="qualified", evidence={})
+    assert moved.describe() == "a1: — → qualified"
+    waiting = StatusChange(
+        annotator="a5",
+        previous="retraining",
+        status="retraining",
+        evidence={
+            "event": "batch_assigned",
+            "reason": "waits for retraining batch b-1 (16 gold judgments)",
+        },
+    )
+    assert waiting.describe() == "a5: waits for retraining batch b-1 (16 gold judgments)"
