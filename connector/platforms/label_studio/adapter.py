@@ -137,17 +137,18 @@ class LabelStudio:
         )
         return tasks
 
-    def _changed_since(
-        self, project_id: str, since: datetime | None
+    def _keyset(
+        self, project_id: str, field: str, after: datetime | None, *, fields: str
     ) -> Iterator[list[dict[str, Any]]]:
-        """Pages of tasks ordered by ``updated_at``, read by keyset."""
-        after = since
+        """Pages of tasks ordered by ``field`` (``updated_at`` or ``created_at``), read by
+        keyset: each page asks for tasks after the last one seen, so tasks changed while we read
+        move to the end instead of shifting a page and being skipped."""
         while True:
             items = []
             if after is not None:
                 items.append(
                     {
-                        "filter": "filter:tasks:updated_at",
+                        "filter": f"filter:tasks:{field}",
                         "operator": "greater",
                         "type": "Datetime",
                         "value": _format(after),
@@ -155,23 +156,29 @@ class LabelStudio:
                 )
             query = {
                 "filters": {"conjunction": "and", "items": items},
-                "ordering": ["tasks:updated_at"],
+                "ordering": [f"tasks:{field}"],
             }
-            tasks = self._tasks(project_id, query, fields="all")
+            tasks = self._tasks(project_id, query, fields=fields)
             if not tasks:
                 return
             yield tasks
             if len(tasks) < PAGE_SIZE:
                 return
-            last = max(parse_timestamp(t["updated_at"]) for t in tasks)
+            last = max(parse_timestamp(t[field]) for t in tasks)
             if after is not None and last <= after:
                 raise PlatformError(
-                    f"more than {PAGE_SIZE} tasks share updated_at {_format(last)}; cannot page",
+                    f"more than {PAGE_SIZE} tasks share {field} {_format(last)}; cannot page",
                     platform=self.name,
                     url=self.client.base_url,
                 )
             # Re-read the last instant: tasks tied with it may straddle the page boundary.
             after = last - timedelta(microseconds=1)
+
+    def _changed_since(
+        self, project_id: str, since: datetime | None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of tasks (with annotations) changed after ``since``, oldest change first."""
+        return self._keyset(project_id, "updated_at", since, fields="all")
 
     def _snapshot(self, project_id: str) -> tuple[list[dict[str, Any]], datetime]:
         """Every annotated task, through an export snapshot that is deleted afterwards.
@@ -266,30 +273,12 @@ class LabelStudio:
 
     def _keys_created_after(self, project_id: str, moment: datetime) -> dict[str, str]:
         found: dict[str, str] = {}
-        after = moment
-        while True:
-            query = {
-                "filters": {
-                    "conjunction": "and",
-                    "items": [
-                        {
-                            "filter": "filter:tasks:created_at",
-                            "operator": "greater",
-                            "type": "Datetime",
-                            "value": _format(after),
-                        }
-                    ],
-                },
-                "ordering": ["tasks:created_at"],
-            }
-            tasks = self._tasks(project_id, query, fields="task_only")
+        for tasks in self._keyset(project_id, "created_at", moment, fields="task_only"):
             for task in tasks:
                 key = (task.get("data") or {}).get("key")
                 if isinstance(key, str):
                     found[key] = str(task["id"])
-            if len(tasks) < PAGE_SIZE:
-                return found
-            after = max(parse_timestamp(t["created_at"]) for t in tasks) - timedelta(microseconds=1)
+        return found
 
     def create_tasks(
         self, project_id: str, tasks: Sequence[NewTask], *, created_after: datetime
