@@ -427,6 +427,7 @@ def serve(
         platform_sync(config, store, alerter=alerter),
         metrics=metrics,
         on_failure=on_failure,
+        alert_after=config.alert_after_failed_runs,
     )
     app_ = create_app(
         config,

@@ -78,6 +78,7 @@ class Config:
     argilla_webhook_secret_env: str = "IAA_ARGILLA_WEBHOOK_SECRET"
     alert_webhook_env: str | None = None
     alert_min_interval_s: float = 60.0
+    alert_after_failed_runs: int = 1
 
     def platform(self, name: str) -> PlatformConfig:
         for platform in self.platforms:
@@ -124,6 +125,12 @@ class _Section:
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise self.fail(key, f"must be a positive number, not {value!r}")
         return float(value)
+
+    def count(self, key: str, default: int) -> int:
+        value = self.table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.fail(key, f"must be a whole number of at least 1, not {value!r}")
+        return value
 
     def flag(self, key: str, default: bool) -> bool:
         value = self.table.get(key, default)
@@ -214,7 +221,7 @@ def load_config(path: str | Path) -> Config:
     server = _Section(file, "server", raw.get("server", {}))
     server.check_keys(("public_url", "argilla_webhook_secret_env"))
     alerts = _Section(file, "alerts", raw.get("alerts", {}))
-    alerts.check_keys(("webhook_env", "min_interval_seconds"))
+    alerts.check_keys(("webhook_env", "min_interval_seconds", "failed_runs"))
     platforms = tuple(
         _platform(_Section(file, f"platforms[{i}]", table))
         for i, table in enumerate(raw.get("platforms", []))
@@ -243,6 +250,7 @@ def load_config(path: str | Path) -> Config:
         ),
         alert_webhook_env=alerts.optional_text("webhook_env"),
         alert_min_interval_s=alerts.number("min_interval_seconds", 60.0),
+        alert_after_failed_runs=alerts.count("failed_runs", 1),
         platforms=platforms,
         projects=projects,
     )
@@ -271,6 +279,7 @@ argilla_webhook_secret_env = "IAA_ARGILLA_WEBHOOK_SECRET"
 # Environment variable holding a Slack-compatible incoming-webhook URL (it embeds a secret).
 # webhook_env = "IAA_ALERT_WEBHOOK"
 min_interval_seconds = 60          # at most one alert a minute after a burst of three
+failed_runs = 1                    # alert after this many failed runs in a row (each retries)
 
 [[platforms]]
 name = "local-label-studio"

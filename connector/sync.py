@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from connector.alerts import Alerter, alerts_for, sync_failing_alert
+from connector.alerts import Alerter, alerts_for
 from connector.batch import plan_batch
 from connector.calibration import push_batch
 from connector.config import Config, ProjectConfig
@@ -504,8 +504,9 @@ def sync_project(
 ) -> SyncResult:
     """Run one sync cycle of a configured project and record it as a sync run.
 
-    ``alerter`` (the service's) is told of status transitions, dimensions below their target
-    alpha and a failing sync, and sends each at most once per cause.
+    ``alerter`` (the service's) is told of status transitions and dimensions below their target
+    alpha, each sent at most once per cause; a successful run also clears a failing-sync cause
+    (the runner, which sees runs fail after their retries, raises that one).
 
     Raises:
         ConnectorError: a platform, store, rubric or configuration failure (the run is
@@ -537,10 +538,6 @@ def sync_project(
                 sync.write_back(report, html_path)
     except ConnectorError as exc:
         store.finish_run(run, sync.tally.counts(), error=str(exc))
-        if alerter is not None:
-            alerter.resolve(
-                [sync_failing_alert(project.key, exc)], project=project.key, kinds=("sync_failing",)
-            )
         raise
     store.finish_run(run, sync.tally.counts())
     if alerter is not None:

@@ -28,6 +28,7 @@ def test_example_loads(tmp_path: Path) -> None:
     assert project.rubric == tmp_path / "rubrics/rlhf-pairwise/v2.yaml"
     assert config.store_url == f"sqlite:///{tmp_path / 'iaa-connector.db'}"
     assert config.platform("local-label-studio").kind == "label-studio"
+    assert config.alert_after_failed_runs == 1
 
 
 def test_token_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,6 +58,10 @@ def test_token_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mo
          "projects[0].sync_interval_minutes: must be a positive number, not -1"),
         (("url = \"http://127.0.0.1:8089\"", "url = \"127.0.0.1:8089\""),
          "platforms[0].url: '127.0.0.1:8089' must start with http:// or https://"),
+        (("failed_runs = 1 ", "failed_runs = 0 "),
+         "alerts.failed_runs: must be a whole number of at least 1, not 0"),
+        (("failed_runs = 1 ", "failed_runs = 2.5 "),
+         "alerts.failed_runs: must be a whole number of at least 1, not 2.5"),
     ],
 )  # fmt: skip
 def test_errors_name_file_and_key(tmp_path: Path, edit: tuple[str, str], message: str) -> None:

@@ -214,7 +214,11 @@ def test_platform_down_service_keeps_serving_alerts_once_and_catches_up(
         assert restarted.returncode == 0, restarted.stdout + restarted.stderr
         loop.annotate(label_studio.annotator_tokens[1], tasks[1], _choice("right"))
         assert _wait(lambda: _judgments(loop) == 2, timeout=60), "no catch-up after the restart"
-        assert requests.get(f"{service.url}/readyz", timeout=10).status_code == 200
+        # /readyz caches its answer for 5 s, so the 503 seen above may still be served.
+        assert _wait(
+            lambda: requests.get(f"{service.url}/readyz", timeout=10).status_code == 200,
+            timeout=30,
+        ), "/readyz did not recover after the restart"
     finally:
         service.kill()
         loop.store.close()
