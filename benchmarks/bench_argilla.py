@@ -5,12 +5,13 @@
 Uses the server named by IAA_ARGILLA_URL / IAA_ARGILLA_API_KEY / IAA_ARGILLA_ANNOTATOR_KEYS, or
 starts one with deploy/argilla/start.sh (and stops it afterwards). Builds a dataset from
 rubrics/rlhf-pairwise/v1.yaml and its records with three annotators' submitted responses (bulk
-API), then times in one run: the plain SDK iteration over the records with responses
-(``argilla`` 2.8, ``for record in dataset.records``: its defaults, responses and suggestions
-included), the connector's full sync (pull
-into a fresh SQLite store, score, report; no write-back), and an incremental sync after 10
-responses change. The last line is one JSON object: records, responses, full_sync_seconds,
-incremental_sync_seconds, sdk_read_seconds, sync_to_sdk_ratio.
+API), then times in one run, alternating them ``--rounds`` times (3) because the server's own
+time for one read varies by ±30 % from read to read: the plain SDK iteration over the records
+with responses (``argilla`` 2.8, ``for record in dataset.records``: its defaults, responses and
+suggestions included) and the connector's full sync (pull into a fresh SQLite store, score,
+report; no write-back). Then an incremental sync after 10 responses change. The last line is one
+JSON object: records, responses, rounds, full_sync_seconds and sdk_read_seconds (medians),
+incremental_sync_seconds, sync_to_sdk_ratio (of the medians).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -92,9 +94,51 @@ def build(url: str, key: str, annotator_keys: tuple[str, ...], n: int) -> tuple[
     return dataset_id, name, n * len(users)
 
 
+def _config(folder: Path, url: str, dataset_id: str) -> Path:
+    (folder / "iaa.toml").write_text(
+        f'[store]\nurl = "sqlite:///{folder / "iaa.db"}"\n'
+        f'[reports]\ndir = "{folder / "reports"}"\n'
+        f'[[platforms]]\nname = "ar"\nkind = "argilla"\nurl = "{url}"\n'
+        'token_env = "IAA_BENCH_ARGILLA_KEY"\n'
+        f'[[projects]]\nkey = "bench"\nplatform = "ar"\nproject_id = "{dataset_id}"\n'
+        f'rubric = "{RUBRIC}"\n'
+        "write_task_meta = false\n"
+    )
+    return folder / "iaa.toml"
+
+
+def _change_responses(url: str, key: str, dataset_id: str, n: int) -> None:
+    """Flip the first annotator's answer on the first ``n`` records."""
+    headers = {"X-Argilla-Api-Key": key}
+    records = requests.get(
+        f"{url}/api/v1/datasets/{dataset_id}/records",
+        params={"include": "responses", "limit": n},
+        headers=headers,
+        timeout=30,
+    ).json()["items"]
+    for record in records:
+        response = record["responses"][0]
+        value = response["values"]["overall"]["value"]
+        requests.put(
+            f"{url}/api/v1/responses/{response['id']}",
+            json={
+                "values": {"overall": {"value": "tie" if value != "tie" else "a"}},
+                "status": "submitted",
+            },
+            headers=headers,
+            timeout=30,
+        ).raise_for_status()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=2000)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="SDK read and full sync, alternated this many times; medians are reported",
+    )
     args = parser.parse_args()
     server = ensure_argilla()
     try:
@@ -107,74 +151,57 @@ def main() -> None:
             f"in {time.perf_counter() - start:.1f} s",
             flush=True,
         )
-
         client = rg.Argilla(api_url=server.url, api_key=server.owner_api_key)
         dataset = client.datasets(name=name, workspace="iaa")
-        start = time.perf_counter()
-        read = sum(len(record.responses) for record in dataset.records)
-        sdk_seconds = time.perf_counter() - start
-        print(f"plain SDK read: {sdk_seconds:.2f} s ({read:,} responses)", flush=True)
-
         os.environ["IAA_BENCH_ARGILLA_KEY"] = server.owner_api_key
+        platform = Argilla(server.url, server.owner_api_key)
+        sdk_runs: list[float] = []
+        full_runs: list[float] = []
         with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            (folder / "iaa.toml").write_text(
-                f'[store]\nurl = "sqlite:///{folder / "iaa.db"}"\n'
-                f'[reports]\ndir = "{folder / "reports"}"\n'
-                f'[[platforms]]\nname = "ar"\nkind = "argilla"\nurl = "{server.url}"\n'
-                'token_env = "IAA_BENCH_ARGILLA_KEY"\n'
-                f'[[projects]]\nkey = "bench"\nplatform = "ar"\nproject_id = "{dataset_id}"\n'
-                f'rubric = "{RUBRIC}"\n'
-                "write_task_meta = false\n"
-            )
-            config = load_config(folder / "iaa.toml")
-            platform = Argilla(server.url, server.owner_api_key)
-            with Store.open(config.store_url) as store:
+            for round_ in range(1, args.rounds + 1):
                 start = time.perf_counter()
-                full = sync_project(
-                    config, "bench", store=store, platform=platform, write_back=False
-                )
-                full_seconds = time.perf_counter() - start
+                read = sum(len(record.responses) for record in dataset.records)
+                sdk_runs.append(time.perf_counter() - start)
+                folder = Path(tmp) / f"round-{round_}"
+                folder.mkdir()
+                config = load_config(_config(folder, server.url, dataset_id))
+                with Store.open(config.store_url) as store:
+                    start = time.perf_counter()
+                    full = sync_project(
+                        config, "bench", store=store, platform=platform, write_back=False
+                    )
+                    full_runs.append(time.perf_counter() - start)
                 print(
-                    f"full sync: {full_seconds:.2f} s, {full.created:,} judgments, "
-                    f"alpha {full.alpha}",
+                    f"round {round_}: plain SDK read {sdk_runs[-1]:.2f} s ({read:,} responses), "
+                    f"full sync {full_runs[-1]:.2f} s ({full.created:,} judgments, "
+                    f"alpha {full.alpha}), ratio {full_runs[-1] / sdk_runs[-1]:.2f}",
                     flush=True,
                 )
 
+            with Store.open(config.store_url) as store:
                 time.sleep(config.project("bench").overlap_seconds + 2)
-                records = requests.get(
-                    f"{server.url}/api/v1/datasets/{dataset_id}/records",
-                    params={"include": "responses", "limit": 10},
-                    headers={"X-Argilla-Api-Key": server.owner_api_key},
-                    timeout=30,
-                ).json()["items"]
-                for record in records:
-                    response = record["responses"][0]
-                    value = response["values"]["overall"]["value"]
-                    requests.put(
-                        f"{server.url}/api/v1/responses/{response['id']}",
-                        json={
-                            "values": {"overall": {"value": "tie" if value != "tie" else "a"}},
-                            "status": "submitted",
-                        },
-                        headers={"X-Argilla-Api-Key": server.owner_api_key},
-                        timeout=30,
-                    ).raise_for_status()
+                _change_responses(server.url, server.owner_api_key, dataset_id, 10)
                 start = time.perf_counter()
                 incremental = sync_project(config, "bench", store=store, platform=platform)
                 incremental_seconds = time.perf_counter() - start
-                print(
-                    f"incremental sync after 10 changed responses: {incremental_seconds:.2f} s "
-                    f"({incremental.updated} judgments updated)",
-                    flush=True,
-                )
+            print(
+                f"incremental sync after 10 changed responses: {incremental_seconds:.2f} s "
+                f"({incremental.updated} judgments updated)",
+                flush=True,
+            )
     finally:
         server.stop()
+    sdk_seconds, full_seconds = statistics.median(sdk_runs), statistics.median(full_runs)
+    print(
+        f"medians over {args.rounds} rounds: SDK read {sdk_seconds:.2f} s, "
+        f"full sync {full_seconds:.2f} s, ratio {full_seconds / sdk_seconds:.2f} (target <= 1.2)"
+    )
     print(
         json.dumps(
             {
                 "records": args.records,
                 "responses": n_responses,
+                "rounds": args.rounds,
                 "full_sync_seconds": round(full_seconds, 3),
                 "incremental_sync_seconds": round(incremental_seconds, 3),
                 "sdk_read_seconds": round(sdk_seconds, 3),

@@ -373,6 +373,21 @@ def _value_key(value: Any) -> Any:
     return number if math.isfinite(number) else text
 
 
+def _value_keys(values: pd.Series) -> npt.NDArray[np.object_]:
+    """:func:`_value_key` of every value, computed once per distinct value (and type)."""
+    seen: dict[tuple[type, Any], Any] = {}
+    keys = np.empty(len(values), dtype=object)
+    for index, value in enumerate(values.to_numpy(dtype=object)):
+        marker = (type(value), value)
+        try:
+            keys[index] = seen[marker]
+        except KeyError:
+            keys[index] = seen[marker] = _value_key(value)
+        except TypeError:  # unhashable: a list or dict value
+            keys[index] = _value_key(value)
+    return keys
+
+
 def _primary(frame: pd.DataFrame) -> pd.DataFrame:
     """First judgment per (item, dimension, annotator) by ``submitted_at``, rows sorted by time."""
     missing = [c for c in ("item_id", "annotator", "dimension", "value") if c not in frame]
@@ -383,9 +398,9 @@ def _primary(frame: pd.DataFrame) -> pd.DataFrame:
             "item_id": frame["item_id"].astype(str).to_numpy(dtype=object),
             "annotator": frame["annotator"].astype(str).to_numpy(dtype=object),
             "dimension": frame["dimension"].astype(str).to_numpy(dtype=object),
-            "value": frame["value"].map(_value_key).to_numpy(dtype=object),
+            "value": _value_keys(frame["value"]),
             "gold": (
-                frame["gold_value"].map(_value_key).to_numpy(dtype=object)
+                _value_keys(frame["gold_value"])
                 if "gold_value" in frame
                 else np.full(len(frame), None, dtype=object)
             ),

@@ -134,16 +134,18 @@ class _ProjectSync:
         whole = cursor is None
         since = cursor - timedelta(seconds=self.project.overlap_seconds) if cursor else None
         display = {t: m.display_left for t, m in self.mappings.items() if m.display_left}
+        # With no task mapped yet, no stored judgment can have been deleted: skip the look-up.
+        deletions = bool(self.mappings)
         for page in self.platform.pull(
             self.project.project_id, self.rubric, since=since, display_left=display
         ):
-            self._apply(page)
+            self._apply(page, deletions=deletions)
             if page.cursor is not None and (cursor is None or page.cursor > cursor):
                 cursor = page.cursor
                 self.store.set_cursor(platform, key, cursor.isoformat())
         return whole
 
-    def _apply(self, page: PullPage) -> None:
+    def _apply(self, page: PullPage, *, deletions: bool) -> None:
         key = self.project.key
         new = [
             TaskMapping(platform_task_id=t.task_id, item_key=t.item_key, kind="production")
@@ -192,15 +194,15 @@ class _ProjectSync:
                     for q in page.quarantined
                 ],
             )
-        # Deletions inside changed tasks are visible now; whole deleted tasks need reconcile.
-        stored = self.store.annotation_ids_by_task(key, [t.task_id for t in page.tasks])
-        gone = {
-            annotation
-            for task in page.tasks
-            for annotation in stored.get(task.task_id, set()) - set(task.annotation_ids)
-        }
-        if gone:
-            self.tally.deleted += self.store.mark_deleted(key, gone)
+        if deletions:  # inside changed tasks they are visible now; whole tasks need reconcile
+            stored = self.store.annotation_ids_by_task(key, [t.task_id for t in page.tasks])
+            gone = {
+                annotation
+                for task in page.tasks
+                for annotation in stored.get(task.task_id, set()) - set(task.annotation_ids)
+            }
+            if gone:
+                self.tally.deleted += self.store.mark_deleted(key, gone)
         for task in page.tasks:
             self.live.update(task.annotation_ids)
         if self.import_ground_truth:

@@ -10,6 +10,7 @@ else a throw-away cluster that ``deploy/postgres/start.sh`` starts for the sessi
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import threading
 import uuid
@@ -213,6 +214,64 @@ def test_applying_the_same_judgments_twice_creates_then_changes_nothing(store: S
     assert len(store.judgments_frame(PROJECT)) == 3
 
 
+def test_execute_many_stores_what_sqlalchemys_executemany_stores(store: Store) -> None:
+    """The lean bulk path and ``connection.execute(statement, rows)`` write identical rows:
+    None, naive and offset datetimes, JSON strings, numbers and objects, booleans, floats."""
+    from sqlalchemy import select
+
+    from connector.store.bulk import execute_many, upsert
+    from connector.store.schema import judgments
+
+    plus2 = timezone(timedelta(hours=2))
+    values_: list[object] = ["a", 3, 2.5, {"b": [1, "x"], "a": None}, 'ü "q"']
+    rows = [
+        {
+            "project_key": project,
+            "platform_annotation_id": str(i),
+            "dimension": "overall",
+            "item_key": f"item-{i}",
+            "platform_task_id": None if i % 2 else str(i),
+            "annotator": "ann-1",
+            "value": value,
+            "rubric_hash": None,
+            "submitted_at": [T0, T0.replace(tzinfo=None), T0.astimezone(plus2), None][i % 4],
+            "platform_updated_at": None if i == 0 else T0 + timedelta(microseconds=i),
+            "lead_time_s": None if i % 3 else i / 7,
+            "display_left": [None, "a", "b"][i % 3],
+            "is_retest": bool(i % 2),
+            "deleted_at": None,
+            "first_seen_at": T0,
+            "updated_at": T0,
+        }
+        for project in ("lean", "sqlalchemy")
+        for i, value in enumerate(values_)
+    ]
+    with store.engine.begin() as connection:
+        key = ["project_key", "platform_annotation_id", "dimension"]
+        statement = upsert(connection, judgments, key=key)
+        execute_many(connection, statement, [r for r in rows if r["project_key"] == "lean"])
+        connection.execute(statement, [r for r in rows if r["project_key"] == "sqlalchemy"])
+        raw = connection.exec_driver_sql(
+            "SELECT project_key, platform_annotation_id, value, submitted_at, "
+            "platform_updated_at, lead_time_s, display_left, is_retest, first_seen_at "
+            "FROM judgments ORDER BY platform_annotation_id"
+        ).all()
+        typed = connection.execute(select(judgments.c.value, judgments.c.submitted_at)).all()
+    lean = [tuple(r[1:]) for r in raw if r[0] == "lean"]
+    assert lean == [tuple(r[1:]) for r in raw if r[0] == "sqlalchemy"]
+    assert len(lean) == len(values_)
+
+    def canonical(value: object) -> str:
+        return json.dumps(value, sort_keys=True)
+
+    assert sorted(canonical(v) for v, _ in typed) == sorted(map(canonical, values_ + values_))
+    broken = [rows[0], {k: v for k, v in rows[1].items() if k != "item_key"}]
+    with store.engine.begin() as connection:
+        statement = upsert(connection, judgments, key=key)
+        with pytest.raises(ValueError, match="'item_key'"):
+            execute_many(connection, statement, broken)
+
+
 def test_a_newer_update_replaces_and_an_older_one_is_ignored(store: Store) -> None:
     store.apply_judgments(PROJECT, [judgment("1", "a")])
     later = T0 + timedelta(minutes=5)
@@ -381,6 +440,38 @@ def test_judgments_frame_has_the_canonical_columns_and_joined_values(store: Stor
     assert rows["label"]["rubric_version"] is None
     assert rows["label"]["batch"] is None
     assert math.isnan(rows["label"]["lead_time_s"])
+
+
+def test_judgments_frame_gives_submission_times_in_utc(store: Store) -> None:
+    moments = {
+        "aware": T0.astimezone(timezone(timedelta(hours=-5))) + timedelta(microseconds=7),
+        "naive": (T0 + timedelta(hours=1)).replace(tzinfo=None),  # naive is UTC
+        "none": None,
+    }
+    store.apply_judgments(
+        PROJECT,
+        [
+            dataclasses.replace(judgment(name, "a", annotator=name), submitted_at=moment)
+            for name, moment in moments.items()
+        ],
+    )
+    frame = store.judgments_frame(PROJECT).set_index("annotator")["submitted_at"]
+    assert frame["aware"] == pd.Timestamp(T0 + timedelta(microseconds=7))
+    assert frame["naive"] == pd.Timestamp(T0 + timedelta(hours=1))
+    assert frame["none"] is pd.NaT
+
+
+def test_parsed_json_scalars_are_shared_and_containers_are_not() -> None:
+    from connector.store.columns import loads
+
+    assert loads('"a"') == "a"
+    assert loads("4") == 4
+    assert type(loads("4.0")) is float
+    first, second = loads('{"a":[1]}'), loads('{"a":[1]}')
+    assert first == second
+    assert first is not second
+    first["a"].append(2)
+    assert loads('{"a":[1]}') == {"a": [1]}
 
 
 def test_judgments_frame_names_an_unknown_rubric_by_its_hash(store: Store) -> None:

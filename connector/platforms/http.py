@@ -8,10 +8,11 @@ path and the status. Headers (which carry the API token) are never logged or put
 from __future__ import annotations
 
 import contextlib
+import json as _json
 import logging
 import time
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -67,6 +68,33 @@ class JsonClient:
         expect: tuple[int, ...] = (200, 201, 204),
     ) -> Any:
         """Send a request; return the decoded JSON body (``None`` for an empty body)."""
+        body = self.body(method, path, params=params, json=json, expect=expect)
+        return self.decode(method, path, body)
+
+    def decode(self, method: str, path: str, body: bytes) -> Any:
+        """The JSON in the body ``method path`` answered with (``None`` for an empty body)."""
+        if not body:
+            return None
+        try:
+            return _json.loads(body)
+        except ValueError as exc:
+            raise PlatformError(
+                f"{method} {path} answered with a body that is not JSON",
+                platform=self.platform,
+                url=self.base_url,
+            ) from exc
+
+    def body(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        expect: tuple[int, ...] = (200, 201, 204),
+    ) -> bytes:
+        """Send a request; return the raw body of an answer with an ``expect`` status, retrying
+        transient failures. Safe to call from several threads."""
         url = f"{self.base_url}{path}"
         attempt = 0
         while True:
@@ -84,19 +112,12 @@ class JsonClient:
                 date = response.headers.get("Date")
                 if date:
                     with contextlib.suppress(TypeError, ValueError):
-                        self.server_time = parsedate_to_datetime(date)
+                        moment = parsedate_to_datetime(date)
+                        self.server_time = (
+                            moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+                        )
                 if response.status_code in expect:
-                    if not response.content:
-                        return None
-                    try:
-                        return response.json()
-                    except ValueError as exc:
-                        raise PlatformError(
-                            f"{method} {path} answered with a body that is not JSON",
-                            platform=self.platform,
-                            url=self.base_url,
-                            status=response.status_code,
-                        ) from exc
+                    return response.content
                 detail = response.text[:300].replace("\n", " ")
                 error = PlatformError(
                     f"{method} {path} failed: {detail}",

@@ -14,6 +14,7 @@ Errors (see :mod:`connector.store.errors`)::
 
 from __future__ import annotations
 
+from connector.store.bulk import upsert
 from connector.store.errors import StoreError, StoreRowError
 from connector.store.rows import (
     ApplyCounts,
@@ -39,7 +40,7 @@ from connector.store.schema import (
     GOLD_SOURCES,
     TASK_KINDS,
 )
-from connector.store.store import Store, upsert
+from connector.store.store import Store
 
 __all__ = [
     "ANNOTATOR_STATUSES",

@@ -23,7 +23,7 @@ from sqlalchemy import JSON, DateTime, Dialect, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["JSONDocument", "JSONValue", "UTCDateTime", "as_utc", "dumps", "utcnow"]
+__all__ = ["JSONDocument", "JSONValue", "UTCDateTime", "as_utc", "dumps", "loads", "utcnow"]
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
@@ -103,4 +103,23 @@ class JSONValue(TypeDecorator[Any]):
         return None if value is None else dumps(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
-        return None if value is None else json.loads(value)
+        return None if value is None else loads(value)
+
+
+_SCALARS: dict[str, Any] = {}  # JSON text → its parsed str/int/float/bool/None
+_SCALARS_MAX = 65_536
+
+
+def loads(text: str) -> Any:
+    """``json.loads``, remembering scalar results: a project's judgments repeat a few labels and
+    ratings thousands of times. Objects and lists are parsed afresh (they are mutable)."""
+    try:
+        return _SCALARS[text]
+    except KeyError:
+        pass
+    value = json.loads(text)
+    if value is None or isinstance(value, str | int | float | bool):
+        if len(_SCALARS) >= _SCALARS_MAX:
+            _SCALARS.clear()
+        _SCALARS[text] = value
+    return value

@@ -13,11 +13,12 @@ dialect's ``INSERT … ON CONFLICT`` (see :func:`upsert`).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 import pandas as pd
 from sqlalchemy import (
@@ -27,7 +28,7 @@ from sqlalchemy import (
     CursorResult,
     Engine,
     Row,
-    Table,
+    Text,
     and_,
     create_engine,
     event,
@@ -36,9 +37,9 @@ from sqlalchemy import (
     make_url,
     or_,
     select,
+    type_coerce,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.elements import BindParameter
@@ -47,6 +48,7 @@ from connector.errors import OptionError
 from connector.judgments import COLUMNS
 from connector.rubric import Rubric
 from connector.store import migrate as migrations
+from connector.store.bulk import Insert, chunks, execute_many, upsert
 from connector.store.columns import UTCDateTime, as_utc, dumps, utcnow
 from connector.store.errors import StoreError, StoreRowError
 from connector.store.migrate import SQLITE_BEGIN
@@ -87,64 +89,9 @@ from connector.store.schema import (
 __all__ = ["SQLITE_BUSY_TIMEOUT_MS", "Store", "upsert"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-_CHUNK = 500  # keys per IN (...) list and rows per executemany
-_T = TypeVar("_T")
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
-Insert = sqlite.Insert | postgresql.Insert
 _Row = Row[*tuple[Any, ...]]
-
-
-def upsert(
-    connection: Connection,
-    table: Table,
-    *,
-    key: Sequence[str],
-    update: Sequence[str] = (),
-    keep_when_null: Sequence[str] = (),
-    where: Callable[[Insert], ColumnElement[bool]] | None = None,
-) -> Insert:
-    """``INSERT … ON CONFLICT (key) DO UPDATE`` (or ``DO NOTHING`` without ``update``) for the
-    connection's dialect, SQLite or PostgreSQL.
-
-    ``update`` names the columns taken from the incoming row; those also in ``keep_when_null``
-    keep the stored value when the incoming one is NULL. ``where(statement)`` guards the update
-    (``statement.excluded`` is the incoming row).
-
-    Raises:
-        StoreError: the database is neither SQLite nor PostgreSQL.
-    """
-    name = connection.dialect.name
-    statement: Insert
-    if name == "sqlite":
-        statement = sqlite.insert(table)
-    elif name == "postgresql":
-        statement = postgresql.insert(table)
-    else:
-        raise StoreError(
-            f"database {name!r} is not supported; the store runs on SQLite and PostgreSQL"
-        )
-    if not update:
-        return statement.on_conflict_do_nothing(index_elements=list(key))
-    excluded = statement.excluded
-    values: dict[str, Any] = {
-        column: (
-            func.coalesce(excluded[column], table.c[column])
-            if column in keep_when_null
-            else excluded[column]
-        )
-        for column in update
-    }
-    return statement.on_conflict_do_update(
-        index_elements=list(key),
-        set_=values,
-        where=None if where is None else where(statement),
-    )
-
-
-def _chunks(values: Sequence[_T], size: int = _CHUNK) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def _reason(exc: SQLAlchemyError) -> str:
@@ -366,8 +313,7 @@ class Store:
                 update=(*fields, "updated_at"),
                 keep_when_null=fields,
             )
-            for chunk in _chunks(params):
-                connection.execute(statement, list(chunk))
+            execute_many(connection, statement, params)
         return len(params)
 
     def map_tasks(self, project_key: str, tasks: Iterable[TaskMapping]) -> int:
@@ -397,8 +343,7 @@ class Store:
                 update=("item_key", "batch_id", "kind", "display_left", "rubric_hash"),
                 keep_when_null=("batch_id", "display_left", "rubric_hash"),
             )
-            for chunk in _chunks(params):
-                connection.execute(statement, list(chunk))
+            execute_many(connection, statement, params)
         return len(params)
 
     def task_mappings(self, project_key: str) -> dict[str, TaskMapping]:
@@ -475,7 +420,7 @@ class Store:
             if task_ids is None
             else [
                 query.where(j.c.platform_task_id.in_(chunk))
-                for chunk in _chunks(sorted(set(task_ids)))
+                for chunk in chunks(sorted(set(task_ids)))
             ]
         )
         by_task: dict[str, set[str]] = {}
@@ -508,12 +453,12 @@ class Store:
         annotation_ids = sorted({key[0] for key in incoming})
         with self._write("applying judgments") as connection:
             stored: dict[tuple[str, str], tuple[str, datetime | None]] = {}
-            for chunk in _chunks(annotation_ids):
+            for chunk in chunks(annotation_ids):
                 found = connection.execute(
                     select(
                         judgments.c.platform_annotation_id,
                         judgments.c.dimension,
-                        judgments.c.value,
+                        type_coerce(judgments.c.value, Text),  # canonical JSON text, as stored
                         judgments.c.platform_updated_at,
                     ).where(
                         judgments.c.project_key == project_key,
@@ -521,7 +466,7 @@ class Store:
                     )
                 )
                 for annotation_id, dimension, value, updated_at in found:
-                    stored[(annotation_id, dimension)] = (dumps(value), updated_at)
+                    stored[(annotation_id, dimension)] = (value, updated_at)
             for key, row in incoming.items():
                 before = stored.get(key)
                 if before is None:
@@ -540,8 +485,7 @@ class Store:
                 update=_JUDGMENT_UPDATES,
                 where=_replaces,
             )
-            for batch in _chunks(writes, 5_000):
-                connection.execute(statement, list(batch))
+            execute_many(connection, statement, writes)
         return ApplyCounts(created=created, updated=updated, unchanged=unchanged)
 
     def mark_deleted(
@@ -553,7 +497,7 @@ class Store:
         ids = sorted(set(annotation_ids))
         marked = 0
         with self._write("marking judgments deleted") as connection:
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 result = connection.execute(
                     update(judgments)
                     .where(
@@ -583,7 +527,9 @@ class Store:
                 j.c.dimension,
                 j.c.value,
                 i.c.category,
-                j.c.submitted_at,
+                # as the driver returns it (SQLite text, PostgreSQL datetime): one vectorised
+                # parse in _canonical_dtypes instead of one per row
+                type_coerce(j.c.submitted_at, Text).label("submitted_at"),
                 j.c.rubric_hash,
                 r.c.rubric_id,
                 r.c.version,
@@ -591,7 +537,8 @@ class Store:
                 j.c.lead_time_s,
                 func.coalesce(j.c.display_left, t.c.display_left).label("display_left"),
                 g.c.value.label("gold_value"),
-                i.c.response_lengths,
+                # per item, repeated on each of its judgments: parsed once per distinct text
+                type_coerce(i.c.response_lengths, Text).label("response_lengths"),
             )
             .select_from(j)
             .outerjoin(i, and_(i.c.project_key == j.c.project_key, i.c.item_key == j.c.item_key))
@@ -618,8 +565,9 @@ class Store:
             query = query.where(j.c.deleted_at.is_(None))
         with self._read("reading judgments") as connection:
             found = connection.execute(query).all()
+        lengths: dict[str, tuple[object, object]] = {}
         frame = pd.DataFrame.from_records(
-            [_canonical_record(row) for row in found], columns=list(COLUMNS)
+            [_canonical_record(row, lengths) for row in found], columns=list(COLUMNS)
         )
         return _canonical_dtypes(frame)
 
@@ -632,7 +580,7 @@ class Store:
             return 0
         with self._write("quarantining results") as connection:
             known: set[tuple[str, str]] = set()
-            for chunk in _chunks(sorted({key[0] for key in incoming})):
+            for chunk in chunks(sorted({key[0] for key in incoming})):
                 known.update(
                     (annotation_id, reason)
                     for annotation_id, reason in connection.execute(
@@ -657,8 +605,7 @@ class Store:
             statement = upsert(
                 connection, quarantine, key=["project_key", "platform_annotation_id", "reason"]
             )
-            for batch in _chunks(params):
-                connection.execute(statement, list(batch))
+            execute_many(connection, statement, params)
         return len(params)
 
     def quarantined(self, project_key: str) -> list[QuarantineRow]:
@@ -713,8 +660,7 @@ class Store:
                 key=["project_key", "item_key", "dimension"],
                 update=("value", "source", "updated_at"),
             )
-            for chunk in _chunks(params):
-                connection.execute(statement, list(chunk))
+            execute_many(connection, statement, params)
         return len(params)
 
     def gold_for(self, project_key: str) -> dict[tuple[str, str], GoldAnswer]:
@@ -888,8 +834,7 @@ class Store:
                     {**dataclasses.asdict(item), "batch_id": batch_id}
                     for item in sorted(plan, key=lambda p: p.position)
                 ]
-                for chunk in _chunks(params):
-                    connection.execute(batch_items.insert(), list(chunk))
+                execute_many(connection, batch_items.insert(), params)
                 return candidate
             stored = _batch(
                 connection.execute(select(batches).where(batches.c.batch_id == batch_id)).one()
@@ -1318,12 +1263,24 @@ def _judgment_params(project_key: str, row: JudgmentRow, now: datetime) -> dict[
     }
 
 
-def _canonical_record(row: _Row) -> tuple[object, ...]:
+def _response_lengths(raw: object, seen: dict[str, tuple[object, object]]) -> tuple[object, object]:
+    """``(a, b)`` of an item's ``response_lengths``: JSON text from SQLite (parsed once per
+    distinct text, memo in ``seen``), a dict already from PostgreSQL's ``jsonb``, or NULL."""
+    if isinstance(raw, str):
+        if raw not in seen:
+            seen[raw] = _response_lengths(json.loads(raw), seen)
+        return seen[raw]
+    if isinstance(raw, dict):
+        return raw.get("a"), raw.get("b")
+    return None, None
+
+
+def _canonical_record(row: _Row, lengths: dict[str, tuple[object, object]]) -> tuple[object, ...]:
     if row.rubric_id is not None:
         rubric_version: str | None = f"{row.rubric_id}@v{row.version}"
     else:
         rubric_version = row.rubric_hash
-    lengths = row.response_lengths or {}
+    length_a, length_b = _response_lengths(row.response_lengths, lengths)
     return (
         row.item_key,
         row.annotator,
@@ -1336,8 +1293,8 @@ def _canonical_record(row: _Row) -> tuple[object, ...]:
         row.lead_time_s,
         row.display_left,
         row.gold_value,
-        lengths.get("a"),
-        lengths.get("b"),
+        length_a,
+        length_b,
     )
 
 

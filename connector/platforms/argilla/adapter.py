@@ -20,7 +20,6 @@ Measured facts this module relies on (argilla-server 2.8.0, see deploy/argilla/R
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,6 +42,7 @@ from connector.platforms.base import (
     parse_timestamp,
 )
 from connector.platforms.http import JsonClient
+from connector.platforms.readahead import offset_pages
 from connector.rubric import Rubric
 
 __all__ = ["WEBHOOK_EVENTS", "Argilla"]
@@ -95,31 +95,28 @@ class Argilla:
             self._users = {str(u["id"]): str(u["username"]) for u in payload.get("items", [])}
         return self._users.get(user_id, user_id)
 
-    def _page(self, dataset_id: str, offset: int, *, responses: bool) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {"offset": offset, "limit": PAGE_SIZE}
-        if responses:
-            params["include"] = "responses"
-        payload = self.client.request(
-            "GET", f"/api/v1/datasets/{dataset_id}/records", params=params
-        )
-        items: list[dict[str, Any]] = payload.get("items", [])
-        return items
-
     def _records(self, dataset_id: str, *, responses: bool) -> Iterator[list[dict[str, Any]]]:
-        """Pages of records in insertion order. The next page is fetched while the caller
-        works on this one (the server's time and ours overlap on two cores)."""
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(self._page, dataset_id, 0, responses=responses)
-            offset = 0
-            while True:
-                items = pending.result()
-                offset += len(items)
-                if len(items) == PAGE_SIZE:
-                    pending = pool.submit(self._page, dataset_id, offset, responses=responses)
-                if items:
-                    yield items
-                if len(items) < PAGE_SIZE:
-                    return
+        """Pages of records in insertion order, the next ones read ahead while the caller works
+        on this one (:func:`~connector.platforms.readahead.offset_pages`)."""
+        path = f"/api/v1/datasets/{dataset_id}/records"
+        include = {"include": "responses"} if responses else {}
+
+        def fetch(offset: int) -> bytes:
+            params = {"offset": offset, "limit": PAGE_SIZE, **include}
+            return self.client.body("GET", path, params=params)
+
+        def decode(body: bytes) -> list[dict[str, Any]]:
+            payload = self.client.decode("GET", path, body)
+            items = payload.get("items") if isinstance(payload, dict) else None
+            if not isinstance(items, list):
+                raise PlatformError(
+                    f"GET {path} answered without a list of items",
+                    platform=self.name,
+                    url=self.client.base_url,
+                )
+            return items
+
+        yield from offset_pages(fetch, decode, page_size=PAGE_SIZE)
 
     def pull(
         self,
