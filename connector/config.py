@@ -40,6 +40,7 @@ class PlatformConfig:
     url: str
     token_env: str
     timeout_s: float = 30.0
+    dataset_report_interval_minutes: float = 60.0  # Argilla only: see the adapter
 
     def token(self) -> str:
         """The API token from the environment; raises naming the variable (never the value)."""
@@ -150,10 +151,19 @@ class _Section:
 
 
 def _platform(section: _Section) -> PlatformConfig:
-    section.check_keys(("name", "kind", "url", "token_env", "timeout_s"))
+    section.check_keys(
+        ("name", "kind", "url", "token_env", "timeout_s", "dataset_report_interval_minutes")
+    )
     kind = section.text("kind")
     if kind not in PLATFORM_KINDS:
         raise section.fail("kind", f"{kind!r} is not one of {', '.join(PLATFORM_KINDS)}")
+    if kind != "argilla" and "dataset_report_interval_minutes" in section.table:
+        raise section.fail("dataset_report_interval_minutes", "applies to Argilla only")
+    interval = section.table.get("dataset_report_interval_minutes", 60.0)
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or interval < 0:
+        raise section.fail(
+            "dataset_report_interval_minutes", f"must be a number of at least 0, not {interval!r}"
+        )
     url = section.text("url").rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise section.fail("url", f"{url!r} must start with http:// or https://")
@@ -163,6 +173,7 @@ def _platform(section: _Section) -> PlatformConfig:
         url=url,
         token_env=section.text("token_env"),
         timeout_s=section.number("timeout_s", 30.0),
+        dataset_report_interval_minutes=float(interval),
     )
 
 
@@ -286,6 +297,9 @@ name = "local-label-studio"
 kind = "label-studio"              # or "argilla"
 url = "http://127.0.0.1:8089"
 token_env = "LABEL_STUDIO_TOKEN"   # environment variable holding the API token
+# Argilla only: rewrite the dataset's report at most this often (each dataset update makes
+# Argilla recompute every record's status); per-record agreement is written on every sync.
+# dataset_report_interval_minutes = 60
 
 [[projects]]
 key = "pairwise"                   # the connector's name for the project

@@ -251,6 +251,43 @@ def test_report_in_dataset_metadata_and_hidden_record_property(loop: Loop) -> No
     assert AGREEMENT_PROPERTY not in {p["name"] for p in seen}
 
 
+def test_a_changed_dataset_report_waits_out_the_interval(loop: Loop) -> None:
+    """Each dataset PATCH costs argilla-server a job over every record: the dataset report is
+    rewritten at most once per interval; the per-record agreement is written every sync."""
+
+    def stored_report() -> dict[str, Any]:
+        dataset = requests.get(
+            f"{loop.server.url}/api/v1/datasets/{loop.dataset_id}",
+            headers=_headers(loop.server.owner_api_key),
+            timeout=30,
+        ).json()
+        report: dict[str, Any] = dataset["metadata"]["iaa_connector"]["report"]
+        return report
+
+    loop.push(_items(2))
+    first, second = (str(r["id"]) for r in loop.records())
+    keys = loop.server.annotator_api_keys
+    for key in keys[:2]:
+        loop.respond(key, first, {"overall": "a"})
+    loop.sync()  # the first report is written at once
+    assert stored_report()["dimensions"]["overall"]["n_judgments"] == 2
+    loop.respond(keys[0], second, {"overall": "a"})
+    loop.respond(keys[1], second, {"overall": "b"})
+    loop.sync()
+    assert stored_report()["dimensions"]["overall"]["n_judgments"] == 2  # held back
+    agreement = {str(r["id"]): r["metadata"].get(AGREEMENT_PROPERTY) for r in loop.records()}
+    assert agreement == {first: 1.0, second: 0.0}  # written regardless
+    loop.platform.report_interval_s = 0.0
+    loop.respond(keys[2], first, {"overall": "b"})  # first: 1.0 → 1/3, a stored value changes
+    loop.sync()
+    assert stored_report()["dimensions"]["overall"]["n_judgments"] == 5
+    agreement = {str(r["id"]): r["metadata"].get(AGREEMENT_PROPERTY) for r in loop.records()}
+    assert agreement == {first: pytest.approx(1 / 3, abs=1e-4), second: 0.0}  # 4 decimals
+    loop.respond(keys[2], second, {"overall": "b"})
+    loop.sync()  # rewritten again: metadata that is already there is replaced, not kept
+    assert stored_report()["dimensions"]["overall"]["n_judgments"] == 6
+
+
 def test_malformed_response_is_quarantined(argilla: ArgillaServer, tmp_path: Path) -> None:
     loop = Loop(argilla, tmp_path, extra=True)
     try:

@@ -15,5 +15,10 @@ def platform_for(config: PlatformConfig) -> Platform:
     if config.kind == "label-studio":
         return LabelStudio(config.url, config.token(), timeout_s=config.timeout_s)
     if config.kind == "argilla":
-        return Argilla(config.url, config.token(), timeout_s=config.timeout_s)
+        return Argilla(
+            config.url,
+            config.token(),
+            timeout_s=config.timeout_s,
+            report_interval_s=config.dataset_report_interval_minutes * 60.0,
+        )
     raise ConfigError(f"platform {config.name!r}: kind {config.kind!r} has no adapter")

@@ -13,12 +13,18 @@ Measured facts this module relies on (argilla-server 2.8.0, see deploy/argilla/R
   (``PATCH /api/v1/datasets/{id}``; the SDK model lacks it); per-record agreement into a Float
   metadata property that annotators do not see. Gold answers never go into suggestions (they
   prefill annotators' answers) or visible metadata.
+- A dataset PATCH stores ``metadata`` only over a null one (a merge into stored metadata is
+  answered but never flushed), and every dataset PATCH queues a job that recomputes the status of
+  each record with responses (~150 s of worker time for 2,000 records × 3 responses on SQLite).
+  So the report is rewritten by clearing then setting, only when it changed, and at most once per
+  ``report_interval_s``.
 - Webhooks are global (they fire for every dataset) and signed with Standard Webhooks; the
   server generates the secret.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,6 +53,8 @@ from connector.rubric import Rubric
 
 __all__ = ["WEBHOOK_EVENTS", "Argilla"]
 
+log = logging.getLogger(__name__)
+
 PAGE_SIZE = 500
 BULK_SIZE = 500
 REPORT_KEY = "iaa_connector"
@@ -66,8 +74,15 @@ class Argilla:
     name = "argilla"
 
     def __init__(
-        self, url: str, api_key: str, *, timeout_s: float = 30.0, retries: int = 3
+        self,
+        url: str,
+        api_key: str,
+        *,
+        timeout_s: float = 30.0,
+        retries: int = 3,
+        report_interval_s: float = 3600.0,
     ) -> None:
+        self.report_interval_s = report_interval_s
         self.client = JsonClient(
             platform=self.name,
             base_url=url,
@@ -235,17 +250,37 @@ class Argilla:
         column: bool,
         report: Mapping[str, Any] | None = None,
     ) -> None:
-        """Report into the dataset metadata; per-record agreement into a hidden property."""
+        """Report into the dataset metadata; per-record agreement into a hidden property.
+
+        The dataset's report is written only when it changed, and then at most once per
+        ``report_interval_s`` after the dataset's last update (the first report at once): every
+        dataset PATCH makes argilla-server queue a job that recomputes the status of every
+        record with responses, one transaction each (~150 s of worker time for 6,000 responses
+        on SQLite), and a rewrite takes two PATCHes (see below). The per-record agreement is
+        written on every call.
+        """
         dataset = self.dataset(project_id)
         metadata = dict(dataset.get("metadata") or {})
         fresh = {"summary": summary, "report": _compact(report or {})}
-        if _content(metadata.get(REPORT_KEY)) != _content(fresh):
-            # Only a changed report is written: a PATCH moves last_activity_at, and the
-            # connector's own writes must not look like new work to the next pull.
-            metadata[REPORT_KEY] = fresh
-            self.client.request(
-                "PATCH", f"/api/v1/datasets/{project_id}", json={"metadata": metadata}
-            )
+        stored = metadata.get(REPORT_KEY)
+        if _content(stored) != _content(fresh):
+            wait = self._report_wait_s(dataset) if stored is not None else 0.0
+            if wait > 0:
+                log.info(
+                    "argilla dataset %s: report changed; written in %.0f s at the earliest "
+                    "(dataset_report_interval_minutes)",
+                    project_id,
+                    wait,
+                )
+            else:
+                metadata[REPORT_KEY] = fresh
+                path = f"/api/v1/datasets/{project_id}"
+                if dataset.get("metadata"):
+                    # argilla-server 2.8 merges a PATCHed metadata into the stored dict and
+                    # never flushes the change (the answer shows it; a GET does not): only
+                    # metadata that is null is stored. So clear it, then set it.
+                    self.client.request("PATCH", path, json={"metadata": None})
+                self.client.request("PATCH", path, json={"metadata": metadata})
         if not tasks:
             return
         self._ensure_agreement_property(project_id)
@@ -262,6 +297,15 @@ class Argilla:
             self.client.request(
                 "PUT", f"/api/v1/datasets/{project_id}/records/bulk", json={"items": items}
             )
+
+    def _report_wait_s(self, dataset: Mapping[str, Any]) -> float:
+        """Seconds until the dataset's report may be rewritten (0: now)."""
+        updated = dataset.get("updated_at")
+        if not updated or self.report_interval_s <= 0:
+            return 0.0
+        now = (self.client.server_time or datetime.now(UTC)).astimezone(UTC)
+        elapsed = (now - parse_timestamp(str(updated))).total_seconds()
+        return max(0.0, self.report_interval_s - elapsed)
 
     def install_webhook(self, project_id: str, *, url: str, secret: str) -> str | None:
         """Register (or update) the server-wide webhook; returns the secret Argilla generated
