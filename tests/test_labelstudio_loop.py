@@ -277,9 +277,11 @@ def test_report_written_into_description_and_task_meta(
     loop: Loop, label_studio: LabelStudioServer
 ) -> None:
     loop.push(_items("x", 3))
-    for task in loop.tasks():
-        for token in label_studio.annotator_tokens[:3]:
-            loop.annotate(token, str(task["id"]), _choice("left"))
+    annotations = [
+        loop.annotate(token, str(task["id"]), _choice("left"))
+        for task in loop.tasks()
+        for token in label_studio.annotator_tokens[:3]
+    ]
     loop.sync()
     loop.sync()  # a second write replaces the section, never appends
     project = requests.get(
@@ -293,6 +295,18 @@ def test_report_written_into_description_and_task_meta(
     assert "overall: alpha" in description
     for task in loop.tasks():
         assert task["meta"]["iaa"] == {"agreement": 1.0, "n_judgments": 3}
+    time.sleep(3)  # past the 2 s overlap
+    requests.patch(  # the first task's third annotation changes: its written value must too
+        f"{label_studio.url}/api/annotations/{annotations[2]}/",
+        json={"result": _choice("tie")},
+        headers=_headers(label_studio.annotator_tokens[2]),
+        timeout=30,
+    ).raise_for_status()
+    assert loop.sync().updated == 1
+    written = {str(t["id"]): t["meta"]["iaa"]["agreement"] for t in loop.tasks()}
+    first = str(loop.tasks()[0]["id"])
+    assert written.pop(first) == pytest.approx(1 / 3, abs=1e-4)
+    assert set(written.values()) == {1.0}
 
 
 def test_ground_truth_imported_as_gold_on_request(
