@@ -7,9 +7,10 @@
 #
 # For each of server-$PORT.pid, worker-$PORT.pid and redis-$PORT.pid (in that order: Redis last,
 # so that the server and the worker do not spin on a lost connection) it checks that the pid is
-# still the program start.sh ran, sends SIGTERM to its process group (start.sh used setsid: the
-# worker's forked children go too), waits up to IAA_ARGILLA_STOP_TIMEOUT seconds (10), then sends
-# SIGKILL. It never looks processes up by name. The data dir is left for inspection; start.sh
+# still the program start.sh ran, sends SIGTERM to its process group (start.sh used setsid) and to
+# every descendant (rq's work horse calls setsid itself, so it is in a group of its own and would
+# otherwise outlive the worker, finishing a job of minutes), waits up to IAA_ARGILLA_STOP_TIMEOUT
+# seconds (10), then sends SIGKILL. It never looks processes up by name. The data dir is left for inspection; start.sh
 # wipes it on the next start unless IAA_ARGILLA_KEEP_DATA=1.
 set -euo pipefail
 
@@ -20,17 +21,43 @@ STOP_TIMEOUT=${IAA_ARGILLA_STOP_TIMEOUT:-10}
 
 say() { printf 'argilla: %s\n' "$*"; }
 
-# True while any process of the group (or the process itself) is alive. Zombies do not count.
-alive() {  # pid pgid-or-empty
-    if [[ -n $2 ]]; then
-        ps -e -o pgid=,stat= | awk -v g="$2" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
-    else
-        ps -o stat= -p "$1" | grep -qv '^Z'
+# True while any process of the group, the process itself or one of the listed descendants is
+# alive. Zombies do not count.
+alive() {  # pid pgid-or-empty [descendant ...]
+    local pid=$1 pgid=$2
+    shift 2
+    if [[ -n $pgid ]] && ps -e -o pgid=,stat= |
+        awk -v g="$pgid" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; then
+        return 0
     fi
+    local each
+    for each in "$pid" "$@"; do
+        ps -o stat= -p "$each" 2>/dev/null | grep -qv '^Z' && return 0
+    done
+    return 1
 }
 
-signal() {  # SIG pid pgid-or-empty
-    if [[ -n $3 ]]; then kill "-$1" -- "-$3" 2>/dev/null || true; else kill "-$1" "$2" 2>/dev/null || true; fi
+# The pids of every descendant of a process (children, their children, ...), by parent pid.
+descendants() {  # pid
+    ps -e -o pid=,ppid= | awk -v root="$1" '
+        { parent[$1] = $2 }
+        END {
+            for (p in parent) {
+                for (q = parent[p]; q != "" && q != 0 && q != 1; q = parent[q]) {
+                    if (q == root) { print p; break }
+                }
+            }
+        }'
+}
+
+signal() {  # SIG pid pgid-or-empty [descendant ...]
+    local sig=$1 pid=$2 pgid=$3
+    shift 3
+    if [[ -n $pgid ]]; then kill "-$sig" -- "-$pgid" 2>/dev/null || true; else kill "-$sig" "$pid" 2>/dev/null || true; fi
+    local each
+    for each in "$@"; do
+        kill "-$sig" "$each" 2>/dev/null || true
+    done
 }
 
 stop_one() {  # what pid_file program-pattern
@@ -55,15 +82,17 @@ stop_one() {  # what pid_file program-pattern
         return 0
     fi
 
-    say "stopping the $what (pid $pid${pgid:+, process group $pgid})"
-    signal TERM "$pid" "$pgid"
+    local -a family
+    mapfile -t family < <(descendants "$pid")
+    say "stopping the $what (pid $pid${pgid:+, process group $pgid}${family[*]:+, descendants ${family[*]}})"
+    signal TERM "$pid" "$pgid" "${family[@]}"
     local deadline=$((SECONDS + STOP_TIMEOUT))
-    while alive "$pid" "$pgid" && ((SECONDS < deadline)); do
+    while alive "$pid" "$pgid" "${family[@]}" && ((SECONDS < deadline)); do
         sleep 0.1
     done
-    if alive "$pid" "$pgid"; then
+    if alive "$pid" "$pgid" "${family[@]}"; then
         say "the $what is still running after $STOP_TIMEOUT s; sending SIGKILL"
-        signal KILL "$pid" "$pgid"
+        signal KILL "$pid" "$pgid" "${family[@]}"
         sleep 0.5
     fi
     rm -f "$pid_file"
