@@ -16,20 +16,19 @@ import hmac
 import json
 import queue
 import subprocess
-import threading
 import time
 import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from argilla_server import ArgillaServer
+from localhost import QuietHandler, serving
 
 with warnings.catch_warnings():
     # argilla 2.8.0 defines a pydantic model with a class-based `config` (deprecated in pydantic 2)
@@ -140,25 +139,15 @@ def webhook_receiver() -> Iterator[tuple[str, queue.Queue[Delivery]]]:
     """A local http.server on 127.0.0.1 that queues every request POSTed to it."""
     deliveries: queue.Queue[Delivery] = queue.Queue()
 
-    class Receiver(BaseHTTPRequestHandler):
+    class Receiver(QuietHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             deliveries.put(Delivery({k.lower(): v for k, v in self.headers.items()}, body))
             self.send_response(200)
             self.end_headers()
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Keep the test output quiet."""
-
-    server = HTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/webhook", deliveries
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(Receiver) as url:
+        yield f"{url}/webhook", deliveries
 
 
 def _session(api_key: str) -> requests.Session:

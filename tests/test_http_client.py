@@ -3,12 +3,10 @@ platforms cannot be made to produce on demand (503 with Retry-After, a body that
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from localhost import free_port
+from localhost import QuietHandler, free_port, serving
 
 from connector.platforms.base import PlatformError
 from connector.platforms.http import JsonClient
@@ -28,7 +26,7 @@ class Script:
 def server() -> Iterator[tuple[str, Script]]:
     script = Script()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def _answer(self) -> None:
             script.seen.append((self.command, self.path, self.headers.get("Authorization")))
             answers = script.answers
@@ -40,19 +38,10 @@ def server() -> Iterator[tuple[str, Script]]:
             self.end_headers()
             self.wfile.write(body)
 
-        do_GET = do_POST = _answer  # noqa: N815 (http.server's names)
+        do_GET = do_POST = _answer
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", script
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(Handler) as url:
+        yield url, script
 
 
 def client(url: str, **options: float) -> JsonClient:

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 import queue
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
 import requests
 from labelstudio_server import LabelStudioServer
+from localhost import QuietHandler, serving
 
 pytestmark = pytest.mark.labelstudio
 
@@ -71,25 +70,15 @@ def webhook_receiver() -> Iterator[tuple[str, queue.Queue[dict[str, Any]]]]:
     """A local http.server on 127.0.0.1 that queues every JSON body POSTed to it."""
     events: queue.Queue[dict[str, Any]] = queue.Queue()
 
-    class Receiver(BaseHTTPRequestHandler):
+    class Receiver(QuietHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             events.put(json.loads(body))
             self.send_response(200)
             self.end_headers()
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Keep the test output quiet."""
-
-    server = HTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/webhook", events
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(Receiver) as url:
+        yield f"{url}/webhook", events
 
 
 def _session(token: str) -> requests.Session:

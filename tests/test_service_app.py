@@ -9,13 +9,11 @@ process environment.
 from __future__ import annotations
 
 import base64
-import http.server
 import io
 import json
 import logging
 import re
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -25,6 +23,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from localhost import QuietHandler, serving
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -618,25 +617,16 @@ def test_readyz_names_the_platforms_that_are_down(client: TestClient) -> None:
     assert "store" not in down
 
 
-class _Health(http.server.BaseHTTPRequestHandler):
+class _Health(QuietHandler):
     def do_GET(self) -> None:
         self.send_response(200 if self.path == "/health" else 401)
         self.end_headers()
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
 
 @pytest.fixture
 def platform_url() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Health)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Health) as url:
+        yield url
 
 
 def test_readyz_ready_when_everything_answers(
