@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from localhost import free_port
+from localhost import free_port, start_script, stop_script
 
 __all__ = ["ArgillaServer", "ArgillaUnavailableError", "ensure_argilla"]
 
@@ -74,16 +73,9 @@ class ArgillaServer:
         Its data dir goes too (its port was random, nothing reuses it); the logs stay, in
         ``{home}/server-{port}.log``, ``worker-{port}.log`` and ``redis-{port}.log``.
         """
-        if not self.started_here or self.home is None:
+        if not self.started_here or self.home is None or self.port is None:
             return
-        subprocess.run(
-            [str(DEPLOY_DIR / "stop.sh"), str(self.port)],
-            env=_script_env(self.home),
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        stop_script(DEPLOY_DIR, _script_env(self.home), self.port)
         shutil.rmtree(self.home / f"data-{self.port}", ignore_errors=True)
 
     def restart(self) -> None:
@@ -99,14 +91,7 @@ class ArgillaServer:
                 "restart it yourself, or unset IAA_ARGILLA_URL"
             )
         env = _script_env(self.home)
-        subprocess.run(
-            [str(DEPLOY_DIR / "stop.sh"), str(self.port)],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        stop_script(DEPLOY_DIR, env, self.port)
         _run_start_sh(self.home, self.port, annotators=len(self.annotator_api_keys), keep_data=True)
 
 
@@ -168,43 +153,19 @@ def _run_start_sh(home: Path, port: int, *, annotators: int, keep_data: bool) ->
     env["IAA_ARGILLA_PORT"] = str(port)
     env["IAA_ARGILLA_ANNOTATORS"] = str(annotators)
     env["IAA_ARGILLA_KEEP_DATA"] = "1" if keep_data else "0"
-    try:
-        subprocess.run(
-            [str(DEPLOY_DIR / "start.sh")],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=START_TIMEOUT_SECONDS,
-        )
-    except subprocess.CalledProcessError as exc:
-        raise ArgillaUnavailableError(
-            f"deploy/argilla/start.sh failed with exit code {exc.returncode} on port {port}:\n"
-            f"{exc.stdout}{exc.stderr}"
-        ) from exc
-    except subprocess.TimeoutExpired as exc:
-        subprocess.run([str(DEPLOY_DIR / "stop.sh"), str(port)], env=env, check=False)
-        raise ArgillaUnavailableError(
-            f"deploy/argilla/start.sh did not finish in {START_TIMEOUT_SECONDS:.0f} s "
-            f"on port {port}; see {home}/install.log and {home}/server-{port}.log"
-        ) from exc
-    return _read_env_file(home / f"server-{port}.env")
+    return start_script(
+        DEPLOY_DIR,
+        env,
+        port=port,
+        env_file=home / f"server-{port}.env",
+        required=("ARGILLA_URL", "ARGILLA_API_KEY", "ARGILLA_ANNOTATOR_KEYS"),
+        timeout_s=START_TIMEOUT_SECONDS,
+        logs=f"{home}/install.log and {home}/server-{port}.log",
+        unavailable=ArgillaUnavailableError,
+    )
 
 
 def _script_env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["IAA_ARGILLA_HOME"] = str(home)
     return env
-
-
-def _read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines, as written by start.sh."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ArgillaUnavailableError(f"start.sh succeeded but wrote no {path}") from exc
-    settings = dict(line.split("=", 1) for line in lines if "=" in line)
-    missing = sorted({"ARGILLA_URL", "ARGILLA_API_KEY", "ARGILLA_ANNOTATOR_KEYS"} - settings.keys())
-    if missing:
-        raise ArgillaUnavailableError(f"{path} lacks {missing}")
-    return settings

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from localhost import free_port
+from localhost import free_port, start_script, stop_script
 
 __all__ = ["LabelStudioServer", "LabelStudioUnavailableError", "ensure_label_studio"]
 
@@ -68,16 +67,9 @@ class LabelStudioServer:
         The data dir of a stopped server goes too (its port was random, nothing reuses it);
         its log stays, in ``{home}/server-{port}.log``.
         """
-        if not self.started_here or self.home is None:
+        if not self.started_here or self.home is None or self.port is None:
             return
-        subprocess.run(
-            [str(DEPLOY_DIR / "stop.sh"), str(self.port)],
-            env=_script_env(self.home),
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        stop_script(DEPLOY_DIR, _script_env(self.home), self.port)
         shutil.rmtree(self.home / f"data-{self.port}", ignore_errors=True)
 
 
@@ -125,27 +117,16 @@ def _start_server(*, annotators: int) -> LabelStudioServer:
     env["IAA_LS_PORT"] = str(port)
     env["IAA_LS_ANNOTATORS"] = str(annotators)
     env.pop("IAA_LS_KEEP_DATA", None)
-    try:
-        subprocess.run(
-            [str(DEPLOY_DIR / "start.sh")],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=START_TIMEOUT_SECONDS,
-        )
-    except subprocess.CalledProcessError as exc:
-        raise LabelStudioUnavailableError(
-            f"deploy/label-studio/start.sh failed with exit code {exc.returncode} on port {port}:\n"
-            f"{exc.stdout}{exc.stderr}"
-        ) from exc
-    except subprocess.TimeoutExpired as exc:
-        subprocess.run([str(DEPLOY_DIR / "stop.sh"), str(port)], env=env, check=False)
-        raise LabelStudioUnavailableError(
-            f"deploy/label-studio/start.sh did not finish in {START_TIMEOUT_SECONDS:.0f} s "
-            f"on port {port}; see {home}/install.log and {home}/server-{port}.log"
-        ) from exc
-    settings = _read_env_file(home / f"server-{port}.env")
+    settings = start_script(
+        DEPLOY_DIR,
+        env,
+        port=port,
+        env_file=home / f"server-{port}.env",
+        required=("LS_URL", "LS_ADMIN_TOKEN", "LS_ANNOTATOR_TOKENS"),
+        timeout_s=START_TIMEOUT_SECONDS,
+        logs=f"{home}/install.log and {home}/server-{port}.log",
+        unavailable=LabelStudioUnavailableError,
+    )
     return LabelStudioServer(
         url=settings["LS_URL"],
         admin_token=settings["LS_ADMIN_TOKEN"],
@@ -161,16 +142,3 @@ def _script_env(home: Path | None) -> dict[str, str]:
     if home is not None:
         env["IAA_LS_HOME"] = str(home)
     return env
-
-
-def _read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines, as written by start.sh."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise LabelStudioUnavailableError(f"start.sh succeeded but wrote no {path}") from exc
-    settings = dict(line.split("=", 1) for line in lines if "=" in line)
-    missing = sorted({"LS_URL", "LS_ADMIN_TOKEN", "LS_ANNOTATOR_TOKENS"} - settings.keys())
-    if missing:
-        raise LabelStudioUnavailableError(f"{path} lacks {missing}")
-    return settings

@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from localhost import free_port
+from localhost import free_port, start_script, stop_script
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -61,16 +60,9 @@ class PostgresServer:
         The cluster of a stopped server goes too (its port was random, nothing reuses it);
         its log goes with it, unless the stop fails.
         """
-        if not self.started_here or self.home is None:
+        if not self.started_here or self.home is None or self.port is None:
             return
-        subprocess.run(
-            [str(DEPLOY_DIR / "stop.sh"), str(self.port)],
-            env=_script_env(self.home),
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        stop_script(DEPLOY_DIR, _script_env(self.home), self.port)
         shutil.rmtree(self.home / f"data-{self.port}", ignore_errors=True)
         shutil.rmtree(self.home / f"run-{self.port}", ignore_errors=True)
 
@@ -117,27 +109,16 @@ def _start_server() -> PostgresServer:
     env = _script_env(home)
     env["IAA_PG_PORT"] = str(port)
     env.pop("IAA_PG_KEEP_DATA", None)
-    try:
-        subprocess.run(
-            [str(DEPLOY_DIR / "start.sh")],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=START_TIMEOUT_SECONDS,
-        )
-    except subprocess.CalledProcessError as exc:
-        raise PostgresUnavailableError(
-            f"deploy/postgres/start.sh failed with exit code {exc.returncode} on port {port}:\n"
-            f"{exc.stdout}{exc.stderr}"
-        ) from exc
-    except subprocess.TimeoutExpired as exc:
-        subprocess.run([str(DEPLOY_DIR / "stop.sh"), str(port)], env=env, check=False)
-        raise PostgresUnavailableError(
-            f"deploy/postgres/start.sh did not finish in {START_TIMEOUT_SECONDS:.0f} s "
-            f"on port {port}; see {home}/install.log and {home}/run-{port}/server.log"
-        ) from exc
-    settings = _read_env_file(home / f"server-{port}.env")
+    settings = start_script(
+        DEPLOY_DIR,
+        env,
+        port=port,
+        env_file=home / f"server-{port}.env",
+        required=("IAA_PG_URL",),
+        timeout_s=START_TIMEOUT_SECONDS,
+        logs=f"{home}/install.log and {home}/run-{port}/server.log",
+        unavailable=PostgresUnavailableError,
+    )
     return PostgresServer(url=settings["IAA_PG_URL"], started_here=True, port=port, home=home)
 
 
@@ -145,15 +126,3 @@ def _script_env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["IAA_PG_HOME"] = str(home)
     return env
-
-
-def _read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines, as written by start.sh."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise PostgresUnavailableError(f"start.sh succeeded but wrote no {path}") from exc
-    settings = dict(line.split("=", 1) for line in lines if "=" in line)
-    if "IAA_PG_URL" not in settings:
-        raise PostgresUnavailableError(f"{path} lacks IAA_PG_URL")
-    return settings

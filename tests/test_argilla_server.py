@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 import requests
 from argilla_server import ArgillaServer
-from localhost import QuietHandler, serving
+from localhost import QuietHandler, read_env_file, serving
 
 with warnings.catch_warnings():
     # argilla 2.8.0 defines a pydantic model with a class-based `config` (deprecated in pydantic 2)
@@ -582,10 +582,10 @@ def _busy_work_horse(argilla: ArgillaServer) -> int:
     """Queue a 5-minute job on the server's rq worker pool and return the pid of the work horse
     running it."""
     assert argilla.home is not None
-    settings = dict(
-        line.split("=", 1)
-        for line in (argilla.home / f"server-{argilla.port}.env").read_text().splitlines()
-        if "=" in line
+    settings = read_env_file(
+        argilla.home / f"server-{argilla.port}.env",
+        ("ARGILLA_WORKER_PID", "ARGILLA_REDIS_URL"),
+        AssertionError,
     )
     worker = int(settings["ARGILLA_WORKER_PID"])
     subprocess.run(
