@@ -1,0 +1,116 @@
+"""Webhook events: durable intake before the answer, and their processing state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    func,
+    select,
+    update,
+)
+
+from connector.store.base import StoreBase, inserted, moment
+from connector.store.bulk import upsert
+from connector.store.columns import utcnow
+from connector.store.errors import StoreError
+from connector.store.rows import (
+    WebhookEvent,
+)
+from connector.store.schema import (
+    webhook_events,
+)
+
+__all__ = ["EventStore"]
+
+
+class EventStore(StoreBase):
+    """Webhook events stored on receipt and marked when processed."""
+
+    # --- webhook events ---------------------------------------------------------------------
+
+    def add_webhook_event(
+        self,
+        event_id: str,
+        *,
+        platform: str,
+        payload: Mapping[str, Any],
+        project_key: str | None = None,
+        received_at: datetime | None = None,
+    ) -> bool:
+        """Store a received webhook event before it is acknowledged; False if an event with
+        this id is stored already."""
+        with self._write("storing a webhook event") as connection:
+            return inserted(
+                connection,
+                upsert(connection, webhook_events, key=["event_id"]),
+                {
+                    "event_id": event_id,
+                    "platform": platform,
+                    "project_key": project_key,
+                    "received_at": utcnow() if received_at is None else received_at,
+                    "payload": dict(payload),
+                    "attempts": 0,
+                },
+            )
+
+    def pending_webhook_events(
+        self, limit: int = 100, *, max_attempts: int | None = None
+    ) -> list[WebhookEvent]:
+        """Events not processed yet, oldest first (with fewer than ``max_attempts`` failed
+        attempts, if given)."""
+        w = webhook_events
+        query = (
+            select(w)
+            .where(w.c.processed_at.is_(None))
+            .order_by(w.c.received_at, w.c.id)
+            .limit(limit)
+        )
+        if max_attempts is not None:
+            query = query.where(w.c.attempts < max_attempts)
+        with self._read("reading webhook events") as connection:
+            found = connection.execute(query).all()
+        return [
+            WebhookEvent(
+                event_id=row.event_id,
+                platform=row.platform,
+                project_key=row.project_key,
+                received_at=row.received_at,
+                payload=row.payload,
+                processed_at=row.processed_at,
+                attempts=row.attempts,
+                error=row.error,
+            )
+            for row in found
+        ]
+
+    def mark_event_processed(
+        self, event_id: str, *, error: str | None = None, at: datetime | None = None
+    ) -> None:
+        """Count an attempt at an event: processed if ``error`` is None, else left pending with
+        the error. An event processed already stays processed.
+
+        Raises:
+            StoreError: no event has that id.
+        """
+        operation = "marking a webhook event processed"
+        w = webhook_events
+        with self._write(operation) as connection:
+            result = connection.execute(
+                update(w)
+                .where(w.c.event_id == event_id)
+                .values(
+                    attempts=w.c.attempts + 1,
+                    error=error,
+                    processed_at=w.c.processed_at
+                    if error
+                    else func.coalesce(w.c.processed_at, moment(at)),
+                )
+            )
+            if result.rowcount != 1:
+                raise StoreError(f"no webhook event {event_id!r}", operation=operation)
+
+
+# --- engine -----------------------------------------------------------------------------------
