@@ -43,6 +43,26 @@ def test_all_is_complete_and_sorted() -> None:
     assert judgments.__all__ == sorted(judgments.__all__, key=_isort_key)
 
 
+def test_stored_rows_get_the_dtypes_normalise_gives() -> None:
+    """The store reads validated rows back as raw values (times as text, NULLs as None) and
+    casts them with with_canonical_dtypes: the dtypes must be normalise's."""
+    rows = [
+        {"item_id": "i1", "annotator": "x", "dimension": "overall", "value": "a",
+         "submitted_at": "2024-05-01 12:00:00.000000", "lead_time_s": 3, "gold_value": "a"},
+        {"item_id": "i1", "annotator": "y", "dimension": "overall", "value": "b",
+         "submitted_at": None, "lead_time_s": None, "gold_value": None},
+    ]  # fmt: skip
+    validated = normalise(pd.DataFrame(rows))
+    raw = pd.DataFrame.from_records(
+        [{c: r.get(c) for c in COLUMNS} for r in rows], columns=list(COLUMNS)
+    )
+    cast = judgments.with_canonical_dtypes(raw)
+    assert cast.dtypes.to_dict() == validated.dtypes.to_dict()
+    assert cast["submitted_at"].iloc[0] == validated["submitted_at"].iloc[0]
+    assert cast["gold_value"].iloc[1] is None
+    assert cast["lead_time_s"].iloc[0] == 3.0
+
+
 def test_columns() -> None:
     assert REQUIRED_COLUMNS == ("item_id", "annotator", "dimension", "value")
     assert COLUMNS[:4] == REQUIRED_COLUMNS

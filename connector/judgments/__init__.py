@@ -51,6 +51,7 @@ from connector.judgments.table import (
     JudgmentTable,
     TableFormat,
     normalise,
+    with_canonical_dtypes,
 )
 
 __all__ = [
@@ -62,4 +63,5 @@ __all__ = [
     "label_studio_judgments",
     "load_judgments",
     "normalise",
+    "with_canonical_dtypes",
 ]

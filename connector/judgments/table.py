@@ -15,7 +15,14 @@ import pandas as pd
 
 from connector.errors import JudgmentTableError
 
-__all__ = ["COLUMNS", "REQUIRED_COLUMNS", "JudgmentTable", "TableFormat", "normalise"]
+__all__ = [
+    "COLUMNS",
+    "REQUIRED_COLUMNS",
+    "JudgmentTable",
+    "TableFormat",
+    "normalise",
+    "with_canonical_dtypes",
+]
 
 TableFormat = Literal["canonical", "label-studio", "argilla"]
 
@@ -84,6 +91,19 @@ def normalise(frame: pd.DataFrame, *, source: str = "<frame>") -> pd.DataFrame:
     """
     validated, _ = _validate(frame, _Rows(source, None), from_text=False)
     return validated
+
+
+def with_canonical_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (every column of :data:`COLUMNS`) cast to the dtypes :func:`normalise` gives,
+    without its row-by-row checks: for rows that were validated when they were stored."""
+    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], utc=True).astype(_TIMESTAMP_DTYPE)
+    for column in _FLOAT_COLUMNS:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    for column in COLUMNS:
+        if column != "submitted_at" and column not in _FLOAT_COLUMNS:
+            values = frame[column].astype(object)
+            frame[column] = values.where(values.notna(), None)
+    return frame
 
 
 # --------------------------------------------------------------------------------------------

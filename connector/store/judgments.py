@@ -21,7 +21,7 @@ from sqlalchemy import (
     update,
 )
 
-from connector.judgments import COLUMNS
+from connector.judgments import COLUMNS, with_canonical_dtypes
 from connector.store.base import AnyRow, StoreBase
 from connector.store.bulk import Insert, chunks, execute_many, upsert
 from connector.store.columns import as_utc, dumps, utcnow
@@ -234,7 +234,7 @@ class JudgmentStore(StoreBase):
         frame = pd.DataFrame.from_records(
             [_canonical_record(row, lengths) for row in found], columns=list(COLUMNS)
         )
-        return _canonical_dtypes(frame)
+        return with_canonical_dtypes(frame)
 
     def quarantine(self, project_key: str, rows: Iterable[QuarantineRow]) -> int:
         """Keep results that do not fit the rubric; one entry per (annotation, reason), so a
@@ -380,18 +380,3 @@ def _canonical_record(row: AnyRow, lengths: dict[str, tuple[object, object]]) ->
         length_a,
         length_b,
     )
-
-
-def _canonical_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
-    """The canonical dtypes of :func:`connector.judgments.normalise`, without its row-by-row
-    validation: the store only holds rows that were validated when they were written."""
-    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], utc=True).astype(
-        "datetime64[ns, UTC]"
-    )
-    for column in ("lead_time_s", "length_a", "length_b"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    for column in ("item_id", "annotator", "dimension", "value", "category", "rubric_version",
-                   "batch", "display_left", "gold_value"):  # fmt: skip
-        values = frame[column].astype(object)
-        frame[column] = values.where(values.notna(), None)
-    return frame
