@@ -1,37 +1,28 @@
-"""Rubrics as versioned data.
-
-A rubric file ``rubrics/<id>/v<version>.yaml`` names the dimensions annotators judge (the
-question, the kind of judgment, the ordered values, the level of measurement), the quality
-thresholds and the calibration policy, and carries the guideline text (inline ``guidelines:`` or
-a sibling ``guidelines_file:``). Loading validates everything and reports ``file:line: what``::
-
-    rubrics/x/v2.yaml:14: dimension 'helpfulness': level 'ordnial' is not one of nominal,
-    ordinal, interval, ratio; did you mean 'ordinal'?
-
-A rubric version is immutable. :attr:`Rubric.content_hash` is ``"sha256:"`` + the hex digest of
-:meth:`Rubric.canonical_json` (sorted keys, normalised values, guideline text included), so
-comment or whitespace edits of the YAML keep the hash and any semantic edit changes it. The hash
-is recorded with every judgment and calibration batch.
-
-Preference dimensions use the values ``a`` and ``b`` for the two responses (``response_a`` and
-``response_b`` in the item's canonical order, never the display position) plus non-decisive
-values such as ``tie`` or ``both_bad``.
-"""
+"""Reading rubric YAML: every key validated, errors as ``file:line: what``."""
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import math
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar, get_args
+from typing import TypeVar
 
 from connector.errors import RubricError
-from connector.rubric_yaml import (
+from connector.rubric.model import (
+    _RESPONSES,
+    KINDS,
+    LEVELS,
+    BatchSize,
+    Calibration,
+    Dimension,
+    Kind,
+    Level,
+    Rubric,
+    Thresholds,
+    Value,
+    _with_hash,
+)
+from connector.rubric.yaml_source import (
     YamlMapping,
     YamlScalar,
     YamlSection,
@@ -42,28 +33,10 @@ from connector.rubric_yaml import (
 )
 
 __all__ = [
-    "KINDS",
-    "LEVELS",
-    "BatchSize",
-    "Calibration",
-    "Dimension",
-    "Kind",
-    "Level",
-    "Rubric",
-    "Thresholds",
-    "Value",
-    "default_rubric_for",
     "find_rubrics",
     "load_rubric",
     "parse_rubric",
 ]
-
-Level = Literal["nominal", "ordinal", "interval", "ratio"]
-Kind = Literal["preference", "rating", "ranking", "choice"]
-Value = str | int | float
-
-LEVELS: tuple[Level, ...] = get_args(Level)
-KINDS: tuple[Kind, ...] = get_args(Kind)
 
 _RUBRIC_KEYS = (
     "id",
@@ -92,103 +65,7 @@ _CALIBRATION_KEYS = (
 _ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]*")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
-_RESPONSES = ("a", "b")
 _Word = TypeVar("_Word", bound=str)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Dimension:
-    """One question of a rubric.
-
-    ``values`` are ordered as the rubric lists them (the order matters for ordinal levels);
-    ``non_decisive`` (preference dimensions only) lists values that prefer neither response.
-    """
-
-    name: str
-    question: str
-    kind: Kind
-    values: tuple[Value, ...]
-    level: Level
-    non_decisive: tuple[Value, ...] = ()
-    target_alpha: float | None = None
-
-    @property
-    def decisive_values(self) -> tuple[Value, ...]:
-        """The values that express a preference (all values for non-preference dimensions)."""
-        return tuple(v for v in self.values if v not in self.non_decisive)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Thresholds:
-    """Quality thresholds: gold accuracy to qualify / to be sent to retraining, target alpha."""
-
-    qualify_gold_accuracy: float = 0.85
-    retrain_gold_accuracy: float = 0.80
-    target_alpha: float = 0.80
-    min_gold_judgments: int = 20
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BatchSize:
-    """Inclusive bounds on the number of items in a validation batch."""
-
-    min: int = 50
-    max: int = 100
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Calibration:
-    """Calibration policy: how much of each batch is gold and re-test, and how batches look."""
-
-    gold_share: float = 0.10
-    retest_share: float = 0.05
-    retest_delay_hours: int = 72
-    validation_batch_size: BatchSize = BatchSize()
-    annotators_per_item: int = 3
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Rubric:
-    """A validated, immutable rubric version."""
-
-    id: str
-    version: str
-    changelog: str
-    guidelines: str
-    dimensions: tuple[Dimension, ...]
-    thresholds: Thresholds = Thresholds()
-    calibration: Calibration = Calibration()
-    content_hash: str = ""
-    path: str | None = None
-
-    @property
-    def ref(self) -> str:
-        """``"<id>@v<version>"``, the short name used in tags and reports."""
-        return f"{self.id}@v{self.version}"
-
-    def dimension(self, name: str) -> Dimension:
-        """The dimension called ``name``; ``KeyError`` listing the rubric's dimensions if none."""
-        for dimension in self.dimensions:
-            if dimension.name == name:
-                return dimension
-        names = ", ".join(d.name for d in self.dimensions)
-        raise KeyError(f"rubric {self.ref} has no dimension {name!r}; its dimensions are {names}")
-
-    def target_alpha_for(self, name: str) -> float:
-        """The dimension's own ``target_alpha`` if it sets one, else the rubric threshold."""
-        own = self.dimension(name).target_alpha
-        return self.thresholds.target_alpha if own is None else own
-
-    def canonical_json(self) -> str:
-        """The rubric's content as canonical JSON (sorted keys, no path, no hash)."""
-        content = dataclasses.asdict(self)
-        del content["content_hash"], content["path"]
-        return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _with_hash(rubric: Rubric) -> Rubric:
-    digest = hashlib.sha256(rubric.canonical_json().encode("utf-8")).hexdigest()
-    return dataclasses.replace(rubric, content_hash=f"sha256:{digest}")
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -647,92 +524,3 @@ def _batch_size(calibration: YamlSection) -> BatchSize:
             f"min ({low}) must not exceed max ({high})", line=section.key_line("min")
         )
     return BatchSize(min=low, max=high)
-
-
-# --- rubric for a table given without one --------------------------------------------------
-
-
-def default_rubric_for(
-    dimensions: Mapping[str, Iterable[object]], *, non_decisive: Iterable[Value] = ("tie",)
-) -> Rubric:
-    """An in-memory rubric (id ``adhoc``, version ``0``) for a table given without a rubric.
-
-    Every dimension is nominal with its observed values sorted (numbers before labels); missing
-    values (``None``, NaN) are skipped. A dimension whose values are ``a``, ``b`` and values of
-    ``non_decisive`` is a preference dimension, with the non-decisive values it actually shows
-    marked as such; a dimension of numbers is a rating; anything else is a choice.
-
-    Raises:
-        RubricError: no dimensions, a dimension without values, or a value that is not a
-            string or number.
-    """
-    if not dimensions:
-        raise RubricError("default_rubric_for needs at least one dimension")
-    ignored = tuple(non_decisive)
-    built: list[Dimension] = []
-    for name, observed in dimensions.items():
-        values = _observed_values(name, observed)
-        present = tuple(v for v in ignored if v in values)
-        decisive = [v for v in values if v not in present]
-        is_preference = bool(decisive) and all(v in _RESPONSES for v in decisive)
-        kind: Kind = "choice"
-        if is_preference:
-            kind = "preference"
-        elif all(not isinstance(v, str) for v in values):
-            kind = "rating"
-        built.append(
-            Dimension(
-                name=name,
-                question=f"{name} (no rubric given; values as observed)",
-                kind=kind,
-                values=values,
-                level="nominal",
-                non_decisive=present if is_preference else (),
-            )
-        )
-    return _with_hash(
-        Rubric(
-            id="adhoc",
-            version="0",
-            changelog="Built from the observed values of a table given without a rubric.",
-            guidelines="Ad-hoc rubric: every dimension is nominal, its values as observed.\n",
-            dimensions=tuple(built),
-        )
-    )
-
-
-def _observed_values(name: str, observed: Iterable[object]) -> tuple[Value, ...]:
-    seen: set[Value] = set()
-    for raw in observed:
-        if raw is None or (isinstance(raw, float) and math.isnan(raw)):
-            continue
-        value = _plain_value(raw)
-        if value is None:
-            raise RubricError(
-                f"dimension '{name}': value {raw!r} ({type(raw).__name__}) is not a string or "
-                "a number"
-            )
-        seen.add(value)
-    if not seen:
-        raise RubricError(f"dimension '{name}' has no observed values")
-    numbers = sorted(v for v in seen if not isinstance(v, str))
-    labels = sorted(v for v in seen if isinstance(v, str))
-    return (*numbers, *labels)
-
-
-def _plain_value(raw: object) -> Value | None:
-    """``raw`` as a str, int or float (numpy scalars included); ``None`` if it is neither."""
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, str):
-        return str(raw)
-    if isinstance(raw, int):
-        return int(raw)
-    if isinstance(raw, float):
-        return float(raw)
-    item = getattr(raw, "item", None)
-    if callable(item):
-        plain = item()
-        if isinstance(plain, str | int | float) and not isinstance(plain, bool):
-            return plain
-    return None

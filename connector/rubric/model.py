@@ -1,0 +1,128 @@
+"""The rubric model: :class:`Rubric` and its dimensions, thresholds and calibration policy,
+with the canonical JSON its content hash is taken of.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+__all__ = [
+    "KINDS",
+    "LEVELS",
+    "BatchSize",
+    "Calibration",
+    "Dimension",
+    "Kind",
+    "Level",
+    "Rubric",
+    "Thresholds",
+    "Value",
+]
+
+Level = Literal["nominal", "ordinal", "interval", "ratio"]
+Kind = Literal["preference", "rating", "ranking", "choice"]
+Value = str | int | float
+
+LEVELS: tuple[Level, ...] = get_args(Level)
+KINDS: tuple[Kind, ...] = get_args(Kind)
+
+_RESPONSES = ("a", "b")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dimension:
+    """One question of a rubric.
+
+    ``values`` are ordered as the rubric lists them (the order matters for ordinal levels);
+    ``non_decisive`` (preference dimensions only) lists values that prefer neither response.
+    """
+
+    name: str
+    question: str
+    kind: Kind
+    values: tuple[Value, ...]
+    level: Level
+    non_decisive: tuple[Value, ...] = ()
+    target_alpha: float | None = None
+
+    @property
+    def decisive_values(self) -> tuple[Value, ...]:
+        """The values that express a preference (all values for non-preference dimensions)."""
+        return tuple(v for v in self.values if v not in self.non_decisive)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Thresholds:
+    """Quality thresholds: gold accuracy to qualify / to be sent to retraining, target alpha."""
+
+    qualify_gold_accuracy: float = 0.85
+    retrain_gold_accuracy: float = 0.80
+    target_alpha: float = 0.80
+    min_gold_judgments: int = 20
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchSize:
+    """Inclusive bounds on the number of items in a validation batch."""
+
+    min: int = 50
+    max: int = 100
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Calibration:
+    """Calibration policy: how much of each batch is gold and re-test, and how batches look."""
+
+    gold_share: float = 0.10
+    retest_share: float = 0.05
+    retest_delay_hours: int = 72
+    validation_batch_size: BatchSize = BatchSize()
+    annotators_per_item: int = 3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rubric:
+    """A validated, immutable rubric version."""
+
+    id: str
+    version: str
+    changelog: str
+    guidelines: str
+    dimensions: tuple[Dimension, ...]
+    thresholds: Thresholds = Thresholds()
+    calibration: Calibration = Calibration()
+    content_hash: str = ""
+    path: str | None = None
+
+    @property
+    def ref(self) -> str:
+        """``"<id>@v<version>"``, the short name used in tags and reports."""
+        return f"{self.id}@v{self.version}"
+
+    def dimension(self, name: str) -> Dimension:
+        """The dimension called ``name``; ``KeyError`` listing the rubric's dimensions if none."""
+        for dimension in self.dimensions:
+            if dimension.name == name:
+                return dimension
+        names = ", ".join(d.name for d in self.dimensions)
+        raise KeyError(f"rubric {self.ref} has no dimension {name!r}; its dimensions are {names}")
+
+    def target_alpha_for(self, name: str) -> float:
+        """The dimension's own ``target_alpha`` if it sets one, else the rubric threshold."""
+        own = self.dimension(name).target_alpha
+        return self.thresholds.target_alpha if own is None else own
+
+    def canonical_json(self) -> str:
+        """The rubric's content as canonical JSON (sorted keys, no path, no hash)."""
+        content = dataclasses.asdict(self)
+        del content["content_hash"], content["path"]
+        return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _with_hash(rubric: Rubric) -> Rubric:
+    digest = hashlib.sha256(rubric.canonical_json().encode("utf-8")).hexdigest()
+    return dataclasses.replace(rubric, content_hash=f"sha256:{digest}")
