@@ -334,9 +334,9 @@ def test_a_delete_is_recorded_and_left_out_of_the_frame(store: Store) -> None:
     assert store.mark_deleted(PROJECT, ["1"], T0 + timedelta(hours=2)) == 0
     assert values(store) == {("ann-2", "overall"): "b"}
     assert len(store.judgments_frame(PROJECT, include_deleted=True)) == 3
-    # pulling the deleted annotation again as it was does not bring it back
-    store.apply_judgments(PROJECT, [judgment("1", "a")])
-    assert values(store) == {("ann-2", "overall"): "b"}
+    # an older version of a deleted annotation leaves it deleted
+    older = judgment("1", "a", updated=T0 - timedelta(minutes=1))
+    assert store.apply_judgments(PROJECT, [older]) == ApplyCounts(unchanged=1)
     with store.engine.connect() as connection:
         deleted_at = (
             connection.execute(
@@ -347,7 +347,12 @@ def test_a_delete_is_recorded_and_left_out_of_the_frame(store: Store) -> None:
         )
     assert len(deleted_at) == 2
     assert all(moment is not None for moment in deleted_at)
+    # pulled again as it was, it is on the platform: the deletion was seen in error
+    assert store.apply_judgments(PROJECT, [judgment("1", "a")]) == ApplyCounts(updated=1)
+    assert values(store) == {("ann-1", "overall"): "a", ("ann-2", "overall"): "b"}
+    assert store.apply_judgments(PROJECT, [judgment("1", "a")]) == ApplyCounts(unchanged=1)
     # a newer version (an Argilla response submitted again after a withdrawal) comes back
+    store.mark_deleted(PROJECT, ["1"])
     counts = store.apply_judgments(PROJECT, [judgment("1", "b", updated=T0 + timedelta(days=1))])
     assert counts == ApplyCounts(updated=1)
     assert values(store) == {("ann-1", "overall"): "b", ("ann-2", "overall"): "b"}

@@ -100,9 +100,12 @@ class JudgmentStore(StoreBase):
 
         A stored judgment takes the incoming one when its ``platform_updated_at`` is newer, or
         the same with a different value; never an older one (a missing timestamp is the
-        oldest). Rows repeating a key within ``rows`` count once, the newest winning. A deleted
-        judgment stays deleted unless a newer version arrives (an Argilla response withdrawn to
-        draft and submitted again keeps its id). The counts are of distinct keys.
+        oldest). Rows repeating a key within ``rows`` count once, the newest winning. A judgment
+        marked deleted comes back (counted as updated) when a newer version arrives (an Argilla
+        response withdrawn to draft and submitted again keeps its id) or when a pull sees the
+        same version again: the platform has it, so the deletion was seen in error (an offset
+        page shifted by a concurrent deletion); only an older version leaves it deleted. The
+        counts are of distinct keys.
         """
         incoming: dict[tuple[str, str], JudgmentRow] = {}
         for row in rows:
@@ -117,7 +120,7 @@ class JudgmentStore(StoreBase):
         writes: list[dict[str, Any]] = []
         annotation_ids = sorted({key[0] for key in incoming})
         with self._write("applying judgments") as connection:
-            stored: dict[tuple[str, str], tuple[str, datetime | None]] = {}
+            stored: dict[tuple[str, str], tuple[str, datetime | None, bool]] = {}
             for chunk in chunks(annotation_ids):
                 found = connection.execute(
                     select(
@@ -125,20 +128,22 @@ class JudgmentStore(StoreBase):
                         judgments.c.dimension,
                         type_coerce(judgments.c.value, Text),  # canonical JSON text, as stored
                         judgments.c.platform_updated_at,
+                        judgments.c.deleted_at.is_not(None),
                     ).where(
                         judgments.c.project_key == project_key,
                         judgments.c.platform_annotation_id.in_(chunk),
                     )
                 )
-                for annotation_id, dimension, value, updated_at in found:
-                    stored[(annotation_id, dimension)] = (value, updated_at)
+                for annotation_id, dimension, value, updated_at, deleted in found:
+                    stored[(annotation_id, dimension)] = (value, updated_at, bool(deleted))
             for key, row in incoming.items():
                 before = stored.get(key)
                 if before is None:
                     created += 1
                 else:
                     newer = _is_newer(row.platform_updated_at, before[1])
-                    if newer is False or (newer is None and dumps(row.value) == before[0]):
+                    same = newer is None and dumps(row.value) == before[0] and not before[2]
+                    if newer is False or same:
                         unchanged += 1
                         continue
                     updated += 1
@@ -318,12 +323,16 @@ def _is_newer(incoming: datetime | None, stored: datetime | None) -> bool | None
 
 
 def _replaces(statement: Insert) -> ColumnElement[bool]:
-    """The incoming judgment replaces the stored one: newer, or as new with another value."""
+    """The incoming judgment replaces the stored one: newer, or as new with another value or
+    over a judgment marked deleted."""
     incoming = statement.excluded.platform_updated_at
     stored = judgments.c.platform_updated_at
     newer = or_(and_(stored.is_(None), incoming.is_not(None)), incoming > stored)
     same_time = or_(and_(stored.is_(None), incoming.is_(None)), incoming == stored)
-    return or_(newer, and_(same_time, statement.excluded.value != judgments.c.value))
+    differs = or_(
+        statement.excluded.value != judgments.c.value, judgments.c.deleted_at.is_not(None)
+    )
+    return or_(newer, and_(same_time, differs))
 
 
 def _judgment_params(project_key: str, row: JudgmentRow, now: datetime) -> dict[str, Any]:
