@@ -745,6 +745,18 @@ def test_webhook_events_are_stored_once_and_processed(store: Store) -> None:
         store.mark_event_processed("nope")
 
 
+def test_webhook_events_are_marked_in_batches(store: Store) -> None:
+    ids = [f"e{i}" for i in range(1203)]  # more than one IN (...) chunk
+    for event_id in ids:
+        store.add_webhook_event(event_id, platform="argilla", payload={}, received_at=T0)
+    assert store.mark_events_processed(ids[:3], error="timeout") == 3
+    assert store.mark_events_processed([*ids[:1200], "unknown", ids[0]]) == 1200
+    pending = store.pending_webhook_events(limit=10)
+    assert [e.event_id for e in pending] == ids[1200:]
+    assert store.mark_events_processed(ids[:2]) == 2  # processed stay processed: attempts count
+    assert store.mark_events_processed([]) == 0
+
+
 # --- lookups used by sync -----------------------------------------------------------------------
 
 

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 # Whole tasks/records gone: an incremental pull does not see them, a full one does.
 DELETION_EVENTS = frozenset({"TASKS_DELETED", "record.deleted", "dataset.deleted"})
+MARK_CHUNK = 200  # events marked processed per write transaction
 
 
 def _needs_full(event: WebhookEvent) -> bool:
@@ -159,10 +160,12 @@ class EventWorker:
                 return 0
             error = outcome.error if isinstance(outcome, SyncOutcome) else None
         self._record(project_key, failed=error is not None)
+        for start in range(0, len(events), MARK_CHUNK):
+            chunk = [e.event_id for e in events[start : start + MARK_CHUNK]]
+            with write_lock(self.store):  # short writes; webhook intake goes in between
+                self.store.mark_events_processed(chunk, error=error)
         processed = 0
         for event in events:
-            with write_lock(self.store):  # one short write; webhook intake goes in between
-                self.store.mark_event_processed(event.event_id, error=error)
             if error is None:
                 processed += 1
                 self.metrics.count("iaa_webhook_events_processed_total", platform=event.platform)

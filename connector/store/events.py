@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +13,7 @@ from sqlalchemy import (
 )
 
 from connector.store.base import StoreBase, inserted, moment
-from connector.store.bulk import upsert
+from connector.store.bulk import chunks, upsert
 from connector.store.columns import utcnow
 from connector.store.errors import StoreError
 from connector.store.rows import (
@@ -95,22 +95,30 @@ class EventStore(StoreBase):
         Raises:
             StoreError: no event has that id.
         """
-        operation = "marking a webhook event processed"
-        w = webhook_events
-        with self._write(operation) as connection:
-            result = connection.execute(
-                update(w)
-                .where(w.c.event_id == event_id)
-                .values(
-                    attempts=w.c.attempts + 1,
-                    error=error,
-                    processed_at=w.c.processed_at
-                    if error
-                    else func.coalesce(w.c.processed_at, moment(at)),
-                )
+        if self.mark_events_processed([event_id], error=error, at=at) != 1:
+            raise StoreError(
+                f"no webhook event {event_id!r}", operation="marking a webhook event processed"
             )
-            if result.rowcount != 1:
-                raise StoreError(f"no webhook event {event_id!r}", operation=operation)
 
-
-# --- engine -----------------------------------------------------------------------------------
+    def mark_events_processed(
+        self, event_ids: Sequence[str], *, error: str | None = None, at: datetime | None = None
+    ) -> int:
+        """:meth:`mark_event_processed` for several events in one short transaction; returns
+        how many of the ids were found."""
+        w = webhook_events
+        marked = 0
+        with self._write("marking webhook events processed") as connection:
+            for chunk in chunks(sorted(set(event_ids))):
+                result = connection.execute(
+                    update(w)
+                    .where(w.c.event_id.in_(chunk))
+                    .values(
+                        attempts=w.c.attempts + 1,
+                        error=error,
+                        processed_at=w.c.processed_at
+                        if error
+                        else func.coalesce(w.c.processed_at, moment(at)),
+                    )
+                )
+                marked += result.rowcount
+        return marked
