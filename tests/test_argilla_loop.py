@@ -25,6 +25,7 @@ from connector.config import Config, load_config
 from connector.item import Item
 from connector.platforms.argilla.adapter import Argilla
 from connector.platforms.argilla.settings import AGREEMENT_PROPERTY
+from connector.platforms.base import TaskAgreement
 from connector.rubric import Dimension, load_rubric
 from connector.store import Store
 from connector.sync import sync_project
@@ -286,6 +287,39 @@ def test_a_changed_dataset_report_waits_out_the_interval(loop: Loop) -> None:
     loop.respond(keys[2], second, {"overall": "b"})
     loop.sync()  # rewritten again: metadata that is already there is replaced, not kept
     assert stored_report()["dimensions"]["overall"]["n_judgments"] == 6
+
+
+def test_a_fresh_adapter_keeps_a_records_other_metadata(loop: Loop) -> None:
+    """A run whose pull found nothing new has read no record: the per-record write must still
+    keep metadata it does not own (a bulk record write replaces the whole dict)."""
+    loop.push(_items(1))
+    [record] = loop.records()
+    requests.post(  # a property of the dataset's owner, not the connector's
+        f"{loop.server.url}/api/v1/datasets/{loop.dataset_id}/metadata-properties",
+        json={
+            "name": "source",
+            "title": "Source",
+            "settings": {"type": "terms", "values": ["crawl-7"]},
+            "visible_for_annotators": True,
+        },
+        headers=_headers(loop.server.owner_api_key),
+        timeout=30,
+    ).raise_for_status()
+    requests.patch(
+        f"{loop.server.url}/api/v1/records/{record['id']}",
+        json={"metadata": {"source": "crawl-7"}},
+        headers=_headers(loop.server.owner_api_key),
+        timeout=30,
+    ).raise_for_status()
+    fresh = Argilla(loop.server.url, loop.server.owner_api_key, retries=0)
+    fresh.write_report(
+        loop.dataset_id,
+        summary="s",
+        tasks=[TaskAgreement(task_id=str(record["id"]), agreement=0.5, n_judgments=2)],
+        column=False,
+    )
+    [written] = loop.records()
+    assert written["metadata"] == {"source": "crawl-7", AGREEMENT_PROPERTY: 0.5}
 
 
 def test_malformed_response_is_quarantined(argilla: ArgillaServer, tmp_path: Path) -> None:

@@ -111,8 +111,11 @@ def test_a_client_error_is_not_retried(server: tuple[str, Script]) -> None:
 def test_a_body_that_is_not_json_is_a_platform_error(server: tuple[str, Script]) -> None:
     url, script = server
     script.answers = [(200, {}, b"<html>proxy login</html>")]
-    with pytest.raises(PlatformError, match="GET /p answered with a body that is not JSON"):
+    with pytest.raises(PlatformError, match="GET /p answered with a body that is not JSON") as e:
         client(url).request("GET", "/p")
+    assert e.value.status == 200
+    assert not e.value.transient  # retrying the sync would not change the answer
+    assert len(script.seen) == 1
     assert client(url).body("GET", "/p") == b"<html>proxy login</html>"
 
 

@@ -68,11 +68,12 @@ class JsonClient:
         expect: tuple[int, ...] = (200, 201, 204),
     ) -> Any:
         """Send a request; return the decoded JSON body (``None`` for an empty body)."""
-        body = self.body(method, path, params=params, json=json, expect=expect)
-        return self.decode(method, path, body)
+        response = self._answer(method, path, params=params, json=json, expect=expect)
+        return self.decode(method, path, response.content, status=response.status_code)
 
-    def decode(self, method: str, path: str, body: bytes) -> Any:
-        """The JSON in the body ``method path`` answered with (``None`` for an empty body)."""
+    def decode(self, method: str, path: str, body: bytes, *, status: int) -> Any:
+        """The JSON in the body ``method path`` answered with ``status`` (``None`` for an empty
+        body). A body that is not JSON is a permanent error (it carries the 2xx status)."""
         if not body:
             return None
         try:
@@ -82,6 +83,7 @@ class JsonClient:
                 f"{method} {path} answered with a body that is not JSON",
                 platform=self.platform,
                 url=self.base_url,
+                status=status,
             ) from exc
 
     def body(
@@ -95,6 +97,17 @@ class JsonClient:
     ) -> bytes:
         """Send a request; return the raw body of an answer with an ``expect`` status, retrying
         transient failures. Safe to call from several threads."""
+        return self._answer(method, path, params=params, json=json, expect=expect).content
+
+    def _answer(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        expect: tuple[int, ...],
+    ) -> requests.Response:
         url = f"{self.base_url}{path}"
         attempt = 0
         while True:
@@ -117,7 +130,7 @@ class JsonClient:
                             moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
                         )
                 if response.status_code in expect:
-                    return response.content
+                    return response
                 detail = response.text[:300].replace("\n", " ")
                 error = PlatformError(
                     f"{method} {path} failed: {detail}",

@@ -92,6 +92,7 @@ class Argilla:
         )
         self._users: dict[str, str] = {}
         self._metadata: dict[str, dict[str, Any]] = {}  # record id → metadata, from the last pull
+        self._live: dict[str, set[str]] = {}  # dataset id → submitted response ids, whole pull
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -108,7 +109,8 @@ class Argilla:
         if user_id not in self._users:
             payload = self.client.request("GET", "/api/v1/users")
             self._users = {str(u["id"]): str(u["username"]) for u in payload.get("items", [])}
-        return self._users.get(user_id, user_id)
+            self._users.setdefault(user_id, user_id)  # not listed: its id, without asking again
+        return self._users[user_id]
 
     def _records(self, dataset_id: str, *, responses: bool) -> Iterator[list[dict[str, Any]]]:
         """Pages of records in insertion order, the next ones read ahead while the caller works
@@ -121,7 +123,7 @@ class Argilla:
             return self.client.body("GET", path, params=params)
 
         def decode(body: bytes) -> list[dict[str, Any]]:
-            payload = self.client.decode("GET", path, body)
+            payload = self.client.decode("GET", path, body, status=200)  # body() saw a 2xx
             items = payload.get("items") if isinstance(payload, dict) else None
             if not isinstance(items, list):
                 raise PlatformError(
@@ -146,14 +148,25 @@ class Argilla:
         cursor = started - timedelta(seconds=1)  # the Date header has whole seconds
         if since is not None and parse_timestamp(dataset["last_activity_at"]) <= since:
             return  # nothing happened since the last pull: nothing to read
+        live: set[str] = set()
         for records in self._records(project_id, responses=True):
             page = _PageBuilder(rubric, since, self._username)
             for record in records:
-                self._metadata[str(record["id"])] = dict(record.get("metadata") or {})
+                self._remember(record)
                 page.add_record(record, display_left.get(str(record["id"])))
+            live.update(a for task in page.tasks for a in task.annotation_ids)
             yield page.build(cursor)
+        self._live[project_id] = live  # every record was just read
+
+    def _remember(self, record: Mapping[str, Any]) -> None:
+        """Keep a record's metadata: a per-record write replaces the whole of it."""
+        self._metadata[str(record["id"])] = dict(record.get("metadata") or {})
 
     def live_annotation_ids(self, project_id: str) -> set[str]:
+        """Submitted response ids; those a whole read by :meth:`pull` in this run just saw,
+        else read now."""
+        if project_id in self._live:
+            return set(self._live[project_id])
         return {
             str(response["id"])
             for records in self._records(project_id, responses=True)
@@ -284,6 +297,12 @@ class Argilla:
         if not tasks:
             return
         self._ensure_agreement_property(project_id)
+        if any(t.task_id not in self._metadata for t in tasks):
+            # a pull that found nothing new read no records: learn their metadata first, or
+            # the write below would erase the rest of it
+            for records in self._records(project_id, responses=False):
+                for record in records:
+                    self._remember(record)
         for start in range(0, len(tasks), BULK_SIZE):
             chunk = tasks[start : start + BULK_SIZE]
             items = []
