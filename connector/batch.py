@@ -88,9 +88,7 @@ def plan_batch(
             f"a validation batch for {rubric.ref} needs {size.min}–{size.max} items; got "
             f"{len(items)}"
         )
-    own_role: Role = "production"
-    if kind == "validation" or kind == "contentious" or kind == "gold":
-        own_role = kind
+    own_role: Role = kind  # every batch kind is also the role of its own items
     batch_id = "b-" + _digest(project_key, rubric.content_hash, kind, label, *sorted(keys))[:20]
     policy = rubric.calibration
     total = len(items) / max(1e-9, 1.0 - policy.gold_share - policy.retest_share)

@@ -390,7 +390,7 @@ def serve(
     """Run the always-on service: webhook receiver, event worker, scheduled syncs, /metrics."""
     import uvicorn
 
-    from connector.alerts import Alerter
+    from connector.alerts import Alerter, sync_failing_alert
     from connector.service import (
         EventWorker,
         Metrics,
@@ -407,19 +407,13 @@ def serve(
         store = Store.open(config.store_url)
     except ConnectorError as exc:
         raise _fail(str(exc)) from None
-    extra = [config.argilla_webhook_secret_env]
-    if config.alert_webhook_env:
-        extra.append(config.alert_webhook_env)
-    install_secret_filter(secret_env_names(config, *extra))
+    install_secret_filter(secret_env_names(config))
     webhook = os.environ.get(config.alert_webhook_env or "") or None
     alerter = Alerter(webhook, min_interval_s=config.alert_min_interval_s)
 
     def on_failure(project: str, error: BaseException, consecutive: int) -> None:
-        from connector.alerts import sync_failing_alert
-
-        alerter.resolve(
-            [sync_failing_alert(project, error)], project=project, kinds=("sync_failing",)
-        )
+        del consecutive  # the runner calls only past [alerts] failed_runs
+        alerter.send([sync_failing_alert(project, error)])
 
     metrics = Metrics()
     runner = SyncRunner(

@@ -271,8 +271,10 @@ def decision_limit(p0: float, p1: float, *, arl0: float = DEFAULT_ARL0) -> float
     return _limit(p0, p1, float(arl0))[0]
 
 
+@lru_cache(maxsize=256)
 def design(p0: float, p1: float, *, arl0: float = DEFAULT_ARL0) -> DriftDesign:
-    """A CUSUM design for a drop ``p0 → p1`` with in-control ARL of at least ``arl0``."""
+    """A CUSUM design for a drop ``p0 → p1`` with in-control ARL of at least ``arl0``
+    (remembered: a design costs Markov-chain solves, and syncs ask for the same few)."""
     _check_rates(p0, p1)
     if not arl0 >= 1.0:
         raise ValueError(f"arl0 must be at least 1 judgment; got {arl0}")

@@ -53,7 +53,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any, Literal, cast, get_args
 
 import numpy as np
@@ -306,11 +306,6 @@ def _upper(correct: int, n: int, z: float) -> float:
     return wilson_interval(correct, n, z=z)[1] if n else math.nan
 
 
-@lru_cache(maxsize=64)
-def _gold_design(qualify: float, retrain: float, arl0: float) -> DriftDesign:
-    return design(qualify, retrain, arl0=arl0)
-
-
 def _pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
@@ -334,8 +329,8 @@ class _Reader:
     @cached_property
     def design(self) -> DriftDesign:
         """The gold chart's design, computed only for an annotator who has gold judgments."""
-        return _gold_design(
-            self.t.qualify_gold_accuracy, self.t.retrain_gold_accuracy, self.policy.arl0
+        return design(
+            self.t.qualify_gold_accuracy, self.t.retrain_gold_accuracy, arl0=self.policy.arl0
         )
 
     def use_window(self, name: str, stream: Stream, *, chart: bool) -> None:

@@ -26,6 +26,7 @@ from connector.calibration import push_batch
 from connector.config import Config, ProjectConfig
 from connector.errors import ConnectorError
 from connector.gold import load_gold
+from connector.item import Item
 from connector.lifecycle import (
     StatusChange,
     StatusState,
@@ -123,6 +124,7 @@ class _ProjectSync:
         self.live: set[str] = set()
         self.frame = pd.DataFrame()
         self.transitions: list[Transition] = []
+        self.gold_items: list[Item] = []  # the project's gold file, read once per sync
 
     # -- pull --------------------------------------------------------------------------------
 
@@ -249,9 +251,10 @@ class _ProjectSync:
     def load_gold(self) -> None:
         if self.project.gold is None:
             return
+        self.gold_items = load_gold(self.project.gold, self.rubric)
         answers = [
             GoldAnswer(item_key=item.item_key, dimension=name, value=value, source="file")
-            for item in load_gold(self.project.gold, self.rubric)
+            for item in self.gold_items
             for name, value in item.answers.items()
         ]
         self.store.set_gold(self.project.key, answers)
@@ -324,7 +327,7 @@ class _ProjectSync:
         waiting = needs_retraining_batch(self.transitions, current)
         if not waiting:
             return []
-        gold = load_gold(self.project.gold, self.rubric)
+        gold = self.gold_items  # read by load_gold at the start of this sync
         evidence = annotator_evidence(self.frame, self.rubric)
         changes = []
         for annotator in waiting:
