@@ -233,13 +233,7 @@ class _ProjectSync:
         gone = {a for ids in stored.values() for a in ids} - live
         if gone:
             self.tally.deleted += self.store.mark_deleted(self.project.key, gone)
-        stamp = self.store.get_cursor(self.platform.name, self.project.key)
-        self.store.set_cursor(
-            self.platform.name,
-            self.project.key,
-            stamp.cursor if stamp else None,
-            full_reconcile_at=datetime.now(UTC),
-        )
+        self.store.mark_reconciled(self.platform.name, self.project.key, datetime.now(UTC))
 
     def reconcile_due(self) -> bool:
         stamp = self.store.get_cursor(self.platform.name, self.project.key)

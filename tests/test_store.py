@@ -588,6 +588,17 @@ def test_cursor_round_trip(store: Store) -> None:
     assert cursor.last_full_reconcile_at == T0  # kept when not given
     assert cursor.updated_at.tzinfo is not None
     assert store.get_cursor("argilla", PROJECT) is None
+    store.mark_reconciled("label-studio", PROJECT, T0 + timedelta(days=1))
+    marked = store.get_cursor("label-studio", PROJECT)
+    assert marked is not None
+    assert (marked.cursor, marked.last_full_reconcile_at) == (
+        "2024-05-02T08:00:00Z",  # the cursor is left alone
+        T0 + timedelta(days=1),
+    )
+    store.mark_reconciled("argilla", PROJECT, T0)
+    fresh = store.get_cursor("argilla", PROJECT)
+    assert fresh is not None
+    assert (fresh.cursor, fresh.last_full_reconcile_at) == (None, T0)
 
 
 def test_sync_runs_record_their_counters(store: Store) -> None:

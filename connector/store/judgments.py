@@ -312,14 +312,9 @@ def _newer_key(row: JudgmentRow) -> datetime:
 
 def _is_newer(incoming: datetime | None, stored: datetime | None) -> bool | None:
     """True if ``incoming`` is newer, False if older, None if the same (None is the oldest)."""
-    if incoming is None or stored is None:
-        if incoming is None and stored is None:
-            return None
-        return stored is None
-    incoming, stored = as_utc(incoming), as_utc(stored)
-    if incoming == stored:
-        return None
-    return incoming > stored
+    new = _OLDEST if incoming is None else as_utc(incoming)
+    old = _OLDEST if stored is None else as_utc(stored)
+    return None if new == old else new > old
 
 
 def _replaces(statement: Insert) -> ColumnElement[bool]:

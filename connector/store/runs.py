@@ -84,6 +84,26 @@ class RunStore(StoreBase):
                 },
             )
 
+    def mark_reconciled(self, platform: str, project_key: str, at: datetime) -> None:
+        """Record a full reconcile at ``at``; the cursor stays as it is (none for a new row)."""
+        with self._write("recording a full reconcile") as connection:
+            statement = upsert(
+                connection,
+                sync_cursors,
+                key=["platform", "project_key"],
+                update=("last_full_reconcile_at", "updated_at"),
+            )
+            connection.execute(
+                statement,
+                {
+                    "platform": platform,
+                    "project_key": project_key,
+                    "cursor": None,
+                    "last_full_reconcile_at": at,
+                    "updated_at": utcnow(),
+                },
+            )
+
     def start_run(
         self, platform: str, project_key: str, *, started_at: datetime | None = None
     ) -> int:
