@@ -66,6 +66,9 @@ class ProjectConfig:
     data_manager_column: bool = False
     max_task_writes: int = 500
     webhook_secret_env: str | None = None
+    # Platform users whose ground-truth annotations are taken as gold answers (emails on Label
+    # Studio, user names on Argilla); anyone else's ground truth is a judgment, never gold.
+    gold_authors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,6 +83,15 @@ class Config:
     alert_webhook_env: str | None = None
     alert_min_interval_s: float = 60.0
     alert_after_failed_runs: int = 1
+    # Bearer token (by environment variable) that every route showing reports, metrics or
+    # per-annotator figures requires; unset or empty, those routes answer 401.
+    api_token_env: str = "IAA_API_TOKEN"
+    # A platform's webhook only triggers a sync, at most once per this many seconds per project
+    # (Label Studio members can read its secret, so it is an untrusted trigger).
+    webhook_min_interval_s: float = 30.0
+    # Per-annotator gold figures in reports move only after this many new gold judgments of the
+    # annotator (so one changed answer cannot be diffed); see connector/gold_release.py.
+    gold_release_every: int = 10
 
     def platform(self, name: str) -> PlatformConfig:
         for platform in self.platforms:
@@ -133,6 +145,12 @@ class _Section:
             raise self.fail(key, f"must be a whole number of at least 1, not {value!r}")
         return value
 
+    def names(self, key: str) -> tuple[str, ...]:
+        value = self.table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(key, f"must be a list of non-empty strings, not {value!r}")
+        return tuple(dict.fromkeys(v.strip() for v in value))
+
     def flag(self, key: str, default: bool) -> bool:
         value = self.table.get(key, default)
         if not isinstance(value, bool):
@@ -182,7 +200,7 @@ def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
         (
             "key", "platform", "project_id", "rubric", "gold", "sync_interval_minutes",
             "overlap_seconds", "write_task_meta", "data_manager_column", "max_task_writes",
-            "webhook_secret_env",
+            "webhook_secret_env", "gold_authors",
         )
     )  # fmt: skip
     platform = section.text("platform")
@@ -203,8 +221,9 @@ def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
         overlap_seconds=section.number("overlap_seconds", 10.0),
         write_task_meta=section.flag("write_task_meta", True),
         data_manager_column=section.flag("data_manager_column", False),
-        max_task_writes=int(section.number("max_task_writes", 500)),
+        max_task_writes=section.count("max_task_writes", 500),
         webhook_secret_env=section.optional_text("webhook_secret_env"),
+        gold_authors=section.names("gold_authors"),
     )
 
 
@@ -228,9 +247,16 @@ def load_config(path: str | Path) -> Config:
     store = _Section(file, "store", raw.get("store", {}))
     store.check_keys(("url",))
     reports = _Section(file, "reports", raw.get("reports", {}))
-    reports.check_keys(("dir",))
+    reports.check_keys(("dir", "gold_release_every"))
     server = _Section(file, "server", raw.get("server", {}))
-    server.check_keys(("public_url", "argilla_webhook_secret_env"))
+    server.check_keys(
+        (
+            "public_url",
+            "argilla_webhook_secret_env",
+            "api_token_env",
+            "webhook_min_interval_seconds",
+        )
+    )
     alerts = _Section(file, "alerts", raw.get("alerts", {}))
     alerts.check_keys(("webhook_env", "min_interval_seconds", "failed_runs"))
     platforms = tuple(
@@ -262,6 +288,9 @@ def load_config(path: str | Path) -> Config:
         alert_webhook_env=alerts.optional_text("webhook_env"),
         alert_min_interval_s=alerts.number("min_interval_seconds", 60.0),
         alert_after_failed_runs=alerts.count("failed_runs", 1),
+        api_token_env=server.text("api_token_env", "IAA_API_TOKEN"),
+        webhook_min_interval_s=server.number("webhook_min_interval_seconds", 30.0),
+        gold_release_every=reports.count("gold_release_every", 10),
         platforms=platforms,
         projects=projects,
     )
@@ -277,12 +306,20 @@ EXAMPLE = """\
 url = "sqlite:///iaa-connector.db"
 
 [reports]
-# Full JSON/HTML reports are written here; the platform gets a summary and a link.
+# Full JSON/HTML reports are written here; the platform gets a summary (no per-annotator figures).
 dir = "reports"
+# Per-annotator gold figures in reports move only after this many new gold judgments of that
+# annotator, so nobody can learn a gold answer by changing one answer and reloading the report.
+gold_release_every = 10
 
 [server]
-# Where people reach this connector (used for report links and webhook registration).
+# Where people reach this connector (report links for leads; never written to the platform).
 public_url = "http://127.0.0.1:8765"
+# Environment variable holding the bearer token that /reports and /metrics require
+# (Authorization: Bearer <token>); unset, those routes answer 401.
+api_token_env = "IAA_API_TOKEN"
+# A webhook only triggers a sync, at most once per this many seconds per project.
+webhook_min_interval_seconds = 30
 # Environment variable holding the signing secret Argilla generated for its webhook.
 argilla_webhook_secret_env = "IAA_ARGILLA_WEBHOOK_SECRET"
 
@@ -313,4 +350,7 @@ write_task_meta = true             # per-task agreement in task meta
 data_manager_column = false        # also a sortable Data Manager column (task data)
 max_task_writes = 500              # per-task writes per sync (lowest agreement first)
 # webhook_secret_env = "IAA_WEBHOOK_SECRET"
+# Users whose ground-truth annotations become gold (--import-ground-truth); anyone else's
+# ground truth is an ordinary judgment and is quarantined for review.
+# gold_authors = ["lead@example.com"]
 """

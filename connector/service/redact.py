@@ -22,11 +22,12 @@ MASK = "***"
 
 def secret_env_names(config: Config, *extra: str) -> tuple[str, ...]:
     """Names of the environment variables that hold secrets in ``config`` (and ``extra``):
-    platform tokens, webhook secrets, the alert webhook URL."""
+    platform tokens, webhook secrets, the API token, the alert webhook URL."""
     names = [p.token_env for p in config.platforms]
     names += [p.webhook_secret_env for p in config.projects if p.webhook_secret_env]
     names += list(extra)
     names.append(config.argilla_webhook_secret_env)
+    names.append(config.api_token_env)
     if config.alert_webhook_env:
         names.append(config.alert_webhook_env)
     return tuple(dict.fromkeys(names))
