@@ -43,6 +43,7 @@ import requests
 
 from connector.lifecycle import Transition
 from connector.rubric import Rubric
+from connector.store import GoldChangeRow
 
 __all__ = [
     "ALERT_KINDS",
@@ -50,6 +51,7 @@ __all__ = [
     "AlertKind",
     "Alerter",
     "alerts_for",
+    "gold_change_alerts",
     "redact_url",
     "scrub",
     "slack_payload",
@@ -58,7 +60,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-AlertKind = Literal["transition", "alpha_below_target", "sync_failing"]
+AlertKind = Literal["transition", "alpha_below_target", "sync_failing", "gold_change"]
 ALERT_KINDS: tuple[AlertKind, ...] = get_args(AlertKind)
 _SECTION_CHARS = 2900  # Slack: section text ≤ 3000 characters
 _FIELD_CHARS = 1900  # Slack: a field ≤ 2000 characters
@@ -406,6 +408,35 @@ def alerts_for(
                     f"target {target:.2f}."
                 ),
                 fields=fields,
+            )
+        )
+    return alerts
+
+
+def gold_change_alerts(rows: Iterable[GoldChangeRow], project: str) -> list[Alert]:
+    """One alert per gold decision a person must know of: an existing answer changed, or a
+    change refused (ground truth from someone who is not a gold author, or a gold file that
+    disagrees with a gold author's ruling). A new gold answer alerts nobody."""
+    alerts = []
+    for row in rows:
+        if row.accepted and row.old_value is None:
+            continue
+        verdict = "changed" if row.accepted else "REFUSED a change of"
+        alerts.append(
+            Alert(
+                cause_key=f"{project}:gold:{row.fingerprint}",
+                kind="gold_change",
+                project=project,
+                text=(
+                    f"{project}: gold {verdict} item {row.item_key} ({row.dimension}): "
+                    f"{row.reason}."
+                ),
+                fields={
+                    "Item": row.item_key,
+                    "Dimension": row.dimension,
+                    "Set by": row.set_by,
+                    "Annotation": row.platform_annotation_id or "—",
+                },
             )
         )
     return alerts

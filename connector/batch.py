@@ -4,11 +4,17 @@ A batch is planned deterministically from its inputs, so planning it again gives
 id (its idempotency key), the same opaque task keys and the same display sides: pushing the
 same batch twice creates nothing new. Gold and re-test items are mixed in at the rubric's
 rates and the order is shuffled by key, so nothing about a task's position or key says gold.
+
+Task keys and display sides are an HMAC of (batch id, role, item) under this installation's
+secret (:meth:`connector.store.Store.installation_secret`): someone who learns a batch id, an
+item key or the rules here still cannot tell which task is gold or which side is which.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -17,7 +23,15 @@ from connector.errors import ConnectorError
 from connector.item import Item
 from connector.rubric import Rubric
 
-__all__ = ["BATCH_KINDS", "BatchError", "BatchKind", "BatchPlan", "PlannedTask", "plan_batch"]
+__all__ = [
+    "BATCH_KINDS",
+    "BatchError",
+    "BatchKind",
+    "BatchPlan",
+    "PlannedTask",
+    "plan_batch",
+    "plan_retraining_batch",
+]
 
 BatchKind = Literal["production", "validation", "contentious", "gold"]
 BATCH_KINDS: tuple[BatchKind, ...] = ("production", "validation", "contentious")
@@ -65,6 +79,7 @@ def plan_batch(
     retest: Sequence[Item] = (),
     gold_usage: Mapping[str, int] | None = None,
     label: str = "",
+    key_secret: str,
 ) -> BatchPlan:
     """Plan a batch of ``items`` plus gold at the rubric's share and re-tests at its share.
 
@@ -73,6 +88,7 @@ def plan_batch(
         gold: the gold items available; the least used (``gold_usage``) are taken first.
         retest: items already judged long enough ago to be shown again (re-test copies).
         label: distinguishes two batches of the same items (e.g. a date); part of the id.
+        key_secret: the installation's secret that keys task keys and display sides.
 
     Raises:
         BatchError: no items; a validation batch outside the rubric's size range; repeated keys.
@@ -102,9 +118,9 @@ def plan_batch(
     retest_pool = sorted(retest, key=lambda r: _digest(batch_id, "retest", r.item_key))
     chosen_retest = retest_pool[: round(policy.retest_share * total)]
     planned = [
-        *(_task(batch_id, item, own_role) for item in items),
-        *(_task(batch_id, item, "gold") for item in chosen_gold),
-        *(_task(batch_id, item, "retest") for item in chosen_retest),
+        *(_task(key_secret, batch_id, item, own_role) for item in items),
+        *(_task(key_secret, batch_id, item, "gold") for item in chosen_gold),
+        *(_task(key_secret, batch_id, item, "retest") for item in chosen_retest),
     ]
     planned.sort(key=lambda task: task.key)
     return BatchPlan(
@@ -116,7 +132,58 @@ def plan_batch(
     )
 
 
-def _task(batch_id: str, item: Item, role: Role) -> PlannedTask:
-    key = "t-" + _digest(batch_id, role, item.item_key)[:24]
-    side = "a" if int(_digest(key, "display"), 16) % 2 == 0 else "b"
+def plan_retraining_batch(
+    *,
+    project_key: str,
+    rubric: Rubric,
+    gold: Sequence[Item],
+    ordinary: Sequence[Item],
+    label: str,
+    key_secret: str,
+) -> BatchPlan:
+    """A retraining batch: ``gold`` (the items that decide) mixed with re-test copies of
+    ``ordinary`` items, so that gold is no larger a share of it than of any batch.
+
+    Enough ordinary items are taken for the rubric's gold share (20 gold at 10 % take 180);
+    with fewer available, all of them are (:attr:`BatchPlan.count` tells the share obtained).
+    Shuffled by keyed task key like every batch: the block of new tasks is not all gold.
+
+    Raises:
+        BatchError: no gold items.
+    """
+    if not gold:
+        raise BatchError(f"a retraining batch for project {project_key!r} needs gold items")
+    gold_keys = {item.item_key for item in gold}
+    share = rubric.calibration.gold_share or 1.0
+    wanted = math.ceil(len(gold) * (1.0 - share) / share) if share < 1.0 else 0
+    batch_id = "b-" + _digest(project_key, rubric.content_hash, "gold", label, *sorted(gold_keys))
+    batch_id = batch_id[:22]
+    pool = sorted(
+        (item for item in ordinary if item.item_key not in gold_keys),
+        key=lambda item: _digest(batch_id, "mix", item.item_key),
+    )
+    planned = [
+        *(_task(key_secret, batch_id, item, "gold") for item in gold),
+        *(_task(key_secret, batch_id, item, "retest") for item in pool[:wanted]),
+    ]
+    planned.sort(key=lambda task: task.key)
+    return BatchPlan(
+        batch_id=batch_id,
+        project_key=project_key,
+        kind="gold",
+        rubric_hash=rubric.content_hash,
+        tasks=tuple(planned),
+    )
+
+
+def _keyed(secret: str, *parts: str) -> str:
+    message = "\x1f".join(parts).encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _task(secret: str, batch_id: str, item: Item, role: Role) -> PlannedTask:
+    if not secret:
+        raise BatchError("task keys need the installation's secret (Store.installation_secret)")
+    key = "t-" + _keyed(secret, batch_id, role, item.item_key)[:24]
+    side = "a" if int(_keyed(secret, key, "display"), 16) % 2 == 0 else "b"
     return PlannedTask(key=key, item=item, role=role, display_left=side)

@@ -14,10 +14,13 @@ from datetime import timedelta
 
 from connector.batch import BatchPlan
 from connector.config import ProjectConfig
+from connector.gold import GoldClaim, record_claims
+from connector.item import Item
 from connector.platforms.base import NewTask, Platform
-from connector.store import BatchItemPlan, GoldAnswer, ItemRow, Store
+from connector.store import BatchItemPlan, ItemRow, Store
+from connector.store.columns import utcnow
 
-__all__ = ["PushResult", "push_batch"]
+__all__ = ["PushResult", "known_items", "push_batch", "task_key_secret"]
 
 # Tasks created after (batch creation − this) are candidates for "already pushed".
 CLOCK_SLACK = timedelta(minutes=5)
@@ -34,6 +37,33 @@ class PushResult:
 def _payload_hash(task_key: str, prompt: str, a: str, b: str | None, side: str) -> str:
     body = json.dumps([task_key, prompt, a, b, side], ensure_ascii=False)
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def task_key_secret(store: Store) -> str:
+    """The installation's secret that keys opaque task keys (see :mod:`connector.batch`)."""
+    return store.installation_secret("task_keys")
+
+
+def known_items(store: Store, project_key: str) -> list[Item]:
+    """Items whose prompt and responses the store keeps (those the connector pushed)."""
+    found = []
+    for row in store.items_with_payload(project_key):
+        payload = row.payload or {}
+        prompt, response_a = payload.get("prompt"), payload.get("response_a")
+        if not isinstance(prompt, str) or not isinstance(response_a, str):
+            continue
+        response_b = payload.get("response_b")
+        found.append(
+            Item(
+                item_key=row.item_key,
+                prompt=prompt,
+                response_a=response_a,
+                response_b=response_b if isinstance(response_b, str) else None,
+                category=row.category,
+                answers={},
+            )
+        )
+    return found
 
 
 def push_batch(
@@ -59,14 +89,21 @@ def push_batch(
             for item in items.values()
         ],
     )
-    gold = [
-        GoldAnswer(item_key=task.item.item_key, dimension=name, value=value, source="file")
+    now = utcnow()
+    claims = [
+        GoldClaim(
+            item_key=task.item.item_key,
+            dimension=name,
+            value=value,
+            source="file",
+            set_by=f"file:{project.gold.name}" if project.gold else "file",
+            at=now,
+        )
         for task in plan.tasks
         if task.role == "gold"
         for name, value in task.item.answers.items()
     ]
-    if gold:
-        store.set_gold(key, gold)
+    record_claims(store, key, claims, gold_authors=project.gold_authors)
     batch = store.create_batch(
         batch_id=plan.batch_id,
         project_key=key,

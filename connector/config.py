@@ -90,8 +90,9 @@ class Config:
     # (Label Studio members can read its secret, so it is an untrusted trigger).
     webhook_min_interval_s: float = 30.0
     # Per-annotator gold figures in reports move only after this many new gold judgments of the
-    # annotator (so one changed answer cannot be diffed); see connector/gold_release.py.
+    # annotator, at most once per gold_release_hours; see connector/gold_release.py.
     gold_release_every: int = 10
+    gold_release_hours: float = 24.0
 
     def platform(self, name: str) -> PlatformConfig:
         for platform in self.platforms:
@@ -247,7 +248,7 @@ def load_config(path: str | Path) -> Config:
     store = _Section(file, "store", raw.get("store", {}))
     store.check_keys(("url",))
     reports = _Section(file, "reports", raw.get("reports", {}))
-    reports.check_keys(("dir", "gold_release_every"))
+    reports.check_keys(("dir", "gold_release_every", "gold_release_hours"))
     server = _Section(file, "server", raw.get("server", {}))
     server.check_keys(
         (
@@ -291,6 +292,7 @@ def load_config(path: str | Path) -> Config:
         api_token_env=server.text("api_token_env", "IAA_API_TOKEN"),
         webhook_min_interval_s=server.number("webhook_min_interval_seconds", 30.0),
         gold_release_every=reports.count("gold_release_every", 10),
+        gold_release_hours=reports.number("gold_release_hours", 24.0),
         platforms=platforms,
         projects=projects,
     )
@@ -308,9 +310,11 @@ url = "sqlite:///iaa-connector.db"
 [reports]
 # Full JSON/HTML reports are written here; the platform gets a summary (no per-annotator figures).
 dir = "reports"
-# Per-annotator gold figures in reports move only after this many new gold judgments of that
-# annotator, so nobody can learn a gold answer by changing one answer and reloading the report.
+# Per-annotator gold figures in reports are released at most once per gold_release_hours, and
+# only after at least gold_release_every new gold judgments of that annotator: nobody can learn
+# a gold answer by changing one answer and reloading the report.
 gold_release_every = 10
+gold_release_hours = 24
 
 [server]
 # Where people reach this connector (report links for leads; never written to the platform).

@@ -89,6 +89,7 @@ __all__ = [
     "decide_all",
     "needs_retraining_batch",
     "qualifies",
+    "rescore",
 ]
 
 Status = Literal["candidate", "qualified", "probation", "retraining", "suspended"]
@@ -559,6 +560,60 @@ def decide(
         )
 
     return None  # suspended: only a person ends a suspension
+
+
+def rescore(
+    annotator_history: AnnotatorEvidence,
+    current: StatusState | None,
+    rubric: Rubric,
+    *,
+    cause: str,
+    policy: Policy | None = None,
+) -> Transition | None:
+    """Decide an annotator's status again from all their gold judgments, as for a candidate,
+    because the gold answers they were judged on changed (``cause`` says how).
+
+    A status decided on wrong gold must not stand by hysteresis ("qualified 24/24" on answers
+    that are no longer gold): the annotator qualifies, goes to retraining or is a candidate
+    again by the candidate rules, and the decision names the cause. Retraining episodes and
+    failures are kept; a pending retraining batch is dropped (the rules decide afresh). A
+    suspension is left to a person (None).
+    """
+    policy = policy or Policy()
+    name = annotator_history.annotator
+    state = current or StatusState(annotator=name, status="candidate")
+    if state.status == "suspended":
+        return None
+    fresh = replace(state, status="candidate", since=0, batch_id=None, batch_gold=None)
+    reader = _Reader(annotator_history, fresh, rubric, policy)
+    reader.use_window("all gold judgments", reader.regular, chart=False)
+    t, m = rubric.thresholds, rubric.thresholds.min_gold_judgments
+    q, r = _pct(t.qualify_gold_accuracy), _pct(t.retrain_gold_accuracy)
+    previous = state.status if current else None
+    if reader.n >= m and qualifies(reader.k, reader.n, rubric, z=policy.z):
+        transition = reader.move(
+            "qualified",
+            f"re-scored because {cause}: {reader.counts()}, at least {q} with Wilson lower "
+            f"bound {_pct(reader.lower())} at least {r}",
+        )
+    elif reader.n >= m and reader.upper() < t.retrain_gold_accuracy:
+        if state.status == "retraining":
+            transition = reader.move(
+                "retraining",
+                f"re-scored because {cause}: {reader.counts()}: the Wilson upper bound "
+                f"{_pct(reader.upper())} is below {r}",
+            )
+        else:
+            transition = reader.retrain(
+                f"re-scored because {cause}: {reader.counts()}: the Wilson upper bound "
+                f"{_pct(reader.upper())} is below {r}"
+            )
+    else:
+        transition = reader.move(
+            "candidate",
+            f"re-scored because {cause}: {reader.counts()}; qualifying needs at least {m}",
+        )
+    return replace(transition, previous=previous)
 
 
 def assign_retraining_batch(

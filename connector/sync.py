@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from connector.alerts import Alerter, alerts_for
-from connector.batch import plan_batch
-from connector.calibration import push_batch
+from connector.alerts import Alerter, alerts_for, gold_change_alerts
+from connector.batch import plan_retraining_batch
+from connector.calibration import known_items, push_batch, task_key_secret
 from connector.config import Config, ProjectConfig
 from connector.errors import ConnectorError
-from connector.gold import load_gold
+from connector.gold import GoldClaim, claims_from_items, load_gold, record_claims
+from connector.gold_release import apply_gold_release
 from connector.item import Item
 from connector.lifecycle import (
     StatusChange,
@@ -35,12 +36,14 @@ from connector.lifecycle import (
     assign_retraining_batch,
     decide_all,
     needs_retraining_batch,
+    rescore,
 )
 from connector.platforms.base import Platform, PullPage, TaskAgreement
 from connector.report.build import ReportOptions, build_report, jsonable
+from connector.report.public import public_report
 from connector.rubric import Rubric, load_rubric
 from connector.store import (
-    GoldAnswer,
+    GoldChangeRow,
     ItemRow,
     JudgmentRow,
     QuarantineRow,
@@ -125,6 +128,7 @@ class _ProjectSync:
         self.frame = pd.DataFrame()
         self.transitions: list[Transition] = []
         self.gold_items: list[Item] = []  # the project's gold file, read once per sync
+        self.gold_log: list[GoldChangeRow] = []  # gold decisions logged by this sync
 
     # -- pull --------------------------------------------------------------------------------
 
@@ -139,7 +143,11 @@ class _ProjectSync:
         # With no task mapped yet, no stored judgment can have been deleted: skip the look-up.
         deletions = bool(self.mappings)
         for page in self.platform.pull(
-            self.project.project_id, self.rubric, since=since, display_left=display
+            self.project.project_id,
+            self.rubric,
+            since=since,
+            display_left=display,
+            gold_authors=self.project.gold_authors,
         ):
             self._apply(page, deletions=deletions)
             if page.cursor is not None and (cursor is None or page.cursor > cursor):
@@ -208,18 +216,22 @@ class _ProjectSync:
         for task in page.tasks:
             self.live.update(task.annotation_ids)
         if self.import_ground_truth:
-            answers = [
-                GoldAnswer(
+            claims = [
+                GoldClaim(
                     item_key=self.mappings[t.task_id].item_key,
                     dimension=dimension,
                     value=value,
                     source="platform_ground_truth",
+                    set_by=truth.author,
+                    at=truth.updated_at,
+                    annotation_id=truth.annotation_id,
                 )
                 for t in page.tasks
-                for dimension, value in t.ground_truth.items()
+                for truth in t.ground_truth
+                for dimension, value in truth.values.items()
             ]
-            if answers:
-                self.tally.gold_imported += self.store.set_gold(key, answers)
+            logged = self.record_gold(claims)
+            self.tally.gold_imported += sum(row.accepted for row in logged)
 
     def reconcile(self, live: set[str] | None = None) -> None:
         """Mark judgments whose annotation no longer exists on the platform as deleted.
@@ -246,12 +258,23 @@ class _ProjectSync:
         if self.project.gold is None:
             return
         self.gold_items = load_gold(self.project.gold, self.rubric)
-        answers = [
-            GoldAnswer(item_key=item.item_key, dimension=name, value=value, source="file")
-            for item in self.gold_items
-            for name, value in item.answers.items()
-        ]
-        self.store.set_gold(self.project.key, answers)
+        self.record_gold(
+            claims_from_items(
+                self.gold_items, set_by=f"file:{self.project.gold.name}", at=datetime.now(UTC)
+            )
+        )
+
+    def record_gold(self, claims: list[GoldClaim]) -> list[GoldChangeRow]:
+        """Judge gold claims by :mod:`connector.gold`'s rules and log the decisions."""
+        logged = record_claims(
+            self.store, self.project.key, claims, gold_authors=self.project.gold_authors
+        )
+        self.gold_log += logged
+        return logged
+
+    def changed_gold_items(self) -> set[str]:
+        """Items whose existing gold answer this sync changed (not those newly made gold)."""
+        return {r.item_key for r in self.gold_log if r.accepted and r.old_value is not None}
 
     def score(self) -> tuple[dict[str, Any] | None, list[StatusChange]]:
         frame = self.frame = self.store.judgments_frame(self.project.key)
@@ -269,7 +292,7 @@ class _ProjectSync:
                 options=ReportOptions(),
             )
         )
-        current = {
+        current: dict[str, StatusState] = {
             name: StatusState.from_record(name, decision.status, decision.evidence)
             for name, decision in self.store.current_statuses(
                 self.project.key, self.rubric.id
@@ -277,7 +300,12 @@ class _ProjectSync:
         }
         changes = []
         now = datetime.now(UTC)
-        self.transitions = decide_all(frame, current, self.rubric)
+        self.transitions = self.rescore(frame, current)
+        rescored = {t.annotator for t in self.transitions}
+        current.update({t.annotator: t.state for t in self.transitions})
+        self.transitions += [
+            t for t in decide_all(frame, current, self.rubric) if t.annotator not in rescored
+        ]
         for transition in self.transitions:
             evidence = transition.evidence_dict()
             self.store.record_status(
@@ -298,12 +326,43 @@ class _ProjectSync:
                     evidence=evidence,
                 )
             )
+        self.release_gold(report, now)
         status = {name: d.status for name, d in current.items()}
         status.update({t.annotator: t.status for t in self.transitions if t.event == "status"})
         for entry in report["annotators"]:
             if entry["annotator"] in status:
                 entry["status"] = status[entry["annotator"]]
         return report, changes
+
+    def release_gold(self, report: dict[str, Any], now: datetime) -> None:
+        """Show per-annotator gold figures only as released (:mod:`connector.gold_release`)."""
+        key, rubric_id = self.project.key, self.rubric.id
+        fresh = apply_gold_release(
+            report,
+            self.store.gold_releases(key, rubric_id),
+            now,
+            every=self.config.gold_release_every,
+            hours=self.config.gold_release_hours,
+        )
+        self.store.release_gold(key, rubric_id, fresh)
+
+    def rescore(self, frame: pd.DataFrame, current: Mapping[str, StatusState]) -> list[Transition]:
+        """Re-decide every annotator who judged an item whose gold answer this sync changed."""
+        changed = self.changed_gold_items()
+        if not changed:
+            return []
+        judged = frame.loc[frame["item_id"].astype(str).isin(changed), "annotator"]
+        affected = sorted(set(judged.astype(str)))
+        if not affected:
+            return []
+        evidence = annotator_evidence(frame, self.rubric)
+        cause = f"the gold answers of {len(changed)} item(s) changed"
+        found = (
+            rescore(evidence[name], current.get(name), self.rubric, cause=cause)
+            for name in affected
+            if name in evidence
+        )
+        return [t for t in found if t is not None]
 
     def push_retraining(self) -> list[StatusChange]:
         """Push a gold batch for each annotator who entered retraining without one, and record
@@ -333,12 +392,18 @@ class _ProjectSync:
             if not unseen:
                 log.warning("no unseen gold left for %s's retraining batch", annotator)
                 continue
-            plan = plan_batch(
+            gold_keys = {item.item_key for item in gold}
+            plan = plan_retraining_batch(
                 project_key=self.project.key,
                 rubric=self.rubric,
-                kind="gold",
-                items=unseen[: self.rubric.thresholds.min_gold_judgments],
+                gold=unseen[: self.rubric.thresholds.min_gold_judgments],
+                ordinary=[
+                    i
+                    for i in known_items(self.store, self.project.key)
+                    if i.item_key not in gold_keys
+                ],
                 label=f"retraining:{annotator}:{state.episodes}",
+                key_secret=task_key_secret(self.store),
             )
             push_batch(plan, self.project, store=self.store, platform=self.platform)
             transition = assign_retraining_batch(
@@ -382,7 +447,7 @@ class _ProjectSync:
         )
         return html_path
 
-    def write_back(self, report: Mapping[str, Any], html_path: Path) -> int:
+    def write_back(self, report: Mapping[str, Any]) -> int:
         """Write the summary, and per-task agreement where it changed; return tasks written.
 
         Only tasks whose agreement differs from what was last written are patched (the store
@@ -413,19 +478,20 @@ class _ProjectSync:
             updates = updates[: self.project.max_task_writes]
         self.platform.write_report(
             self.project.project_id,
-            summary=summary_text(report, self.rubric, self._link(html_path)),
+            summary=summary_text(report, self.rubric, self._link()),
             tasks=updates,
             column=self.project.data_manager_column,
-            report=report,
+            report=public_report(report),
         )
         if updates:
             self.store.record_written(self.project.key, {u.task_id: u.agreement for u in updates})
         return len(updates)
 
-    def _link(self, html_path: Path) -> str:
+    def _link(self) -> str | None:
+        """The report's URL on the service (authenticated); never a path on the server."""
         if self.config.public_url:
             return f"{self.config.public_url.rstrip('/')}/reports/{self.project.key}"
-        return str(html_path)
+        return None
 
 
 def _same(a: float | None, b: float | None) -> bool:
@@ -456,13 +522,15 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def summary_text(report: Mapping[str, Any], rubric: Rubric, link: str) -> str:
-    """The short plain-text summary written into the platform (no per-annotator scores of
-    anyone not flagged; no gold answers)."""
+def summary_text(report: Mapping[str, Any], rubric: Rubric, link: str | None) -> str:
+    """The short plain-text summary written into the platform, where annotators read it: only
+    what :func:`connector.report.public.public_report` allows (agreement per dimension; no
+    annotator, no gold figure, no server path)."""
+    public = public_report(report)
     lines = [
         f"Inter-annotator agreement — iaa-connector, rubric {rubric.ref}, {report['generated_at']}",
     ]
-    for name, section in report["dimensions"].items():
+    for name, section in public["dimensions"].items():
         alpha = section["krippendorff_alpha"]
         ci = alpha["ci95"] or [None, None]
         below = (
@@ -472,21 +540,10 @@ def summary_text(report: Mapping[str, Any], rubric: Rubric, link: str) -> str:
         )
         lines.append(
             f"{name}: alpha {_fmt(alpha['value'])} [{_fmt(ci[0])}, {_fmt(ci[1])}] "
-            f"(target {section['target_alpha']:.2f}){below}; {section['n_items']} items, "
-            f"{section['n_annotators']} annotators"
+            f"(target {section['target_alpha']:.2f}){below}; {section['n_items']} items"
         )
-    flagged = sorted(
-        a["annotator"]
-        for a in report["annotators"]
-        if any(
-            (d.get("gold") or {}).get("accuracy") is not None
-            and d["gold"]["n"] >= rubric.thresholds.min_gold_judgments
-            and d["gold"]["accuracy"] < rubric.thresholds.retrain_gold_accuracy
-            for d in a["dimensions"].values()
-        )
-    )
-    lines.append(f"Flagged for retraining: {', '.join(flagged) if flagged else 'none'}")
-    lines.append(f"Full report: {link}")
+    if link:
+        lines.append(f"Full report for project leads (sign-in required): {link}")
     return "\n".join(lines)
 
 
@@ -534,7 +591,7 @@ def sync_project(
         if report is not None:
             html_path = sync.write_files(report)
             if write_back:
-                sync.write_back(report, html_path)
+                sync.write_back(report)
     except ConnectorError as exc:
         store.finish_run(run, sync.tally.counts(), error=str(exc))
         raise
@@ -542,7 +599,9 @@ def sync_project(
     if alerter is not None:
         # Transitions and alpha below target, each once per cause; a recovered sync re-arms.
         alerter.resolve(
-            alerts_for(report, sync.transitions, rubric, project.key), project=project.key
+            alerts_for(report, sync.transitions, rubric, project.key)
+            + gold_change_alerts(sync.gold_log, project.key),
+            project=project.key,
         )
     alpha = {
         name: section["krippendorff_alpha"]["value"]

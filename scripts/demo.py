@@ -25,7 +25,7 @@ from pathlib import Path
 import requests
 
 from connector.batch import plan_batch
-from connector.calibration import push_batch
+from connector.calibration import push_batch, task_key_secret
 from connector.config import load_config
 from connector.gold import load_gold
 from connector.item import load_items
@@ -157,6 +157,7 @@ def main() -> None:
             kind="production",
             items=load_items(DEMO / "items.jsonl", rubric),
             gold=load_gold(DEMO / "gold.jsonl", rubric),
+            key_secret=task_key_secret(store),
         )
         pushed = push_batch(plan, project, store=store, platform=platform)
         print(f"pushed batch {pushed.batch_id}: {pushed.n_tasks} tasks ({plan.count('gold')} gold)")

@@ -20,7 +20,7 @@ import requests
 from argilla_server import ArgillaServer
 
 from connector.batch import plan_batch
-from connector.calibration import push_batch
+from connector.calibration import push_batch, task_key_secret
 from connector.config import Config, load_config
 from connector.item import Item
 from connector.platforms.argilla.adapter import Argilla
@@ -91,7 +91,13 @@ class Loop:
         self.store = Store.open(self.config.store_url)
 
     def push(self, items: list[Item]) -> Any:
-        plan = plan_batch(project_key="p", rubric=RUBRIC, kind="production", items=items)
+        plan = plan_batch(
+            project_key="p",
+            rubric=RUBRIC,
+            kind="production",
+            items=items,
+            key_secret=task_key_secret(self.store),
+        )
         return push_batch(plan, self.config.project("p"), store=self.store, platform=self.platform)
 
     def records(self) -> list[dict[str, Any]]:

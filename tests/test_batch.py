@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
-from connector.batch import BatchError, plan_batch
+from connector.batch import BatchError, plan_batch, plan_retraining_batch
 from connector.item import Item
 from connector.rubric import load_rubric
 
 RUBRIC = load_rubric("rubrics/rlhf-pairwise/v2.yaml")
+SECRET = "an installation secret"
 
 
 def items(prefix: str, n: int, *, answers: bool = False) -> list[Item]:
@@ -31,6 +34,7 @@ def test_same_inputs_same_batch() -> None:
         "rubric": RUBRIC,
         "kind": "production",
         "gold": items("g", 30, answers=True),
+        "key_secret": SECRET,
     }
     first = plan_batch(items=items("x", 45), **kwargs)
     again = plan_batch(items=list(reversed(items("x", 45))), **kwargs)
@@ -47,6 +51,7 @@ def test_gold_and_retest_at_the_rubric_rates() -> None:
         items=items("x", 85),
         gold=items("g", 40, answers=True),
         retest=items("old", 40),
+        key_secret=SECRET,
     )
     total = len(plan.tasks)
     assert plan.count("production") == 85
@@ -65,6 +70,7 @@ def test_least_used_gold_first() -> None:
         items=items("x", 40),
         gold=gold,
         gold_usage=usage,
+        key_secret=SECRET,
     )
     chosen = {t.item.item_key for t in plan.tasks if t.role == "gold"}
     assert chosen <= {g.item_key for g in gold[15:]}
@@ -77,6 +83,7 @@ def test_keys_are_opaque_and_sides_are_mixed() -> None:
         kind="production",
         items=items("x", 90),
         gold=items("g", 20, answers=True),
+        key_secret=SECRET,
     )
     for task in plan.tasks:
         assert task.key.startswith("t-")
@@ -90,14 +97,85 @@ def test_keys_are_opaque_and_sides_are_mixed() -> None:
 
 def test_validation_batch_size_is_enforced() -> None:
     with pytest.raises(BatchError) as err:
-        plan_batch(project_key="p", rubric=RUBRIC, kind="validation", items=items("x", 10))
+        plan_batch(
+            project_key="p",
+            rubric=RUBRIC,
+            kind="validation",
+            items=items("x", 10),
+            key_secret=SECRET,
+        )
     assert str(err.value) == "a validation batch for rlhf-pairwise@v2 needs 50–100 items; got 10"
-    plan = plan_batch(project_key="p", rubric=RUBRIC, kind="validation", items=items("x", 60))
+    plan = plan_batch(
+        project_key="p", rubric=RUBRIC, kind="validation", items=items("x", 60), key_secret=SECRET
+    )
     assert plan.count("validation") == 60
 
 
 def test_empty_and_repeated_items_are_refused() -> None:
     with pytest.raises(BatchError, match="has no items"):
-        plan_batch(project_key="p", rubric=RUBRIC, kind="production", items=[])
+        plan_batch(project_key="p", rubric=RUBRIC, kind="production", items=[], key_secret=SECRET)
     with pytest.raises(BatchError, match="repeats item keys"):
-        plan_batch(project_key="p", rubric=RUBRIC, kind="production", items=items("x", 2) * 2)
+        plan_batch(
+            project_key="p",
+            rubric=RUBRIC,
+            kind="production",
+            items=items("x", 2) * 2,
+            key_secret=SECRET,
+        )
+
+
+def test_task_keys_and_sides_are_keyed_by_the_installation_secret() -> None:
+    """Knowing the batch id, the item keys and this code is not enough to tell a gold task:
+    keys and sides change with the secret, and match no unkeyed digest of (batch, role, item)."""
+    kwargs = {
+        "project_key": "p",
+        "rubric": RUBRIC,
+        "kind": "production",
+        "items": items("x", 45),
+        "gold": items("g", 30, answers=True),
+    }
+    ours = plan_batch(key_secret=SECRET, **kwargs)
+    theirs = plan_batch(key_secret="another installation", **kwargs)
+    assert ours.batch_id == theirs.batch_id
+    assert {t.key for t in ours.tasks}.isdisjoint({t.key for t in theirs.tasks})
+    for task in ours.tasks:
+        for role in ("production", "gold", "retest"):
+            body = "\x1f".join((ours.batch_id, role, task.item.item_key)).encode()
+            assert task.key != "t-" + hashlib.sha256(body).hexdigest()[:24]
+    with pytest.raises(BatchError, match="installation's secret"):
+        plan_batch(key_secret="", **kwargs)
+
+
+def test_a_retraining_batch_holds_no_more_gold_than_any_batch() -> None:
+    gold = items("g", 20, answers=True)
+    plan = plan_retraining_batch(
+        project_key="p",
+        rubric=RUBRIC,
+        gold=gold,
+        ordinary=items("x", 300),
+        label="retraining:someone:1",
+        key_secret=SECRET,
+    )
+    assert plan.count("gold") == 20
+    assert plan.count("retest") == 180  # gold is 10 % of it, the rubric's share
+    roles = [t.role for t in plan.tasks]
+    assert roles[:20] != ["gold"] * 20
+    assert roles != sorted(roles)
+    # the first and last fifth of the block hold gold near its share, not all of it
+    fifth = len(roles) // 5
+    assert roles[:fifth].count("gold") < fifth / 2
+    assert roles[-fifth:].count("gold") < fifth / 2
+    # with fewer ordinary items than wanted, all of them are taken
+    few = plan_retraining_batch(
+        project_key="p",
+        rubric=RUBRIC,
+        gold=gold,
+        ordinary=items("x", 30),
+        label="retraining:someone:1",
+        key_secret=SECRET,
+    )
+    assert (few.count("gold"), few.count("retest")) == (20, 30)
+    with pytest.raises(BatchError, match="needs gold items"):
+        plan_retraining_batch(
+            project_key="p", rubric=RUBRIC, gold=[], ordinary=[], label="", key_secret=SECRET
+        )

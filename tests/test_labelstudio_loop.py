@@ -20,7 +20,7 @@ import requests
 from labelstudio_server import DEPLOY_DIR, LabelStudioServer
 
 from connector.batch import plan_batch
-from connector.calibration import push_batch
+from connector.calibration import push_batch, task_key_secret
 from connector.config import Config, load_config
 from connector.item import Item
 from connector.platforms.base import PlatformError
@@ -99,7 +99,13 @@ class Loop:
 
     def push(self, items: list[Item], gold: list[Item] = (), label: str = "") -> Any:  # type: ignore[assignment]
         plan = plan_batch(
-            project_key="p", rubric=RUBRIC, kind="production", items=items, gold=gold, label=label
+            project_key="p",
+            rubric=RUBRIC,
+            kind="production",
+            items=items,
+            gold=gold,
+            label=label,
+            key_secret=task_key_secret(self.store),
         )
         return plan, push_batch(
             plan, self.config.project("p"), store=self.store, platform=self.platform

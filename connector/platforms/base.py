@@ -7,8 +7,8 @@ module implementing :class:`Platform`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -16,6 +16,7 @@ from connector.errors import ConnectorError
 from connector.rubric import Rubric, Value
 
 __all__ = [
+    "GroundTruth",
     "NewTask",
     "Platform",
     "PlatformError",
@@ -88,15 +89,27 @@ class Quarantined:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class GroundTruth:
+    """An annotation its author marked as ground truth: a claim of the task's gold answers,
+    which :func:`connector.gold.judge_claims` accepts only from a gold author."""
+
+    annotation_id: str
+    author: str
+    values: Mapping[str, Value]
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TaskSeen:
-    """A task read during a pull: its item key, the side shown left, its live annotation ids."""
+    """A task read during a pull: its item key, the side shown left, its live annotation ids
+    and the ground-truth claims on it."""
 
     task_id: str
     item_key: str
     display_left: str | None
     updated_at: datetime
     annotation_ids: tuple[str, ...]
-    ground_truth: Mapping[str, Value] = field(default_factory=dict)
+    ground_truth: tuple[GroundTruth, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -149,8 +162,12 @@ class Platform(Protocol):
         *,
         since: datetime | None,
         display_left: Mapping[str, str],
+        gold_authors: Collection[str] = (),
     ) -> Iterator[PullPage]:
-        """Tasks changed after ``since``, oldest first, as pages of judgments."""
+        """Tasks changed after ``since``, oldest first, as pages of judgments.
+
+        A ground-truth annotation by one of ``gold_authors`` is a gold claim only; anyone
+        else's is also an ordinary judgment of its author (members can mark their own)."""
 
     def live_annotation_ids(self, project_id: str) -> set[str]:
         """Every annotation id the project holds now (for reconciling deletions)."""

@@ -1,10 +1,12 @@
-"""Rubric versions, items, platform tasks (with the agreement last written to each) and gold
-answers.
+"""Rubric versions, items, platform tasks (with the agreement last written to each), gold
+answers with their log of changes, the gold figures reports may show, and this installation's
+secrets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import (
     select,
@@ -18,11 +20,16 @@ from connector.store.columns import utcnow
 from connector.store.errors import StoreError
 from connector.store.rows import (
     GoldAnswer,
+    GoldChangeRow,
+    GoldRelease,
     ItemRow,
     TaskMapping,
 )
 from connector.store.schema import (
     gold_answers,
+    gold_changes,
+    gold_releases,
+    installation,
     items,
     platform_tasks,
     rubric_versions,
@@ -103,6 +110,26 @@ class ItemStore(StoreBase):
             )
             execute_many(connection, statement, params)
         return len(params)
+
+    def items_with_payload(self, project_key: str) -> list[ItemRow]:
+        """The project's items whose prompt and responses are kept (those the connector
+        pushed), by item key."""
+        i = items
+        with self._read("reading items") as connection:
+            found = connection.execute(
+                select(i.c.item_key, i.c.category, i.c.payload, i.c.response_lengths)
+                .where(i.c.project_key == project_key, i.c.payload.is_not(None))
+                .order_by(i.c.item_key)
+            ).all()
+        return [
+            ItemRow(
+                item_key=row.item_key,
+                category=row.category,
+                payload=row.payload,
+                response_lengths=row.response_lengths,
+            )
+            for row in found
+        ]
 
     def map_tasks(self, project_key: str, tasks: Iterable[TaskMapping]) -> int:
         """Record which item each platform task shows; a task mapped again takes the new item,
@@ -188,8 +215,9 @@ class ItemStore(StoreBase):
     # --- gold -------------------------------------------------------------------------------
 
     def set_gold(self, project_key: str, answers: Iterable[GoldAnswer]) -> int:
-        """Record gold answers; a later answer for the same (item, dimension) replaces the
-        earlier one. Returns how many distinct answers were written."""
+        """Record gold answers as they are, without the rules of :mod:`connector.gold` (tests
+        and migrations of old data; the connector records gold through
+        :meth:`record_gold_changes`). Returns how many distinct answers were written."""
         now = utcnow()
         by_key = {(answer.item_key, answer.dimension): answer for answer in answers}
         params = [
@@ -199,6 +227,7 @@ class ItemStore(StoreBase):
                 "dimension": answer.dimension,
                 "value": answer.value,
                 "source": answer.source,
+                "set_by": answer.set_by,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -209,23 +238,171 @@ class ItemStore(StoreBase):
                 connection,
                 gold_answers,
                 key=["project_key", "item_key", "dimension"],
-                update=("value", "source", "updated_at"),
+                update=("value", "source", "set_by", "updated_at"),
             )
             execute_many(connection, statement, params)
         return len(params)
+
+    def record_gold_changes(
+        self, project_key: str, changes: Sequence[GoldChangeRow]
+    ) -> list[GoldChangeRow]:
+        """Log gold decisions and apply the accepted ones, in one transaction; return the rows
+        logged now (a decision logged before, by fingerprint, is neither logged nor applied
+        again)."""
+        if not changes:
+            return []
+        fresh = []
+        with self._write("recording gold changes") as connection:
+            log_row = upsert(connection, gold_changes, key=["fingerprint"])
+            answer = upsert(
+                connection,
+                gold_answers,
+                key=["project_key", "item_key", "dimension"],
+                update=("value", "source", "set_by", "updated_at"),
+            )
+            for change in changes:
+                logged = inserted(
+                    connection,
+                    log_row,
+                    {
+                        "fingerprint": change.fingerprint,
+                        "project_key": project_key,
+                        "item_key": change.item_key,
+                        "dimension": change.dimension,
+                        "old_value": change.old_value,
+                        "new_value": change.new_value,
+                        "source": change.source,
+                        "set_by": change.set_by,
+                        "platform_annotation_id": change.platform_annotation_id,
+                        "accepted": change.accepted,
+                        "reason": change.reason,
+                        "at": change.at,
+                    },
+                )
+                if not logged:
+                    continue
+                fresh.append(change)
+                if change.accepted:
+                    connection.execute(
+                        answer,
+                        {
+                            "project_key": project_key,
+                            "item_key": change.item_key,
+                            "dimension": change.dimension,
+                            "value": change.new_value,
+                            "source": change.source,
+                            "set_by": change.set_by,
+                            "created_at": change.at,
+                            "updated_at": change.at,
+                        },
+                    )
+        return fresh
+
+    def gold_log(self, project_key: str) -> list[GoldChangeRow]:
+        """Every logged gold decision of the project, oldest first."""
+        g = gold_changes
+        with self._read("reading the gold log") as connection:
+            found = connection.execute(
+                select(g).where(g.c.project_key == project_key).order_by(g.c.at, g.c.id)
+            ).all()
+        return [
+            GoldChangeRow(
+                fingerprint=row.fingerprint,
+                item_key=row.item_key,
+                dimension=row.dimension,
+                old_value=row.old_value,
+                new_value=row.new_value,
+                source=row.source,
+                set_by=row.set_by,
+                platform_annotation_id=row.platform_annotation_id,
+                accepted=bool(row.accepted),
+                reason=row.reason,
+                at=row.at,
+            )
+            for row in found
+        ]
 
     def gold_for(self, project_key: str) -> dict[tuple[str, str], GoldAnswer]:
         """The project's gold answers by (item_key, dimension)."""
         g = gold_answers
         with self._read("reading gold answers") as connection:
             found = connection.execute(
-                select(g.c.item_key, g.c.dimension, g.c.value, g.c.source)
+                select(g.c.item_key, g.c.dimension, g.c.value, g.c.source, g.c.set_by)
                 .where(g.c.project_key == project_key)
                 .order_by(g.c.item_key, g.c.dimension)
             ).all()
         return {
             (row.item_key, row.dimension): GoldAnswer(
-                item_key=row.item_key, dimension=row.dimension, value=row.value, source=row.source
+                item_key=row.item_key,
+                dimension=row.dimension,
+                value=row.value,
+                source=row.source,
+                set_by=row.set_by,
             )
             for row in found
         }
+
+    # --- what reports may show of gold ------------------------------------------------------
+
+    def gold_releases(self, project_key: str, rubric_id: str) -> dict[str, GoldRelease]:
+        """The per-annotator gold figures last released for reports, by annotator."""
+        r = gold_releases
+        with self._read("reading gold releases") as connection:
+            found = connection.execute(
+                select(r).where(r.c.project_key == project_key, r.c.rubric_id == rubric_id)
+            ).all()
+        return {
+            row.annotator: GoldRelease(
+                annotator=row.annotator,
+                released_at=row.released_at,
+                gold_judgments=row.gold_judgments,
+                figures=row.figures,
+            )
+            for row in found
+        }
+
+    def release_gold(
+        self, project_key: str, rubric_id: str, releases: Sequence[GoldRelease]
+    ) -> None:
+        """Replace the released gold figures of these annotators."""
+        if not releases:
+            return
+        with self._write("releasing gold figures") as connection:
+            statement = upsert(
+                connection,
+                gold_releases,
+                key=["project_key", "rubric_id", "annotator"],
+                update=("released_at", "gold_judgments", "figures"),
+            )
+            execute_many(
+                connection,
+                statement,
+                [
+                    {
+                        "project_key": project_key,
+                        "rubric_id": rubric_id,
+                        "annotator": release.annotator,
+                        "released_at": release.released_at,
+                        "gold_judgments": release.gold_judgments,
+                        "figures": dict(release.figures),
+                    }
+                    for release in releases
+                ],
+            )
+
+    # --- this installation ------------------------------------------------------------------
+
+    def installation_secret(self, name: str) -> str:
+        """A random secret of this installation (made on first use, the same for every replica
+        on this database): keys what annotators see, such as opaque task keys."""
+        with self._write("reading an installation secret") as connection:
+            statement = upsert(connection, installation, key=["name"])
+            inserted(
+                connection,
+                statement,
+                {"name": name, "value": secrets.token_hex(32), "created_at": utcnow()},
+            )
+            value = connection.execute(
+                select(installation.c.value).where(installation.c.name == name)
+            ).scalar_one()
+        return str(value)

@@ -38,6 +38,8 @@ __all__ = [
     "BatchItem",
     "BatchItemPlan",
     "GoldAnswer",
+    "GoldChangeRow",
+    "GoldRelease",
     "ItemRow",
     "JudgmentRow",
     "QuarantineRow",
@@ -165,12 +167,52 @@ class GoldAnswer:
     dimension: str
     value: Value
     source: str = "file"
+    set_by: str | None = None  # the platform user (a gold author) or "file:<path>"
 
     def __post_init__(self) -> None:
         _check_key("item_key", self.item_key)
         _check_key("dimension", self.dimension)
         _check_value("value", self.value)
         _check("source", self.source, GOLD_SOURCES, optional=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GoldChangeRow:
+    """A gold answer set, changed, or refused, with who asked and why (the gold log).
+
+    An accepted row also becomes the item's current gold answer; a refused one changes
+    nothing. ``fingerprint`` makes recording the same decision twice a no-op.
+    """
+
+    fingerprint: str
+    item_key: str
+    dimension: str
+    old_value: Value | None
+    new_value: Value
+    source: str
+    set_by: str
+    platform_annotation_id: str | None
+    accepted: bool
+    reason: str
+    at: datetime
+
+    def __post_init__(self) -> None:
+        _check_key("fingerprint", self.fingerprint)
+        _check_key("item_key", self.item_key)
+        _check_key("dimension", self.dimension)
+        _check_value("new_value", self.new_value)
+        _check("source", self.source, GOLD_SOURCES, optional=False)
+        _check_key("set_by", self.set_by)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GoldRelease:
+    """The per-annotator gold figures reports show, frozen when they were last released."""
+
+    annotator: str
+    released_at: datetime
+    gold_judgments: int
+    figures: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,7 +9,10 @@ every write can be an idempotent upsert::
     platform_tasks    (project_key, platform_task_id)     platform task → item (and batch)
     judgments         (project_key, platform_annotation_id, dimension)
     quarantine        (project_key, platform_annotation_id, reason)
-    gold_answers      (project_key, item_key, dimension)
+    gold_answers      (project_key, item_key, dimension)   with who set it (set_by)
+    gold_changes      fingerprint                         every gold change, accepted or refused
+    gold_releases     (project_key, rubric_id, annotator) per-annotator gold figures reports show
+    installation      name                                this installation's secrets
     batches           batch_id                            the idempotency key of a push
     batch_items       (batch_id, position)
     sync_cursors      (platform, project_key)
@@ -52,6 +55,9 @@ __all__ = [
     "batch_items",
     "batches",
     "gold_answers",
+    "gold_changes",
+    "gold_releases",
+    "installation",
     "items",
     "judgments",
     "metadata",
@@ -196,8 +202,49 @@ gold_answers = Table(
     Column("source", String(32), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("set_by", String(_KEY)),
     UniqueConstraint("project_key", "item_key", "dimension"),
     _one_of("source", GOLD_SOURCES, "source", nullable=False),
+)
+
+gold_changes = Table(
+    "gold_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(_HASH), nullable=False),
+    Column("project_key", String(_KEY), nullable=False),
+    Column("item_key", String(_KEY), nullable=False),
+    Column("dimension", String(_KEY), nullable=False),
+    Column("old_value", JSONValue),
+    Column("new_value", JSONValue, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("set_by", String(_KEY), nullable=False),
+    Column("platform_annotation_id", String(_KEY)),
+    Column("accepted", Boolean, nullable=False),
+    Column("reason", String(1000), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("fingerprint"),
+    Index(None, "project_key", "at"),
+    _one_of("source", GOLD_SOURCES, "source", nullable=False),
+)
+
+gold_releases = Table(
+    "gold_releases",
+    metadata,
+    Column("project_key", String(_KEY), primary_key=True),
+    Column("rubric_id", String(_KEY), primary_key=True),
+    Column("annotator", String(_KEY), primary_key=True),
+    Column("released_at", UTCDateTime, nullable=False),
+    Column("gold_judgments", Integer, nullable=False),
+    Column("figures", JSONDocument, nullable=False),
+)
+
+installation = Table(
+    "installation",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 batches = Table(

@@ -25,7 +25,8 @@ Measured facts this module relies on (argilla-server 2.8.0, see deploy/argilla/R
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -142,21 +143,30 @@ class Argilla:
         *,
         since: datetime | None,
         display_left: Mapping[str, str],
+        gold_authors: Collection[str] = (),
     ) -> Iterator[PullPage]:
+        del gold_authors  # Argilla has no ground-truth responses: gold comes from the file
         dataset = self.dataset(project_id)
         started = (self.client.server_time or datetime.now(UTC)).astimezone(UTC)
         cursor = started - timedelta(seconds=1)  # the Date header has whole seconds
         if since is not None and parse_timestamp(dataset["last_activity_at"]) <= since:
             return  # nothing happened since the last pull: nothing to read
         live: set[str] = set()
+        # Every pull reads the whole dataset: only its last page may move the cursor, or a sync
+        # killed after page 1 would skip the rest on its next run.
+        pending: PullPage | None = None
         for records in self._records(project_id, responses=True):
             page = _PageBuilder(rubric, since, self._username)
             for record in records:
                 self._remember(record)
                 page.add_record(record, display_left.get(str(record["id"])))
             live.update(a for task in page.tasks for a in task.annotation_ids)
-            yield page.build(cursor)
+            if pending is not None:
+                yield pending
+            pending = page.build(None)
         self._live[project_id] = live  # every record was just read
+        if pending is not None:
+            yield replace(pending, cursor=cursor)
 
     def _remember(self, record: Mapping[str, Any]) -> None:
         """Keep a record's metadata: a per-record write replaces the whole of it."""
@@ -356,10 +366,12 @@ def _record_fields(task: NewTask) -> dict[str, str]:
 
 
 def _compact(report: Mapping[str, Any]) -> dict[str, Any]:
-    """The report's summary and per-dimension figures (annotator pairs left out: size)."""
+    """The report's summary and per-dimension figures. The sync hands in the public report
+    (:func:`connector.report.public.public_report`); nothing per annotator is kept even if a
+    full report is given, because every member of the workspace can read dataset metadata."""
     return {
         key: report[key]
-        for key in ("schema", "generated_at", "rubric", "summary", "dimensions", "annotators")
+        for key in ("schema", "generated_at", "rubric", "summary", "dimensions")
         if key in report
     }
 
@@ -444,7 +456,7 @@ class _PageBuilder:
                 )
             )
 
-    def build(self, cursor: datetime) -> PullPage:
+    def build(self, cursor: datetime | None) -> PullPage:
         return PullPage(
             tasks=tuple(self.tasks),
             judgments=tuple(self.judgments),
