@@ -67,7 +67,14 @@ class Loop:
     """One test's project: its config, store, adapter and helpers to act as annotators."""
 
     def __init__(
-        self, server: LabelStudioServer, tmp_path: Path, *, maximum: int = 3, gold: str = ""
+        self,
+        server: LabelStudioServer,
+        tmp_path: Path,
+        *,
+        maximum: int = 3,
+        gold: str = "",
+        project_toml: str = "",
+        server_toml: str = "",
     ) -> None:
         self.server = server
         created = requests.post(
@@ -87,10 +94,12 @@ class Loop:
         config.write_text(
             f'[store]\nurl = "sqlite:///{tmp_path / "iaa.db"}"\n'
             f'[reports]\ndir = "{tmp_path / "reports"}"\n'
-            f'[[platforms]]\nname = "ls"\nkind = "label-studio"\nurl = "{server.url}"\n'
+            + (f"[server]\n{server_toml}\n" if server_toml else "")
+            + f'[[platforms]]\nname = "ls"\nkind = "label-studio"\nurl = "{server.url}"\n'
             f'token_env = "{TOKEN_ENV}"\n[[projects]]\nkey = "p"\nplatform = "ls"\n'
             f'project_id = {self.project_id}\nrubric = "{RUBRIC_PATH}"\noverlap_seconds = 2\n'
             + (f'gold = "{gold}"\n' if gold else "")
+            + project_toml
         )
         os.environ[TOKEN_ENV] = server.admin_token
         self.config: Config = load_config(config)
