@@ -325,8 +325,9 @@ def test_report_written_into_description_and_task_meta(
 
 
 def test_ground_truth_imported_as_gold_on_request(
-    loop: Loop, label_studio: LabelStudioServer
+    label_studio: LabelStudioServer, tmp_path: Path
 ) -> None:
+    loop = Loop(label_studio, tmp_path, project_toml='gold_authors = ["admin@iaa.local"]\n')
     loop.push(_items("x", 1))
     [task] = [str(t["id"]) for t in loop.tasks()]
     loop.annotate(label_studio.admin_token, task, _choice("left"), ground_truth=True)
@@ -337,6 +338,8 @@ def test_ground_truth_imported_as_gold_on_request(
     gold = loop.store.gold_for("p")[(item, "overall")]
     assert gold.value == loop.side(task)
     assert gold.source == "platform_ground_truth"
+    assert gold.set_by == "admin@iaa.local"
+    loop.store.close()
 
 
 def test_webhook_install_is_idempotent(loop: Loop, label_studio: LabelStudioServer) -> None:
