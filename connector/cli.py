@@ -4,22 +4,28 @@ Offline: ``report``, ``rubric validate``, ``labelconfig``. With a configuration 
 (``iaa-connector init`` writes one): ``sync``, ``push``, ``webhooks install``.
 
 Errors the user can fix (a bad rubric, a bad input table, an unknown option) print one clear
-line on stderr and exit with status 2; they never show a traceback.
+line on stderr and exit with status 2; they never show a traceback. A store that cannot be
+opened (its directory cannot be created, the database is unreachable), a failed sync or a
+project another process is syncing print one line too and exit with status 1.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from connector import __version__
 from connector.batch import BATCH_KINDS, plan_batch
-from connector.calibration import push_batch
+from connector.calibration import push_batch, task_key_secret
 from connector.config import EXAMPLE, Config, ConfigError, load_config
 from connector.errors import ConnectorError
 from connector.gold import load_gold
@@ -31,7 +37,7 @@ from connector.platforms.label_studio.labelconfig import generate_label_config
 from connector.platforms.registry import platform_for
 from connector.report.build import ReportOptions, build_report, jsonable
 from connector.rubric import Rubric, default_rubric_for, load_rubric
-from connector.store import Store
+from connector.store import Store, StoreError
 from connector.sync import sync_project
 
 app = typer.Typer(
@@ -172,12 +178,62 @@ ConfigOption = Annotated[
 ]
 
 
+def _error_line(message: str) -> None:
+    """One line on stderr: ``error: message`` (the message is never read as Rich markup)."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def _open_store(config: Config) -> Store:
+    """The configured store; if it cannot be opened, one line saying why and where the URL is
+    set (never the URL's password), and exit status 1."""
+    try:
+        return Store.open(config.store_url)
+    except StoreError as exc:
+        message = str(exc)
+        password = _url_password(config.store_url)
+        if password:
+            message = message.replace(password, "***")
+        if isinstance(exc.__cause__, OSError):  # the message says what to do already
+            _error_line(f"{message} ([store] url in {config.path})")
+        else:
+            _error_line(
+                f"{message}; check that the database is up and reachable and that [store] url "
+                f"in {config.path} names it"
+            )
+        raise typer.Exit(code=1) from None
+
+
+def _url_password(url: str) -> str | None:
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).password
+    except (ArgumentError, ValueError):
+        return None
+
+
 def _connect(config_path: Path, project_key: str) -> tuple[Config, Store, Platform]:
     config = load_config(config_path)
     project = config.project(project_key)
     platform_config = config.platform(project.platform)
-    store = Store.open(config.store_url)
+    store = _open_store(config)
     return config, store, platform_for(platform_config)
+
+
+@contextlib.contextmanager
+def _sync_lock(store: Store, project_key: str, wait_s: float) -> Iterator[bool]:
+    """The project's sync lock (the one ``serve`` takes), trying once a second for up to
+    ``wait_s``; yields whether it is held."""
+    from connector.service.lock import project_lock
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        with project_lock(store, project_key) as held:
+            if held or time.monotonic() >= deadline:
+                yield held
+                return
+        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
 
 @app.command()
@@ -214,44 +270,74 @@ def sync(
     import_ground_truth: Annotated[
         bool, typer.Option(help="Take the platform's ground-truth annotations as gold.")
     ] = False,
+    wait: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds to wait for a project another process is syncing (default: do not wait).",
+        ),
+    ] = 0.0,
 ) -> None:
-    """Run one sync cycle: pull, reconcile, score annotators, write the report back."""
+    """Run one sync cycle: pull, reconcile, score annotators, write the report back.
+
+    Each project is synced holding its sync lock, the one iaa-connector serve takes (a
+    PostgreSQL advisory lock, or a lock file next to the SQLite database), so a sync from cron
+    never runs beside the service's or another's. A project another process is syncing is not
+    synced: "project X is being synced by another process" is printed, the other projects are
+    synced, and the exit status is 1 (--wait SECONDS tries that long first). Runs a killed
+    process left unfinished are marked abandoned. Exit status 1 also if a project failed or the
+    store cannot be opened.
+    """
+    from connector.service.runner import close_abandoned_runs
+
     try:
         config = load_config(config_path)
     except ConnectorError as exc:
         raise _fail(str(exc)) from None
     failed = False
-    for key in projects or [p.key for p in config.projects]:
-        try:
-            _, store, platform = _connect(config_path, key)
-            with store:
-                result = sync_project(
-                    config,
-                    key,
-                    store=store,
-                    platform=platform,
-                    full=full,
-                    write_back=write_back,
-                    import_ground_truth=import_ground_truth,
-                )
-        except ConnectorError as exc:
-            err.print(f"[bold red]error:[/] {key}: {exc}", highlight=False)
-            failed = True
-            continue
-        alpha = ", ".join(
-            f"{name} α={'—' if value is None else f'{value:.3f}'}"
-            for name, value in result.alpha.items()
-        )
-        typer.echo(
-            f"{key}: {result.tasks_seen} tasks read, {result.created} judgments new, "
-            f"{result.updated} updated, {result.unchanged} unchanged, {result.deleted} deleted, "
-            f"{result.skipped} skipped, {result.quarantined} quarantined; "
-            f"{len(result.status_changes)} status change(s); {alpha}; {result.seconds:.2f} s"
-        )
-        for change in result.status_changes:
-            typer.echo(f"  {change.describe()}")
-        if result.report_path:
-            typer.echo(f"  report: {result.report_path}")
+    with _open_store(config) as store:
+        for key in projects or [p.key for p in config.projects]:
+            try:
+                project = config.project(key)
+                platform = platform_for(config.platform(project.platform))
+                with _sync_lock(store, key, wait) as held:
+                    if not held:
+                        _error_line(
+                            f"project {key} is being synced by another process (iaa-connector "
+                            "serve or another sync); it was not synced: run again when that "
+                            "sync has finished, or pass --wait SECONDS"
+                        )
+                        failed = True
+                        continue
+                    close_abandoned_runs(store, key)
+                    result = sync_project(
+                        config,
+                        key,
+                        store=store,
+                        platform=platform,
+                        full=full,
+                        write_back=write_back,
+                        import_ground_truth=import_ground_truth,
+                    )
+            except ConnectorError as exc:
+                _error_line(f"{key}: {exc}")
+                failed = True
+                continue
+            alpha = ", ".join(
+                f"{name} α={'—' if value is None else f'{value:.3f}'}"
+                for name, value in result.alpha.items()
+            )
+            typer.echo(
+                f"{key}: {result.tasks_seen} tasks read, {result.created} judgments new, "
+                f"{result.updated} updated, {result.unchanged} unchanged, "
+                f"{result.deleted} deleted, {result.skipped} skipped, "
+                f"{result.quarantined} quarantined; {len(result.status_changes)} status "
+                f"change(s); {alpha}; {result.seconds:.2f} s"
+            )
+            for change in result.status_changes:
+                typer.echo(f"  {change.describe()}")
+            if result.report_path:
+                typer.echo(f"  report: {result.report_path}")
     if failed:
         raise typer.Exit(code=1)
 
@@ -285,6 +371,7 @@ def push(
                 items=load_items(items, rubric),
                 gold=gold,
                 label=label,
+                key_secret=task_key_secret(store),
             )
             result = push_batch(plan, project, store=store, platform=platform)
     except ConnectorError as exc:
@@ -343,7 +430,7 @@ def annotators(
         config = load_config(config_path)
         project = config.project(project_key)
         rubric = load_rubric(project.rubric, check_layout=False)
-        with Store.open(config.store_url) as store:
+        with _open_store(config) as store:
             if history:
                 decisions = store.status_history(project.key, rubric.id)
             else:
@@ -385,10 +472,21 @@ def serve(
     scheduler: Annotated[
         bool, typer.Option(help="Run the scheduled syncs (off: webhooks only).")
     ] = True,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: Annotated[
+        str, typer.Option(help="critical, error, warning, info, debug or trace.")
+    ] = "info",
 ) -> None:
-    """Run the always-on service: webhook receiver, event worker, scheduled syncs, /metrics."""
+    """Run the always-on service: webhook receiver, event worker, scheduled syncs, /metrics.
+
+    /metrics and /reports need Authorization: Bearer <token>, the token being the value of the
+    environment variable named by [server] api_token_env (default IAA_API_TOKEN). A webhook
+    triggers at most one sync per project per [server] webhook_min_interval_seconds. Logs mask
+    every configured secret's value and show request paths without their query strings.
+    """
+    import logging.config
+
     import uvicorn
+    from uvicorn.config import LOG_LEVELS
 
     from connector.alerts import Alerter, sync_failing_alert
     from connector.service import (
@@ -397,17 +495,23 @@ def serve(
         SyncRunner,
         SyncScheduler,
         create_app,
-        install_secret_filter,
         platform_sync,
         secret_env_names,
     )
+    from connector.service.redact import logging_config
 
+    level = LOG_LEVELS.get(log_level.lower())
+    if level is None:
+        raise _fail(f"--log-level {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
     try:
         config = load_config(config_path)
-        store = Store.open(config.store_url)
     except ConnectorError as exc:
         raise _fail(str(exc)) from None
-    install_secret_filter(secret_env_names(config))
+    store = _open_store(config)
+    # Our handlers, with the secret and query-string filters, before the service logs anything;
+    # uvicorn applies the same configuration again when it starts.
+    log_config = logging_config(secret_env_names(config), level=level)
+    logging.config.dictConfig(log_config)
     webhook = os.environ.get(config.alert_webhook_env or "") or None
     alerter = Alerter(webhook, min_interval_s=config.alert_min_interval_s)
 
@@ -426,12 +530,14 @@ def serve(
     app_ = create_app(
         config,
         store,
-        worker=EventWorker(store, runner, metrics=metrics),
+        worker=EventWorker(
+            store, runner, metrics=metrics, min_interval_s=config.webhook_min_interval_s
+        ),
         scheduler=SyncScheduler(config, runner) if scheduler else None,
         metrics=metrics,
         argilla_secret_env=config.argilla_webhook_secret_env,
     )
-    uvicorn.run(app_, host=host, port=port, log_level=log_level)
+    uvicorn.run(app_, host=host, port=port, log_level=level, log_config=log_config)
 
 
 def main() -> None:

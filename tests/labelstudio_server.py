@@ -4,10 +4,13 @@ Two ways to get one:
 
 - a server you run yourself: set ``IAA_LS_URL``, ``IAA_LS_ADMIN_TOKEN`` and
   ``IAA_LS_ANNOTATOR_TOKENS`` (comma-separated legacy API tokens of users in the admin's
-  organization, each with that organization active). Nothing is started or stopped.
+  organization, each with that organization active), and optionally ``IAA_LS_ADMIN_PAT`` and
+  ``IAA_LS_ANNOTATOR_PATS`` (their Personal Access Tokens, same order). Nothing is started or
+  stopped.
 - otherwise ``deploy/label-studio/start.sh`` is run on a free port (it installs Label Studio into
-  its own virtual environment the first time, ~1 GB, about a minute), and the URL and tokens are
-  read from the env file it writes. ``LabelStudioServer.stop()`` runs ``stop.sh`` for that port.
+  its own virtual environment the first time, ~1 GB, about a minute), and the URL and tokens
+  (legacy and Personal Access Tokens) are read from the env file it writes.
+  ``LabelStudioServer.stop()`` runs ``stop.sh`` for that port.
 
     server = ensure_label_studio()
     try:
@@ -44,9 +47,11 @@ class LabelStudioUnavailableError(RuntimeError):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LabelStudioServer:
-    """Where a Label Studio server answers, and the legacy API tokens of its users.
+    """Where a Label Studio server answers, and the API tokens of its users.
 
-    ``annotator_tokens[i]`` belongs to ``annotator{i+1}@iaa.local`` on a server started here.
+    ``annotator_tokens[i]`` (legacy) and ``annotator_pats[i]`` (Personal Access Token) belong to
+    ``annotator{i+1}@iaa.local`` on a server started here. The PATs are empty for a server of
+    your own unless ``IAA_LS_ADMIN_PAT`` / ``IAA_LS_ANNOTATOR_PATS`` give them.
     """
 
     url: str
@@ -55,6 +60,8 @@ class LabelStudioServer:
     started_here: bool
     port: int | None = None
     home: Path | None = None
+    admin_pat: str = ""
+    annotator_pats: tuple[str, ...] = ()
 
     @staticmethod
     def headers(token: str) -> dict[str, str]:
@@ -92,6 +99,7 @@ def _user_server(url: str) -> LabelStudioServer:
         token.strip() for token in os.environ.get("IAA_LS_ANNOTATOR_TOKENS", "").split(",")
     )
     annotator_tokens = tuple(token for token in annotator_tokens if token)
+    annotator_pats = _csv(os.environ.get("IAA_LS_ANNOTATOR_PATS", ""))
     if not admin_token or not annotator_tokens:
         raise LabelStudioUnavailableError(
             f"IAA_LS_URL={url} is set, but IAA_LS_ADMIN_TOKEN or IAA_LS_ANNOTATOR_TOKENS is empty; "
@@ -106,7 +114,12 @@ def _user_server(url: str) -> LabelStudioServer:
             "start it, or unset IAA_LS_URL to start one here"
         ) from exc
     return LabelStudioServer(
-        url=url, admin_token=admin_token, annotator_tokens=annotator_tokens, started_here=False
+        url=url,
+        admin_token=admin_token,
+        annotator_tokens=annotator_tokens,
+        started_here=False,
+        admin_pat=os.environ.get("IAA_LS_ADMIN_PAT", "").strip(),
+        annotator_pats=annotator_pats,
     )
 
 
@@ -122,7 +135,7 @@ def _start_server(*, annotators: int) -> LabelStudioServer:
         env,
         port=port,
         env_file=home / f"server-{port}.env",
-        required=("LS_URL", "LS_ADMIN_TOKEN", "LS_ANNOTATOR_TOKENS"),
+        required=("LS_URL", "LS_ADMIN_TOKEN", "LS_ANNOTATOR_TOKENS", "LS_ADMIN_PAT"),
         timeout_s=START_TIMEOUT_SECONDS,
         logs=f"{home}/install.log and {home}/server-{port}.log",
         unavailable=LabelStudioUnavailableError,
@@ -130,11 +143,17 @@ def _start_server(*, annotators: int) -> LabelStudioServer:
     return LabelStudioServer(
         url=settings["LS_URL"],
         admin_token=settings["LS_ADMIN_TOKEN"],
-        annotator_tokens=tuple(t for t in settings["LS_ANNOTATOR_TOKENS"].split(",") if t),
+        annotator_tokens=_csv(settings["LS_ANNOTATOR_TOKENS"]),
         started_here=True,
         port=port,
         home=home,
+        admin_pat=settings["LS_ADMIN_PAT"],
+        annotator_pats=_csv(settings.get("LS_ANNOTATOR_PATS", "")),
     )
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 def _script_env(home: Path | None) -> dict[str, str]:

@@ -32,6 +32,7 @@ import connector.service.webhooks as webhooks
 from connector.config import Config, PlatformConfig, ProjectConfig
 from connector.rubric import load_rubric
 from connector.service import EventWorker, Metrics, create_app
+from connector.service.app import MAX_BODY_BYTES
 from connector.service.redact import SecretFilter, install_secret_filter, secret_env_names
 from connector.service.webhooks import sign_standard_webhook
 from connector.store import StatusDecision, Store
@@ -44,7 +45,13 @@ LS_TOKEN = "ls-api-token-abcdef987654"
 ARGILLA_KEY = b"argilla-signing-key-32-bytes-xx!"
 ARGILLA_SECRET = "whsec_" + base64.b64encode(ARGILLA_KEY).decode()
 DATASET = "3d673549-ad31-4485-97eb-31f9dcd0df71"
-ENV = {"IAA_TEST_LS_SECRET": LS_SECRET, "IAA_ARGILLA_WEBHOOK_SECRET": ARGILLA_SECRET}
+API_TOKEN = "iaa-api-token-5f0c2a9e7d"
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+ENV = {
+    "IAA_TEST_LS_SECRET": LS_SECRET,
+    "IAA_ARGILLA_WEBHOOK_SECRET": ARGILLA_SECRET,
+    "IAA_API_TOKEN": API_TOKEN,
+}
 METRIC_LINE = re.compile(
     r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? '
     r"(-?[0-9.e+-]+|NaN|[+-]Inf)$"
@@ -128,7 +135,9 @@ def ls_payload(
 def post_ls(
     client: TestClient, payload: Any, *, secret: str | None = LS_SECRET, project: str = "pairwise"
 ) -> Any:
-    headers = {} if secret is None else {"X-IAA-Webhook-Secret": secret}
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-IAA-Webhook-Secret"] = secret
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     return client.post(f"/webhooks/label-studio/{project}", content=body, headers=headers)
 
@@ -386,12 +395,45 @@ def test_label_studio_secret_is_compared_in_constant_time(
 
 
 @pytest.mark.parametrize("project", ["unknown", "no-hooks", "prefs"])
-def test_label_studio_unknown_project_is_404(
+def test_label_studio_unknown_project_is_401_like_a_wrong_secret(
     client: TestClient, store: Store, project: str
 ) -> None:
-    # unknown, without webhook_secret_env, or an Argilla project
-    assert post_ls(client, ls_payload(), project=project).status_code == 404
-    assert rejected(client, "label-studio", "unknown_project") == 1
+    # unknown, without webhook_secret_env, or an Argilla project: the same answer as a known
+    # project with a wrong secret, so the route does not tell which project keys exist
+    unknown = post_ls(client, ls_payload(), project=project)
+    unknown_right_secret = post_ls(client, ls_payload(), project=project, secret=LS_SECRET)
+    wrong = post_ls(client, ls_payload(), secret="wrong")
+    for response in (unknown, unknown_right_secret):
+        assert (response.status_code, response.content) == (wrong.status_code, wrong.content)
+        assert response.status_code == 401
+    assert rejected(client, "label-studio", "unknown_project") == 2
+    assert stored(store) == []
+
+
+def test_label_studio_unknown_project_compares_a_dummy_secret_in_constant_time(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[bytes, bytes]] = []
+    original = webhooks.hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return original(a, b)
+
+    monkeypatch.setattr(webhooks.hmac, "compare_digest", spy)
+    post_ls(client, ls_payload(), project="unknown", secret="guess")
+    (call,) = calls
+    assert call[0] == b"guess"
+    assert call[1] not in (b"", LS_SECRET.encode())  # a dummy, never empty
+
+
+def test_label_studio_secret_is_checked_before_the_body_size(
+    client: TestClient, store: Store
+) -> None:
+    big = b"{" + b" " * (300 * 1024) + b"}"
+    assert post_ls(client, big, project="unknown").status_code == 401
+    assert post_ls(client, big, secret="wrong").status_code == 401
+    assert post_ls(client, big).status_code == 413
 
 
 def test_label_studio_unset_secret_env_refuses(
@@ -454,7 +496,7 @@ def test_new_event_wakes_the_worker(config: Config, store: Store) -> None:
 
 
 def test_oversized_by_content_length_is_413(client: TestClient, store: Store) -> None:
-    big = b'{"action": "ANNOTATION_CREATED", "x": "' + b"a" * (1024 * 1024) + b'"}'
+    big = b'{"action": "ANNOTATION_CREATED", "x": "' + b"a" * MAX_BODY_BYTES + b'"}'
     assert post_ls(client, big).status_code == 413
     assert post_argilla(client, big).status_code == 413
     assert stored(store) == []
@@ -465,9 +507,10 @@ def test_oversized_by_content_length_is_413(client: TestClient, store: Store) ->
 def test_exactly_the_limit_is_accepted(client: TestClient, store: Store) -> None:
     payload = ls_payload()
     body = json.dumps(payload).encode()
-    padded = body[:-1] + b', "pad": "' + b"a" * (1024 * 1024 - len(body) - 11) + b'"}'
-    assert len(padded) == 1024 * 1024
+    padded = body[:-1] + b', "pad": "' + b"a" * (MAX_BODY_BYTES - len(body) - 11) + b'"}'
+    assert len(padded) == MAX_BODY_BYTES == 256 * 1024
     assert post_ls(client, padded).status_code == 202
+    assert post_ls(client, padded[:-1] + b' "}').status_code == 413
 
 
 def test_oversized_chunked_body_is_413(client: TestClient, store: Store) -> None:
@@ -480,10 +523,10 @@ def test_oversized_chunked_body_is_413(client: TestClient, store: Store) -> None
     response = client.post(
         "/webhooks/label-studio/pairwise",
         content=chunks(),
-        headers={"X-IAA-Webhook-Secret": LS_SECRET},
+        headers={"X-IAA-Webhook-Secret": LS_SECRET, "Content-Type": "application/json"},
     )
     assert response.status_code == 413
-    body = b"x" * (1024 * 1024 + 1)
+    body = b"x" * (MAX_BODY_BYTES + 1)
     argilla = client.post(
         "/webhooks/argilla", content=iter([body[:1000], body[1000:]]), headers=signed_headers(body)
     )
@@ -496,7 +539,7 @@ def test_small_chunked_body_is_accepted(client: TestClient, store: Store) -> Non
     response = client.post(
         "/webhooks/label-studio/pairwise",
         content=iter([body[:10], body[10:]]),
-        headers={"X-IAA-Webhook-Secret": LS_SECRET},
+        headers={"X-IAA-Webhook-Secret": LS_SECRET, "Content-Type": "application/json"},
     )
     assert response.status_code == 202
 
@@ -547,13 +590,13 @@ def test_fuzzed_requests_never_5xx_and_store_nothing(tmp_path: Path, store: Stor
             },
         )
         assert argilla.status_code < 500
-        assert argilla.status_code in (400, 401, 413)
+        assert argilla.status_code in (400, 401, 413, 415)
         ls = client.post(
             f"/webhooks/label-studio/{project}",
             content=body,
-            headers={"X-IAA-Webhook-Secret": secret},
+            headers={"X-IAA-Webhook-Secret": secret, "Content-Type": "application/json"},
         )
-        assert ls.status_code in (401, 404)
+        assert ls.status_code == 401
         assert stored(store) == []
 
     fuzz()
@@ -594,7 +637,7 @@ def test_fuzzed_validly_signed_bodies_never_5xx(tmp_path: Path, store: Store) ->
         ls = client.post(
             "/webhooks/label-studio/pairwise",
             content=body,
-            headers={"X-IAA-Webhook-Secret": LS_SECRET},
+            headers={"X-IAA-Webhook-Secret": LS_SECRET, "Content-Type": "application/json"},
         )
         assert ls.status_code in (200, 202, 204, 400)
 
@@ -681,7 +724,7 @@ def test_metrics_text_parses(client: TestClient, store: Store) -> None:
     metrics.observe_sync("pairwise", 1.5)
     metrics.count("iaa_sync_errors_total", project="pairwise")
 
-    response = client.get("/metrics")
+    response = client.get("/metrics", headers=AUTH)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     values: dict[str, float] = {}
@@ -726,8 +769,8 @@ def test_metrics_escape_label_values() -> None:
 
 
 def test_reports_serves_the_latest_html(client: TestClient, store: Store, tmp_path: Path) -> None:
-    assert client.get("/reports/pairwise").status_code == 404
-    assert client.get("/reports/unknown").status_code == 404
+    assert client.get("/reports/pairwise", headers=AUTH).status_code == 404
+    assert client.get("/reports/unknown", headers=AUTH).status_code == 404
     old, new = tmp_path / "old.html", tmp_path / "new.html"
     old.write_text("<html>old</html>", encoding="utf-8")
     new.write_text("<html>new report</html>", encoding="utf-8")
@@ -737,7 +780,7 @@ def test_reports_serves_the_latest_html(client: TestClient, store: Store, tmp_pa
     store.save_report(
         "pairwise", {"dimensions": {}}, html_path=new, created_at=datetime(2024, 2, 1, tzinfo=UTC)
     )
-    response = client.get("/reports/pairwise")
+    response = client.get("/reports/pairwise", headers=AUTH)
     assert response.status_code == 200
     assert response.text == "<html>new report</html>"
     assert response.headers["content-type"].startswith("text/html")
@@ -747,7 +790,7 @@ def test_reports_404_when_the_file_is_gone(
     client: TestClient, store: Store, tmp_path: Path
 ) -> None:
     store.save_report("pairwise", {"dimensions": {}}, html_path=tmp_path / "deleted.html")
-    assert client.get("/reports/pairwise").status_code == 404
+    assert client.get("/reports/pairwise", headers=AUTH).status_code == 404
 
 
 # --- secrets in logs --------------------------------------------------------------------------
@@ -765,6 +808,7 @@ def test_secret_filter_redacts_known_secret_values(config: Config) -> None:
         "IAA_TEST_ARGILLA_TOKEN",
         "IAA_TEST_LS_SECRET",
         "IAA_ARGILLA_WEBHOOK_SECRET",
+        "IAA_API_TOKEN",
     )
     secret_filter = SecretFilter(names, env=env)
     record = logging.LogRecord(
@@ -829,3 +873,298 @@ def test_argilla_overlong_event_id_is_400(client: TestClient, store: Store) -> N
     assert post_argilla(client, argilla_payload(), event_id="m" * 256).status_code == 400
     assert post_argilla(client, argilla_payload(), event_id="m" * 255).status_code == 202
     assert stored(store) == ["m" * 255]
+
+
+# --- API token: /metrics and /reports ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", ["/metrics", "/reports/pairwise", "/reports/unknown"])
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, "missing_token"),
+        ({"Authorization": "Bearer wrong-token"}, "wrong_token"),
+        ({"Authorization": f"Basic {API_TOKEN}"}, "wrong_token"),
+        ({"Authorization": API_TOKEN}, "wrong_token"),
+        ({"Authorization": f"Bearer {API_TOKEN}x"}, "wrong_token"),
+    ],
+    ids=["none", "wrong", "basic_scheme", "no_scheme", "longer"],
+)
+def test_reports_and_metrics_need_the_bearer_token(
+    client: TestClient, route: str, headers: dict[str, str], reason: str
+) -> None:
+    response = client.get(route, headers=headers)
+    assert response.status_code == 401  # an unknown project too: keys are not revealed
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert "iaa_annotators" not in response.text
+    metrics: Metrics = client.app.state.metrics  # type: ignore[attr-defined]
+    assert metrics.counter("iaa_api_requests_rejected_total", reason=reason) == 1
+
+
+def test_the_right_bearer_token_opens_metrics_and_reports(client: TestClient) -> None:
+    assert client.get("/metrics", headers=AUTH).status_code == 200
+    assert client.get("/metrics", headers={"Authorization": f"bearer {API_TOKEN}"}).is_success
+    assert client.get("/reports/pairwise", headers=AUTH).status_code == 404  # none yet
+    assert client.get("/reports/unknown", headers=AUTH).status_code == 404
+
+
+def test_a_rotated_token_takes_effect_at_once(config: Config, store: Store) -> None:
+    env = dict(ENV)
+    client = TestClient(create_app(config, store, env=env))
+    assert client.get("/metrics", headers=AUTH).status_code == 200
+    env["IAA_API_TOKEN"] = "a-new-token-after-rotation"
+    assert client.get("/metrics", headers=AUTH).status_code == 401
+    new = {"Authorization": "Bearer a-new-token-after-rotation"}
+    assert client.get("/metrics", headers=new).status_code == 200
+
+
+@pytest.mark.parametrize("value", [None, ""], ids=["unset", "empty"])
+def test_unset_api_token_refuses_everyone_and_warns_once(
+    config: Config, store: Store, caplog: pytest.LogCaptureFixture, value: str | None
+) -> None:
+    env = {k: v for k, v in ENV.items() if k != "IAA_API_TOKEN"}
+    if value is not None:
+        env["IAA_API_TOKEN"] = value
+    client = TestClient(create_app(config, store, env=env))
+    for headers in ({}, {"Authorization": "Bearer "}, AUTH):
+        assert client.get("/metrics", headers=headers).status_code == 401
+        assert client.get("/reports/pairwise", headers=headers).status_code == 401
+    warnings = [r.getMessage() for r in caplog.records if "IAA_API_TOKEN" in r.getMessage()]
+    assert len(warnings) == 1
+    assert API_TOKEN not in caplog.text
+
+
+def test_api_token_is_compared_in_constant_time_on_bytes(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import connector.service.app as app_module
+
+    calls: list[tuple[object, object]] = []
+    original = app_module.hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return original(a, b)
+
+    monkeypatch.setattr(app_module.hmac, "compare_digest", spy)
+    client.get("/metrics", headers={"Authorization": "Bearer guess"})
+    client.get("/reports/pairwise", headers={"Authorization": "Basic guess"})
+    assert calls == [(b"guess", API_TOKEN.encode()), (b"guess", API_TOKEN.encode())]
+
+
+def test_health_and_readiness_stay_open_and_show_no_secret(
+    tmp_path: Path, store: Store, platform_url: str
+) -> None:
+    env = {**ENV, "IAA_TEST_LS_TOKEN": LS_TOKEN}
+    for config in (make_config(tmp_path), make_config(tmp_path, ls_url=platform_url)):
+        client = TestClient(create_app(config, store, env=env))
+        for route in ("/healthz", "/readyz"):
+            response = client.get(route)
+            assert response.status_code in (200, 503)
+            for secret in (API_TOKEN, LS_SECRET, LS_TOKEN, ARGILLA_SECRET, str(tmp_path)):
+                assert secret not in response.text
+                assert secret not in str(response.headers)
+
+
+# --- content type -------------------------------------------------------------------------------
+
+
+def test_webhooks_need_a_json_content_type(client: TestClient, store: Store) -> None:
+    body = json.dumps(argilla_payload()).encode()
+    for media_type in ("text/plain", "application/x-www-form-urlencoded", None):
+        headers = signed_headers(body)
+        ls_headers = {"X-IAA-Webhook-Secret": LS_SECRET}
+        if media_type is None:
+            del headers["content-type"]
+        else:
+            headers["content-type"] = ls_headers["Content-Type"] = media_type
+        assert client.post("/webhooks/argilla", content=body, headers=headers).status_code == 415
+        ls = client.post(
+            "/webhooks/label-studio/pairwise",
+            content=json.dumps(ls_payload()).encode(),
+            headers=ls_headers,
+        )
+        assert ls.status_code == 415
+    assert stored(store) == []
+    assert rejected(client, "argilla", "content_type") == 3
+    assert rejected(client, "label-studio", "content_type") == 3
+    headers = signed_headers(body)
+    headers["content-type"] = "Application/JSON; charset=utf-8"
+    assert client.post("/webhooks/argilla", content=body, headers=headers).status_code == 202
+
+
+# --- what is refused before a body is read -------------------------------------------------------
+
+
+def _asgi_post(
+    app: Starlette, path: str, headers: dict[str, str], chunks: list[bytes]
+) -> tuple[int, dict[str, str], int]:
+    """POST straight through ASGI; (status, headers, how many body chunks the app asked for)."""
+    import anyio
+
+    asked = [0]
+    sent: dict[str, Any] = {}
+    queue = list(chunks)
+
+    async def receive() -> dict[str, Any]:
+        asked[0] += 1
+        if queue:
+            chunk = queue.pop(0)
+            return {"type": "http.request", "body": chunk, "more_body": bool(queue)}
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            sent["status"] = message["status"]
+            sent["headers"] = {k.decode(): v.decode() for k, v in message["headers"]}
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 8765),
+    }
+    anyio.run(app, scope, receive, send)
+    return sent["status"], sent["headers"], asked[0]
+
+
+def _argilla_headers(body_size: int, **changes: str | None) -> dict[str, str]:
+    headers = {
+        "content-type": "application/json",
+        "content-length": str(body_size),
+        "webhook-id": "msg_x",
+        "webhook-timestamp": str(int(NOW)),
+        "webhook-signature": "v1,bm90IGEgc2lnbmF0dXJl",
+    }
+    for name, value in changes.items():
+        name = name.replace("_", "-")
+        if value is None:
+            del headers[name]
+        else:
+            headers[name] = value
+    return headers
+
+
+@pytest.mark.parametrize(
+    ("changes", "status"),
+    [
+        ({"webhook_id": None}, 401),
+        ({"webhook_timestamp": None}, 401),
+        ({"webhook_signature": None}, 401),
+        ({"webhook_timestamp": str(int(NOW) - 301)}, 401),
+        ({"webhook_timestamp": str(int(NOW) + 3600)}, 401),
+        ({"webhook_timestamp": "soon"}, 401),
+        ({"webhook_id": "m" * 256}, 400),
+        ({"content_type": "text/plain"}, 415),
+        ({"content_length": str(MAX_BODY_BYTES + 1)}, 413),
+    ],
+    ids=[
+        "no_id",
+        "no_timestamp",
+        "no_signature",
+        "stale",
+        "future",
+        "not_a_time",
+        "long_id",
+        "media_type",
+        "declared_too_large",
+    ],
+)
+def test_argilla_refuses_before_reading_the_body(
+    app: Starlette, store: Store, changes: dict[str, str | None], status: int
+) -> None:
+    body = b"{" + b" " * 1000 + b"}"
+    answer, _, asked = _asgi_post(
+        app, "/webhooks/argilla", _argilla_headers(len(body), **changes), [body]
+    )
+    assert answer == status
+    assert asked == 0  # not a byte of the body was read
+    assert stored(store) == []
+
+
+def test_label_studio_refuses_a_wrong_secret_before_reading_the_body(app: Starlette) -> None:
+    body = json.dumps(ls_payload()).encode()
+    for path, secret in (
+        ("/webhooks/label-studio/pairwise", "wrong"),
+        ("/webhooks/label-studio/unknown", LS_SECRET),
+    ):
+        headers = {"content-type": "application/json", "x-iaa-webhook-secret": secret}
+        status, _, asked = _asgi_post(app, path, headers, [body])
+        assert (status, asked) == (401, 0)
+
+
+def test_only_so_many_bodies_are_read_at_once(tmp_path: Path, store: Store) -> None:
+    """Bodies being read hold a slot; with every slot taken the next request gets 503 and
+    Retry-After without its body being read; once the slots free up requests pass again."""
+    import anyio
+
+    app = create_app(
+        make_config(tmp_path), store, env=ENV, clock=lambda: NOW, max_concurrent_bodies=2
+    )
+    body = json.dumps(argilla_payload()).encode()
+    results: dict[str, tuple[int, dict[str, str], int]] = {}
+    release = anyio.Event()
+
+    async def post(name: str, *, stall: bool) -> None:
+        headers = signed_headers(body, event_id=name)
+        headers["content-length"] = str(len(body))
+        asked = [0]
+        sent: dict[str, Any] = {}
+
+        async def receive() -> dict[str, Any]:
+            asked[0] += 1
+            if asked[0] == 1:
+                return {"type": "http.request", "body": body[:10], "more_body": True}
+            if stall:
+                await release.wait()  # a slow sender: the slot stays taken
+            return {"type": "http.request", "body": body[10:], "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                sent["status"] = message["status"]
+                sent["headers"] = {k.decode(): v.decode() for k, v in message["headers"]}
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/webhooks/argilla",
+            "raw_path": b"/webhooks/argilla",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 8765),
+        }
+        await app(scope, receive, send)
+        results[name] = (sent["status"], sent["headers"], asked[0])
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(lambda: post("slow_1", stall=True))
+            group.start_soon(lambda: post("slow_2", stall=True))
+            await anyio.wait_all_tasks_blocked()
+            await post("refused", stall=False)
+            release.set()
+        await post("after", stall=False)
+
+    anyio.run(main)
+    status, headers, asked = results["refused"]
+    assert (status, headers["retry-after"], asked) == (503, "1", 0)
+    assert results["slow_1"][0] == results["slow_2"][0] == 202
+    assert results["after"][0] == 202
+    metrics: Metrics = app.state.metrics
+    assert (
+        metrics.counter("iaa_webhook_events_rejected_total", platform="argilla", reason="busy") == 1
+    )
+    assert sorted(stored(store)) == ["after", "slow_1", "slow_2"]

@@ -119,7 +119,7 @@ def test_failing_sync_leaves_events_pending_with_error_and_attempts(store: Store
     add(store, "a0", "a")
     add(store, "b0", "b")
     sync = FakeSync(RuntimeError("platform exploded"))  # the first call (either project) fails
-    worker = EventWorker(store, sync, max_attempts=2, retry_base_s=0.0)
+    worker = EventWorker(store, sync, max_attempts=2, retry_base_s=0.0, min_interval_s=0.0)
     assert worker.run_once() == 1
     (left,) = store.pending_webhook_events(10)
     assert left.attempts == 1
@@ -146,13 +146,116 @@ def test_worker_backs_off_a_failing_project(store: Store) -> None:
     add(store, "a0", "a")
     now = [100.0]
     sync = FakeSync(RuntimeError("down"))
-    worker = EventWorker(store, sync, retry_base_s=10.0, clock=lambda: now[0])
+    worker = EventWorker(store, sync, retry_base_s=10.0, min_interval_s=0.0, clock=lambda: now[0])
     worker.run_once()
     worker.run_once()  # within the backoff: not retried
     assert len(sync.calls) == 1
     now[0] += 10.0
     assert worker.run_once() == 1
     assert len(sync.calls) == 2
+
+
+class Clock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_webhook_syncs_are_rate_limited_per_project_and_coalesced(store: Store) -> None:
+    clock = Clock()
+    sync = FakeSync()
+    worker = EventWorker(store, sync, min_interval_s=30.0, clock=clock)
+    for i in range(3):
+        add(store, f"a{i}", "a")
+    assert worker.run_once() == 3
+    assert sync.calls == [("a", False)]
+
+    # an annotator with the secret posts more events: stored, but no sync before the interval
+    for i in range(3, 50):
+        clock.now += 0.5
+        add(store, f"a{i}", "a")
+        assert worker.run_once() == 0
+    assert sync.calls == [("a", False)]
+    assert len(store.pending_webhook_events(100)) == 47  # kept, not lost
+    add(store, "b0", "b")  # another project is not held back by a's limit
+    assert worker.run_once() == 1
+    assert sync.calls == [("a", False), ("b", False)]
+
+    clock.now = 1000.0 + 30.0  # a's interval is over: one sync takes every waiting event
+    assert worker.run_once() == 47
+    assert sync.calls == [("a", False), ("b", False), ("a", False)]
+    assert store.pending_webhook_events(100) == []
+
+
+def test_deletions_force_at_most_one_full_sync_per_interval(store: Store) -> None:
+    clock = Clock()
+    sync = FakeSync()
+    worker = EventWorker(store, sync, min_interval_s=30.0, clock=clock)
+    add(store, "d0", "a", event="TASKS_DELETED")
+    assert worker.run_once() == 1
+    for i in range(1, 20):  # a burst of deletions within the interval
+        clock.now += 1.0
+        add(store, f"d{i}", "a", event="TASKS_DELETED")
+        add(store, f"n{i}", "a")
+        worker.run_once()
+    assert sync.calls == [("a", True)]
+    clock.now = 1000.0 + 30.0
+    assert worker.run_once() == 38  # one full sync for all of them
+    assert sync.calls == [("a", True), ("a", True)]
+    clock.now += 29.0
+    add(store, "d99", "a", event="record.deleted")
+    assert worker.run_once() == 0
+    clock.now += 1.0
+    assert worker.run_once() == 1
+    assert [full for _, full in sync.calls] == [True, True, True]
+
+
+def test_a_failed_sync_counts_for_the_interval_too(store: Store) -> None:
+    clock = Clock()
+    sync = FakeSync(RuntimeError("down"))
+    worker = EventWorker(store, sync, min_interval_s=30.0, retry_base_s=1.0, clock=clock)
+    add(store, "a0", "a")
+    assert worker.run_once() == 0
+    clock.now += 5.0  # past the backoff, not past the interval
+    assert worker.run_once() == 0
+    assert len(sync.calls) == 1
+    clock.now += 25.0
+    assert worker.run_once() == 1
+    assert len(sync.calls) == 2
+
+
+def test_a_locked_project_does_not_start_the_interval(store: Store) -> None:
+    clock = Clock()
+    runner = SyncRunner(store, FakeSync())
+    worker = EventWorker(store, runner, min_interval_s=30.0, clock=clock)
+    add(store, "a0", "a")
+    with project_lock(store, "a"):
+        assert worker.run_once() == 0  # someone else syncs: no webhook sync ran
+    assert worker.run_once() == 1  # so the next round may sync at once
+
+
+def test_worker_thread_sleeps_until_the_interval_is_over(store: Store) -> None:
+    sync = FakeSync()
+    worker = EventWorker(store, sync, debounce_s=0.05, poll_s=5.0, min_interval_s=1.0)
+    add(store, "a0", "a")
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while store.pending_webhook_events(10) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        first = time.monotonic()
+        add(store, "a1", "a")
+        worker.notify()
+        while store.pending_webhook_events(10) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        second = time.monotonic()
+    finally:
+        worker.stop()
+    assert store.pending_webhook_events(10) == []
+    assert sync.calls == [("a", False), ("a", False)]
+    assert 0.8 <= second - first < 3.0  # waited for the interval, not for the 5 s poll
 
 
 def test_locked_project_keeps_its_events_pending_without_an_attempt(store: Store) -> None:
@@ -296,6 +399,27 @@ def test_runner_skips_when_the_lock_is_held_elsewhere(
     assert sync.calls == []
     assert "holds its lock" in caplog.text
     assert runner.metrics.counter("iaa_sync_runs_total", project="a", outcome="locked") == 1
+
+
+def test_runner_marks_runs_of_a_killed_process_abandoned(store: Store) -> None:
+    from connector.store.runs import ABANDONED_RUN_ERROR
+
+    killed = store.start_run("label-studio", "a")  # its process died mid-run
+    other = store.start_run("label-studio", "b")  # another project's run may be going
+    runner = SyncRunner(store, FakeSync())
+    with project_lock(store, "a"):
+        assert runner.run("a").status == "locked"
+    running = store.get_run(killed)
+    assert running is not None
+    assert running.finished_at is None  # not ours to close while another holds the lock
+    assert runner.run("a").ok
+    closed = store.get_run(killed)
+    assert closed is not None
+    assert closed.finished_at is not None
+    assert closed.error == ABANDONED_RUN_ERROR
+    untouched = store.get_run(other)
+    assert untouched is not None
+    assert untouched.finished_at is None
 
 
 def test_runner_waits_for_the_lock_when_asked(store: Store) -> None:

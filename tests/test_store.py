@@ -621,6 +621,30 @@ def test_sync_runs_record_their_counters(store: Store) -> None:
         store.finish_run(999, counts)
 
 
+def test_unfinished_runs_of_a_project_are_marked_abandoned(store: Store) -> None:
+    from connector.store.runs import ABANDONED_RUN_ERROR
+
+    killed = store.start_run("label-studio", PROJECT, started_at=T0)
+    killed_too = store.start_run("label-studio", PROJECT, started_at=T0 + timedelta(hours=1))
+    done = store.start_run("label-studio", PROJECT, started_at=T0)
+    store.finish_run(done, RunCounts(pulled=3), finished_at=T0 + timedelta(minutes=1))
+    other = store.start_run("label-studio", "label-studio:8", started_at=T0)
+    at = T0 + timedelta(hours=2)
+
+    assert store.abandon_unfinished_runs(PROJECT, at=at) == 2
+    for run_id in (killed, killed_too):
+        run = store.get_run(run_id)
+        assert run is not None
+        assert (run.finished_at, run.error) == (at, ABANDONED_RUN_ERROR)
+    finished = store.get_run(done)
+    assert finished is not None
+    assert (finished.finished_at, finished.error) == (T0 + timedelta(minutes=1), None)
+    untouched = store.get_run(other)  # another project's run may be going
+    assert untouched is not None
+    assert untouched.finished_at is None
+    assert store.abandon_unfinished_runs(PROJECT) == 0
+
+
 # --- batches ------------------------------------------------------------------------------------
 
 

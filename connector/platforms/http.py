@@ -3,6 +3,10 @@
 Retries transient failures (no answer, 429, 5xx) with exponential backoff, honouring
 ``Retry-After``; translates every failure into :class:`PlatformError` naming the platform, the
 path and the status. Headers (which carry the API token) are never logged or put in errors.
+
+Credentials come either as fixed ``headers`` or from an :class:`Auth` (tokens that must be
+exchanged and renewed): its headers are asked for on every attempt, a 401 lets it renew them and
+the request is sent once more, and a final 401 is explained by it instead of by the raw answer.
 """
 
 from __future__ import annotations
@@ -14,13 +18,13 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
 from connector.platforms.base import PlatformError
 
-__all__ = ["JsonClient"]
+__all__ = ["Auth", "JsonClient"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,25 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
+class Auth(Protocol):
+    """Credentials that change: headers per attempt, renewal on a 401, an explanation of a 401.
+
+    May raise :class:`PlatformError` (a transient one is retried like a failed request).
+    """
+
+    def headers(self) -> Mapping[str, str]:
+        """The auth headers for the next attempt."""
+        ...
+
+    def on_unauthorized(self, sent: Mapping[str, str]) -> bool:
+        """An attempt sent with the headers ``sent`` got 401; True when another may succeed."""
+        ...
+
+    def unauthorized(self, body: bytes) -> str:
+        """Why a 401 with this ``body`` happened, without secrets or the body itself."""
+        ...
+
+
 class JsonClient:
     """``request`` JSON from one base URL with auth headers, retries and clean errors."""
 
@@ -47,8 +70,10 @@ class JsonClient:
         timeout_s: float = 30.0,
         retries: int = 3,
         backoff_s: float = 0.5,
+        auth: Auth | None = None,
     ) -> None:
         self.platform = platform
+        self.auth = auth
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self.retries = retries
@@ -110,10 +135,14 @@ class JsonClient:
     ) -> requests.Response:
         url = f"{self.base_url}{path}"
         attempt = 0
+        reauthorized = False
         while True:
+            sent: Mapping[str, str] = {}
             try:
+                if self.auth is not None:
+                    sent = self.auth.headers()
                 response = self.session.request(
-                    method, url, params=params, json=json, timeout=self.timeout_s
+                    method, url, params=params, json=json, headers=sent, timeout=self.timeout_s
                 )
             except requests.RequestException as exc:
                 error = PlatformError(
@@ -121,6 +150,8 @@ class JsonClient:
                     platform=self.platform,
                     url=self.base_url,
                 )
+            except PlatformError as exc:  # the auth could not get its headers
+                error = exc
             else:
                 date = response.headers.get("Date")
                 if date:
@@ -131,7 +162,13 @@ class JsonClient:
                         )
                 if response.status_code in expect:
                     return response
-                detail = response.text[:300].replace("\n", " ")
+                if response.status_code == 401 and self.auth is not None:
+                    if not reauthorized and self.auth.on_unauthorized(sent):
+                        reauthorized = True
+                        continue
+                    detail = self.auth.unauthorized(response.content)
+                else:
+                    detail = response.text[:300].replace("\n", " ")
                 error = PlatformError(
                     f"{method} {path} failed: {detail}",
                     platform=self.platform,

@@ -22,7 +22,7 @@ payload summaries), :mod:`~connector.service.worker`, :mod:`~connector.service.s
 
 from __future__ import annotations
 
-from connector.service.app import ARGILLA_WEBHOOK_SECRET_ENV, create_app
+from connector.service.app import ARGILLA_WEBHOOK_SECRET_ENV, BearerAuth, create_app
 from connector.service.health import Readiness
 from connector.service.lock import project_lock
 from connector.service.metrics import Metrics
@@ -32,6 +32,7 @@ from connector.service.runner import (
     SyncFunction,
     SyncOutcome,
     SyncRunner,
+    close_abandoned_runs,
     platform_sync,
 )
 from connector.service.scheduler import SyncScheduler
@@ -39,6 +40,7 @@ from connector.service.worker import EventWorker
 
 __all__ = [
     "ARGILLA_WEBHOOK_SECRET_ENV",
+    "BearerAuth",
     "EventWorker",
     "Metrics",
     "Readiness",
@@ -48,6 +50,7 @@ __all__ = [
     "SyncOutcome",
     "SyncRunner",
     "SyncScheduler",
+    "close_abandoned_runs",
     "create_app",
     "install_secret_filter",
     "platform_sync",

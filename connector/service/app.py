@@ -4,31 +4,60 @@ Endpoints::
 
     POST /webhooks/label-studio/{project}   shared secret in X-IAA-Webhook-Secret
     POST /webhooks/argilla                  Standard Webhooks signature
-    GET  /healthz                           200 while the process runs
-    GET  /readyz                            200, or 503 naming the store/platforms that are down
-    GET  /metrics                           Prometheus text exposition
-    GET  /reports/{project}                 the latest HTML report (404 if none)
+    GET  /healthz                           200 while the process runs             (open)
+    GET  /readyz                            200, or 503 naming what is down        (open)
+    GET  /metrics                           Prometheus text exposition             (bearer token)
+    GET  /reports/{project}                 the latest HTML report (404 if none)   (bearer token)
+
+**API token.** ``/metrics`` and ``/reports/{project}`` show per-annotator figures, which
+annotators must not see: they require ``Authorization: Bearer <token>``, the token being the
+value of the environment variable named by ``[server] api_token_env`` (default
+``IAA_API_TOKEN``), compared in constant time. A missing or wrong token gets 401 with
+``WWW-Authenticate: Bearer``; while the variable is unset or empty every request does (and one
+warning names the variable). ``/healthz`` and ``/readyz`` stay open and show no secrets.
+A Prometheus scrape job::
+
+    scrape_configs:
+      - job_name: iaa-connector
+        metrics_path: /metrics
+        authorization:
+          type: Bearer
+          credentials_file: /etc/prometheus/iaa-api-token   # holds the IAA_API_TOKEN value
+        static_configs:
+          - targets: ["iaa-connector.internal:8765"]
 
 Webhook answers: 202 stored (new), 200 duplicate (stored once already), 204 verified but not
-followed (event type or dataset), 400 malformed, 401 unauthenticated, 404 unknown project,
-413 over ``max_body_bytes``, 503 the store refused the write (the platform retries).
+followed (event type or dataset), 400 malformed, 401 unauthenticated (for Label Studio also an
+unknown project: the answer does not tell which project keys exist), 413 over
+``max_body_bytes``, 415 not ``Content-Type: application/json``, 503 the store refused the write
+or too many bodies are being read at once (``Retry-After``; the platform retries).
+
+Untrusted bodies are bounded before they are read: Label Studio's secret header is checked
+first; an Argilla request must carry the Standard Webhooks headers with a timestamp within the
+tolerance, else it is refused before a byte of its body is read. A body is then read only up to
+``max_body_bytes`` (256 KiB: a real Argilla response event, record and dataset schema included,
+is a few KiB; see the README) and only ``max_concurrent_bodies`` at once across both routes, so
+200 concurrent 1 MiB posts cost the process a few MiB instead of 200.
 
 Durable intake: an accepted event is written to the store (in a worker thread, so the event
-loop never blocks) before the 2xx is sent; the :class:`EventWorker` then syncs. Payloads and
-headers are never logged and only a summary of each payload is stored (see
-:mod:`connector.service.webhooks`): Label Studio payloads can carry the project's API token.
+loop never blocks) before the 2xx is sent; the :class:`EventWorker` then syncs (at most once per
+project per ``[server] webhook_min_interval_seconds``). Payloads and headers are never logged
+and only a summary of each payload is stored (see :mod:`connector.service.webhooks`): Label
+Studio payloads can carry the project's API token.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import hmac
 import json
 import logging
 import os
+import secrets
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +74,12 @@ from connector.service.lock import write_lock
 from connector.service.metrics import CONTENT_TYPE, Metrics, Sample
 from connector.service.scheduler import SyncScheduler
 from connector.service.webhooks import (
+    Intake,
     SignatureError,
     argilla_event,
     argilla_summary,
     check_shared_secret,
+    check_standard_webhook_headers,
     label_studio_intake,
     verify_standard_webhook,
 )
@@ -59,8 +90,10 @@ __all__ = [
     "ARGILLA_WEBHOOK_SECRET_ENV",
     "LABEL_STUDIO_SECRET_HEADER",
     "MAX_BODY_BYTES",
+    "MAX_CONCURRENT_BODIES",
     "MAX_EVENT_ID_LENGTH",
     "TIMESTAMP_TOLERANCE_S",
+    "BearerAuth",
     "create_app",
 ]
 
@@ -70,15 +103,86 @@ log = logging.getLogger(__name__)
 # TODO(config): move into the configuration file next to the platform.
 ARGILLA_WEBHOOK_SECRET_ENV = "IAA_ARGILLA_WEBHOOK_SECRET"
 LABEL_STUDIO_SECRET_HEADER = "X-IAA-Webhook-Secret"
-MAX_BODY_BYTES = 1024 * 1024
+# A real event is a few KiB (an Argilla response event carries its record's fields and the
+# dataset's schema and guidelines); larger bodies are refused (413) and the next scheduled sync
+# picks the change up.
+MAX_BODY_BYTES = 256 * 1024
+# Webhook bodies read (and parsed) at once, across both routes; more get 503 with Retry-After.
+MAX_CONCURRENT_BODIES = 32
 MAX_EVENT_ID_LENGTH = 255  # the store's key length
 TIMESTAMP_TOLERANCE_S = 300.0
+JSON_MEDIA_TYPE = "application/json"
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class _RejectedError(Exception):
-    def __init__(self, status: int, reason: str, message: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.status, self.reason, self.message = status, reason, message
+        self.headers = dict(headers or {})
         super().__init__(message)
+
+
+class BearerAuth:
+    """The one check of every route that shows reports, metrics or per-annotator figures:
+    ``Authorization: Bearer <token>`` equal (constant time) to the value of the environment
+    variable ``env_name``, read on every request so a rotated token takes effect at once.
+
+    :meth:`protect` wraps an endpoint; :meth:`refusal` is the check itself (None: allowed).
+    """
+
+    def __init__(self, env: Mapping[str, str], env_name: str, metrics: Metrics) -> None:
+        self.env = env
+        self.env_name = env_name
+        self.metrics = metrics
+        self._warned = False
+
+    def refusal(self, request: Request) -> Response | None:
+        """None if the request carries the token, else the 401 to send."""
+        expected = self.env.get(self.env_name, "")
+        header = request.headers.get("authorization", "")
+        scheme, _, given = header.partition(" ")
+        # compare even when the scheme is wrong: the time taken does not depend on the input
+        matches = hmac.compare_digest(given.strip().encode(), (expected or "\0").encode())
+        if not expected:
+            if not self._warned:
+                self._warned = True
+                log.warning(
+                    "environment variable %s (the API token of /metrics and /reports) is not "
+                    "set; those routes answer 401 until it is",
+                    self.env_name,
+                )
+            reason = "token_unset"
+        elif not header.strip():
+            reason = "missing_token"
+        elif scheme.lower() != "bearer" or not matches:
+            reason = "wrong_token"
+        else:
+            return None
+        self.metrics.count("iaa_api_requests_rejected_total", reason=reason)
+        return JSONResponse(
+            {"error": "this route needs Authorization: Bearer <the API token>"},
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="iaa-connector"'},
+        )
+
+    def protect(self, endpoint: Endpoint) -> Endpoint:
+        """``endpoint``, answering 401 unless the request carries the token."""
+
+        async def protected(request: Request) -> Response:
+            refused = self.refusal(request)
+            if refused is not None:
+                return refused
+            return await endpoint(request)
+
+        return protected
 
 
 class _Receiver:
@@ -94,6 +198,7 @@ class _Receiver:
         env: Mapping[str, str],
         clock: Callable[[], float],
         max_body_bytes: int,
+        max_concurrent_bodies: int,
         tolerance_s: float,
         argilla_secret_env: str,
     ) -> None:
@@ -104,6 +209,10 @@ class _Receiver:
         self.env = env
         self.clock = clock
         self.max_body_bytes = max_body_bytes
+        self.max_concurrent_bodies = max_concurrent_bodies
+        self._reading = 0  # bodies being read now (one event loop: no lock needed)
+        # compared with the secret header of an unknown project, as a known one's would be
+        self._dummy_secret = secrets.token_urlsafe(32)
         self.tolerance_s = tolerance_s
         self.argilla_secret_env = argilla_secret_env
         kinds = {p.name: p.kind for p in config.platforms}
@@ -138,12 +247,36 @@ class _Receiver:
             "iaa_webhook_events_rejected_total", platform=platform, reason=rejected.reason
         )
         log.debug("webhook rejected (%s %s): %s", platform, rejected.reason, rejected.message)
-        return JSONResponse({"error": rejected.message}, status_code=rejected.status)
+        return JSONResponse(
+            {"error": rejected.message}, status_code=rejected.status, headers=rejected.headers
+        )
 
     def ignore(self, platform: str, reason: str) -> Response:
         self.metrics.count("iaa_webhook_events_received_total", platform=platform)
         self.metrics.count("iaa_webhook_events_ignored_total", platform=platform, reason=reason)
         return Response(status_code=204)
+
+    @staticmethod
+    def check_content_type(request: Request) -> None:
+        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type != JSON_MEDIA_TYPE:
+            raise _RejectedError(415, "content_type", f"Content-Type must be {JSON_MEDIA_TYPE}")
+
+    @contextlib.contextmanager
+    def body_slot(self) -> Iterator[None]:
+        """One of the ``max_concurrent_bodies`` slots for reading and parsing a body, or 503."""
+        if self._reading >= self.max_concurrent_bodies:
+            raise _RejectedError(
+                503,
+                "busy",
+                "too many webhook bodies are being read; retry",
+                headers={"Retry-After": "1"},
+            )
+        self._reading += 1
+        try:
+            yield
+        finally:
+            self._reading -= 1
 
     def check_declared_length(self, request: Request) -> None:
         declared = request.headers.get("content-length")
@@ -208,13 +341,17 @@ class _Receiver:
 
     # -- endpoints ---------------------------------------------------------------------------
 
-    async def label_studio_webhook(self, request: Request) -> Response:
-        platform = "label-studio"
-        try:
-            project = self.label_studio.get(request.path_params["project"])
-            if project is None or not project.webhook_secret_env:
-                raise _RejectedError(404, "unknown_project", "no such project takes webhooks")
-            self.check_declared_length(request)
+    def _label_studio_secret(self, request: Request) -> ProjectConfig:
+        """The project the request names, if its secret header is right; else 401.
+
+        The secret is checked before anything else, and an unknown project (or one that takes
+        no webhooks) is compared with a dummy secret the same way: unknown and wrong get the
+        same answer, so the route does not tell which project keys exist.
+        """
+        project = self.label_studio.get(request.path_params["project"])
+        known = project is not None and bool(project.webhook_secret_env)
+        expected = ""
+        if project is not None and project.webhook_secret_env:
             expected = self.env.get(project.webhook_secret_env, "")
             if not expected:
                 self._warn_once(
@@ -224,22 +361,38 @@ class _Receiver:
                     project.key,
                     project.webhook_secret_env,
                 )
-            given = request.headers.get(LABEL_STUDIO_SECRET_HEADER)
-            if not check_shared_secret(given, expected):
-                reason = "missing_secret" if not given else "wrong_secret"
-                raise _RejectedError(401, reason, f"missing or wrong {LABEL_STUDIO_SECRET_HEADER}")
-            payload = self.parse(await self.read_body(request))
-            intake = label_studio_intake(project.key, payload)
+        given = request.headers.get(LABEL_STUDIO_SECRET_HEADER)
+        matches = check_shared_secret(given, expected or self._dummy_secret)
+        if project is None or not known or not expected or not matches:
+            reason = "wrong_secret"
+            if not known:
+                reason = "unknown_project"
+            elif not given:
+                reason = "missing_secret"
+            raise _RejectedError(401, reason, f"missing or wrong {LABEL_STUDIO_SECRET_HEADER}")
+        return project
+
+    async def label_studio_webhook(self, request: Request) -> Response:
+        platform = "label-studio"
+        try:
+            project = self._label_studio_secret(request)
+            self.check_content_type(request)
+            self.check_declared_length(request)
+            with self.body_slot():
+                intake = self._label_studio_parse(project.key, await self.read_body(request))
             if intake is None:
                 return self.ignore(platform, "event_type")
             return await self.store_event(platform, intake.event_id, project.key, intake.summary)
         except _RejectedError as rejected:
             return self.reject(platform, rejected)
 
+    def _label_studio_parse(self, project_key: str, body: bytes) -> Intake | None:
+        # in a function of its own, so the body and payload are freed before the store write
+        return label_studio_intake(project_key, self.parse(body))
+
     async def argilla_webhook(self, request: Request) -> Response:
         platform = "argilla"
         try:
-            self.check_declared_length(request)
             secret = self.env.get(self.argilla_secret_env, "")
             if not secret:
                 self._warn_once(
@@ -249,41 +402,62 @@ class _Receiver:
                     self.argilla_secret_env,
                 )
                 raise _RejectedError(401, "secret_unset", "webhooks are not configured")
-            body = await self.read_body(request)
+            # refused before a byte of the body is read: no headers, a stale or future
+            # timestamp, an overlong id, another media type, a declared size over the limit
             try:
-                event_id = verify_standard_webhook(
-                    request.headers,
-                    body,
-                    secret=secret,
-                    now=self.clock(),
-                    tolerance_s=self.tolerance_s,
+                event_id, _, _ = check_standard_webhook_headers(
+                    request.headers, now=self.clock(), tolerance_s=self.tolerance_s
                 )
             except SignatureError as exc:
-                if exc.reason == "secret_invalid":
-                    self._warn_once(
-                        "argilla-secret",
-                        "environment variable %s is not a Standard Webhooks secret "
-                        "(whsec_<base64> or base64)",
-                        self.argilla_secret_env,
-                    )
-                message = "replay/timestamp" if exc.reason == "timestamp" else str(exc)
-                raise _RejectedError(401, exc.reason, message) from None
+                raise self._signature_rejection(exc) from None
             if len(event_id) > MAX_EVENT_ID_LENGTH:
                 raise _RejectedError(
                     400, "malformed", f"webhook-id is over {MAX_EVENT_ID_LENGTH} characters"
                 )
-            payload = self.parse(body)
-            event = argilla_event(payload)
-            if event is None:
-                return self.ignore(platform, "event_type")
-            kind, dataset = event
-            project = self.argilla.get(dataset)
-            if project is None:
-                return self.ignore(platform, "dataset")
-            intake = argilla_summary(event_id, kind, dataset, payload)
-            return await self.store_event(platform, intake.event_id, project.key, intake.summary)
+            self.check_content_type(request)
+            self.check_declared_length(request)
+            with self.body_slot():
+                body = await self.read_body(request)
+                try:
+                    verify_standard_webhook(
+                        request.headers,
+                        body,
+                        secret=secret,
+                        now=self.clock(),
+                        tolerance_s=self.tolerance_s,
+                    )
+                except SignatureError as exc:
+                    raise self._signature_rejection(exc) from None
+                accepted = self._argilla_parse(event_id, body)
+            if isinstance(accepted, str):
+                return self.ignore(platform, accepted)
+            project_key, intake = accepted
+            return await self.store_event(platform, intake.event_id, project_key, intake.summary)
         except _RejectedError as rejected:
             return self.reject(platform, rejected)
+
+    def _signature_rejection(self, exc: SignatureError) -> _RejectedError:
+        if exc.reason == "secret_invalid":
+            self._warn_once(
+                "argilla-secret",
+                "environment variable %s is not a Standard Webhooks secret "
+                "(whsec_<base64> or base64)",
+                self.argilla_secret_env,
+            )
+        message = "replay/timestamp" if exc.reason == "timestamp" else str(exc)
+        return _RejectedError(401, exc.reason, message)
+
+    def _argilla_parse(self, event_id: str, body: bytes) -> tuple[str, Intake] | str:
+        """(project key, intake) of a verified body, or why it is ignored."""
+        payload = self.parse(body)
+        event = argilla_event(payload)
+        if event is None:
+            return "event_type"
+        kind, dataset = event
+        project = self.argilla.get(dataset)
+        if project is None:
+            return "dataset"
+        return project.key, argilla_summary(event_id, kind, dataset, payload)
 
     async def latest_report(self, request: Request) -> Response:
         key = request.path_params["project"]
@@ -351,6 +525,7 @@ def create_app(
     env: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.time,
     max_body_bytes: int = MAX_BODY_BYTES,
+    max_concurrent_bodies: int = MAX_CONCURRENT_BODIES,
     timestamp_tolerance_s: float = TIMESTAMP_TOLERANCE_S,
     argilla_secret_env: str = ARGILLA_WEBHOOK_SECRET_ENV,
     freeze_gc: bool = True,
@@ -360,24 +535,29 @@ def create_app(
     ``worker`` is notified of each new event; it and ``scheduler`` are started and stopped with
     the app (ASGI lifespan). ``metrics`` is shared with them (default: the worker's, else new).
     ``env`` is where secrets are read, on every request (default :data:`os.environ`), so
-    a rotated secret takes effect without a restart. ``clock`` gives unix seconds.
+    a rotated secret takes effect without a restart, and the API token of ``/metrics`` and
+    ``/reports`` (the variable named by ``config.api_token_env``). ``clock`` gives unix seconds.
+    ``max_body_bytes`` and ``max_concurrent_bodies`` bound what webhook bodies can cost.
     ``freeze_gc``: at startup, move the objects alive then out of the garbage collector's
     reach (:func:`gc.freeze`), so full collections stay short.
     """
     if metrics is None:
         metrics = worker.metrics if worker is not None else Metrics()
+    secrets_env = os.environ if env is None else env
     receiver = _Receiver(
         config,
         store,
         worker=worker,
         metrics=metrics,
-        env=os.environ if env is None else env,
+        env=secrets_env,
         clock=clock,
         max_body_bytes=max_body_bytes,
+        max_concurrent_bodies=max_concurrent_bodies,
         tolerance_s=timestamp_tolerance_s,
         argilla_secret_env=argilla_secret_env,
     )
     ready = Readiness(config, store) if readiness is None else readiness
+    auth = BearerAuth(secrets_env, config.api_token_env, metrics)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok\n")
@@ -431,8 +611,8 @@ def create_app(
             Route("/webhooks/argilla", receiver.argilla_webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics_endpoint, methods=["GET"]),
-            Route("/reports/{project}", receiver.latest_report, methods=["GET"]),
+            Route("/metrics", auth.protect(metrics_endpoint), methods=["GET"]),
+            Route("/reports/{project}", auth.protect(receiver.latest_report), methods=["GET"]),
         ],
         lifespan=lifespan,
     )

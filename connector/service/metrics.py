@@ -64,6 +64,10 @@ _HELP: dict[str, tuple[str, str]] = {
     ),
     "iaa_webhook_events_rejected_total": ("counter", "Webhook requests rejected, by reason."),
     "iaa_webhook_events_processed_total": ("counter", "Stored webhook events processed."),
+    "iaa_api_requests_rejected_total": (
+        "counter",
+        "Requests to /metrics or /reports refused for a missing or wrong bearer token, by reason.",
+    ),
     "iaa_sync_duration_seconds": ("histogram", "Duration of sync runs (with retries)."),
     "iaa_sync_runs_total": ("counter", "Sync runs by outcome (synced, failed, locked)."),
     "iaa_sync_errors_total": ("counter", "Sync runs that failed after their retries."),

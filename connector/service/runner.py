@@ -4,7 +4,9 @@ The scheduler and the webhook worker both call :meth:`SyncRunner.run`; neither h
 own. A run
 
 1. takes the project's lock (:func:`~connector.service.lock.project_lock`); if another thread,
-   process or replica holds it, the run is skipped and logged (outcome ``locked``);
+   process or replica holds it, the run is skipped and logged (outcome ``locked``); holding it,
+   marks the project's runs left unfinished by a killed process as abandoned
+   (:meth:`~connector.store.Store.abandon_unfinished_runs`);
 2. calls the injected sync function, retrying transient platform errors
    (:attr:`PlatformError.transient`: no answer, 429, 5xx) with exponential backoff that honours
    the platform's ``Retry-After`` (bounded by :attr:`RetryPolicy.max_delay_s`);
@@ -30,7 +32,7 @@ from connector.errors import ConnectorError
 from connector.platforms.base import PlatformError
 from connector.service.lock import project_lock
 from connector.service.metrics import Metrics
-from connector.store import Store
+from connector.store import Store, StoreError
 
 __all__ = [
     "FailureCallback",
@@ -38,6 +40,7 @@ __all__ = [
     "SyncFunction",
     "SyncOutcome",
     "SyncRunner",
+    "close_abandoned_runs",
     "platform_sync",
 ]
 
@@ -155,6 +158,7 @@ class SyncRunner:
 
     def _locked_run(self, project_key: str, *, full: bool) -> SyncOutcome:
         started = self.clock()
+        close_abandoned_runs(self.store, project_key)
         attempt = 0
         while True:
             attempt += 1
@@ -221,6 +225,23 @@ class SyncRunner:
             seconds=seconds,
             error=f"{type(exc).__name__}: {exc}",
         )
+
+
+def close_abandoned_runs(store: Store, project_key: str) -> int:
+    """Mark the project's runs left unfinished by a killed process as abandoned (call it holding
+    the project's lock); a store error is logged, not raised: the sync reports its own."""
+    try:
+        abandoned = store.abandon_unfinished_runs(project_key)
+    except StoreError as exc:
+        log.warning("could not close the unfinished sync runs of %s: %s", project_key, exc)
+        return 0
+    if abandoned:
+        log.warning(
+            "%s: %d earlier sync run(s) never finished (the process ended); marked abandoned",
+            project_key,
+            abandoned,
+        )
+    return abandoned
 
 
 def platform_sync(config: Config, store: Store, *, alerter: Alerter | None = None) -> SyncFunction:

@@ -5,7 +5,8 @@
 - Argilla signs with Standard Webhooks (https://www.standardwebhooks.com):
   ``webhook-signature`` lists ``v1,<base64 HMAC-SHA256>`` over ``"{id}.{timestamp}.{body}"``,
   keyed with the base64-decoded secret (given as ``whsec_<base64>`` or plain base64);
-  :func:`verify_standard_webhook` checks it and the timestamp tolerance.
+  :func:`check_standard_webhook_headers` checks the headers and the timestamp tolerance (before
+  the body is read), :func:`verify_standard_webhook` the signature too.
 
 Only a small summary of each payload is kept (:class:`Intake`): the event kind and the ids
 the sync needs to be debugged. Payloads can hold a platform's API token, annotators' text and
@@ -33,6 +34,7 @@ __all__ = [
     "argilla_event",
     "argilla_summary",
     "check_shared_secret",
+    "check_standard_webhook_headers",
     "decode_secret",
     "label_studio_intake",
     "sign_standard_webhook",
@@ -111,6 +113,30 @@ def sign_standard_webhook(secret: str, event_id: str, timestamp: int, body: byte
     return "v1," + base64.b64encode(digest).decode()
 
 
+def check_standard_webhook_headers(
+    headers: Mapping[str, str], *, now: float, tolerance_s: float = 300.0
+) -> tuple[str, str, str]:
+    """The ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature`` headers, checked for
+    presence and the timestamp tolerance: what can be refused before the body is read.
+
+    Raises:
+        SignatureError: headers missing (``missing_headers``) or the timestamp outside
+            ``now ± tolerance_s`` (``timestamp``: replay or clock skew).
+    """
+    event_id = headers.get("webhook-id", "")
+    stamp = headers.get("webhook-timestamp", "")
+    signatures = headers.get("webhook-signature", "")
+    if not event_id or not stamp or not signatures:
+        raise SignatureError(
+            "missing_headers", "webhook-id, webhook-timestamp and webhook-signature are required"
+        )
+    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
+        raise SignatureError("timestamp", "webhook-timestamp is not unix seconds")
+    if abs(now - int(stamp)) > tolerance_s:
+        raise SignatureError("timestamp", "webhook-timestamp is outside the tolerance (replay?)")
+    return event_id, stamp, signatures
+
+
 def verify_standard_webhook(
     headers: Mapping[str, str],
     body: bytes,
@@ -126,17 +152,9 @@ def verify_standard_webhook(
             ``now ± tolerance_s`` (``timestamp``: replay or clock skew), no matching signature
             (``signature``), or an undecodable secret (``secret_invalid``).
     """
-    event_id = headers.get("webhook-id", "")
-    stamp = headers.get("webhook-timestamp", "")
-    signatures = headers.get("webhook-signature", "")
-    if not event_id or not stamp or not signatures:
-        raise SignatureError(
-            "missing_headers", "webhook-id, webhook-timestamp and webhook-signature are required"
-        )
-    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
-        raise SignatureError("timestamp", "webhook-timestamp is not unix seconds")
-    if abs(now - int(stamp)) > tolerance_s:
-        raise SignatureError("timestamp", "webhook-timestamp is outside the tolerance (replay?)")
+    event_id, stamp, signatures = check_standard_webhook_headers(
+        headers, now=now, tolerance_s=tolerance_s
+    )
     key = decode_secret(secret)
     signed = f"{event_id}.{stamp}.".encode() + body
     expected = hmac.new(key, signed, hashlib.sha256).digest()

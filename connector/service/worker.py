@@ -12,11 +12,19 @@ stored; a crash before the mark leaves it pending, and the repeated sync changes
 
 Events arriving within ``debounce_s`` of each other are coalesced into one sync per project.
 Deletions (a task or record deleted, which an incremental pull cannot see) ask for a full sync.
+
+A webhook is an untrusted trigger (every Label Studio project member can read its secret and
+post events), so it only *schedules* a sync, rate-limited per project: at most one sync per
+project per ``min_interval_s`` (``[server] webhook_min_interval_seconds``). Events arriving
+meanwhile stay pending in the store and are processed by the project's next sync, when the
+interval is over; nothing is lost, and a burst of deletions costs at most one full sync (an
+export snapshot) per interval.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import defaultdict
@@ -56,6 +64,7 @@ class EventWorker:
         max_attempts: int = 5,
         retry_base_s: float = 5.0,
         retry_max_s: float = 300.0,
+        min_interval_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
@@ -67,11 +76,13 @@ class EventWorker:
         self.max_attempts = max_attempts
         self.retry_base_s = retry_base_s
         self.retry_max_s = retry_max_s
+        self.min_interval_s = min_interval_s
         self.clock = clock
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._not_before: dict[str, float] = {}  # project → earliest retry after a failure
+        self._last_sync: dict[str, float] = {}  # project → when its last sync started
         self._failures: dict[str, int] = defaultdict(int)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -105,19 +116,25 @@ class EventWorker:
     # -- work --------------------------------------------------------------------------------
 
     def _loop(self) -> None:
+        settled = False  # a debounce has passed since the last wake-up
         while not self._stop.is_set():
             try:
-                pending = self._pending()
+                events = self._read_pending()
             except Exception:
                 log.exception("reading pending webhook events failed; retrying")
                 self._stop.wait(self.poll_s)
                 continue
-            if not pending:
-                self._wake.wait(self.poll_s)
+            if not any(self._due(e.project_key or "") for e in events):
+                # nothing to do now: wait for a new event, a project's interval or the poll
+                self._wake.wait(self._idle_s(events))
                 self._wake.clear()
+                if events:  # a rate-limited project's events: re-read at most once a debounce
+                    self._stop.wait(self.debounce_s)
+                    settled = True
                 continue
-            if self._stop.wait(self.debounce_s):  # let a burst of events coalesce
+            if not settled and self._stop.wait(self.debounce_s):  # let a burst coalesce
                 break
+            settled = False
             self._wake.clear()
             try:
                 self.run_once()
@@ -125,10 +142,30 @@ class EventWorker:
                 log.exception("processing webhook events failed; retrying")
                 self._stop.wait(self.poll_s)
 
-    def _pending(self) -> list[WebhookEvent]:
+    def _read_pending(self) -> list[WebhookEvent]:
+        return self.store.pending_webhook_events(self.batch_size, max_attempts=self.max_attempts)
+
+    def _due(self, project_key: str) -> bool:
+        """Whether a sync of the project may run now: past its backoff and its interval."""
+        return self._due_at(project_key) <= self.clock()
+
+    def _due_at(self, project_key: str) -> float:
+        last = self._last_sync.get(project_key)
+        interval_over = -math.inf if last is None else last + self.min_interval_s
+        return max(self._not_before.get(project_key, -math.inf), interval_over)
+
+    def _idle_s(self, events: Sequence[WebhookEvent]) -> float:
+        """How long to sleep when nothing is due: the poll, or less if a waiting project's
+        interval or backoff ends sooner."""
+        wait = self.poll_s
         now = self.clock()
-        events = self.store.pending_webhook_events(self.batch_size, max_attempts=self.max_attempts)
-        return [e for e in events if self._not_before.get(e.project_key or "", 0.0) <= now]
+        for project_key in {e.project_key or "" for e in events}:
+            wait = min(wait, max(0.0, self._due_at(project_key) - now))
+        return wait
+
+    def _pending(self) -> list[WebhookEvent]:
+        """Pending events of the projects whose sync may run now."""
+        return [e for e in self._read_pending() if self._due(e.project_key or "")]
 
     def run_once(self) -> int:
         """Process the pending events once (no debounce); return how many were marked
@@ -146,6 +183,7 @@ class EventWorker:
     def _process(self, project_key: str, events: Sequence[WebhookEvent]) -> int:
         full = any(_needs_full(e) for e in events)
         error: str | None
+        started = self.clock()
         try:
             outcome = self.sync(project_key, full=full)
         except Exception as exc:
@@ -159,6 +197,7 @@ class EventWorker:
                 # before these events arrived, so keep them pending for the next round
                 return 0
             error = outcome.error if isinstance(outcome, SyncOutcome) else None
+        self._last_sync[project_key] = started  # a run, failed or not, counts for the interval
         self._record(project_key, failed=error is not None)
         for start in range(0, len(events), MARK_CHUNK):
             chunk = [e.event_id for e in events[start : start + MARK_CHUNK]]

@@ -76,6 +76,7 @@ class StoreBase:
             )
         try:
             if backend == "sqlite":
+                _sqlite_directory(parsed, shown)
                 engine = _sqlite_engine(parsed)
             else:
                 engine = create_engine(parsed, pool_pre_ping=True)
@@ -172,10 +173,32 @@ def moment(at: datetime | None) -> BindParameter[datetime]:
     return literal(utcnow() if at is None else at, type_=UTCDateTime())
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_directory(url: URL, shown: str) -> None:
+    """Create the directory of a SQLite file if missing.
+
+    Raises:
+        StoreError: it cannot be created (a parent is a file, not writable, or under /proc);
+            the message names the directory and what to do.
+    """
     database = url.database
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    directory = Path(database).expanduser().parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        if isinstance(exc, FileExistsError):
+            why = "a file of that name is in the way"
+        raise StoreError(
+            f"cannot create the directory {directory} for the SQLite database {shown}: {why}; "
+            "create it (writable by this user) or point the store URL at another path",
+            operation="open",
+            url=shown,
+        ) from exc
+
+
+def _sqlite_engine(url: URL) -> Engine:
     engine = create_engine(url)
 
     @event.listens_for(engine, "connect")

@@ -31,7 +31,9 @@ from connector.store.schema import (
     sync_runs,
 )
 
-__all__ = ["RunStore"]
+__all__ = ["ABANDONED_RUN_ERROR", "RunStore"]
+
+ABANDONED_RUN_ERROR = "abandoned: the process ended before the run finished"
 
 
 class RunStore(StoreBase):
@@ -146,6 +148,23 @@ class RunStore(StoreBase):
             )
             if result.rowcount != 1:
                 raise StoreError(f"no sync run {run_id}", operation="finishing a sync run")
+
+    def abandon_unfinished_runs(self, project_key: str, *, at: datetime | None = None) -> int:
+        """Mark the project's unfinished sync runs finished, with the error
+        :data:`ABANDONED_RUN_ERROR`; returns how many there were.
+
+        A run stays unfinished when its process was killed. Call this only while holding the
+        project's sync lock (:func:`connector.service.lock.project_lock`), just before a new
+        run starts: then no other run of the project can be going.
+        """
+        r = sync_runs
+        with self._write("marking abandoned sync runs") as connection:
+            result = connection.execute(
+                update(r)
+                .where(r.c.project_key == project_key, r.c.finished_at.is_(None))
+                .values(finished_at=utcnow() if at is None else at, error=ABANDONED_RUN_ERROR)
+            )
+            return int(result.rowcount)
 
     def get_run(self, run_id: int) -> SyncRun | None:
         """A sync run by id."""

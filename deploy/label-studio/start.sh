@@ -22,7 +22,9 @@
 #   4. checks every token with GET /api/current-user/whoami, and when one is missing or wrong,
 #      creates the annotators with known tokens (users.py, Django) and checks again;
 #   5. saves the template, after a start from scratch;
-#   6. writes server-$PORT.env (LS_URL, LS_ADMIN_TOKEN, LS_ANNOTATOR_TOKENS, ...) and prints it.
+#   6. makes a Personal Access Token for every user (POST /api/token/, revoking an older one);
+#   7. writes server-$PORT.env (LS_URL, LS_ADMIN_TOKEN, LS_ANNOTATOR_TOKENS, LS_ADMIN_PAT,
+#      LS_ANNOTATOR_PATS, ...) and prints it.
 # Stop it with deploy/label-studio/stop.sh (same IAA_LS_HOME and IAA_LS_PORT).
 set -euo pipefail
 
@@ -260,13 +262,52 @@ src.close()' "$DATA_DIR/label_studio.sqlite3" "$tmp_dir/label_studio.sqlite3" &&
     rm -rf -- "$tmp_dir"
 fi
 
-# --- 6. machine-readable summary ----------------------------------------------------------------
+# --- 6. Personal Access Tokens -----------------------------------------------------------------
+# One PAT per user, made through the API the way a user makes one in Account & Settings
+# (POST /api/token/, here authenticated by the user's legacy token). A user may hold one valid PAT
+# and a PAT can be read whole only when it is made, so any PAT a kept data dir holds is revoked
+# first (POST /api/token/blacklist/ with the listed, unsigned form). After the template is saved:
+# the template holds no PAT.
+make_pats() {
+    "$PYTHON" - "$URL" "$@" <<'EOF'
+import json, sys, urllib.request
+
+url, tokens = sys.argv[1], sys.argv[2:]
+
+
+def call(method, path, token=None, body=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Token {token}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url + path, data=data, headers=headers, method=method)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        raw = response.read()
+    return json.loads(raw) if raw else None
+
+
+for token in tokens:
+    for listed in call("GET", "/api/token/", token):
+        call("POST", "/api/token/blacklist/", body={"refresh": listed["token"]})
+    print(call("POST", "/api/token/", token)["token"])
+EOF
+}
+pats_out=$(make_pats "$ADMIN_TOKEN" "${annotator_tokens[@]}") ||
+    die "could not make Personal Access Tokens through $URL/api/token/"
+mapfile -t pats <<<"$pats_out"
+((${#pats[@]} == ANNOTATORS + 1)) ||
+    die "got ${#pats[@]} Personal Access Tokens for $((ANNOTATORS + 1)) users"
+
+# --- 7. machine-readable summary ----------------------------------------------------------------
 tokens_csv=$(IFS=,; echo "${annotator_tokens[*]}")
+pats_csv=$(IFS=,; echo "${pats[*]:1}")
 cat >"$ENV_FILE" <<EOF
 LS_URL=$URL
 LS_ADMIN_EMAIL=$ADMIN_EMAIL
 LS_ADMIN_TOKEN=$ADMIN_TOKEN
 LS_ANNOTATOR_TOKENS=$tokens_csv
+LS_ADMIN_PAT=${pats[0]}
+LS_ANNOTATOR_PATS=$pats_csv
 LS_PASSWORD=$PASSWORD
 LS_PID=$SERVER_PID
 LS_LOG=$LOG_FILE

@@ -9,8 +9,10 @@ Measured facts this module relies on (Label Studio 1.23.2, see deploy/label-stud
   number, so tasks updated while we read cannot shift a page and be missed.
 - The server validates neither results against the config, nor ``maximum_annotations``, nor one
   annotation per user per task: this adapter does, and quarantines what does not fit.
-- Imported annotations default to ``ground_truth: true``; ground-truth annotations are gold
-  candidates, never judgments. Cancelled (skipped) annotations are counted, never judgments.
+- Imported annotations default to ``ground_truth: true``, and any member may mark an annotation
+  as ground truth: a ground-truth annotation is a gold claim (judged by
+  :func:`connector.gold.judge_claims`), and it is a judgment too unless its author is a gold
+  author. Cancelled (skipped) annotations are counted, never judgments.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from __future__ import annotations
 import html
 import json
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector.platforms.base import (
+    GroundTruth,
     NewTask,
     PlatformError,
     PulledJudgment,
@@ -35,6 +38,7 @@ from connector.platforms.base import (
     parse_timestamp,
 )
 from connector.platforms.http import JsonClient
+from connector.platforms.label_studio.auth import LabelStudioAuth
 from connector.platforms.label_studio.labelconfig import (
     ResultError,
     check_label_config,
@@ -44,10 +48,13 @@ from connector.rubric import Rubric, Value
 
 __all__ = ["BEGIN", "END", "LabelStudio", "merge_description"]
 
-BEGIN = "<!-- iaa-connector:begin -->"
-END = "<!-- iaa-connector:end -->"
+# Plain-text markers: Label Studio shows a description as text (HTML comments showed literally).
+BEGIN = "――― agreement (iaa-connector) ―――"
+END = "――― end of agreement ―――"
+_LEGACY_MARKERS = (("<!-- iaa-connector:begin -->", "<!-- iaa-connector:end -->"),)
 PAGE_SIZE = 500
 SNAPSHOT_TIMEOUT_S = 1800.0
+SNAPSHOT_TITLE = "iaa-connector full sync"
 WRITE_WORKERS = 4  # concurrent task PATCHes: ~1.4× faster than one at a time on 1.23.2
 WEBHOOK_ACTIONS = (
     "ANNOTATION_CREATED",
@@ -66,12 +73,19 @@ def _format(moment: datetime) -> str:
 def merge_description(description: str, summary: str) -> str:
     """Replace the connector-owned section of a description, leaving the rest untouched.
 
-    The summary is HTML-escaped so nothing in it can close the section or inject markup.
+    The section is rewritten whole on every write, so an edit inside it (members may edit the
+    description) is undone; a section whose end marker was deleted runs to the end of the text,
+    and one written with the old HTML-comment markers is replaced. The summary is HTML-escaped
+    so nothing in it can close the section or inject markup.
     """
     section = f"{BEGIN}\n{html.escape(summary, quote=False)}\n{END}"
-    start, end = description.find(BEGIN), description.find(END)
-    if start != -1 and end > start:
-        return description[:start] + section + description[end + len(END) :]
+    for begin, end in ((BEGIN, END), *_LEGACY_MARKERS):
+        start = description.find(begin)
+        if start == -1:
+            continue
+        stop = description.find(end, start)
+        tail = description[stop + len(end) :] if stop != -1 else ""
+        return description[:start] + section + tail
     separator = "\n\n" if description.strip() else ""
     return description.rstrip() + separator + section
 
@@ -82,12 +96,15 @@ class LabelStudio:
     name = "label-studio"
 
     def __init__(self, url: str, token: str, *, timeout_s: float = 30.0, retries: int = 3) -> None:
+        # a legacy token is sent as it is; a Personal Access Token is exchanged for access tokens
+        auth = LabelStudioAuth(token, base_url=url, timeout_s=timeout_s)
         self.client = JsonClient(
             platform=self.name,
             base_url=url,
-            headers={"Authorization": f"Token {token}"},
+            headers={},
             timeout_s=timeout_s,
             retries=retries,
+            auth=auth,
         )
         self._users: dict[int, str] = {}
         self._projects: dict[str, tuple[float, dict[str, Any]]] = {}
@@ -191,11 +208,12 @@ class LabelStudio:
         self.project(project_id, max_age_s=0)
         started = self.client.server_time or datetime.now(UTC)
         base = f"/api/projects/{project_id}/exports"
+        self._delete_stale_snapshots(base)
         export = self.client.request(
             "POST",
             f"{base}/",
             json={
-                "title": "iaa-connector full sync",
+                "title": SNAPSHOT_TITLE,
                 "task_filter_options": {"only_with_annotations": True},
                 "annotation_filter_options": {"usual": True, "ground_truth": True, "skipped": True},
             },
@@ -225,6 +243,14 @@ class LabelStudio:
         # The Date header has whole seconds: step back one so nothing started in it is skipped.
         return list(tasks), started.astimezone(UTC) - timedelta(seconds=1)
 
+    def _delete_stale_snapshots(self, base: str) -> None:
+        """Delete snapshots a killed sync left behind: each is a full annotation dump that any
+        project member can download. (Only one sync of a project runs at a time: the lock.)"""
+        exports = self.client.request("GET", f"{base}/")
+        for export in exports if isinstance(exports, list) else []:
+            if isinstance(export, dict) and export.get("title") == SNAPSHOT_TITLE:
+                self.client.request("DELETE", f"{base}/{export['id']}")
+
     def pull(
         self,
         project_id: str,
@@ -232,14 +258,21 @@ class LabelStudio:
         *,
         since: datetime | None,
         display_left: Mapping[str, str],
+        gold_authors: Collection[str] = (),
     ) -> Iterator[PullPage]:
         project = self.project(project_id)
         maximum = int(project.get("maximum_annotations") or 0)
+        authors = frozenset(gold_authors)
         if since is None:
             tasks, started = self._snapshot(project_id)
-            for start in range(0, len(tasks), PAGE_SIZE):
-                page = self._page(tasks[start : start + PAGE_SIZE], rubric, display_left, maximum)
-                yield replace(page, cursor=started)
+            # Only the last page may carry the snapshot's time as the cursor: a sync killed
+            # after page 1 must not look, on its next run, as if the whole snapshot were stored.
+            starts = range(0, len(tasks), PAGE_SIZE)
+            for start in starts:
+                page = self._page(
+                    tasks[start : start + PAGE_SIZE], rubric, display_left, maximum, authors
+                )
+                yield replace(page, cursor=started if start == starts[-1] else None)
             if not tasks:
                 yield PullPage(tasks=(), judgments=(), quarantined=(), skipped=0, cursor=started)
             return
@@ -247,7 +280,7 @@ class LabelStudio:
         for tasks in self._changed_since(project_id, since):
             fresh = [t for t in tasks if str(t["id"]) + t["updated_at"] not in seen]
             seen.update(str(t["id"]) + t["updated_at"] for t in tasks)
-            yield self._page(fresh, rubric, display_left, maximum)
+            yield self._page(fresh, rubric, display_left, maximum, authors)
 
     def _page(
         self,
@@ -255,8 +288,9 @@ class LabelStudio:
         rubric: Rubric,
         display_left: Mapping[str, str],
         maximum: int,
+        gold_authors: frozenset[str],
     ) -> PullPage:
-        page = _PageBuilder(rubric, maximum)
+        page = _PageBuilder(rubric, maximum, gold_authors)
         for task in tasks:
             self._seen[str(task["id"])] = (
                 dict(task.get("meta") or {}),
@@ -369,9 +403,12 @@ def _task_data(task: NewTask) -> dict[str, Any]:
 class _PageBuilder:
     """Turns Label Studio tasks into judgments, quarantined results and task summaries."""
 
-    def __init__(self, rubric: Rubric, maximum_annotations: int) -> None:
+    def __init__(
+        self, rubric: Rubric, maximum_annotations: int, gold_authors: frozenset[str] = frozenset()
+    ) -> None:
         self.rubric = rubric
         self.maximum = maximum_annotations
+        self.gold_authors = gold_authors
         self.dimensions = {d.name: d for d in rubric.dimensions}
         self.judgments: list[PulledJudgment] = []
         self.quarantined: list[Quarantined] = []
@@ -386,25 +423,36 @@ class _PageBuilder:
         annotations = sorted(
             task.get("annotations") or [], key=lambda a: (a.get("created_at") or "", a["id"])
         )
-        gold: dict[str, Value] = {}
+        claims: list[GroundTruth] = []
         annotators: set[str] = set()
         for annotation in annotations:
             if annotation.get("was_cancelled"):
                 self.skipped += 1
-            elif annotation.get("ground_truth"):
-                gold.update(self._ground_truth(annotation, left))
+                continue
+            annotator = annotator_of(annotation.get("completed_by"))
+            if annotation.get("ground_truth"):
+                stamp = annotation.get("updated_at") or annotation.get("created_at")
+                claims.append(
+                    GroundTruth(
+                        annotation_id=str(annotation["id"]),
+                        author=annotator,
+                        values=self._ground_truth(annotation, left),
+                        updated_at=parse_timestamp(stamp) if stamp else updated,
+                    )
+                )
+                if annotator in self.gold_authors:
+                    continue  # a gold author's ruling, not a judgment
+            # an ordinary annotation, or ground truth its author may not set
+            problem = None
+            if annotator in annotators:
+                problem = f"a second annotation by {annotator} on task {task_id}"
+            elif self.maximum and len(annotators) >= self.maximum:
+                problem = f"over the project's maximum_annotations ({self.maximum})"
+            if problem is None:
+                annotators.add(annotator)
+                self._judgments(task_id, annotation, annotator, left)
             else:
-                annotator = annotator_of(annotation.get("completed_by"))
-                problem = None
-                if annotator in annotators:
-                    problem = f"a second annotation by {annotator} on task {task_id}"
-                elif self.maximum and len(annotators) >= self.maximum:
-                    problem = f"over the project's maximum_annotations ({self.maximum})"
-                if problem is None:
-                    annotators.add(annotator)
-                    self._judgments(task_id, annotation, annotator, left)
-                else:
-                    self._quarantine(task_id, annotation, problem, annotation)
+                self._quarantine(task_id, annotation, problem, annotation)
         data = task.get("data") or {}
         self.tasks.append(
             TaskSeen(
@@ -413,7 +461,7 @@ class _PageBuilder:
                 display_left=left,
                 updated_at=updated,
                 annotation_ids=tuple(str(a["id"]) for a in annotations),
-                ground_truth=gold,
+                ground_truth=tuple(claims),
             )
         )
 
