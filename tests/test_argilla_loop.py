@@ -7,6 +7,7 @@ property; a malformed response quarantined; the webhook registered and its signa
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
@@ -240,6 +241,18 @@ def test_report_in_dataset_metadata_and_hidden_record_property(loop: Loop) -> No
     stored = dataset["metadata"]["iaa_connector"]
     assert stored["report"]["dimensions"]["overall"]["n_judgments"] == 4
     assert "overall: alpha" in stored["summary"]
+    # what an annotator of the workspace reads with their own key: nothing per annotator
+    seen_by_annotator = requests.get(
+        f"{loop.server.url}/api/v1/datasets/{loop.dataset_id}",
+        headers=_headers(loop.server.annotator_api_keys[0]),
+        timeout=30,
+    )
+    text = seen_by_annotator.text
+    assert seen_by_annotator.status_code == 200
+    public = seen_by_annotator.json()["metadata"]["iaa_connector"]["report"]
+    assert set(public) == {"schema", "generated_at", "rubric", "summary", "dimensions"}
+    assert "gold" not in json.dumps(seen_by_annotator.json()["metadata"])
+    assert all(str(name) not in text for name in loop.store.judgments_frame("p")["annotator"])
     for record in loop.records():
         assert record["metadata"] == {AGREEMENT_PROPERTY: 1.0}
     properties = requests.get(
