@@ -36,14 +36,16 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from datetime import datetime
+from typing import Any, Literal, cast, get_args
 from urllib.parse import urlsplit
 
 import requests
 
 from connector.lifecycle import Transition
 from connector.rubric import Rubric
-from connector.store import GoldChangeRow
+from connector.store import GoldChangeRow, OutboxAlert
+from connector.store.outbox import OutboxStore
 
 __all__ = [
     "ALERT_KINDS",
@@ -51,11 +53,15 @@ __all__ = [
     "AlertKind",
     "Alerter",
     "alerts_for",
+    "alpha_alerts",
+    "deliver_pending",
     "gold_change_alerts",
     "redact_url",
     "scrub",
     "slack_payload",
     "sync_failing_alert",
+    "to_outbox",
+    "transition_alerts",
 ]
 
 log = logging.getLogger(__name__)
@@ -366,20 +372,20 @@ def _transition_alert(transition: Transition, project: str) -> Alert:
     )
 
 
-def alerts_for(
-    report: Mapping[str, Any] | None,
-    transitions: Sequence[Transition],
-    rubric: Rubric,
-    project: str,
-) -> list[Alert]:
-    """The alerts a sync raises: one per status transition (not for a retraining batch merely
-    assigned, nor for first sight as a candidate) and one per dimension whose Krippendorff's
-    alpha is below its target (the report's ``target_alpha``, else the rubric's)."""
-    alerts = [
+def transition_alerts(transitions: Sequence[Transition], project: str) -> list[Alert]:
+    """One alert per status transition (not for a retraining batch merely assigned, nor for
+    first sight as a candidate)."""
+    return [
         _transition_alert(t, project)
         for t in transitions
         if t.event != "batch_assigned" and not (t.previous is None and t.status == "candidate")
     ]
+
+
+def alpha_alerts(report: Mapping[str, Any] | None, rubric: Rubric, project: str) -> list[Alert]:
+    """One alert per dimension whose Krippendorff's alpha is below its target (the report's
+    ``target_alpha``, else the rubric's): a state, held while it lasts."""
+    alerts = []
     for name, section in ((report or {}).get("dimensions") or {}).items():
         alpha = (section.get("krippendorff_alpha") or {}).get("value")
         target = section.get("target_alpha")
@@ -411,6 +417,56 @@ def alerts_for(
             )
         )
     return alerts
+
+
+def alerts_for(
+    report: Mapping[str, Any] | None,
+    transitions: Sequence[Transition],
+    rubric: Rubric,
+    project: str,
+) -> list[Alert]:
+    """The alerts a sync raises: :func:`transition_alerts` and :func:`alpha_alerts`."""
+    return transition_alerts(transitions, project) + alpha_alerts(report, rubric, project)
+
+
+def to_outbox(alerts: Iterable[Alert], *, at: datetime) -> list[OutboxAlert]:
+    """Alerts of events (a transition, a gold change) to store in the outbox, each keyed by its
+    cause and the moment it was decided, so the same event is queued once."""
+    return [
+        OutboxAlert(
+            outbox_key=f"{alert.cause_key}@{at.isoformat()}",
+            kind=alert.kind,
+            text=alert.text,
+            fields=dict(alert.fields),
+        )
+        for alert in alerts
+    ]
+
+
+def deliver_pending(store: OutboxStore, alerter: Alerter, project: str) -> int:
+    """Send the project's pending outbox alerts and mark those delivered; return how many.
+
+    An alert the webhook refused or the rate limit held back stays pending for the next run.
+    (A crash between sending and marking sends that alert again: at least once.)
+    """
+    pending = store.pending_alerts(project)
+    if not pending:
+        return 0
+    by_cause = {f"{project}:outbox:{p.outbox_key}": p for p in pending if p.kind in ALERT_KINDS}
+    alerts = [
+        Alert(
+            cause_key=cause,
+            kind=cast(AlertKind, p.kind),
+            project=project,
+            text=p.text,
+            fields=dict(p.fields),
+        )
+        for cause, p in by_cause.items()
+    ]
+    delivered = alerter.send(alerts)
+    ids = [by_cause[a.cause_key].id for a in delivered]
+    store.mark_alerts_delivered([i for i in ids if i is not None])
+    return len(delivered)
 
 
 def gold_change_alerts(rows: Iterable[GoldChangeRow], project: str) -> list[Alert]:

@@ -7,11 +7,12 @@ point resumes cleanly: nothing lost, nothing applied twice.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from connector.alerts import Alerter, alerts_for, gold_change_alerts
+from connector.alerts import (
+    Alerter,
+    alpha_alerts,
+    deliver_pending,
+    gold_change_alerts,
+    to_outbox,
+    transition_alerts,
+)
 from connector.batch import plan_retraining_batch
 from connector.calibration import known_items, push_batch, task_key_secret
 from connector.config import Config, ProjectConfig
@@ -270,6 +278,9 @@ class _ProjectSync:
             self.store, self.project.key, claims, gold_authors=self.project.gold_authors
         )
         self.gold_log += logged
+        if logged:
+            alerts = gold_change_alerts(logged, self.project.key)
+            self.store.queue_alerts(self.project.key, to_outbox(alerts, at=datetime.now(UTC)))
         return logged
 
     def changed_gold_items(self) -> set[str]:
@@ -298,7 +309,6 @@ class _ProjectSync:
                 self.project.key, self.rubric.id
             ).items()
         }
-        changes = []
         now = datetime.now(UTC)
         self.transitions = self.rescore(frame, current)
         rescored = {t.annotator for t in self.transitions}
@@ -306,17 +316,29 @@ class _ProjectSync:
         self.transitions += [
             t for t in decide_all(frame, current, self.rubric) if t.annotator not in rescored
         ]
-        for transition in self.transitions:
+        changes = self.record(self.transitions, now)
+        self.release_gold(report, now)
+        status = {name: d.status for name, d in current.items()}
+        status.update({t.annotator: t.status for t in self.transitions if t.event == "status"})
+        for entry in report["annotators"]:
+            if entry["annotator"] in status:
+                entry["status"] = status[entry["annotator"]]
+        return report, changes
+
+    def record(self, transitions: Sequence[Transition], now: datetime) -> list[StatusChange]:
+        """Store status decisions and their alerts together (the outbox): an alert is delivered
+        after the sync succeeds, and a retry after a failed write-back still delivers it."""
+        decisions, changes = [], []
+        for transition in transitions:
             evidence = transition.evidence_dict()
-            self.store.record_status(
-                self.project.key,
+            decisions.append(
                 StatusDecision(
                     annotator=transition.annotator,
                     rubric_id=self.rubric.id,
                     status=transition.status,
                     decided_at=now,
                     evidence=evidence,
-                ),
+                )
             )
             changes.append(
                 StatusChange(
@@ -326,13 +348,9 @@ class _ProjectSync:
                     evidence=evidence,
                 )
             )
-        self.release_gold(report, now)
-        status = {name: d.status for name, d in current.items()}
-        status.update({t.annotator: t.status for t in self.transitions if t.event == "status"})
-        for entry in report["annotators"]:
-            if entry["annotator"] in status:
-                entry["status"] = status[entry["annotator"]]
-        return report, changes
+        alerts = to_outbox(transition_alerts(transitions, self.project.key), at=now)
+        self.store.record_decisions(self.project.key, decisions, alerts)
+        return changes
 
     def release_gold(self, report: dict[str, Any], now: datetime) -> None:
         """Show per-annotator gold figures only as released (:mod:`connector.gold_release`)."""
@@ -413,25 +431,7 @@ class _ProjectSync:
                 batch_id=plan.batch_id,
                 gold_judgments=plan.count("gold"),
             )
-            record = transition.evidence_dict()
-            self.store.record_status(
-                self.project.key,
-                StatusDecision(
-                    annotator=annotator,
-                    rubric_id=self.rubric.id,
-                    status=transition.status,
-                    decided_at=datetime.now(UTC),
-                    evidence=record,
-                ),
-            )
-            changes.append(
-                StatusChange(
-                    annotator=annotator,
-                    previous=transition.previous,
-                    status=transition.status,
-                    evidence=record,
-                )
-            )
+            changes += self.record([transition], datetime.now(UTC))
         return changes
 
     def write_files(self, report: Mapping[str, Any]) -> Path:
@@ -592,17 +592,24 @@ def sync_project(
             html_path = sync.write_files(report)
             if write_back:
                 sync.write_back(report)
-    except ConnectorError as exc:
-        store.finish_run(run, sync.tally.counts(), error=str(exc))
+    except BaseException as exc:
+        # Every failure closes its run with the error, an unexpected one included (the
+        # traceback is the caller's to log); a store that is itself failing cannot record it.
+        error = str(exc) if isinstance(exc, ConnectorError) else f"{type(exc).__name__}: {exc}"
+        with contextlib.suppress(ConnectorError):
+            store.finish_run(run, sync.tally.counts(), error=error)
         raise
     store.finish_run(run, sync.tally.counts())
     if alerter is not None:
-        # Transitions and alpha below target, each once per cause; a recovered sync re-arms.
+        # States (alpha below target; a failing sync, which this success clears) held once per
+        # cause; events (transitions, gold changes) from the outbox, this run's and any a
+        # failed run left pending.
         alerter.resolve(
-            alerts_for(report, sync.transitions, rubric, project.key)
-            + gold_change_alerts(sync.gold_log, project.key),
+            alpha_alerts(report, rubric, project.key),
             project=project.key,
+            kinds=("alpha_below_target", "sync_failing"),
         )
+        deliver_pending(store, alerter, project.key)
     alpha = {
         name: section["krippendorff_alpha"]["value"]
         for name, section in (report["dimensions"].items() if report else [])

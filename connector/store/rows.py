@@ -42,6 +42,7 @@ __all__ = [
     "GoldRelease",
     "ItemRow",
     "JudgmentRow",
+    "OutboxAlert",
     "QuarantineRow",
     "RunCounts",
     "StatusDecision",
@@ -203,6 +204,23 @@ class GoldChangeRow:
         _check_value("new_value", self.new_value)
         _check("source", self.source, GOLD_SOURCES, optional=False)
         _check_key("set_by", self.set_by)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxAlert:
+    """An alert stored with the decision that raised it, delivered after (``id`` and
+    ``created_at`` are the store's, once written). ``outbox_key`` names the event once."""
+
+    outbox_key: str
+    kind: str
+    text: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+    id: int | None = None
+    created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _check_key("outbox_key", self.outbox_key)
+        _check_key("kind", self.kind)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,6 +13,7 @@ every write can be an idempotent upsert::
     gold_changes      fingerprint                         every gold change, accepted or refused
     gold_releases     (project_key, rubric_id, annotator) per-annotator gold figures reports show
     installation      name                                this installation's secrets
+    alert_outbox      (project_key, outbox_key)           alerts recorded with their decision
     batches           batch_id                            the idempotency key of a push
     batch_items       (batch_id, position)
     sync_cursors      (platform, project_key)
@@ -51,6 +52,7 @@ __all__ = [
     "DISPLAY_SIDES",
     "GOLD_SOURCES",
     "TASK_KINDS",
+    "alert_outbox",
     "annotator_status",
     "batch_items",
     "batches",
@@ -348,4 +350,19 @@ webhook_events = Table(
     Column("error", Text),
     UniqueConstraint("event_id"),
     Index(None, "processed_at", "received_at"),
+)
+
+alert_outbox = Table(
+    "alert_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(_KEY), nullable=False),
+    Column("outbox_key", String(_KEY * 2), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("fields", JSONDocument, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    UniqueConstraint("project_key", "outbox_key"),
+    Index(None, "project_key", "delivered_at"),
 )

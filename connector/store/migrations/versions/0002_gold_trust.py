@@ -1,5 +1,6 @@
 """Gold provenance and secrecy: who set each gold answer, the log of gold changes (accepted and
-refused), the per-annotator gold figures reports may show, and this installation's secrets.
+refused), the per-annotator gold figures reports may show, this installation's secrets; and the
+alert outbox (alerts stored with the decision that raised them, delivered after).
 
 Revision ID: 0002
 Revises: 0001
@@ -68,8 +69,32 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_installation")),
     )
 
+    op.create_table(
+        "alert_outbox",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("project_key", sa.String(length=255), nullable=False),
+        sa.Column("outbox_key", sa.String(length=510), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("fields", _JSON, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_outbox")),
+        sa.UniqueConstraint(
+            "project_key", "outbox_key", name=op.f("uq_alert_outbox_project_key_outbox_key")
+        ),
+    )
+    op.create_index(
+        op.f("ix_alert_outbox_project_key_delivered_at"),
+        "alert_outbox",
+        ["project_key", "delivered_at"],
+        unique=False,
+    )
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_alert_outbox_project_key_delivered_at"), table_name="alert_outbox")
+    op.drop_table("alert_outbox")
     op.drop_table("installation")
     op.drop_table("gold_releases")
     op.drop_index(op.f("ix_gold_changes_project_key_at"), table_name="gold_changes")

@@ -1,0 +1,282 @@
+"""One sync cycle (connector.sync) driven through an in-memory platform that fails on demand.
+
+The real-server tests (test_labelstudio_loop.py, test_argilla_loop.py, test_gold_secrecy.py)
+prove the adapters; these prove the orchestration: runs always closed, cursors that never pass
+unstored data, status alerts delivered exactly once even when write-back fails, gold rules and
+re-scoring, and what reaches the platform.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from memory_platform import MemoryPlatform
+
+from connector.alerts import Alerter
+from connector.config import Config, load_config
+from connector.platforms.base import PlatformError
+from connector.store import Store
+from connector.sync import sync_project
+
+REPO = Path(__file__).resolve().parents[1]
+RUBRIC = REPO / "rubrics" / "rlhf-pairwise" / "v1.yaml"
+GOOD, CARELESS, LEAD = "good@x", "careless@x", "lead@x"
+
+
+def _gold_file(path: Path, n: int, answer: str = "a") -> Path:
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "item_key": f"g{i}",
+                    "prompt": "p",
+                    "response_a": "x",
+                    "response_b": "y",
+                    "answers": {"overall": answer},
+                }
+            )
+            + "\n"
+            for i in range(n)
+        )
+    )
+    return path
+
+
+class World:
+    """A project on the in-memory platform, its config and store."""
+
+    def __init__(self, tmp_path: Path, *, gold_items: int = 0, toml: str = "") -> None:
+        self.tmp_path = tmp_path
+        gold = ""
+        if gold_items:
+            self.gold_path = _gold_file(tmp_path / "gold.jsonl", gold_items)
+            gold = f'gold = "{self.gold_path}"\n'
+        path = tmp_path / "iaa.toml"
+        path.write_text(
+            f'[store]\nurl = "sqlite:///{tmp_path / "iaa.db"}"\n'
+            f'[reports]\ndir = "{tmp_path / "reports"}"\n'
+            '[[platforms]]\nname = "mem"\nkind = "label-studio"\nurl = "http://127.0.0.1:9"\n'
+            'token_env = "UNUSED"\n[[projects]]\nkey = "p"\nplatform = "mem"\n'
+            f'project_id = 1\nrubric = "{RUBRIC}"\noverlap_seconds = 1\n' + gold + toml
+        )
+        self.config: Config = load_config(path)
+        self.store = Store.open(self.config.store_url)
+        self.platform = MemoryPlatform(page_size=5)
+        self.sent: list[dict[str, Any]] = []
+
+        def post(url: str, *, json: dict[str, Any], timeout: float) -> Any:
+            del url, timeout
+            self.sent.append(json)
+            return type("Response", (), {"status_code": 200, "text": "ok"})()
+
+        self.alerter = Alerter("https://alerts.invalid/hook", min_interval_s=0, post=post)
+
+    def sync(self, **kwargs: Any) -> Any:
+        return sync_project(
+            self.config, "p", store=self.store, platform=self.platform, alerter=self.alerter,
+            **kwargs,
+        )  # fmt: skip
+
+    def judge_gold(self, annotator: str, answers: list[str]) -> None:
+        for i, value in enumerate(answers):
+            self.platform.annotate(f"t-g{i}", f"g{i}", annotator=annotator, value=value)
+
+    def texts(self) -> list[str]:
+        return [json.dumps(payload) for payload in self.sent]
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    w = World(tmp_path, gold_items=25)
+    try:
+        yield w
+    finally:
+        w.store.close()
+
+
+def test_an_unexpected_error_closes_its_run_with_the_error(world: World) -> None:
+    world.judge_gold(GOOD, ["a"] * 6)
+    world.platform.fail_pull_on_page[2] = KeyError("annotations")
+    with pytest.raises(KeyError):
+        world.sync()
+    [run] = world.store.recent_runs("p", limit=1)
+    assert run.finished_at is not None
+    assert run.error == "KeyError: 'annotations'"
+
+
+def test_the_cursor_never_moves_past_a_page_that_was_not_stored(world: World) -> None:
+    world.judge_gold(GOOD, ["a"] * 12)  # three pages of five tasks
+    world.platform.fail_pull_on_page[2] = PlatformError("connection reset", platform="memory")
+    with pytest.raises(PlatformError):
+        world.sync()
+    stored = world.store.get_cursor("memory", "p")
+    assert stored is not None
+    page_one_end = sorted(t.updated_at for t in world.platform.tasks.values())[4]
+    assert stored.cursor == page_one_end.isoformat()
+    result = world.sync()
+    assert result.created == 12 - 5
+    assert len(world.store.judgments_frame("p")) == 12  # every judgment, once
+
+
+def test_a_status_alert_survives_a_failed_write_back_and_is_sent_once(world: World) -> None:
+    world.judge_gold(GOOD, ["a"] * 25)
+    world.platform.fail_write_report = PlatformError("write refused", platform="memory", status=503)
+    with pytest.raises(PlatformError):
+        world.sync()
+    assert world.store.current_statuses("p", "rlhf-pairwise")[GOOD].status == "qualified"
+    assert world.sent == []  # nothing delivered from a failed run
+    world.platform.fail_write_report = None
+    again = world.sync()
+    assert again.status_changes == ()  # the transition was stored by the failed run ...
+    qualified = [t for t in world.texts() if "good@x" in t and "qualified" in t]
+    assert len(qualified) == 1  # ... and its alert is delivered by the retry
+    world.sync()
+    assert len([t for t in world.texts() if "good@x" in t and "qualified" in t]) == 1
+    assert world.store.pending_alerts("p") == []
+
+
+def test_an_alert_the_webhook_refuses_stays_pending(world: World) -> None:
+    world.judge_gold(GOOD, ["a"] * 25)
+    calls: list[int] = []
+
+    def refuse(url: str, *, json: dict[str, Any], timeout: float) -> Any:
+        del url, json, timeout
+        calls.append(1)
+        return type("Response", (), {"status_code": 500, "text": "down"})()
+
+    world.alerter = Alerter("https://alerts.invalid/hook", min_interval_s=0, post=refuse)
+    world.sync()
+    assert calls
+    assert len(world.store.pending_alerts("p")) == 1
+
+
+def test_ground_truth_from_an_annotator_stays_their_judgment(tmp_path: Path) -> None:
+    world = World(tmp_path, gold_items=25, toml=f'gold_authors = ["{LEAD}"]\n')
+    try:
+        for i in range(25):
+            world.platform.annotate(f"t-g{i}", f"g{i}", annotator=CARELESS, value="b",
+                                    ground_truth=True)  # fmt: skip
+        result = world.sync(import_ground_truth=True)
+        assert {g.value for g in world.store.gold_for("p").values()} == {"a"}
+        assert result.created == 25  # the annotator's answers count as judgments
+        assert result.status_changes[0].status == "retraining"
+        refused = [json.dumps(p) for p in world.sent if "REFUSED" in json.dumps(p)]
+        assert len(refused) == 25
+    finally:
+        world.store.close()
+
+
+def test_a_gold_change_rescores_a_qualified_annotator(world: World) -> None:
+    world.judge_gold(GOOD, ["a"] * 25)
+    first = world.sync()
+    assert [c.status for c in first.status_changes] == ["qualified"]
+    _gold_file(world.gold_path, 25, answer="b")  # the lead corrects every gold answer
+    result = world.sync()
+    [change] = result.status_changes
+    assert (change.previous, change.status) == ("qualified", "retraining")
+    assert "re-scored because the gold answers of 25 item(s) changed" in str(change.evidence)
+    changed = [r for r in world.store.gold_log("p") if r.accepted and r.old_value is not None]
+    assert len(changed) == 25
+    assert {r.set_by for r in changed} == {"file:gold.jsonl"}
+
+
+def test_the_platform_gets_no_per_annotator_figure(world: World) -> None:
+    world.judge_gold(GOOD, ["a"] * 25)
+    world.judge_gold(CARELESS, ["b"] * 25)
+    world.sync()
+    written = world.platform.description + json.dumps(world.platform.reports)
+    for secret in (GOOD, CARELESS, "gold", '"annotators"', str(world.tmp_path)):
+        assert secret not in written
+    report = json.loads((world.tmp_path / "reports" / "p" / "latest.json").read_text())
+    entries = {a["annotator"]: a for a in report["annotators"]}
+    # the lead's report shows statuses, but gold figures only once released (next period)
+    assert entries[GOOD]["status"] == "qualified"
+    assert entries[GOOD]["dimensions"]["overall"]["gold"] is None
+    assert entries[GOOD]["gold_release"]["released_at"] is None
+
+
+# --- calibration batches through the same platform ----------------------------------------------
+
+
+def _items(prefix: str, n: int) -> list[Any]:
+    from connector.item import Item
+
+    return [
+        Item(
+            item_key=f"{prefix}{i}",
+            prompt=f"prompt {i}",
+            response_a="A",
+            response_b="B",
+            category="c",
+            answers={},
+        )
+        for i in range(n)
+    ]
+
+
+def _push(world: World, items: list[Any]) -> Any:
+    from connector.batch import plan_batch
+    from connector.calibration import push_batch, task_key_secret
+    from connector.gold import load_gold
+    from connector.rubric import load_rubric
+
+    rubric = load_rubric(RUBRIC)
+    plan = plan_batch(
+        project_key="p",
+        rubric=rubric,
+        kind="production",
+        items=items,
+        gold=load_gold(world.gold_path, rubric),
+        key_secret=task_key_secret(world.store),
+    )
+    return plan, push_batch(
+        plan, world.config.project("p"), store=world.store, platform=world.platform
+    )
+
+
+def test_a_push_that_died_half_way_creates_only_what_is_missing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = world.store.record_task_created
+    calls: list[int] = []
+
+    def dies_after_three(*args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt("killed after three tasks were recorded")
+        record(*args, **kwargs)
+
+    monkeypatch.setattr(world.store, "record_task_created", dies_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        _push(world, _items("x", 18))
+    monkeypatch.setattr(world.store, "record_task_created", record)
+    plan, result = _push(world, _items("x", 18))
+    assert (result.n_tasks, result.created, result.already_present) == (20, 17, 3)
+    assert len(world.platform.tasks) == 20  # nothing created twice
+    _, again = _push(world, _items("x", 18))
+    assert again.created == 0
+    gold_set_by = {g.set_by for g in world.store.gold_for("p").values()}
+    assert gold_set_by == {"file:gold.jsonl"}
+    assert plan.count("gold") == 2
+
+
+def test_a_retraining_batch_is_pushed_mixed_with_ordinary_items(tmp_path: Path) -> None:
+    world = World(tmp_path, gold_items=45)
+    try:
+        _push(world, _items("x", 30))  # items whose texts the store keeps
+        world.judge_gold(CARELESS, ["b"] * 25)
+        before = set(world.platform.tasks)
+        result = world.sync()
+        assert [c.status for c in result.status_changes] == ["retraining", "retraining"]
+        assert "waits for retraining batch" in result.status_changes[1].describe()
+        pushed = set(world.platform.tasks) - before
+        mappings = world.store.task_mappings("p")
+        kinds = sorted(mappings[task].kind for task in pushed)
+        # 20 unseen gold items and all 30 ordinary items the store has (180 would be wanted)
+        assert (kinds.count("gold"), kinds.count("retest")) == (20, 30)
+    finally:
+        world.store.close()
