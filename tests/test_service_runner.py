@@ -34,6 +34,7 @@ from connector.service import (
 )
 from connector.service.lock import lock_file
 from connector.store import Store
+from connector.store.schema import webhook_events
 
 ROOT = Path(__file__).resolve().parents[1]
 RUBRIC = ROOT / "rubrics" / "rlhf-pairwise" / "v2.yaml"
@@ -256,6 +257,74 @@ def test_worker_thread_sleeps_until_the_interval_is_over(store: Store) -> None:
     assert store.pending_webhook_events(10) == []
     assert sync.calls == [("a", False), ("a", False)]
     assert 0.8 <= second - first < 3.0  # waited for the interval, not for the 5 s poll
+
+
+def test_one_sync_takes_a_backlog_bigger_than_the_old_batch(store: Store) -> None:
+    """A flood held back by the interval is taken whole by the next sync (up to batch_size,
+    10,000 by default), not 1,000 per interval."""
+    clock = Clock()
+    sync = FakeSync()
+    worker = EventWorker(store, sync, min_interval_s=30.0, clock=clock)
+    add(store, "first", "a")
+    assert worker.run_once() == 1
+    with store.engine.begin() as connection:  # 2,500 events in one transaction, quickly
+        connection.execute(
+            webhook_events.insert(),
+            [
+                {
+                    "event_id": f"flood-{i}",
+                    "platform": "label-studio",
+                    "project_key": "a",
+                    "received_at": datetime(2024, 5, 1, tzinfo=UTC),
+                    "payload": {"event": "ANNOTATION_CREATED"},
+                    "attempts": 0,
+                }
+                for i in range(2500)
+            ],
+        )
+    assert worker.run_once() == 0
+    clock.now += 30.0
+    assert worker.run_once() == 2500
+    assert len(sync.calls) == 2
+    assert store.pending_webhook_events(10) == []
+
+
+def test_events_of_a_waiting_project_do_not_make_the_worker_read_the_store(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync = FakeSync()
+    worker = EventWorker(store, sync, debounce_s=0.01, poll_s=30.0, min_interval_s=30.0)
+    add(store, "a0", "a")
+    reads: list[float] = []
+    original = store.pending_webhook_events
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        reads.append(time.monotonic())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(store, "pending_webhook_events", counting)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while sync.calls == [] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        before = len(reads)
+        for i in range(1, 101):  # a flood for the project that just synced
+            add(store, f"a{i}", "a")
+            worker.notify("a")
+            time.sleep(0.005)
+        time.sleep(0.2)
+        during = len(reads) - before
+        add(store, "b0", "b")  # another project's event is taken at once
+        worker.notify("b")
+        while ("b", False) not in sync.calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        worker.stop()
+    assert during == 0
+    assert sync.calls == [("a", False), ("b", False)]
+    assert len(store.pending_webhook_events(1000)) == 100  # a's flood waits, stored
 
 
 def test_locked_project_keeps_its_events_pending_without_an_attempt(store: Store) -> None:

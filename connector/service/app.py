@@ -336,7 +336,7 @@ class _Receiver:
             return JSONResponse({"status": "duplicate", "event_id": event_id}, status_code=200)
         self.metrics.count("iaa_webhook_events_stored_total", platform=platform)
         if self.worker is not None:
-            self.worker.notify()
+            self.worker.notify(project_key)
         return JSONResponse({"status": "accepted", "event_id": event_id}, status_code=202)
 
     # -- endpoints ---------------------------------------------------------------------------

@@ -17,8 +17,11 @@ A webhook is an untrusted trigger (every Label Studio project member can read it
 post events), so it only *schedules* a sync, rate-limited per project: at most one sync per
 project per ``min_interval_s`` (``[server] webhook_min_interval_seconds``). Events arriving
 meanwhile stay pending in the store and are processed by the project's next sync, when the
-interval is over; nothing is lost, and a burst of deletions costs at most one full sync (an
-export snapshot) per interval.
+interval is over (it marks every pending event read before it started, up to ``batch_size``,
+10,000 by default); nothing is lost, and a burst of deletions costs at most one full sync (an
+export snapshot) per interval. While a project waits for its interval, its new events do not
+make the worker read the store (:meth:`EventWorker.notify` names the project); it reads again
+when a project is due, or every ``poll_s`` for events stored by other replicas.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 # Whole tasks/records gone: an incremental pull does not see them, a full one does.
 DELETION_EVENTS = frozenset({"TASKS_DELETED", "record.deleted", "dataset.deleted"})
 MARK_CHUNK = 200  # events marked processed per write transaction
+PROBE_SIZE = 1000  # events read to decide whether a project's sync is due
 
 
 def _needs_full(event: WebhookEvent) -> bool:
@@ -60,7 +64,7 @@ class EventWorker:
         metrics: Metrics | None = None,
         debounce_s: float = 0.5,
         poll_s: float = 2.0,
-        batch_size: int = 1000,
+        batch_size: int = 10_000,
         max_attempts: int = 5,
         retry_base_s: float = 5.0,
         retry_max_s: float = 300.0,
@@ -84,6 +88,8 @@ class EventWorker:
         self._not_before: dict[str, float] = {}  # project → earliest retry after a failure
         self._last_sync: dict[str, float] = {}  # project → when its last sync started
         self._failures: dict[str, int] = defaultdict(int)
+        self._notified: set[str | None] = set()  # projects with new events (None: unknown)
+        self._notified_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -109,41 +115,56 @@ class EventWorker:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def notify(self) -> None:
-        """Wake the worker: an event was stored (cheap; safe from any thread)."""
+    def notify(self, project_key: str | None = None) -> None:
+        """Wake the worker: an event of ``project_key`` (None: unknown) was stored (cheap; safe
+        from any thread). A project waiting for its interval does not make the worker read the
+        store again."""
+        with self._notified_lock:
+            self._notified.add(project_key)
         self._wake.set()
 
     # -- work --------------------------------------------------------------------------------
 
     def _loop(self) -> None:
-        settled = False  # a debounce has passed since the last wake-up
         while not self._stop.is_set():
             try:
-                events = self._read_pending()
+                events = self._read_pending(PROBE_SIZE)
             except Exception:
                 log.exception("reading pending webhook events failed; retrying")
                 self._stop.wait(self.poll_s)
                 continue
             if not any(self._due(e.project_key or "") for e in events):
-                # nothing to do now: wait for a new event, a project's interval or the poll
-                self._wake.wait(self._idle_s(events))
-                self._wake.clear()
-                if events:  # a rate-limited project's events: re-read at most once a debounce
-                    self._stop.wait(self.debounce_s)
-                    settled = True
+                self._sleep(events)
                 continue
-            if not settled and self._stop.wait(self.debounce_s):  # let a burst coalesce
+            if self._stop.wait(self.debounce_s):  # let a burst of events coalesce
                 break
-            settled = False
             self._wake.clear()
+            with self._notified_lock:
+                self._notified.clear()
             try:
                 self.run_once()
             except Exception:
                 log.exception("processing webhook events failed; retrying")
                 self._stop.wait(self.poll_s)
 
-    def _read_pending(self) -> list[WebhookEvent]:
-        return self.store.pending_webhook_events(self.batch_size, max_attempts=self.max_attempts)
+    def _sleep(self, events: Sequence[WebhookEvent]) -> None:
+        """Nothing is due: sleep until an event of a project that is due arrives, a waiting
+        project's interval or backoff ends, or the poll (events stored by other replicas)."""
+        deadline = self.clock() + self._idle_s(events)
+        while not self._stop.is_set():
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                return
+            if not self._wake.wait(remaining):
+                return
+            self._wake.clear()
+            with self._notified_lock:
+                notified, self._notified = self._notified, set()
+            if any(key is None or self._due(key) for key in notified):
+                return
+
+    def _read_pending(self, limit: int) -> list[WebhookEvent]:
+        return self.store.pending_webhook_events(limit, max_attempts=self.max_attempts)
 
     def _due(self, project_key: str) -> bool:
         """Whether a sync of the project may run now: past its backoff and its interval."""
@@ -164,8 +185,9 @@ class EventWorker:
         return wait
 
     def _pending(self) -> list[WebhookEvent]:
-        """Pending events of the projects whose sync may run now."""
-        return [e for e in self._read_pending() if self._due(e.project_key or "")]
+        """Pending events (up to ``batch_size``, oldest first) of the projects whose sync may
+        run now: a sync marks every one of its project's events read before it started."""
+        return [e for e in self._read_pending(self.batch_size) if self._due(e.project_key or "")]
 
     def run_once(self) -> int:
         """Process the pending events once (no debounce); return how many were marked
