@@ -1168,3 +1168,90 @@ def test_only_so_many_bodies_are_read_at_once(tmp_path: Path, store: Store) -> N
         metrics.counter("iaa_webhook_events_rejected_total", platform="argilla", reason="busy") == 1
     )
     assert sorted(stored(store)) == ["after", "slow_1", "slow_2"]
+
+
+# --- the body limit against real event sizes ------------------------------------------------------
+
+
+def _argilla_response_event(fields: dict[str, str]) -> bytes:
+    """A ``response.created`` event as argilla-server 2.8 sends it (its webhooks/v1/schemas.py:
+    the response, its record with every field, the dataset's schema and guidelines, the user),
+    for a dataset made from the pairwise rubric by the connector's own settings."""
+    from connector.platforms.argilla.settings import dataset_fields, dataset_questions
+
+    rubric = load_rubric(RUBRIC, check_layout=False)
+    at = "2024-09-26T14:17:20.123456"
+
+    def row(**values: Any) -> dict[str, Any]:
+        return {"id": "9b8c6d1e-1f2a-4b3c-8d4e-5f6a7b8c9d0e", **values, "inserted_at": at}
+
+    dataset = row(
+        name="prefs",
+        guidelines=rubric.guidelines,
+        allow_extra_metadata=False,
+        status="ready",
+        distribution={"strategy": "overlap", "min_submitted": 3},
+        workspace=row(name="iaa", updated_at=at),
+        questions=[row(**q, updated_at=at) for q in dataset_questions(rubric)],
+        fields=[row(**f, updated_at=at) for f in dataset_fields(rubric)],
+        metadata_properties=[
+            row(
+                name="iaa_agreement",
+                title="Inter-annotator agreement",
+                settings={"type": "float", "min": 0.0, "max": 1.0},
+                visible_for_annotators=False,
+                updated_at=at,
+            )
+        ],
+        vectors_settings=[],
+        last_activity_at=at,
+        updated_at=at,
+    )
+    dataset["id"] = DATASET
+    record = row(
+        status="pending",
+        fields=fields,
+        metadata={"display_left": "a", "iaa_agreement": 0.42},
+        external_id="k" * 40,
+        dataset=dataset,
+        updated_at=at,
+    )
+    user = row(first_name="Ann", last_name=None, username="annotator1", role="annotator")
+    data = row(
+        values={d.name: {"value": "a"} for d in rubric.dimensions},
+        status="submitted",
+        record=record,
+        user=user,
+        updated_at=at,
+    )
+    event = {"type": "response.created", "version": 1, "timestamp": at + "Z", "data": data}
+    return json.dumps(event).encode()
+
+
+def test_real_sized_events_fit_the_body_limit(client: TestClient, store: Store) -> None:
+    """The schema, guidelines and envelope of an Argilla event are ~6 KiB; the rest is the
+    record's text. The largest demo item makes a 7 KB event; a long-context item (a 30,000-word
+    prompt and two 2,000-word responses) still fits in 256 KiB."""
+    items = [
+        json.loads(line)
+        for line in (ROOT / "examples" / "label-studio-demo" / "items.jsonl")
+        .read_text()
+        .splitlines()
+    ]
+    names = ("prompt", "response_a", "response_b")
+    largest = max(items, key=lambda item: sum(len(item[n]) for n in names))
+    demo = _argilla_response_event({n: largest[n] for n in names})
+    words = "the quick brown fox jumps over a lazy dog "
+    long_context = _argilla_response_event(
+        {
+            "prompt": (words * 3400).strip(),  # ~30,000 words
+            "response_a": (words * 230).strip(),
+            "response_b": (words * 230).strip(),
+        }
+    )
+    assert len(demo) < 16 * 1024
+    assert len(long_context) < MAX_BODY_BYTES
+    for n, body in enumerate((demo, long_context)):
+        response = post_argilla(client, body, event_id=f"msg_real_{n}")
+        assert response.status_code == 202, response.text
+    assert sorted(stored(store)) == ["msg_real_0", "msg_real_1"]

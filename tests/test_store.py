@@ -187,6 +187,24 @@ def test_open_rejects_an_unsupported_database() -> None:
         Store.open("mysql://user:secret@localhost/db")
 
 
+@pytest.mark.parametrize("where", ["proc", "under_a_file", "below_a_file"])
+def test_open_names_a_sqlite_directory_it_cannot_create(tmp_path: Path, where: str) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    directory = {
+        "proc": Path("/proc/nope"),
+        "under_a_file": blocker,
+        "below_a_file": blocker / "sub",
+    }[where]
+    with pytest.raises(StoreError) as raised:
+        Store.open(f"sqlite:///{directory}/x.db")
+    message = str(raised.value)
+    assert message.startswith(f"cannot create the directory {directory} for the SQLite database")
+    assert "create it" in message
+    assert raised.value.operation == "open"
+    assert "\n" not in message
+
+
 def test_open_never_shows_the_password() -> None:
     url = "postgresql+psycopg://iaa:s3cret-pw@127.0.0.1:1/iaa"
     with pytest.raises(StoreError) as caught:
