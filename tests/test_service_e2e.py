@@ -26,6 +26,8 @@ from test_labelstudio_loop import Loop, _choice, _items
 pytestmark = pytest.mark.labelstudio
 
 SECRET_ENV = "IAA_TEST_WEBHOOK_SECRET"
+API_TOKEN = "iaa-e2e-api-token-8b1f"
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 def _wait(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
@@ -70,7 +72,12 @@ def running(label_studio: LabelStudioServer, tmp_path: Path) -> Iterator[tuple[L
         "overlap_seconds = 2\n", f'overlap_seconds = 2\nwebhook_secret_env = "{SECRET_ENV}"\n'
     )
     loop.config.path.write_text(text + "sync_interval_minutes = 0.05\n")
-    env = {**os.environ, SECRET_ENV: "s3cret-e2e", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        SECRET_ENV: "s3cret-e2e",
+        "IAA_API_TOKEN": API_TOKEN,
+        "PYTHONUNBUFFERED": "1",
+    }
     service = Service(loop.config.path, free_port(), env)
     service.start()
     try:
@@ -99,7 +106,8 @@ def test_webhook_to_judgments_and_crash_recovery(
     for task in tasks[:3]:
         loop.annotate(one, task, _choice("left"))
     assert _wait(lambda: _judgments(loop) == 3), "webhook events were not synced"
-    metrics = requests.get(f"{service.url}/metrics", timeout=5).text
+    assert requests.get(f"{service.url}/metrics", timeout=5).status_code == 401
+    metrics = requests.get(f"{service.url}/metrics", headers=AUTH, timeout=5).text
     assert 'iaa_webhook_events_received_total{platform="label-studio"}' in metrics
     assert requests.get(f"{service.url}/readyz", timeout=10).status_code == 200
 
@@ -116,7 +124,8 @@ def test_webhook_to_judgments_and_crash_recovery(
     stored = {a for ids in loop.store.annotation_ids_by_task("p", None).values() for a in ids}
     assert stored == live  # nothing lost
     assert len(frame) == len(live)  # nothing twice
-    report = requests.get(f"{service.url}/reports/p", timeout=5)
+    assert requests.get(f"{service.url}/reports/p", timeout=5).status_code == 401
+    report = requests.get(f"{service.url}/reports/p", headers=AUTH, timeout=5)
     assert report.status_code == 200
     assert "<svg" in report.text
 
@@ -128,6 +137,11 @@ def test_bad_webhooks_are_refused_and_store_nothing(running: tuple[Loop, Service
     assert requests.post(url, json=body, timeout=5).status_code == 401
     wrong = {"X-IAA-Webhook-Secret": "nope"}
     assert requests.post(url, json=body, headers=wrong, timeout=5).status_code == 401
+    right_secret = {"X-IAA-Webhook-Secret": "s3cret-e2e"}
+    unknown = f"{service.url}/webhooks/label-studio/no-such-project"
+    assert requests.post(unknown, json=body, headers=right_secret, timeout=5).status_code == 401
+    as_text = {**right_secret, "Content-Type": "text/plain"}
+    assert requests.post(url, data=b"{}", headers=as_text, timeout=5).status_code == 415
     right = {"X-IAA-Webhook-Secret": "s3cret-e2e", "Content-Type": "application/json"}
     assert requests.post(url, data=b"{not json", headers=right, timeout=5).status_code == 400
     assert requests.post(url, data=b"x" * (2 << 20), headers=right, timeout=10).status_code == 413

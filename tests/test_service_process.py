@@ -32,10 +32,12 @@ ROOT = Path(__file__).resolve().parents[1]
 RUBRIC = ROOT / "rubrics" / "rlhf-pairwise" / "v2.yaml"
 
 
-def write_config(folder: Path, *, platform_port: int, extra_server: str = "") -> Path:
+def write_config(
+    folder: Path, *, platform_port: int, platform_path: str = "", extra_server: str = ""
+) -> Path:
     """A configuration with one Label Studio project ``p`` (webhook secret in
-    ``IAA_TEST_LS_SECRET``, token in ``IAA_TEST_LS_TOKEN``) at ``platform_port`` and one Argilla
-    dataset ``prefs``."""
+    ``IAA_TEST_LS_SECRET``, token in ``IAA_TEST_LS_TOKEN``) at
+    ``http://127.0.0.1:{platform_port}{platform_path}`` and one Argilla dataset ``prefs``."""
     config = folder / "iaa.toml"
     config.write_text(
         f'[store]\nurl = "sqlite:///{folder / "iaa.db"}"\n'
@@ -43,7 +45,8 @@ def write_config(folder: Path, *, platform_port: int, extra_server: str = "") ->
         f"[server]\n{extra_server}\n"
         "[[platforms]]\n"
         'name = "ls"\nkind = "label-studio"\n'
-        f'url = "http://127.0.0.1:{platform_port}"\ntoken_env = "IAA_TEST_LS_TOKEN"\n'
+        f'url = "http://127.0.0.1:{platform_port}{platform_path}"\n'
+        'token_env = "IAA_TEST_LS_TOKEN"\n'
         "[[platforms]]\n"
         'name = "argilla"\nkind = "argilla"\n'
         f'url = "http://127.0.0.1:{platform_port}"\ntoken_env = "IAA_TEST_ARGILLA_TOKEN"\n'
@@ -79,13 +82,17 @@ class ServeProcess:
         args: tuple[str, ...] = ("--no-scheduler",),
         log_level: str = "info",
         platform_port: int | None = None,
+        platform_path: str = "",
         extra_server: str = "",
     ) -> None:
         self.folder = folder
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = write_config(
-            folder, platform_port=platform_port or free_port(), extra_server=extra_server
+            folder,
+            platform_port=platform_port or free_port(),
+            platform_path=platform_path,
+            extra_server=extra_server,
         )
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
         self.args = args
@@ -231,6 +238,91 @@ def flood(pid: int, port: int, *, posts: int, size: int, chunked: bool) -> dict[
     }
 
 
+# --- the tests ----------------------------------------------------------------------------------
+
+LS_TOKEN = "lstok-7d3f9a1c5e2b46809b1e"  # token-like: what must never reach a log line
+API_TOKEN = "iaa-api-token-0c8e5d2f71"
+ARGILLA_SECRET = "whsec_" + base64.b64encode(b"argilla-signing-key-32-bytes-xx!").decode()
+
+
+def test_serve_logs_mask_secrets_and_never_print_query_strings(tmp_path: Path) -> None:
+    """The real ``iaa-connector serve``: requests that put the platform token in a query string,
+    a path and a webhook secret header, and a scheduled sync whose errors name a platform URL
+    holding it; the token is nowhere in the output, the paths are."""
+    env = {
+        "IAA_TEST_LS_TOKEN": LS_TOKEN,
+        "IAA_TEST_LS_SECRET": "ls-webhook-secret-1234",
+        "IAA_API_TOKEN": API_TOKEN,
+    }
+    # the scheduler runs: its first sync, 5 s after the start, fails against the closed port
+    # and logs the platform URL, whose path holds the token
+    service = ServeProcess(
+        tmp_path, env=env, args=(), log_level="debug", platform_path=f"/{LS_TOKEN}"
+    )
+    auth = {"Authorization": f"Bearer {API_TOKEN}"}
+    hook = {"Content-Type": "application/json"}
+    with service:
+        url = service.url
+        assert requests.get(f"{url}/metrics?access_token={LS_TOKEN}", timeout=5).status_code == 401
+        assert requests.get(f"{url}/metrics?x=1", headers=auth, timeout=5).status_code == 200
+        bearer = {"Authorization": f"Bearer {LS_TOKEN}"}
+        assert requests.get(f"{url}/reports/p", headers=bearer, timeout=5).status_code == 401
+        assert requests.get(f"{url}/reports/{LS_TOKEN}", timeout=5).status_code == 401
+        assert (
+            requests.get(f"{url}/reports/p?token={LS_TOKEN}", headers=auth, timeout=5).status_code
+            == 404
+        )
+        wrong_secret = {**hook, "X-IAA-Webhook-Secret": LS_TOKEN}
+        body = {"action": "ANNOTATION_CREATED", "annotation": {"id": 1}, "project": {"token": 1}}
+        for path in ("/webhooks/label-studio/p", f"/webhooks/label-studio/{LS_TOKEN}?s={LS_TOKEN}"):
+            answer = requests.post(f"{url}{path}", json=body, headers=wrong_secret, timeout=5)
+            assert answer.status_code == 401
+        deadline = time.monotonic() + 30
+        while "transient platform error" not in service.output and time.monotonic() < deadline:
+            time.sleep(0.2)
+    output = service.output
+    assert "transient platform error" in output, output  # the sync's failure was logged
+    assert LS_TOKEN not in output
+    assert API_TOKEN not in output
+    assert '"GET /metrics HTTP/1.1" 401' in output  # the path, without its query string
+    assert '"GET /metrics HTTP/1.1" 200' in output
+    assert '"GET /reports/*** HTTP/1.1" 401' in output
+    assert '"GET /reports/p HTTP/1.1" 404' in output
+    assert '"POST /webhooks/label-studio/*** HTTP/1.1" 401' in output
+    assert "/***: GET /api/projects/7/" in output  # the platform URL in the sync's error
+    access = [line for line in output.splitlines() if "HTTP/1.1" in line]
+    assert access
+    assert not any("?" in line for line in access)
+
+
+def test_200_concurrent_large_bodies_cost_the_service_little_memory(tmp_path: Path) -> None:
+    """200 unauthenticated 1 MiB posts in flight at once (plausible Standard Webhooks headers, a
+    wrong signature): before the fix the process held every body, +207 MiB; now they are
+    refused by their declared size before a byte is read (what remains is the cost of 200
+    connections to any route, ~25 MiB). Bodies within the limit are read 32 at a time."""
+    from connector.service.app import MAX_BODY_BYTES, MAX_CONCURRENT_BODIES
+
+    service = ServeProcess(
+        tmp_path, env={"IAA_ARGILLA_WEBHOOK_SECRET": ARGILLA_SECRET}, log_level="warning"
+    )
+    with service:
+        declared = flood(service.pid, service.port, posts=200, size=1 << 20, chunked=False)
+        chunked = flood(service.pid, service.port, posts=200, size=1 << 20, chunked=True)
+        within = flood(service.pid, service.port, posts=200, size=MAX_BODY_BYTES, chunked=False)
+    print(f"\n1 MiB declared: {declared}\n1 MiB chunked: {chunked}\n256 KiB: {within}")
+    assert declared["statuses"] == {413: 200}  # refused by the declared size: no slot needed
+    assert isinstance(chunked["statuses"], dict)
+    assert set(chunked["statuses"]) <= {413, 503}  # read up to the limit, or no slot free
+    statuses = within["statuses"]
+    assert isinstance(statuses, dict)
+    assert statuses.get(401, 0) >= MAX_CONCURRENT_BODIES  # read, then the signature refused
+    assert set(statuses) <= {401, 503}
+    for figures in (declared, chunked, within):
+        growth = figures["growth_mib"]
+        assert isinstance(growth, float)
+        assert growth < 80, figures  # was 207 MiB for the first
+
+
 if __name__ == "__main__":
     # python tests/test_service_process.py [POSTS] [SIZE]: the figures, for any checkout
     # (PYTHONPATH=/path/to/checkout measures that one).
@@ -238,11 +330,12 @@ if __name__ == "__main__":
 
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     length = int(sys.argv[2]) if len(sys.argv) > 2 else 1024 * 1024
-    secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
     for chunk_mode in (False, True):
         with tempfile.TemporaryDirectory() as scratch:
             with ServeProcess(
-                Path(scratch), env={"IAA_ARGILLA_WEBHOOK_SECRET": secret}, log_level="warning"
+                Path(scratch),
+                env={"IAA_ARGILLA_WEBHOOK_SECRET": ARGILLA_SECRET},
+                log_level="warning",
             ) as service:
                 figures = flood(
                     service.pid, service.port, posts=count, size=length, chunked=chunk_mode

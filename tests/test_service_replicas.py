@@ -62,7 +62,7 @@ def test_two_replicas_never_sync_the_same_project_at_once(
                         "--log-level",
                         "warning",
                     ],
-                    env=dict(os.environ),
+                    env={**os.environ, "IAA_API_TOKEN": "iaa-replicas-api-token"},
                 )
             )
             deadline = time.monotonic() + 30
@@ -75,7 +75,9 @@ def test_two_replicas_never_sync_the_same_project_at_once(
         time.sleep(20)  # first runs after 5 s, then every 0.6 s on both
         for port in ports:
             for line in requests.get(
-                f"http://127.0.0.1:{port}/metrics", timeout=5
+                f"http://127.0.0.1:{port}/metrics",
+                headers={"Authorization": "Bearer iaa-replicas-api-token"},
+                timeout=5,
             ).text.splitlines():
                 if line.startswith("iaa_sync_runs_total{") and f'project="{key}"' in line:
                     value = float(line.rsplit(" ", 1)[1])
