@@ -303,11 +303,10 @@ class _ProjectSync:
                 options=ReportOptions(),
             )
         )
+        stored = self.store.current_statuses(self.project.key, self.rubric.id)
         current: dict[str, StatusState] = {
             name: StatusState.from_record(name, decision.status, decision.evidence)
-            for name, decision in self.store.current_statuses(
-                self.project.key, self.rubric.id
-            ).items()
+            for name, decision in stored.items()
         }
         now = datetime.now(UTC)
         self.transitions = self.rescore(frame, current)
@@ -318,11 +317,14 @@ class _ProjectSync:
         ]
         changes = self.record(self.transitions, now)
         self.release_gold(report, now)
-        status = {name: d.status for name, d in current.items()}
-        status.update({t.annotator: t.status for t in self.transitions if t.event == "status"})
+        # The lifecycle's stored decision is the status every surface shows (one owner).
+        status = {
+            name: (d.status, str(d.evidence.get("reason") or "")) for name, d in stored.items()
+        }
+        status.update({t.annotator: (t.status, t.reason) for t in self.transitions})
         for entry in report["annotators"]:
             if entry["annotator"] in status:
-                entry["status"] = status[entry["annotator"]]
+                entry["status"], entry["status_reason"] = status[entry["annotator"]]
         return report, changes
 
     def record(self, transitions: Sequence[Transition], now: datetime) -> list[StatusChange]:

@@ -400,13 +400,13 @@ def test_markdown_escapes_pipes_and_html(report: dict[str, Any]) -> None:
 
 
 def test_console_summary_lists_dimensions_flags_and_biases(report: dict[str, Any]) -> None:
-    text = console_text(report)
+    text = console_text(in_retraining(report, "new_hire"))
     assert "0.512 [0.441, 0.583]" in text
     assert "0.702 [0.648, 0.751]" in text
     assert "0.561 [0.494, 0.627]" in text  # overall AC1
     assert "below target" in text
     assert "Flagged annotators" in text
-    assert "gold accuracy CI upper bound 74.2% < 80.0%" in text
+    assert "retraining: 11/20 gold judgments right" in " ".join(text.split())
     assert "peer agreement 55.4% over 240 pairs vs 66.4% overall" in text  # crowd_chen
     assert "Position bias in overall: left option chosen 56.3% of 430 judgments (p = 0.009)." in (
         text
@@ -511,16 +511,31 @@ def flag_reasons(report: dict[str, Any]) -> dict[tuple[str, str], tuple[str, ...
     return {(f.dimension, f.annotator): f.reasons for f in flagged_annotators(report)}
 
 
+NEW_HIRE_REASON = (
+    "11/20 gold judgments right (55.0%) (all gold judgments): the Wilson upper bound 72.0% is "
+    "below 80.0%"
+)
+
+
+def in_retraining(report: dict[str, Any], *names: str) -> dict[str, Any]:
+    """The report as a sync writes it: the lifecycle put ``names`` in retraining."""
+    for entry in report["annotators"]:
+        if entry["annotator"] in names:
+            entry["status"], entry["status_reason"] = "retraining", NEW_HIRE_REASON
+    return report
+
+
 def test_low_peer_agreement_over_enough_pairs_is_flagged_with_its_pairs(
     report: dict[str, Any],
 ) -> None:
-    reasons = flag_reasons(report)
+    reasons = flag_reasons(in_retraining(report, "new_hire"))
     # overall pools 66.4%: crowd_chen 55.4% (240 pairs) and new_hire 40.6% (180) are > 10 below
     assert reasons[("overall", "crowd_chen")] == (
         "peer agreement 55.4% over 240 pairs vs 66.4% overall",
     )
     assert reasons[("overall", "new_hire")] == (
-        "gold accuracy CI upper bound 74.2% < 80.0%",
+        "retraining: 11/20 gold judgments right (55.0%) (all gold judgments): the Wilson upper "
+        "bound 72.0% is below 80.0%",
         "peer agreement 40.6% over 180 pairs vs 66.4% overall",
     )
     assert ("overall", "crowd_ben") not in reasons  # 59.3%: only 7.1 points below
@@ -534,8 +549,8 @@ def test_low_peer_agreement_over_few_pairs_is_not_flagged(report: dict[str, Any]
     crowd_chen = next(a for a in report["annotators"] if a["annotator"] == "crowd_chen")
     new_hire["dimensions"]["overall"]["peers"]["n_pairs"] = PEER_MIN_PAIRS - 1
     crowd_chen["dimensions"]["overall"]["peers"]["n_pairs"] = PEER_MIN_PAIRS
-    reasons = flag_reasons(report)
-    assert reasons[("overall", "new_hire")] == ("gold accuracy CI upper bound 74.2% < 80.0%",)
+    reasons = flag_reasons(in_retraining(report, "new_hire"))
+    assert reasons[("overall", "new_hire")] == (f"retraining: {NEW_HIRE_REASON}",)
     assert reasons[("overall", "crowd_chen")] == (
         "peer agreement 55.4% over 20 pairs vs 66.4% overall",
     )
@@ -549,7 +564,7 @@ def test_flagged_table_lists_peer_pairs_everywhere(report: dict[str, Any]) -> No
     assert "over at least 20 pairs" in page
     section = render_markdown(report).split("## Flagged annotators\n\n", 1)[1]
     rules, table = section.split("\n\n", 2)[:2]
-    assert rules.startswith("Gold accuracy interval wholly below 80.0% (retrain), or agreement")
+    assert rules.startswith("Status probation, retraining, suspended (the annotator lifecycle")
     rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in table.splitlines()]
     assert rows[0][-2:] == ["Peer agreement", "Peer pairs"]
     assert rows[2][-2:] == ["55.4%", "240"]  # crowd_chen
@@ -564,11 +579,11 @@ def test_html_folds_long_flag_lists(report: dict[str, Any]) -> None:
             "ci95": [0.35, 0.65],
             "cohen_kappa": 0.1,
         }
-    page = render_html(big)
+    page = render_html(in_retraining(big, *(a["annotator"] for a in big["annotators"])))
     overview = page.split('id="overview"', 1)[1].split("</section>", 1)[0]
     assert "40 annotators flagged, most judgments first." in overview
     assert "<summary>20 more flagged annotators</summary>" in overview
-    assert overview.count("gold accuracy CI upper bound 65.0% &lt; 80.0%") == 40
+    assert overview.count("retraining: 11/20 gold judgments right") == 40
 
 
 def test_html_overview_puts_the_flag_on_the_dimension_name(report: dict[str, Any]) -> None:

@@ -280,3 +280,28 @@ def test_a_retraining_batch_is_pushed_mixed_with_ordinary_items(tmp_path: Path) 
         assert (kinds.count("gold"), kinds.count("retest")) == (20, 30)
     finally:
         world.store.close()
+
+
+def test_one_rule_says_who_is_flagged_on_every_surface(tmp_path: Path) -> None:
+    """15/20 gold right: the lifecycle keeps a candidate, and no surface flags them; 10/20: the
+    lifecycle sends them to retraining, and the report flags them with the lifecycle's reason."""
+    from connector.report import flagged_annotators
+    from connector.report.html import render_html
+
+    world = World(tmp_path, gold_items=20)
+    try:
+        world.judge_gold(GOOD, ["a"] * 15 + ["b"] * 5)
+        world.judge_gold(CARELESS, ["a"] * 10 + ["b"] * 10)
+        result = world.sync()
+        statuses = {c.annotator: c.status for c in result.status_changes}
+        assert statuses == {GOOD: "candidate", CARELESS: "retraining"}
+        report = json.loads((tmp_path / "reports" / "p" / "latest.json").read_text())
+        flagged = {f.annotator: f.reasons for f in flagged_annotators(report)}
+        assert set(flagged) == {CARELESS}
+        [reason] = flagged[CARELESS]
+        assert reason.startswith("retraining: 10/20 gold judgments right (50.0%)")
+        assert "Flagged" not in world.platform.description
+        assert CARELESS not in world.platform.description
+        assert "1 annotator flagged" in render_html(report)
+    finally:
+        world.store.close()

@@ -43,8 +43,7 @@ from connector.report._format import (
     target_flag,
 )
 from connector.report.sections import (
-    GOLD_QUALIFY,
-    GOLD_RETRAIN,
+    FLAGGED_STATUSES,
     PEER_MARGIN,
     PEER_MIN_PAIRS,
     FlaggedAnnotator,
@@ -52,14 +51,14 @@ from connector.report.sections import (
     flag_rules,
     flagged_annotators,
     flagged_table,
+    gold_thresholds,
     peer_network,
 )
 
 __all__ = [
     "BREAKDOWNS",
     "DASH",
-    "GOLD_QUALIFY",
-    "GOLD_RETRAIN",
+    "FLAGGED_STATUSES",
     "PEER_MARGIN",
     "PEER_MIN_PAIRS",
     "FlaggedAnnotator",
@@ -84,6 +83,7 @@ __all__ = [
     "fmt_percent",
     "fmt_percent_ci",
     "fmt_seconds",
+    "gold_thresholds",
     "headline_table",
     "lookup",
     "number",

@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from connector.errors import JudgmentTableError
+from connector.lifecycle import decide_all
 from connector.metrics.agreement import AgreementSummary, Estimate, summarise_agreement
 from connector.metrics.annotator import (
     gold_scores,
@@ -518,11 +519,13 @@ def build_report(
     items_per_annotator = (
         pd.Series(item).groupby(annotator).nunique().reindex(range(len(names))).to_numpy()
     )
+    statuses = _statuses(frame, rubric)
     annotators = [
         {
             "annotator": name,
             "n_judgments": int(judgments_per_annotator[a]),
             "n_items": int(items_per_annotator[a]),
+            **statuses.get(name, {}),
             "dimensions": per_annotator[name],
         }
         for a, name in sorted(enumerate(names), key=lambda pair: pair[1])
@@ -545,9 +548,25 @@ def build_report(
             "n_annotators": len(names),
             "n_dimensions": len(dimensions),
         },
+        "thresholds": {
+            "qualify_gold_accuracy": rubric.thresholds.qualify_gold_accuracy,
+            "retrain_gold_accuracy": rubric.thresholds.retrain_gold_accuracy,
+            "min_gold_judgments": rubric.thresholds.min_gold_judgments,
+        },
         "dimensions": dimensions,
         "annotators": annotators,
         "annotator_pairs": pairs,
+    }
+
+
+def _statuses(frame: pd.DataFrame, rubric: Rubric) -> dict[str, dict[str, str]]:
+    """Each annotator's status as the lifecycle decides it from this table alone (the sync
+    replaces it by the stored status): the one rule for who is flagged on gold."""
+    if "gold_value" not in frame.columns or frame["gold_value"].isna().all():
+        return {}
+    return {
+        t.annotator: {"status": t.status, "status_reason": t.reason}
+        for t in decide_all(frame, {}, rubric)
     }
 
 

@@ -23,8 +23,6 @@ from typing import Any
 from connector.report import (
     BREAKDOWNS,
     DASH,
-    GOLD_QUALIFY,
-    GOLD_RETRAIN,
     FlaggedAnnotator,
     TextTable,
     annotator_table,
@@ -39,6 +37,7 @@ from connector.report import (
     fmt_coef,
     fmt_count,
     fmt_percent,
+    gold_thresholds,
     headline_table,
     lookup,
     number,
@@ -393,19 +392,22 @@ def _gold_chart(report: Mapping[str, Any], dimension: str) -> str:
     estimates = gold_estimates(report, dimension)
     if not estimates:
         return "<p>No annotator has gold figures for this dimension.</p>"
+    qualify, retrain = gold_thresholds(report)
+    lines = [
+        ReferenceLine(value=value, label=f"{label} {fmt_percent(value)}")
+        for label, value in (("retrain", retrain), ("qualify", qualify))
+        if value is not None
+    ]
     svg = bar_chart(
         estimates[:MAX_GOLD_ROWS],
         title=f"Gold accuracy per annotator, {dimension}",
-        reference_lines=[
-            ReferenceLine(value=GOLD_RETRAIN, label=f"retrain {fmt_percent(GOLD_RETRAIN)}"),
-            ReferenceLine(value=GOLD_QUALIFY, label=f"qualify {fmt_percent(GOLD_QUALIFY)}"),
-        ],
+        reference_lines=lines,
         tick_format=_percent_tick,
     )
     caption = (
         "Share of gold items answered correctly, with its 95% Wilson interval, lowest upper "
-        "bound first. Red: the whole interval is below the retrain line "
-        f"({fmt_percent(GOLD_RETRAIN)})."
+        "bound first; the lines are the rubric's thresholds. Who is flagged is the annotator "
+        "lifecycle's decision (see the overview)."
     )
     if len(estimates) > MAX_GOLD_ROWS:
         caption += (

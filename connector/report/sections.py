@@ -1,7 +1,7 @@
 """What the report singles out, for every renderer: findings and the heatmap's annotators.
 
-- :func:`flagged_annotators`: annotators whose gold accuracy or peer agreement is too low, by
-  the thresholds below (:data:`GOLD_RETRAIN`, :data:`PEER_MIN_PAIRS`, :data:`PEER_MARGIN`);
+- :func:`flagged_annotators`: annotators the lifecycle put in :data:`FLAGGED_STATUSES`, or
+  whose peer agreement is too low (:data:`PEER_MIN_PAIRS`, :data:`PEER_MARGIN`);
   :func:`flagged_table` lays them out and :func:`flag_rules` says the rules in one sentence;
 - :func:`peer_network`: which annotators the annotator × annotator heatmap shows, in which order;
 - :func:`alpha_estimate`, :func:`gold_estimates`: rows of the interval charts.
@@ -31,8 +31,7 @@ from connector.report._format import (
 from connector.report.svg import Estimate
 
 __all__ = [
-    "GOLD_QUALIFY",
-    "GOLD_RETRAIN",
+    "FLAGGED_STATUSES",
     "PEER_MARGIN",
     "PEER_MIN_PAIRS",
     "FlaggedAnnotator",
@@ -42,15 +41,14 @@ __all__ = [
     "flagged_annotators",
     "flagged_table",
     "gold_estimates",
+    "gold_thresholds",
     "peer_network",
 ]
 
-GOLD_QUALIFY = 0.85
-"""Gold accuracy an annotator needs to qualify."""
-
-GOLD_RETRAIN = 0.80
-"""Gold accuracy below which an annotator is sent back to training: flagged when the upper
-bound of the Wilson interval lies below it."""
+FLAGGED_STATUSES = ("probation", "retraining", "suspended")
+"""Statuses that flag an annotator on gold. The status is the annotator lifecycle's decision
+(:mod:`connector.lifecycle`, from the rubric's thresholds): the report, the platform summary,
+the alerts and the CLI never re-derive it."""
 
 PEER_MIN_PAIRS = 20
 """Peer agreement is only judged over at least this many pairs with other annotators."""
@@ -75,33 +73,46 @@ class FlaggedAnnotator:
     peer_pairs: str
 
 
+def gold_thresholds(report: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """The rubric's (qualify, retrain) gold accuracy, as the report records them."""
+    thresholds = report.get("thresholds") or {}
+    return (
+        number(thresholds.get("qualify_gold_accuracy")),
+        number(thresholds.get("retrain_gold_accuracy")),
+    )
+
+
 def flag_rules() -> str:
     """The rules of :func:`flagged_annotators` as one sentence."""
     return (
-        f"Gold accuracy interval wholly below {fmt_percent(GOLD_RETRAIN)} (retrain), or "
-        f"agreement with peers more than {100 * PEER_MARGIN:g} percentage points below the "
-        f"dimension's overall percent agreement, over at least {PEER_MIN_PAIRS} pairs."
+        f"Status {', '.join(FLAGGED_STATUSES)} (the annotator lifecycle's decision from the "
+        "rubric's gold thresholds, with its reason), or agreement with peers more than "
+        f"{100 * PEER_MARGIN:g} percentage points below the dimension's overall percent "
+        f"agreement, over at least {PEER_MIN_PAIRS} pairs."
     )
 
 
 def flagged_annotators(report: Mapping[str, Any]) -> list[FlaggedAnnotator]:
     """Annotators of each dimension, most judgments first, who
 
-    - have a gold accuracy whose interval lies wholly below :data:`GOLD_RETRAIN`, or
+    - are in one of :data:`FLAGGED_STATUSES` (the lifecycle's decision, pooled over the
+      dimensions of the rubric, so it flags them in each dimension they judged), or
     - agree with their peers more than :data:`PEER_MARGIN` below the dimension's pooled percent
       agreement, over at least :data:`PEER_MIN_PAIRS` pairs (fewer pairs say too little).
     """
+    statuses = {
+        str(entry.get("annotator")): (str(entry["status"]), str(entry.get("status_reason") or ""))
+        for entry in report.get("annotators", [])
+        if entry.get("status") in FLAGGED_STATUSES
+    }
     flagged = []
     for name, dim in dimensions_of(report):
         pooled = number(lookup(dim, "percent_agreement", "value"))
         for who, figures in annotators_of(report, name):
             reasons = []
-            upper = number((lookup(figures, "gold", "ci95") or (None, None))[1])
-            if upper is not None and upper < GOLD_RETRAIN:
-                reasons.append(
-                    f"gold accuracy CI upper bound {fmt_percent(upper)} "
-                    f"< {fmt_percent(GOLD_RETRAIN)}"
-                )
+            if who in statuses:
+                status, why = statuses[who]
+                reasons.append(f"{status}: {why}" if why else status)
             peer = number(lookup(figures, "peers", "percent_agreement"))
             pairs = number(lookup(figures, "peers", "n_pairs"))
             if (
@@ -267,7 +278,12 @@ def alpha_estimate(label: str, stat: object, *, target: float | None, note: str)
 def gold_estimates(report: Mapping[str, Any], dimension: str) -> list[Estimate]:
     """Gold accuracy of every annotator of ``dimension`` with gold figures, as chart rows: surest
     failures first (lowest upper bound of the interval, then lowest accuracy); red when the
-    whole interval lies below :data:`GOLD_RETRAIN`."""
+    lifecycle flags the annotator (:data:`FLAGGED_STATUSES`)."""
+    flagged = {
+        str(entry.get("annotator"))
+        for entry in report.get("annotators", [])
+        if entry.get("status") in FLAGGED_STATUSES
+    }
     estimates = []
     for who, figures in annotators_of(report, dimension):
         gold = figures.get("gold")
@@ -287,7 +303,7 @@ def gold_estimates(report: Mapping[str, Any], dimension: str) -> list[Estimate]:
                     f"{plural(lookup(gold, 'n'), 'gold item')}, "
                     f"κ {fmt_coef(lookup(gold, 'cohen_kappa'))}"
                 ),
-                alert=upper is not None and upper < GOLD_RETRAIN,
+                alert=who in flagged,
             )
         )
     estimates.sort(
