@@ -174,6 +174,8 @@ def main() -> None:
         store_url = f"sqlite:///{folder / 'iaa.db'}"
         (folder / "iaa.toml").write_text(
             f'[store]\nurl = "{store_url}"\n[reports]\ndir = "{folder / "reports"}"\n'
+            # one webhook-triggered sync a second, as before the per-project rate limit
+            "[server]\nwebhook_min_interval_seconds = 1\n"
             f'[[platforms]]\nname = "ar"\nkind = "argilla"\nurl = "{server.url}"\n'
             'token_env = "IAA_BENCH_ARGILLA_KEY"\n'
             f'[[projects]]\nkey = "load"\nplatform = "ar"\nproject_id = "{dataset}"\n'

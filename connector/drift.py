@@ -455,7 +455,11 @@ def gold_streams(frame: pd.DataFrame) -> dict[str, Stream]:
     ``frame`` is a canonical judgments table (:data:`connector.judgments.COLUMNS`); judgments
     without a ``gold_value`` are left out. Annotators with no gold judgment are absent.
     """
-    table = _primary(frame)
+    if "gold_value" not in frame:
+        return {}
+    # Every judgment of a gold item carries its gold value: keep those rows before the first-
+    # judgment pass (a tenth of a typical table), which then picks the same rows.
+    table = _primary(frame[frame["gold_value"].notna()])
     table = table[table["gold"].notna()]
     if table.empty:
         return {}

@@ -87,6 +87,7 @@ __all__ = [
     "assign_retraining_batch",
     "decide",
     "decide_all",
+    "first_decisions",
     "needs_retraining_batch",
     "qualifies",
     "rescore",
@@ -710,6 +711,17 @@ def decide_all(
         if transition is not None:
             transitions.append(transition)
     return transitions
+
+
+def first_decisions(frame: pd.DataFrame, rubric: Rubric) -> list[Transition]:
+    """The status :func:`decide` gives each annotator with gold judgments seen for the first
+    time (no stored state): what an offline report shows. Reads the gold streams only (the
+    consensus chart is evidence that moves no status)."""
+    return [
+        transition
+        for name, stream in sorted(gold_streams(frame).items())
+        if (transition := decide(AnnotatorEvidence(annotator=name, gold=stream), None, rubric))
+    ]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,7 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from connector.errors import JudgmentTableError
-from connector.lifecycle import decide_all
+from connector.lifecycle import first_decisions
 from connector.metrics.agreement import AgreementSummary, Estimate, summarise_agreement
 from connector.metrics.annotator import (
     gold_scores,
@@ -566,7 +566,7 @@ def _statuses(frame: pd.DataFrame, rubric: Rubric) -> dict[str, dict[str, str]]:
         return {}
     return {
         t.annotator: {"status": t.status, "status_reason": t.reason}
-        for t in decide_all(frame, {}, rubric)
+        for t in first_decisions(frame, rubric)
     }
 
 
