@@ -12,12 +12,17 @@ import queue
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from labelstudio_server import LabelStudioServer
 from localhost import QuietHandler, serving
+
+from connector.platforms.label_studio import adapter
+from connector.platforms.label_studio.adapter import LabelStudio
+from connector.rubric import load_rubric
 
 pytestmark = pytest.mark.labelstudio
 
@@ -96,6 +101,11 @@ def _choice(value: str) -> list[dict[str, Any]]:
             "value": {"choices": [value]},
         }
     ]
+
+
+def _whoami(url: str, session: requests.Session) -> dict[str, Any]:
+    me: dict[str, Any] = session.get(f"{url}/api/current-user/whoami").json()
+    return me
 
 
 def _import(
@@ -342,3 +352,61 @@ def test_json_export_holds_every_annotation(
     exported = response.json()
     assert len(exported) == 10
     assert all(sorted(a["completed_by"] for a in t["annotations"]) == sorted(ids) for t in exported)
+
+
+def test_keyset_reads_each_task_once_when_pages_of_tasks_share_one_updated_at(
+    label_studio: LabelStudioServer,
+    admin: requests.Session,
+    annotators: list[requests.Session],
+    project: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """12 pages of tasks stamped with one ``updated_at`` by a real bulk path of Label Studio.
+
+    The ties come from the Data Manager action "Delete Annotations" for one annotator
+    (``POST /api/dm/actions?id=delete_tasks_annotations`` with ``annotator``): it deletes that
+    annotator's annotations and stamps every task it touched with one ``datetime.now()`` in one
+    UPDATE (``data_manager/actions/basic.py``). 1,200 tasks get two annotations each by bulk
+    import; after the action each keeps the other annotator's. Read 100 tasks a page, the old
+    reader (re-reading from the last instant less 1 µs) got the same page back forever.
+    """
+    url, project_id = label_studio.url, project["id"]
+    keeper, dropped = (_whoami(url, s)["id"] for s in annotators[:2])
+    tasks = [
+        {
+            "data": {"prompt": f"p{i}", "item_id": f"tie-{i}"},
+            "annotations": [
+                {"result": _choice("left"), "completed_by": keeper, "ground_truth": False},
+                {"result": _choice("right"), "completed_by": dropped, "ground_truth": False},
+            ],
+        }
+        for i in range(1200)
+    ]
+    _import(url, admin, project_id, tasks)
+    before = datetime.now(UTC) - timedelta(days=3650)
+    action = admin.post(
+        f"{url}/api/dm/actions",
+        params={"id": "delete_tasks_annotations", "project": project_id},
+        json={"selectedItems": {"all": True, "excluded": []}, "annotator": dropped},
+    )
+    assert action.status_code == 200, action.text
+    assert action.json()["processed_items"] == 1200
+
+    monkeypatch.setattr(adapter, "PAGE_SIZE", 100)
+    platform = LabelStudio(url, label_studio.admin_token, retries=0)
+    rubric = load_rubric(
+        Path(__file__).resolve().parents[1] / "rubrics" / "rlhf-pairwise" / "v1.yaml"
+    )
+    pages = []
+    for page in platform.pull(str(project_id), rubric, since=before, display_left={}):
+        pages.append(page)
+        assert len(pages) <= 20, "the reader keeps returning pages: it does not end"
+    seen = [task for page in pages for task in page.tasks]
+    assert len({task.updated_at for task in seen}) == 1  # the ties are real: one instant
+    assert len(seen) == len({task.task_id for task in seen}) == 1200  # each task once
+    assert {task.item_key for task in seen} == {f"tie-{i}" for i in range(1200)}
+    judgments = [j for page in pages for j in page.judgments]
+    assert len(judgments) == 1200
+    assert {j.value for j in judgments} == {"a"}
+    assert {p.cursor for p in pages[:-1]} <= {None}  # the instant is stored only once read
+    assert pages[-1].cursor == seen[0].updated_at

@@ -5,8 +5,11 @@ Measured facts this module relies on (Label Studio 1.23.2, see deploy/label-stud
 - Incremental pull: ``GET /api/tasks/?project=&fields=all`` with a ``query`` filter on
   ``tasks:updated_at`` (``greater``, timestamp ``%Y-%m-%dT%H:%M:%S.%fZ``) ordered by it. A task's
   ``updated_at`` moves when an annotation is created, updated or deleted, and when its meta or
-  data is patched. Pages are read by keyset (``updated_at`` > the last one seen), not by page
-  number, so tasks updated while we read cannot shift a page and be missed.
+  data is patched. Pages are read by keyset, not by page number, so tasks updated while we read
+  cannot shift a page and be missed. The Data Manager orders by one column only and returns ties
+  in no defined order, and one bulk update stamps many tasks with one instant: so the keyset is
+  the pair (``updated_at``, ``id``), an instant that may go on past a page being read apart by
+  id (filters ``equal`` on the instant and ``greater`` on ``filter:tasks:id``, ordered by id).
 - The server validates neither results against the config, nor ``maximum_annotations``, nor one
   annotation per user per task: this adapter does, and quarantines what does not fit.
 - Imported annotations default to ``ground_truth: true``, and any member may mark an annotation
@@ -156,44 +159,61 @@ class LabelStudio:
 
     def _keyset(
         self, project_id: str, field: str, after: datetime | None, *, fields: str
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Pages of tasks ordered by ``field`` (``updated_at`` or ``created_at``), read by
-        keyset: each page asks for tasks after the last one seen, so tasks changed while we read
-        move to the end instead of shifting a page and being skipped."""
+    ) -> Iterator[tuple[list[dict[str, Any]], datetime | None]]:
+        """Pages of tasks ordered by ``field`` (``updated_at`` or ``created_at``), each with the
+        instant up to which every task is now read (``None``: not yet), by keyset on the pair
+        (``field``, ``id``): any number of tasks sharing one instant is read exactly once.
+
+        The Data Manager orders by its first ordering column only and returns tasks that tie on
+        it in no defined order, so one query cannot page on the pair. A page is asked for tasks
+        after the last instant fully read; when it is full, its last instant may go on past it,
+        so that instant is read apart, by id (``field`` equal to it, ``id`` greater than the last
+        one read, ordered by id), before moving past it. Tasks changed while we read move to the
+        end instead of shifting a page and being skipped.
+        """
         while True:
-            items = []
-            if after is not None:
-                items.append(
-                    {
-                        "filter": f"filter:tasks:{field}",
-                        "operator": "greater",
-                        "type": "Datetime",
-                        "value": _format(after),
-                    }
-                )
-            query = {
-                "filters": {"conjunction": "and", "items": items},
-                "ordering": [f"tasks:{field}"],
-            }
-            tasks = self._tasks(project_id, query, fields=fields)
-            if not tasks:
-                return
-            yield tasks
+            tasks = self._tasks(project_id, _after(field, after), fields=fields)
             if len(tasks) < PAGE_SIZE:
+                if tasks:
+                    yield tasks, max(_moment(t, field) for t in tasks)
                 return
-            last = max(parse_timestamp(t[field]) for t in tasks)
+            last = max(_moment(t, field) for t in tasks)
             if after is not None and last <= after:
-                raise PlatformError(
-                    f"more than {PAGE_SIZE} tasks share {field} {_format(last)}; cannot page",
-                    platform=self.name,
-                    url=self.client.base_url,
-                )
-            # Re-read the last instant: tasks tied with it may straddle the page boundary.
-            after = last - timedelta(microseconds=1)
+                raise self._stuck(f"{field} {_format(after)}")
+            head = [t for t in tasks if _moment(t, field) < last]
+            if head:  # everything before the page's last instant is read
+                yield head, max(_moment(t, field) for t in head)
+            yield from self._instant(project_id, field, last, fields=fields)
+            after = last
+
+    def _instant(
+        self, project_id: str, field: str, moment: datetime, *, fields: str
+    ) -> Iterator[tuple[list[dict[str, Any]], datetime | None]]:
+        """The tasks whose ``field`` is ``moment``, by id keyset; the last page carries
+        ``moment`` (the instant is read), the others ``None``."""
+        last_id: int | None = None
+        while True:
+            tasks = self._tasks(project_id, _at(field, moment, last_id), fields=fields)
+            done = len(tasks) < PAGE_SIZE
+            if tasks or done:
+                yield tasks, moment if done else None
+            if done:
+                return
+            top = max(_task_number(t) for t in tasks)
+            if last_id is not None and top <= last_id:
+                raise self._stuck(f"id {last_id} at {field} {_format(moment)}")
+            last_id = top
+
+    def _stuck(self, where: str) -> PlatformError:
+        return _StuckKeysetError(
+            f"GET /api/tasks/ did not move past {where}: the server ignored the keyset filter",
+            platform=self.name,
+            url=self.client.base_url,
+        )
 
     def _changed_since(
         self, project_id: str, since: datetime | None
-    ) -> Iterator[list[dict[str, Any]]]:
+    ) -> Iterator[tuple[list[dict[str, Any]], datetime | None]]:
         """Pages of tasks (with annotations) changed after ``since``, oldest change first."""
         return self._keyset(project_id, "updated_at", since, fields="all")
 
@@ -277,10 +297,12 @@ class LabelStudio:
                 yield PullPage(tasks=(), judgments=(), quarantined=(), skipped=0, cursor=started)
             return
         seen: set[str] = set()
-        for tasks in self._changed_since(project_id, since):
+        for tasks, read_to in self._changed_since(project_id, since):
             fresh = [t for t in tasks if str(t["id"]) + t["updated_at"] not in seen]
             seen.update(str(t["id"]) + t["updated_at"] for t in tasks)
-            yield self._page(fresh, rubric, display_left, maximum, authors)
+            page = self._page(fresh, rubric, display_left, maximum, authors)
+            # the cursor moves only to an instant whose every task is read
+            yield replace(page, cursor=read_to)
 
     def _page(
         self,
@@ -307,7 +329,7 @@ class LabelStudio:
 
     def _keys_created_after(self, project_id: str, moment: datetime) -> dict[str, str]:
         found: dict[str, str] = {}
-        for tasks in self._keyset(project_id, "created_at", moment, fields="task_only"):
+        for tasks, _ in self._keyset(project_id, "created_at", moment, fields="task_only"):
             for task in tasks:
                 key = (task.get("data") or {}).get("key")
                 if isinstance(key, str):
@@ -388,6 +410,52 @@ class LabelStudio:
                 return None
         self.client.request("POST", "/api/webhooks/", json=body)
         return None
+
+
+class _StuckKeysetError(PlatformError):
+    """The server answered a keyset query with what was already read: asking again cannot help."""
+
+    @property
+    def transient(self) -> bool:
+        return False
+
+
+def _after(field: str, moment: datetime | None) -> dict[str, Any]:
+    """The Data Manager query for tasks whose ``field`` is after ``moment``, ordered by it."""
+    items = [] if moment is None else [_datetime_filter(field, "greater", moment)]
+    return {"filters": {"conjunction": "and", "items": items}, "ordering": [f"tasks:{field}"]}
+
+
+def _at(field: str, moment: datetime, after_id: int | None) -> dict[str, Any]:
+    """The query for tasks whose ``field`` is ``moment`` and id above ``after_id``, by id."""
+    items = [_datetime_filter(field, "equal", moment)]
+    if after_id is not None:
+        items.append(
+            {
+                "filter": "filter:tasks:id",
+                "operator": "greater",
+                "type": "Number",
+                "value": after_id,
+            }
+        )
+    return {"filters": {"conjunction": "and", "items": items}, "ordering": ["tasks:id"]}
+
+
+def _datetime_filter(field: str, operator: str, moment: datetime) -> dict[str, Any]:
+    return {
+        "filter": f"filter:tasks:{field}",
+        "operator": operator,
+        "type": "Datetime",
+        "value": _format(moment),
+    }
+
+
+def _moment(task: Mapping[str, Any], field: str) -> datetime:
+    return parse_timestamp(str(task[field]))
+
+
+def _task_number(task: Mapping[str, Any]) -> int:
+    return int(task["id"])
 
 
 def _task_data(task: NewTask) -> dict[str, Any]:
