@@ -232,6 +232,23 @@ def test_an_annotator_probing_with_their_own_token_finds_no_gold_and_no_secret(
         text = "\n".join(seen)
         for secret in secrets:
             assert secret not in text
+        # the connector's own routes, tried with no token and with the annotator's own token
+        from starlette.testclient import TestClient
+
+        from connector.service import create_app
+
+        app = create_app(loop.config, loop.store, env={"IAA_API_TOKEN": API_TOKEN})
+        with TestClient(app) as service:
+            for route in ("/reports/p", "/metrics", "/reports/unknown"):
+                for headers in ({}, {"Authorization": f"Bearer {prober}"}, _headers(prober)):
+                    answer = service.get(route, headers=headers)
+                    assert answer.status_code == 401, (route, headers)
+                    assert "annotator" not in answer.text
+            opened = service.get("/reports/p", headers={"Authorization": f"Bearer {API_TOKEN}"})
+            assert opened.status_code == 200  # the lead's token opens the report
+            for route in ("/healthz", "/readyz"):
+                text = service.get(route).text
+                assert all(secret not in text for secret in secrets)
         # per-task agreement does not single out gold: gold tasks read like the others
         agreement = {str(t["id"]): t["meta"]["iaa"]["agreement"] for t in tasks}
         assert {agreement[t] for t in gold_tasks} <= set(agreement.values())
