@@ -33,12 +33,20 @@ from connector.metrics.annotator import (
 from connector.metrics.bias import ChoiceBias, choice_bias
 from connector.metrics.confusion import confusion_pairs, pair_confusion
 from connector.metrics.consistency import Consistency, retest_consistency
+from connector.metrics.item_agreement import item_agreement
 from connector.metrics.judgments import CodedJudgments
 from connector.metrics.table import code_values, value_counts
 from connector.metrics.weights import agreement_weights
 from connector.rubric import Dimension, Rubric
 
-__all__ = ["SCHEMA", "ReportOptions", "build_report", "jsonable"]
+__all__ = [
+    "SCHEMA",
+    "ItemAgreement",
+    "ReportOptions",
+    "build_report",
+    "item_agreements",
+    "jsonable",
+]
 
 SCHEMA = "iaa-connector/report@1"
 IntArray: TypeAlias = npt.NDArray[np.intp]
@@ -557,6 +565,52 @@ def build_report(
         "annotators": annotators,
         "annotator_pairs": pairs,
     }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemAgreement:
+    """One item's agreement on one dimension (None below two judgments) and its judgments."""
+
+    agreement: float | None
+    n_judgments: int
+
+
+def item_agreements(frame: pd.DataFrame, rubric: Rubric) -> dict[str, dict[str, ItemAgreement]]:
+    """Per dimension and item: :func:`connector.metrics.item_agreement` over the same first
+    judgments and with the same weights (:data:`LEVEL_WEIGHTS`) as the dimension's coefficients
+    in :func:`build_report`. Items with no judgment on a dimension are absent from it."""
+    if frame.empty:
+        return {}
+    item, item_ids = pd.factorize(frame["item_id"])
+    annotator, annotator_names = pd.factorize(frame["annotator"])
+    dimension_of_row, dimension_names = pd.factorize(frame["dimension"])
+    found: dict[str, dict[str, ItemAgreement]] = {}
+    for dimension in rubric.dimensions:
+        if dimension.name not in dimension_names:
+            continue
+        index = int(np.flatnonzero(np.asarray(dimension_names) == dimension.name)[0])
+        rows = np.flatnonzero(dimension_of_row == index).astype(np.intp)
+        coded = _code_dimension(
+            frame,
+            rows,
+            dimension,
+            item.astype(np.intp),
+            annotator.astype(np.intp),
+            len(item_ids),
+            len(annotator_names),
+        )
+        counts = coded.judgments.counts()
+        w = agreement_weights(LEVEL_WEIGHTS[dimension.level], list(dimension.values))
+        values = item_agreement(counts, w)
+        judged = counts.sum(axis=1)
+        found[dimension.name] = {
+            str(item_ids[int(i)]): ItemAgreement(
+                agreement=round(float(values[i]), 4) if math.isfinite(values[i]) else None,
+                n_judgments=int(judged[i]),
+            )
+            for i in np.flatnonzero(judged > 0)
+        }
+    return found
 
 
 def _statuses(frame: pd.DataFrame, rubric: Rubric) -> dict[str, dict[str, str]]:
