@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from connector import drift
 from connector import rubric as rubric_module
 from connector.errors import RubricError
 from connector.rubric import (
@@ -526,8 +527,14 @@ BAD = [
     pytest.param(
         VALID + "    target_alpha: 1.2\n",
         12,
-        "dimension 'overall': 'target_alpha' must be between 0 and 1, got 1.2",
+        "dimension 'overall': 'target_alpha' must be above 0 and at most 1, got 1.2",
         id="dimension-target-alpha-range",
+    ),
+    pytest.param(
+        VALID + "    target_alpha: 0\n",
+        12,
+        "dimension 'overall': 'target_alpha' must be above 0 and at most 1, got 0",
+        id="dimension-target-alpha-zero",
     ),
     pytest.param(
         VALID + "thresholds: 0.8\n",
@@ -538,8 +545,52 @@ BAD = [
     pytest.param(
         VALID + "thresholds:\n  retrain_gold_accuracy: 0.9\n",
         13,
-        "thresholds: retrain_gold_accuracy (0.9) must not exceed qualify_gold_accuracy (0.85)",
+        "thresholds: retrain_gold_accuracy (0.9) must be at least 0.01 below "
+        "qualify_gold_accuracy (0.85); the gold drift chart watches for a drop from the one "
+        "to the other",
         id="retrain-above-qualify",
+    ),
+    pytest.param(
+        VALID + "thresholds:\n  qualify_gold_accuracy: 0.8\n  retrain_gold_accuracy: 0.8\n",
+        14,
+        "thresholds: retrain_gold_accuracy (0.8) must be at least 0.01 below "
+        "qualify_gold_accuracy (0.8); the gold drift chart watches for a drop from the one "
+        "to the other",
+        id="retrain-equals-qualify",
+    ),
+    pytest.param(
+        VALID + "thresholds:\n  qualify_gold_accuracy: 0.805\n",
+        13,
+        "thresholds: retrain_gold_accuracy (0.8) must be at least 0.01 below "
+        "qualify_gold_accuracy (0.805); the gold drift chart watches for a drop from the one "
+        "to the other",
+        id="qualify-too-close-to-default-retrain",
+    ),
+    pytest.param(
+        VALID + "thresholds:\n  qualify_gold_accuracy: 1.0\n",
+        13,
+        "thresholds: 'qualify_gold_accuracy' must be between 0.01 and 0.99 (the gold drift "
+        "chart cannot be designed for an accuracy of 0 or 1), got 1",
+        id="qualify-one",
+    ),
+    pytest.param(
+        VALID + "thresholds:\n  retrain_gold_accuracy: 0\n",
+        13,
+        "thresholds: 'retrain_gold_accuracy' must be between 0.01 and 0.99 (the gold drift "
+        "chart cannot be designed for an accuracy of 0 or 1), got 0",
+        id="retrain-zero",
+    ),
+    pytest.param(
+        VALID + "thresholds:\n  target_alpha: 0\n",
+        13,
+        "thresholds: 'target_alpha' must be above 0 and at most 1, got 0",
+        id="target-alpha-zero",
+    ),
+    pytest.param(
+        VALID + "thresholds:\n  target_alpha: 1.5\n",
+        13,
+        "thresholds: 'target_alpha' must be above 0 and at most 1, got 1.5",
+        id="target-alpha-above-one",
     ),
     pytest.param(
         VALID + "thresholds:\n  qualify_gold_accuracy: high\n",
@@ -563,8 +614,14 @@ BAD = [
     pytest.param(
         VALID + "calibration:\n  retest_share: -0.1\n",
         13,
-        "calibration: 'retest_share' must be between 0 and 1, got -0.1",
+        "calibration: 'retest_share' must be at least 0 and below 1, got -0.1",
         id="share-negative",
+    ),
+    pytest.param(
+        VALID + "calibration:\n  gold_share: 1\n  retest_share: 0\n",
+        13,
+        "calibration: 'gold_share' must be at least 0 and below 1, got 1",
+        id="gold-share-one",
     ),
     pytest.param(
         VALID + "calibration:\n  retest_delay_hours: 1.5\n",
@@ -604,6 +661,31 @@ def test_bad_rubric_reports_file_line_and_what(
     expected = message.format(dir=file.parent)
     assert str(info.value) == f"{file}:{line}: {expected}"
     assert (info.value.path, info.value.line, info.value.reason) == (str(file), line, expected)
+
+
+@pytest.mark.parametrize(
+    ("qualify", "retrain"),
+    [(0.99, 0.98), (0.02, 0.01), (0.99, 0.01), (0.59, 0.58)],
+    ids=["top-corner", "bottom-corner", "widest", "float-gap"],
+)
+def test_accepted_thresholds_give_drift_charts(qualify: float, retrain: float) -> None:
+    # The corners of what the parser accepts: the gold chart and the consensus chart at any
+    # pool rate are designed without raising (0.99/0.98 and 0.02/0.01 are the largest
+    # Markov-chain lattices, ~2,500 states). Before issue 9, qualify = retrain, qualify = 1 or
+    # retrain = 0 were accepted and drift.design raised on every sync.
+    text = (
+        VALID + f"thresholds:\n  qualify_gold_accuracy: {qualify}\n"
+        f"  retrain_gold_accuracy: {retrain}\n"
+    )
+    rubric = parse_rubric(text)
+    gold = drift.gold_design(rubric)
+    assert (gold.p0, gold.p1) == (qualify, retrain)
+    assert gold.arl0 >= drift.DEFAULT_ARL0
+    for rate in (0.0, 0.02, 0.5, 0.99, 1.0):
+        consensus = drift.consensus_design(rate, rubric)
+        if consensus is not None:
+            assert 0.0 < consensus.p1 < consensus.p0 < 1.0
+            assert consensus.arl0 >= drift.DEFAULT_ARL0
 
 
 def test_parse_rubric_errors_name_the_given_path() -> None:

@@ -57,7 +57,13 @@ class Dimension:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Thresholds:
-    """Quality thresholds: gold accuracy to qualify / to be sent to retraining, target alpha."""
+    """Quality thresholds: gold accuracy to qualify / to be sent to retraining, target alpha.
+
+    A parsed rubric guarantees ``0.01 <= retrain_gold_accuracy <= qualify_gold_accuracy - 0.01``
+    and ``qualify_gold_accuracy <= 0.99`` (what the gold drift chart needs, see
+    :func:`connector.drift.gold_design`), ``0 < target_alpha <= 1`` and
+    ``min_gold_judgments >= 1``.
+    """
 
     qualify_gold_accuracy: float = 0.85
     retrain_gold_accuracy: float = 0.80

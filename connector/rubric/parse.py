@@ -62,6 +62,13 @@ _CALIBRATION_KEYS = (
     "validation_batch_size",
     "annotators_per_item",
 )
+#: Gold-accuracy thresholds lie in [0.01, 0.99], retrain at least 0.01 below qualify. The gold
+#: drift chart (connector.drift.design: p0 = qualify, p1 = retrain) needs 0 < p1 < p0 < 1, and
+#: its Markov-chain lattice grows as p0 and p1 come together or near 0 or 1: at these limits a
+#: design (and any consensus design, whose p0 is the pool's rate to 0.01 and p1 is p0 minus
+#: the same gap) needs at most ~2,500 states, a few seconds; 0.001 apart would need ~10 times
+#: as many, a dense matrix of gigabytes.
+_ACCURACY_LOW, _ACCURACY_HIGH, _ACCURACY_GAP = 0.01, 0.99, 0.01
 _ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]*")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -299,11 +306,7 @@ def _dimension(raw: YamlSection, index: int) -> Dimension:
             non_decisive=non_decisive,
         )
     _check_level(section, level=level, values=values, lines=lines)
-    target_alpha = (
-        section.number("target_alpha", 0.0, low=0.0, high=1.0)
-        if section.has("target_alpha")
-        else None
-    )
+    target_alpha = _target_alpha(section, 0.0) if section.has("target_alpha") else None
     return Dimension(
         name=name,
         question=section.string("question"),
@@ -453,31 +456,42 @@ def _thresholds(top: YamlSection) -> Thresholds:
         return Thresholds()
     section.check_keys(allowed=_THRESHOLD_KEYS, required=())
     defaults = Thresholds()
-    qualify = section.number(
-        "qualify_gold_accuracy", defaults.qualify_gold_accuracy, low=0.0, high=1.0
-    )
-    retrain = section.number(
-        "retrain_gold_accuracy", defaults.retrain_gold_accuracy, low=0.0, high=1.0
-    )
-    if retrain > qualify:
+    qualify = _accuracy(section, "qualify_gold_accuracy", defaults.qualify_gold_accuracy)
+    retrain = _accuracy(section, "retrain_gold_accuracy", defaults.retrain_gold_accuracy)
+    if qualify - retrain < _ACCURACY_GAP - 1e-9:
         key = (
             "retrain_gold_accuracy"
             if section.has("retrain_gold_accuracy")
             else "qualify_gold_accuracy"
         )
         raise section.error(
-            f"retrain_gold_accuracy ({retrain:g}) must not exceed qualify_gold_accuracy "
-            f"({qualify:g})",
+            f"retrain_gold_accuracy ({retrain:g}) must be at least {_ACCURACY_GAP:g} below "
+            f"qualify_gold_accuracy ({qualify:g}); the gold drift chart watches for a drop "
+            "from the one to the other",
             line=section.key_line(key),
         )
     return Thresholds(
         qualify_gold_accuracy=qualify,
         retrain_gold_accuracy=retrain,
-        target_alpha=section.number("target_alpha", defaults.target_alpha, low=0.0, high=1.0),
+        target_alpha=_target_alpha(section, defaults.target_alpha),
         min_gold_judgments=section.integer(
             "min_gold_judgments", defaults.min_gold_judgments, minimum=1
         ),
     )
+
+
+def _accuracy(section: YamlSection, key: str, default: float) -> float:
+    return section.number(
+        key,
+        default,
+        low=_ACCURACY_LOW,
+        high=_ACCURACY_HIGH,
+        why=" (the gold drift chart cannot be designed for an accuracy of 0 or 1)",
+    )
+
+
+def _target_alpha(section: YamlSection, default: float) -> float:
+    return section.number("target_alpha", default, low=0.0, high=1.0, low_open=True)
 
 
 def _calibration(top: YamlSection) -> Calibration:
@@ -486,8 +500,10 @@ def _calibration(top: YamlSection) -> Calibration:
         return Calibration()
     section.check_keys(allowed=_CALIBRATION_KEYS, required=())
     defaults = Calibration()
-    gold = section.number("gold_share", defaults.gold_share, low=0.0, high=1.0)
-    retest = section.number("retest_share", defaults.retest_share, low=0.0, high=1.0)
+    gold = section.number("gold_share", defaults.gold_share, low=0.0, high=1.0, high_open=True)
+    retest = section.number(
+        "retest_share", defaults.retest_share, low=0.0, high=1.0, high_open=True
+    )
     if gold + retest >= 1:
         key = "retest_share" if section.has("retest_share") else "gold_share"
         raise section.error(

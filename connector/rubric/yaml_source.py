@@ -236,8 +236,19 @@ class YamlSection:
             raise self.error(f"'{key}' must not be empty", line=node.line)
         return value.strip()
 
-    def number(self, key: str, default: float, *, low: float, high: float) -> float:
-        """A number in ``[low, high]``; ``default`` when the key is absent."""
+    def number(
+        self,
+        key: str,
+        default: float,
+        *,
+        low: float,
+        high: float,
+        low_open: bool = False,
+        high_open: bool = False,
+        why: str = "",
+    ) -> float:
+        """A number in ``[low, high]`` (``low_open``/``high_open`` leave an end out);
+        ``default`` when the key is absent. ``why`` is added to the range message."""
         node = self.node(key)
         if node is None:
             return default
@@ -248,10 +259,17 @@ class YamlSection:
             or not math.isfinite(value)
         ):
             raise self.error(f"'{key}' must be a number, got {describe(node)}", line=node.line)
-        if not low <= value <= high:
-            raise self.error(
-                f"'{key}' must be between {low:g} and {high:g}, got {value:g}", line=node.line
-            )
+        above = value > low if low_open else value >= low
+        below = value < high if high_open else value <= high
+        if not (above and below):
+            if not (low_open or high_open):
+                bounds = f"between {low:g} and {high:g}"
+            else:
+                bounds = (
+                    f"{'above' if low_open else 'at least'} {low:g} and "
+                    f"{'below' if high_open else 'at most'} {high:g}"
+                )
+            raise self.error(f"'{key}' must be {bounds}{why}, got {value:g}", line=node.line)
         return float(value)
 
     def integer(self, key: str, default: int, *, minimum: int, why: str = "") -> int:
