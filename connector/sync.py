@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from connector.alerts import (
@@ -47,7 +46,7 @@ from connector.lifecycle import (
     rescore,
 )
 from connector.platforms.base import Platform, PullPage, TaskAgreement
-from connector.report.build import ReportOptions, build_report, jsonable
+from connector.report.build import ReportOptions, build_report, item_agreements, jsonable
 from connector.report.public import public_report
 from connector.rubric import Rubric, load_rubric
 from connector.store import (
@@ -61,7 +60,7 @@ from connector.store import (
     TaskMapping,
 )
 
-__all__ = ["SyncResult", "per_item_agreement", "sync_project"]
+__all__ = ["SyncResult", "sync_project"]
 
 log = logging.getLogger(__name__)
 RECONCILE_EVERY = timedelta(hours=24)
@@ -459,24 +458,30 @@ class _ProjectSync:
         """
         updates: list[TaskAgreement] = []
         if self.project.write_task_meta:
-            first = self.rubric.dimensions[0].name
-            agreement = per_item_agreement(self.frame, first)
-            sub = self.frame[self.frame["dimension"] == first]
-            counts = sub.groupby("item_id").size()
+            by_dimension = item_agreements(self.frame, self.rubric)
             written = self.store.written_agreements(self.project.key)
             for task_id, mapping in self.mappings.items():
-                item = mapping.item_key
-                if item not in counts.index:
+                figures = {
+                    name: found[mapping.item_key]
+                    for name, found in by_dimension.items()
+                    if mapping.item_key in found
+                }
+                if not figures:
                     continue
-                value = agreement.get(item)
-                if task_id in written and _same(value, written[task_id]):
+                values = {name: f.agreement for name, f in figures.items()}
+                before = written.get(task_id)
+                if before is not None and _same(values, before):
                     continue
-                if task_id not in written and value is None:
+                if before is None and all(v is None for v in values.values()):
                     continue
                 updates.append(
-                    TaskAgreement(task_id=task_id, agreement=value, n_judgments=int(counts[item]))
+                    TaskAgreement(
+                        task_id=task_id,
+                        agreement=values,
+                        n_judgments={name: f.n_judgments for name, f in figures.items()},
+                    )
                 )
-            updates.sort(key=lambda u: (u.agreement is None, u.agreement or 0.0, u.task_id))
+            updates.sort(key=lambda u: (u.lowest is None, u.lowest or 0.0, u.task_id))
             updates = updates[: self.project.max_task_writes]
         self.platform.write_report(
             self.project.project_id,
@@ -486,7 +491,9 @@ class _ProjectSync:
             report=public_report(report),
         )
         if updates:
-            self.store.record_written(self.project.key, {u.task_id: u.agreement for u in updates})
+            self.store.record_written(
+                self.project.key, {u.task_id: dict(u.agreement) for u in updates}
+            )
         return len(updates)
 
     def _link(self) -> str | None:
@@ -496,28 +503,18 @@ class _ProjectSync:
         return None
 
 
-def _same(a: float | None, b: float | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return math.isclose(a, b, abs_tol=5e-4)
-
-
-def per_item_agreement(frame: pd.DataFrame, dimension: str) -> dict[str, float | None]:
-    """Share of agreeing pairs of judgments per item on one dimension (None below 2 judgments)."""
-    sub = frame[frame["dimension"] == dimension]
-    if sub.empty:
-        return {}
-    counts = sub.groupby(["item_id", sub["value"].astype(str)]).size().unstack(fill_value=0)
-    n = counts.sum(axis=1).to_numpy(dtype=np.float64)
-    agreeing = (counts.to_numpy(dtype=np.float64) * (counts.to_numpy(dtype=np.float64) - 1)).sum(
-        axis=1
-    )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(n >= 2, agreeing / (n * (n - 1)), np.nan)
-    return {
-        str(item): (round(float(v), 4) if math.isfinite(v) else None)
-        for item, v in zip(counts.index, share, strict=True)
-    }
+def _same(a: Mapping[str, float | None], b: Mapping[str, float | None]) -> bool:
+    """The same figures per dimension, to the 4 decimals written."""
+    if a.keys() != b.keys():
+        return False
+    for name, x in a.items():
+        y = b[name]
+        if x is None or y is None:
+            if x is not y:
+                return False
+        elif not math.isclose(x, y, abs_tol=5e-4):
+            return False
+    return True
 
 
 def _fmt(value: float | None) -> str:

@@ -191,7 +191,7 @@ class MemoryPlatform:
         self.description = summary
         self.reports.append(report or {})
         for agreement in tasks:
-            self.tasks[agreement.task_id].meta["iaa"] = agreement.agreement
+            self.tasks[agreement.task_id].meta["iaa"] = dict(agreement.agreement)
 
     def install_webhook(self, project_id: str, *, url: str, secret: str) -> str | None:
         del project_id, url, secret

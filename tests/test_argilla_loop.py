@@ -25,12 +25,13 @@ from connector.calibration import push_batch, task_key_secret
 from connector.config import Config, load_config
 from connector.item import Item
 from connector.platforms.argilla.adapter import Argilla
-from connector.platforms.argilla.settings import AGREEMENT_PROPERTY
+from connector.platforms.argilla.settings import agreement_property
 from connector.platforms.base import TaskAgreement
 from connector.rubric import Dimension, load_rubric
 from connector.store import Store
 from connector.sync import sync_project
 
+AGREEMENT_PROPERTY = agreement_property("overall")
 pytestmark = pytest.mark.argilla
 
 REPO = Path(__file__).resolve().parents[1]
@@ -334,7 +335,13 @@ def test_a_fresh_adapter_keeps_a_records_other_metadata(loop: Loop) -> None:
     fresh.write_report(
         loop.dataset_id,
         summary="s",
-        tasks=[TaskAgreement(task_id=str(record["id"]), agreement=0.5, n_judgments=2)],
+        tasks=[
+            TaskAgreement(
+                task_id=str(record["id"]),
+                agreement={"overall": 0.5},
+                n_judgments={"overall": 2},
+            )
+        ],
         column=False,
     )
     [written] = loop.records()

@@ -309,7 +309,7 @@ def test_report_written_into_description_and_task_meta(
     assert description.count(BEGIN) == description.count(END) == 1
     assert "overall: alpha" in description
     for task in loop.tasks():
-        assert task["meta"]["iaa"] == {"agreement": 1.0, "n_judgments": 3}
+        assert task["meta"]["iaa"] == {"agreement": {"overall": 1.0}, "n_judgments": {"overall": 3}}
     time.sleep(3)  # past the 2 s overlap
     requests.patch(  # the first task's third annotation changes: its written value must too
         f"{label_studio.url}/api/annotations/{annotations[2]}/",
@@ -318,7 +318,7 @@ def test_report_written_into_description_and_task_meta(
         timeout=30,
     ).raise_for_status()
     assert loop.sync().updated == 1
-    written = {str(t["id"]): t["meta"]["iaa"]["agreement"] for t in loop.tasks()}
+    written = {str(t["id"]): t["meta"]["iaa"]["agreement"]["overall"] for t in loop.tasks()}
     first = str(loop.tasks()[0]["id"])
     assert written.pop(first) == pytest.approx(1 / 3, abs=1e-4)
     assert set(written.values()) == {1.0}
@@ -442,8 +442,11 @@ def test_data_manager_column_when_enabled(label_studio: LabelStudioServer, tmp_p
         loop.annotate(label_studio.annotator_tokens[1], task, _choice("tie"))
         loop.sync()
         [written] = loop.tasks()
-        assert written["data"]["iaa_agreement"] == 0.0
-        assert written["meta"]["iaa"] == {"agreement": 0.0, "n_judgments": 2}
+        assert written["data"]["iaa_agreement_overall"] == 0.0
+        assert written["meta"]["iaa"] == {
+            "agreement": {"overall": 0.0},
+            "n_judgments": {"overall": 2},
+        }
         assert {"prompt", "response_left", "response_right", "key"} < set(written["data"])
     finally:
         loop.store.close()

@@ -150,7 +150,10 @@ def test_pat_runs_the_loop_with_legacy_tokens_disabled(
     platform.write_report(
         project,
         summary="written with a Personal Access Token",
-        tasks=[TaskAgreement(task_id=i, agreement=0.5, n_judgments=2) for i in ids.values()],
+        tasks=[
+            TaskAgreement(task_id=i, agreement={"overall": 0.5}, n_judgments={"overall": 2})
+            for i in ids.values()
+        ],
         column=False,
     )
     description = platform.project(project, max_age_s=0)["description"]
@@ -160,7 +163,7 @@ def test_pat_runs_the_loop_with_legacy_tokens_disabled(
         headers=_bearer(server.url, server.admin_pat),
         timeout=10,
     ).json()
-    assert task["meta"]["iaa"] == {"agreement": 0.5, "n_judgments": 2}
+    assert task["meta"]["iaa"] == {"agreement": {"overall": 0.5}, "n_judgments": {"overall": 2}}
     assert _auth(platform).refreshes == 1  # one access token served every call above
 
 

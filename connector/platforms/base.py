@@ -18,6 +18,7 @@ from connector.rubric import Rubric, Value
 __all__ = [
     "GroundTruth",
     "NewTask",
+    "PayloadError",
     "Platform",
     "PlatformError",
     "PullPage",
@@ -62,6 +63,37 @@ class PlatformError(ConnectorError, RuntimeError):
     def transient(self) -> bool:
         """Worth retrying: no answer at all, 429, or a 5xx."""
         return self.status is None or self.status == 429 or self.status >= 500
+
+
+class PayloadError(PlatformError):
+    """A platform answered with a payload its adapter cannot read (a missing key, a wrong type).
+
+    Names the platform, and the task and annotation when known (``task_id``,
+    ``annotation_id``; ``None`` when the surprise is above them). ``reason`` is the message
+    without them. Not transient: asking again gets the same answer.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        platform: str,
+        task_id: str | None = None,
+        annotation_id: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.task_id = task_id
+        self.annotation_id = annotation_id
+        where = ", ".join(
+            f"{noun} {value}"
+            for noun, value in (("task", task_id), ("annotation", annotation_id))
+            if value is not None
+        )
+        super().__init__(f"{where}: {reason}" if where else reason, platform=platform)
+
+    @property
+    def transient(self) -> bool:
+        return False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -140,11 +172,19 @@ class NewTask:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskAgreement:
-    """Per-task agreement written back to the platform (never per-annotator scores)."""
+    """Per-task agreement written back to the platform, one figure per dimension of the rubric
+    (:func:`connector.metrics.item_agreement`: the weighted share of agreeing pairs of the
+    item's judgments; None below two) and the judgments it rests on. Never per-annotator."""
 
     task_id: str
-    agreement: float | None
-    n_judgments: int
+    agreement: Mapping[str, float | None]
+    n_judgments: Mapping[str, int]
+
+    @property
+    def lowest(self) -> float | None:
+        """The lowest defined figure (what a sortable column or a queue orders by)."""
+        known = [v for v in self.agreement.values() if v is not None]
+        return min(known) if known else None
 
 
 class Platform(Protocol):

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import (
+    bindparam,
     select,
     update,
 )
@@ -189,28 +190,47 @@ class ItemStore(StoreBase):
             for row in found
         }
 
-    def written_agreements(self, project_key: str) -> dict[str, float | None]:
-        """Per-task agreement last written to the platform, for tasks written at least once."""
+    def written_agreements(self, project_key: str) -> dict[str, dict[str, float | None]]:
+        """Per-task agreement by dimension last written to the platform, for tasks written at
+        least once."""
         t = platform_tasks
         with self._read("reading written agreements") as connection:
             found = connection.execute(
-                select(t.c.platform_task_id, t.c.written_agreement).where(
+                select(t.c.platform_task_id, t.c.written_agreements).where(
                     t.c.project_key == project_key, t.c.written_at.is_not(None)
                 )
             ).all()
-        return {row.platform_task_id: row.written_agreement for row in found}
+        return {row.platform_task_id: dict(row.written_agreements or {}) for row in found}
 
-    def record_written(self, project_key: str, written: Mapping[str, float | None]) -> None:
-        """Remember the per-task agreement just written to the platform."""
+    def record_written(
+        self, project_key: str, written: Mapping[str, Mapping[str, float | None]]
+    ) -> None:
+        """Remember the per-task agreement (by dimension) just written to the platform."""
+        if not written:
+            return
         t = platform_tasks
         now = utcnow()
         with self._write("recording written agreements") as connection:
-            for task_id, value in written.items():
-                connection.execute(
-                    update(t)
-                    .where(t.c.project_key == project_key, t.c.platform_task_id == task_id)
-                    .values(written_agreement=value, written_at=now)
+            statement = (
+                update(t)
+                .where(
+                    t.c.project_key == bindparam("p_project"),
+                    t.c.platform_task_id == bindparam("p_task"),
                 )
+                .values(written_agreements=bindparam("p_values"), written_at=bindparam("p_at"))
+            )
+            connection.execute(
+                statement,
+                [
+                    {
+                        "p_project": project_key,
+                        "p_task": task,
+                        "p_values": dict(values),
+                        "p_at": now,
+                    }
+                    for task, values in written.items()
+                ],
+            )
 
     # --- gold -------------------------------------------------------------------------------
 

@@ -146,8 +146,9 @@ platform_tasks = Table(
     Column("display_left", String(1)),
     Column("rubric_hash", String(_HASH)),
     Column("created_at", UTCDateTime, nullable=False),
-    # the per-task agreement last written back to the platform, so only changes are written
-    Column("written_agreement", Float),
+    # the per-task agreement (per dimension) last written back to the platform, so only
+    # changes are written
+    Column("written_agreements", JSONDocument),
     Column("written_at", UTCDateTime),
     UniqueConstraint("project_key", "platform_task_id"),
     _one_of("kind", TASK_KINDS, "kind", nullable=False),

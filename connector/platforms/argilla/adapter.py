@@ -31,8 +31,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector.platforms.argilla.settings import (
-    AGREEMENT_PROPERTY,
     SettingsError,
+    agreement_property,
     check_settings,
     dataset_fields,
     dataset_questions,
@@ -248,21 +248,25 @@ class Argilla:
             )
         return {t.key: existing[t.key] for t in tasks}
 
-    def _ensure_agreement_property(self, project_id: str) -> None:
+    def _ensure_agreement_properties(self, project_id: str, dimensions: Sequence[str]) -> None:
+        """One hidden Float property per dimension (annotators never see them)."""
         path = f"/api/v1/datasets/{project_id}/metadata-properties"
         found = self.client.request("GET", f"/api/v1/me/datasets/{project_id}/metadata-properties")
-        if any(p.get("name") == AGREEMENT_PROPERTY for p in found.get("items", [])):
-            return
-        self.client.request(
-            "POST",
-            path,
-            json={
-                "name": AGREEMENT_PROPERTY,
-                "title": "Inter-annotator agreement",
-                "settings": {"type": "float", "min": 0.0, "max": 1.0},
-                "visible_for_annotators": False,
-            },
-        )
+        have = {p.get("name") for p in found.get("items", [])}
+        for dimension in dimensions:
+            name = agreement_property(dimension)
+            if name in have:
+                continue
+            self.client.request(
+                "POST",
+                path,
+                json={
+                    "name": name,
+                    "title": f"Inter-annotator agreement: {dimension}",
+                    "settings": {"type": "float", "min": 0.0, "max": 1.0},
+                    "visible_for_annotators": False,
+                },
+            )
 
     def write_report(
         self,
@@ -306,7 +310,8 @@ class Argilla:
                 self.client.request("PATCH", path, json={"metadata": metadata})
         if not tasks:
             return
-        self._ensure_agreement_property(project_id)
+        dimensions = sorted({name for t in tasks for name in t.agreement})
+        self._ensure_agreement_properties(project_id, dimensions)
         if any(t.task_id not in self._metadata for t in tasks):
             # a pull that found nothing new read no records: learn their metadata first, or
             # the write below would erase the rest of it
@@ -318,10 +323,11 @@ class Argilla:
             items = []
             for agreement in chunk:
                 record_metadata = dict(self._metadata.get(agreement.task_id, {}))
-                if agreement.agreement is None:
-                    record_metadata.pop(AGREEMENT_PROPERTY, None)
-                else:
-                    record_metadata[AGREEMENT_PROPERTY] = agreement.agreement
+                for dimension, value in agreement.agreement.items():
+                    if value is None:
+                        record_metadata.pop(agreement_property(dimension), None)
+                    else:
+                        record_metadata[agreement_property(dimension)] = value
                 items.append({"id": agreement.task_id, "metadata": record_metadata})
             self.client.request(
                 "PUT", f"/api/v1/datasets/{project_id}/records/bulk", json={"items": items}

@@ -24,6 +24,7 @@ from connector.rubric import Dimension, Rubric, Value
 __all__ = [
     "AGREEMENT_PROPERTY",
     "SettingsError",
+    "agreement_property",
     "check_settings",
     "dataset_fields",
     "dataset_questions",
@@ -31,6 +32,13 @@ __all__ = [
 ]
 
 AGREEMENT_PROPERTY = "iaa_agreement"
+
+
+def agreement_property(dimension: str) -> str:
+    """The hidden Float metadata property holding a record's agreement on ``dimension``."""
+    return f"{AGREEMENT_PROPERTY}_{dimension}"
+
+
 LABELS = {
     "a": "Response A is better",
     "b": "Response B is better",

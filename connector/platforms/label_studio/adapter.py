@@ -30,24 +30,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector.platforms.base import (
-    GroundTruth,
     NewTask,
+    PayloadError,
     PlatformError,
-    PulledJudgment,
     PullPage,
-    Quarantined,
     TaskAgreement,
-    TaskSeen,
-    parse_timestamp,
 )
 from connector.platforms.http import JsonClient
+from connector.platforms.label_studio import parse
 from connector.platforms.label_studio.auth import LabelStudioAuth
-from connector.platforms.label_studio.labelconfig import (
-    ResultError,
-    check_label_config,
-    parse_result,
-)
-from connector.rubric import Rubric, Value
+from connector.platforms.label_studio.labelconfig import check_label_config
+from connector.rubric import Rubric
 
 __all__ = ["BEGIN", "END", "LabelStudio", "merge_description"]
 
@@ -126,21 +119,22 @@ class LabelStudio:
         return result
 
     def check_project(self, project_id: str, rubric: Rubric) -> None:
-        config = self.project(project_id, max_age_s=0)["label_config"]
+        config = self.project(project_id, max_age_s=0).get("label_config")
+        if not isinstance(config, str):
+            raise PayloadError(f"project {project_id} has no label_config", platform=self.name)
         check_label_config(config, rubric, project=project_id)
 
-    def _annotator(self, user: Any) -> str:
-        if isinstance(user, dict):
-            return str(user.get("email") or user.get("id"))
-        if not self._users:
-            payload = self.client.request("GET", "/api/users/")
-            users = payload if isinstance(payload, list) else payload.get("results", [])
-            self._users = {int(u["id"]): str(u.get("email") or u["id"]) for u in users}
-        return self._users.get(int(user), str(user))
+    def _names(self, tasks: Sequence[Any]) -> Mapping[int, str]:
+        """User id → name for the users the tasks' annotations name. The user list is read
+        when one of them is not known yet (a user created since), at most once per page."""
+        wanted = parse.completed_by_ids(tasks)
+        if wanted - self._users.keys():
+            self._users.update(parse.user_names(self.client.request("GET", "/api/users/")))
+            for user in wanted - self._users.keys():
+                self._users[user] = str(user)  # not listed: its id, without asking again
+        return self._users
 
-    def _tasks(
-        self, project_id: str, query: Mapping[str, Any], *, fields: str
-    ) -> list[dict[str, Any]]:
+    def _tasks(self, project_id: str, query: Mapping[str, Any], *, fields: str) -> list[Any]:
         payload = self.client.request(
             "GET",
             "/api/tasks/",
@@ -152,14 +146,11 @@ class LabelStudio:
                 "query": json.dumps(query),
             },
         )
-        tasks: list[dict[str, Any]] = (
-            payload.get("tasks", []) if isinstance(payload, dict) else payload
-        )
-        return tasks
+        return parse.task_list(payload)
 
     def _keyset(
         self, project_id: str, field: str, after: datetime | None, *, fields: str
-    ) -> Iterator[tuple[list[dict[str, Any]], datetime | None]]:
+    ) -> Iterator[tuple[list[Any], datetime | None]]:
         """Pages of tasks ordered by ``field`` (``updated_at`` or ``created_at``), each with the
         instant up to which every task is now read (``None``: not yet), by keyset on the pair
         (``field``, ``id``): any number of tasks sharing one instant is read exactly once.
@@ -175,20 +166,20 @@ class LabelStudio:
             tasks = self._tasks(project_id, _after(field, after), fields=fields)
             if len(tasks) < PAGE_SIZE:
                 if tasks:
-                    yield tasks, max(_moment(t, field) for t in tasks)
+                    yield tasks, max(parse.task_moment(t, field) for t in tasks)
                 return
-            last = max(_moment(t, field) for t in tasks)
+            last = max(parse.task_moment(t, field) for t in tasks)
             if after is not None and last <= after:
                 raise self._stuck(f"{field} {_format(after)}")
-            head = [t for t in tasks if _moment(t, field) < last]
+            head = [t for t in tasks if parse.task_moment(t, field) < last]
             if head:  # everything before the page's last instant is read
-                yield head, max(_moment(t, field) for t in head)
+                yield head, max(parse.task_moment(t, field) for t in head)
             yield from self._instant(project_id, field, last, fields=fields)
             after = last
 
     def _instant(
         self, project_id: str, field: str, moment: datetime, *, fields: str
-    ) -> Iterator[tuple[list[dict[str, Any]], datetime | None]]:
+    ) -> Iterator[tuple[list[Any], datetime | None]]:
         """The tasks whose ``field`` is ``moment``, by id keyset; the last page carries
         ``moment`` (the instant is read), the others ``None``."""
         last_id: int | None = None
@@ -199,7 +190,7 @@ class LabelStudio:
                 yield tasks, moment if done else None
             if done:
                 return
-            top = max(_task_number(t) for t in tasks)
+            top = max(parse.task_number(t) for t in tasks)
             if last_id is not None and top <= last_id:
                 raise self._stuck(f"id {last_id} at {field} {_format(moment)}")
             last_id = top
@@ -213,11 +204,11 @@ class LabelStudio:
 
     def _changed_since(
         self, project_id: str, since: datetime | None
-    ) -> Iterator[tuple[list[dict[str, Any]], datetime | None]]:
+    ) -> Iterator[tuple[list[Any], datetime | None]]:
         """Pages of tasks (with annotations) changed after ``since``, oldest change first."""
         return self._keyset(project_id, "updated_at", since, fields="all")
 
-    def _snapshot(self, project_id: str) -> tuple[list[dict[str, Any]], datetime]:
+    def _snapshot(self, project_id: str) -> tuple[list[Any], datetime]:
         """Every annotated task, through an export snapshot that is deleted afterwards.
 
         Reading a whole project this way is about 2.5× faster than paging the tasks API with
@@ -238,7 +229,11 @@ class LabelStudio:
                 "annotation_filter_options": {"usual": True, "ground_truth": True, "skipped": True},
             },
         )
-        pk = export["id"]
+        pk = export.get("id") if isinstance(export, dict) else None
+        if pk is None:
+            raise PayloadError(
+                f"POST {base}/ answered without the new snapshot's id", platform=self.name
+            )
         try:
             status = export.get("status")
             deadline = time.monotonic() + SNAPSHOT_TIMEOUT_S
@@ -261,14 +256,15 @@ class LabelStudio:
         finally:
             self.client.request("DELETE", f"{base}/{pk}")
         # The Date header has whole seconds: step back one so nothing started in it is skipped.
-        return list(tasks), started.astimezone(UTC) - timedelta(seconds=1)
+        return parse.task_list(tasks), started.astimezone(UTC) - timedelta(seconds=1)
 
     def _delete_stale_snapshots(self, base: str) -> None:
         """Delete snapshots a killed sync left behind: each is a full annotation dump that any
         project member can download. (Only one sync of a project runs at a time: the lock.)"""
         exports = self.client.request("GET", f"{base}/")
         for export in exports if isinstance(exports, list) else []:
-            if isinstance(export, dict) and export.get("title") == SNAPSHOT_TITLE:
+            stale = isinstance(export, dict) and export.get("title") == SNAPSHOT_TITLE
+            if stale and export.get("id") is not None:
                 self.client.request("DELETE", f"{base}/{export['id']}")
 
     def pull(
@@ -296,44 +292,42 @@ class LabelStudio:
             if not tasks:
                 yield PullPage(tasks=(), judgments=(), quarantined=(), skipped=0, cursor=started)
             return
-        seen: set[str] = set()
         for tasks, read_to in self._changed_since(project_id, since):
-            fresh = [t for t in tasks if str(t["id"]) + t["updated_at"] not in seen]
-            seen.update(str(t["id"]) + t["updated_at"] for t in tasks)
-            page = self._page(fresh, rubric, display_left, maximum, authors)
+            page = self._page(tasks, rubric, display_left, maximum, authors)
             # the cursor moves only to an instant whose every task is read
             yield replace(page, cursor=read_to)
 
     def _page(
         self,
-        tasks: Sequence[dict[str, Any]],
+        tasks: Sequence[Any],
         rubric: Rubric,
         display_left: Mapping[str, str],
         maximum: int,
         gold_authors: frozenset[str],
     ) -> PullPage:
-        page = _PageBuilder(rubric, maximum, gold_authors)
+        page = parse.parse_tasks(
+            tasks,
+            rubric,
+            display_left=display_left,
+            maximum_annotations=maximum,
+            gold_authors=gold_authors,
+            users=self._names(tasks),
+        )
         for task in tasks:
-            self._seen[str(task["id"])] = (
-                dict(task.get("meta") or {}),
-                dict(task.get("data") or {}),
-            )
-            page.add_task(task, display_left.get(str(task["id"])), self._annotator)
-        return page.build()
+            ident, meta, data = parse.task_state(task)
+            self._seen[ident] = (meta, data)
+        return page
 
     def live_annotation_ids(self, project_id: str) -> set[str]:
         tasks, _ = self._snapshot(project_id)
-        return {str(a["id"]) for task in tasks for a in task.get("annotations") or []}
+        return parse.annotation_ids(tasks)
 
     # -- writing ----------------------------------------------------------------------------
 
     def _keys_created_after(self, project_id: str, moment: datetime) -> dict[str, str]:
         found: dict[str, str] = {}
         for tasks, _ in self._keyset(project_id, "created_at", moment, fields="task_only"):
-            for task in tasks:
-                key = (task.get("data") or {}).get("key")
-                if isinstance(key, str):
-                    found[key] = str(task["id"])
+            found.update(parse.task_keys(tasks))
         return found
 
     def create_tasks(
@@ -384,12 +378,18 @@ class LabelStudio:
         cached = self._seen.get(agreement.task_id)
         if cached is None:
             task = self.client.request("GET", f"/api/tasks/{agreement.task_id}/")
-            cached = (dict(task.get("meta") or {}), dict(task.get("data") or {}))
+            _, meta, data = parse.task_state(task)
+            cached = (meta, data)
         meta, data = dict(cached[0]), dict(cached[1])
-        meta["iaa"] = {"agreement": agreement.agreement, "n_judgments": agreement.n_judgments}
+        # one figure per dimension: {"agreement": {"overall": 0.67, ...}, "n_judgments": {...}}
+        meta["iaa"] = {
+            "agreement": dict(agreement.agreement),
+            "n_judgments": dict(agreement.n_judgments),
+        }
         body: dict[str, Any] = {"meta": meta}
-        if column:
-            data["iaa_agreement"] = agreement.agreement
+        if column:  # sortable Data Manager columns, one per dimension
+            for dimension, value in agreement.agreement.items():
+                data[f"iaa_agreement_{dimension}"] = value
             body["data"] = data
         self.client.request("PATCH", f"/api/tasks/{agreement.task_id}/", json=body)
 
@@ -450,14 +450,6 @@ def _datetime_filter(field: str, operator: str, moment: datetime) -> dict[str, A
     }
 
 
-def _moment(task: Mapping[str, Any], field: str) -> datetime:
-    return parse_timestamp(str(task[field]))
-
-
-def _task_number(task: Mapping[str, Any]) -> int:
-    return int(task["id"])
-
-
 def _task_data(task: NewTask) -> dict[str, Any]:
     """What annotators see: opaque key, prompt, responses in display order. Never the answer."""
     if task.response_b is None:
@@ -466,130 +458,3 @@ def _task_data(task: NewTask) -> dict[str, Any]:
     if task.display_left == "b":
         left, right = right, left
     return {"key": task.key, "prompt": task.prompt, "response_left": left, "response_right": right}
-
-
-class _PageBuilder:
-    """Turns Label Studio tasks into judgments, quarantined results and task summaries."""
-
-    def __init__(
-        self, rubric: Rubric, maximum_annotations: int, gold_authors: frozenset[str] = frozenset()
-    ) -> None:
-        self.rubric = rubric
-        self.maximum = maximum_annotations
-        self.gold_authors = gold_authors
-        self.dimensions = {d.name: d for d in rubric.dimensions}
-        self.judgments: list[PulledJudgment] = []
-        self.quarantined: list[Quarantined] = []
-        self.tasks: list[TaskSeen] = []
-        self.skipped = 0
-        self.cursor: datetime | None = None
-
-    def add_task(self, task: dict[str, Any], left: str | None, annotator_of: Any) -> None:
-        task_id = str(task["id"])
-        updated = parse_timestamp(task["updated_at"])
-        self.cursor = updated if self.cursor is None else max(self.cursor, updated)
-        annotations = sorted(
-            task.get("annotations") or [], key=lambda a: (a.get("created_at") or "", a["id"])
-        )
-        claims: list[GroundTruth] = []
-        annotators: set[str] = set()
-        for annotation in annotations:
-            if annotation.get("was_cancelled"):
-                self.skipped += 1
-                continue
-            annotator = annotator_of(annotation.get("completed_by"))
-            if annotation.get("ground_truth"):
-                stamp = annotation.get("updated_at") or annotation.get("created_at")
-                claims.append(
-                    GroundTruth(
-                        annotation_id=str(annotation["id"]),
-                        author=annotator,
-                        values=self._ground_truth(annotation, left),
-                        updated_at=parse_timestamp(stamp) if stamp else updated,
-                    )
-                )
-                if annotator in self.gold_authors:
-                    continue  # a gold author's ruling, not a judgment
-            # an ordinary annotation, or ground truth its author may not set
-            problem = None
-            if annotator in annotators:
-                problem = f"a second annotation by {annotator} on task {task_id}"
-            elif self.maximum and len(annotators) >= self.maximum:
-                problem = f"over the project's maximum_annotations ({self.maximum})"
-            if problem is None:
-                annotators.add(annotator)
-                self._judgments(task_id, annotation, annotator, left)
-            else:
-                self._quarantine(task_id, annotation, problem, annotation)
-        data = task.get("data") or {}
-        self.tasks.append(
-            TaskSeen(
-                task_id=task_id,
-                item_key=str(data.get("item_id") or f"ls-task-{task_id}"),
-                display_left=left,
-                updated_at=updated,
-                annotation_ids=tuple(str(a["id"]) for a in annotations),
-                ground_truth=tuple(claims),
-            )
-        )
-
-    def _ground_truth(self, annotation: dict[str, Any], left: str | None) -> dict[str, Value]:
-        values: dict[str, Value] = {}
-        for result in annotation.get("result") or []:
-            dimension = self.dimensions.get(str(result.get("from_name")))
-            if dimension is None:
-                continue
-            try:
-                values[dimension.name] = parse_result(result, dimension, left)
-            except ResultError:
-                continue
-        return values
-
-    def _quarantine(
-        self, task_id: str, annotation: dict[str, Any], reason: str, raw: dict[str, Any]
-    ) -> None:
-        self.quarantined.append(
-            Quarantined(
-                task_id=task_id, annotation_id=str(annotation["id"]), reason=reason, raw=raw
-            )
-        )
-
-    def _judgments(
-        self, task_id: str, annotation: dict[str, Any], annotator: str, left: str | None
-    ) -> None:
-        submitted = annotation.get("created_at")
-        stamp = annotation.get("updated_at") or submitted
-        lead = annotation.get("lead_time")
-        for result in annotation.get("result") or []:
-            name = str(result.get("from_name"))
-            dimension = self.dimensions.get(name)
-            if dimension is None:
-                reason = f"control {name!r} is not a dimension of rubric {self.rubric.ref}"
-                self._quarantine(task_id, annotation, reason, result)
-                continue
-            try:
-                value = parse_result(result, dimension, left)
-            except ResultError as exc:
-                self._quarantine(task_id, annotation, str(exc), result)
-                continue
-            self.judgments.append(
-                PulledJudgment(
-                    task_id=task_id,
-                    annotation_id=str(annotation["id"]),
-                    annotator=annotator,
-                    dimension=dimension.name,
-                    value=value,
-                    submitted_at=parse_timestamp(submitted) if submitted else None,
-                    updated_at=parse_timestamp(stamp) if stamp else datetime.now(UTC),
-                    lead_time_s=float(lead) if isinstance(lead, int | float) else None,
-                )
-            )
-
-    def build(self) -> PullPage:
-        return PullPage(
-            tasks=tuple(self.tasks),
-            judgments=tuple(self.judgments),
-            quarantined=tuple(self.quarantined),
-            skipped=self.skipped,
-            cursor=self.cursor,
-        )

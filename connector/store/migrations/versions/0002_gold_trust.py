@@ -1,6 +1,7 @@
 """Gold provenance and secrecy: who set each gold answer, the log of gold changes (accepted and
-refused), the per-annotator gold figures reports may show, this installation's secrets; and the
-alert outbox (alerts stored with the decision that raised them, delivered after).
+refused), the per-annotator gold figures reports may show, this installation's secrets; the
+alert outbox (alerts stored with the decision that raised them, delivered after); and per-task
+agreement written per dimension (``written_agreements`` replaces the one-figure column).
 
 Revision ID: 0002
 Revises: 0001
@@ -27,6 +28,10 @@ _SOURCES = "source IN ('file', 'platform_ground_truth', 'adjudicated')"
 def upgrade() -> None:
     with op.batch_alter_table("gold_answers") as batch:
         batch.add_column(sa.Column("set_by", sa.String(length=255), nullable=True))
+    with op.batch_alter_table("platform_tasks") as batch:
+        # the old figure was of the first dimension only: every task is written again once
+        batch.drop_column("written_agreement")
+        batch.add_column(sa.Column("written_agreements", _JSON, nullable=True))
     op.create_table(
         "gold_changes",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -93,6 +98,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("platform_tasks") as batch:
+        batch.drop_column("written_agreements")
+        batch.add_column(sa.Column("written_agreement", sa.Float(), nullable=True))
     op.drop_index(op.f("ix_alert_outbox_project_key_delivered_at"), table_name="alert_outbox")
     op.drop_table("alert_outbox")
     op.drop_table("installation")
