@@ -6,7 +6,8 @@ where ``o`` is the coincidence matrix of pairable values, ``n_c`` its margins an
 number of pairable values. A unit ``u`` with counts ``n_u·`` and ``m_u ≥ 2`` values adds
 ``(n_u· n_u·ᵀ − diag(n_u·)) / (m_u − 1)`` to ``o``: coincidences are additive over units, so a
 bootstrap is a weighted sum of per-unit matrices and one new judgment updates alpha in O(q²),
-independent of the number of judgments (:class:`IncrementalAlpha`).
+independent of the number of judgments (:class:`IncrementalAlpha`, which keeps the integer
+sums ``Σ n_u n_uᵀ − diag(n_u)`` per unit size so that it never accumulates rounding).
 
 References:
     Krippendorff, K. (2011). Computing Krippendorff's Alpha-Reliability. Annenberg School for
@@ -36,6 +37,7 @@ from connector.metrics.weights import (
 __all__ = ["IncrementalAlpha", "alpha_from_coincidences", "coincidences", "krippendorff_alpha"]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
+IntArray: TypeAlias = npt.NDArray[np.int64]
 
 
 def unit_coincidences(counts: FloatArray) -> FloatArray:
@@ -141,60 +143,108 @@ def krippendorff_alpha(
 class IncrementalAlpha:
     """Krippendorff's alpha kept current as judgments arrive or are withdrawn.
 
-    Each :meth:`add` or :meth:`remove` swaps one unit's coincidence contribution in O(q²),
-    whatever the number of judgments already seen; :attr:`value` costs O(q²).
+    The state is integers only: each unit's value counts ``n_u``, shape (q,), and, for every
+    unit size ``m`` (values on the unit), the sum ``S_m`` of ``n_u n_uᵀ − diag(n_u)`` over the
+    units of that size, shape (q, q). The coincidence matrix is ``o = Σ_m S_m / (m − 1)``
+    (``m ≥ 2``), formed only when :attr:`value` is read. So any sequence of :meth:`add` and
+    :meth:`remove` leaves no rounding residue: the value is :func:`krippendorff_alpha` of the
+    current judgments, NaN where it is NaN, :class:`InsufficientDataError` where it raises.
+
+    Each :meth:`add` or :meth:`remove` costs O(q²) whatever the number of judgments already
+    seen; :attr:`value` costs O(M q²), M the number of distinct unit sizes (at most the
+    number of raters per unit).
 
     >>> acc = IncrementalAlpha(["a", "b"], level="nominal")
     >>> for unit, value in [(1, "a"), (1, "a"), (2, "b"), (2, "a"), (3, "b"), (3, "b")]:
     ...     acc.add(unit, value)
     >>> round(acc.value, 3)
     0.444
+
+    Raises:
+        OptionError: ``level`` is not one of the four levels.
+        ValueError: repeated categories; interval/ratio on labels.
     """
 
     def __init__(self, categories: Sequence[Category], *, level: str = "nominal") -> None:
         self.categories = tuple(categories)
+        if len(set(self.categories)) != len(self.categories):
+            raise ValueError(f"categories repeat a label: {list(self.categories)}")
         self.level = difference_function(level, self.categories)
         self._index = {c: i for i, c in enumerate(self.categories)}
         self._scores = category_scores(self.categories)
-        q = len(self.categories)
-        self._o = np.zeros((q, q))
-        self._units: dict[Hashable, FloatArray] = {}
+        self._counts: dict[Hashable, IntArray] = {}  # unit → value counts, units with a value
+        self._pairs: dict[int, IntArray] = {}  # m → S_m, for sizes m ≥ 2 that have units
+        self._units_of_size: dict[int, int] = {}  # m → number of units with m values (m ≥ 2)
 
     def _code(self, value: Category) -> int:
         try:
             return self._index[value]
-        except KeyError:
+        except (KeyError, TypeError):
             raise ValueError(
                 f"value {value!r} is not one of the categories {list(self.categories)}"
             ) from None
 
+    def _move(self, counts: IntArray, sign: int) -> None:
+        """Add (``sign`` = 1) or take away (-1) one unit with ``counts`` in ``S_m``."""
+        m = int(counts.sum())
+        if m < 2:
+            return
+        pairs = np.outer(counts, counts)
+        pairs[np.diag_indices_from(pairs)] -= counts
+        units = self._units_of_size.get(m, 0) + sign
+        if units == 0:
+            del self._pairs[m], self._units_of_size[m]
+            return
+        self._units_of_size[m] = units
+        total = self._pairs.get(m)
+        self._pairs[m] = sign * pairs if total is None else total + sign * pairs
+
     def _swap(self, unit: Hashable, code: int, delta: int) -> None:
-        q = len(self.categories)
-        old = self._units.get(unit, np.zeros(q))
+        old = self._counts.get(unit)
+        if old is None:
+            old = np.zeros(len(self.categories), dtype=np.int64)
         if delta < 0 and old[code] < 1:
             raise KeyError(f"unit {unit!r} has no judgment {self.categories[code]!r} to remove")
         new = old.copy()
         new[code] += delta
-        self._o += coincidences(new[None, :]) - coincidences(old[None, :])
-        if new.sum() > 0:
-            self._units[unit] = new
+        self._move(old, -1)
+        self._move(new, +1)
+        if new.any():
+            self._counts[unit] = new
         else:
-            self._units.pop(unit, None)
+            del self._counts[unit]
 
     def add(self, unit: Hashable, value: Category) -> None:
-        """Record one judgment ``value`` on ``unit``."""
+        """Record one judgment ``value`` on ``unit``.
+
+        Raises:
+            ValueError: ``value`` is not one of the categories.
+        """
         self._swap(unit, self._code(value), +1)
 
     def remove(self, unit: Hashable, value: Category) -> None:
-        """Withdraw one judgment ``value`` from ``unit`` (e.g. a deleted annotation)."""
+        """Withdraw one judgment ``value`` from ``unit`` (e.g. a deleted annotation).
+
+        Raises:
+            ValueError: ``value`` is not one of the categories.
+            KeyError: ``unit`` holds no judgment ``value``.
+        """
         self._swap(unit, self._code(value), -1)
 
     @property
     def value(self) -> float:
-        """Current alpha; raises :class:`InsufficientDataError` while nothing is pairable."""
-        if self._o.sum() <= 0:
+        """Current alpha: NaN when the judgments show no variation at all.
+
+        Raises:
+            InsufficientDataError: no unit has two or more judgments (nothing is pairable).
+        """
+        if not self._pairs:
             raise InsufficientDataError(
                 "krippendorff_alpha needs at least one unit with two or more ratings; "
-                f"none of the {len(self._units)} unit(s) has two (no pairable values)"
+                f"none of the {len(self._counts)} unit(s) has two (no pairable values)"
             )
-        return float(alpha_from_coincidences(self._o, self.level, self._scores))
+        q = len(self.categories)
+        o = np.zeros((q, q), dtype=np.float64)
+        for m, pairs in sorted(self._pairs.items()):
+            o += pairs / (m - 1.0)
+        return float(alpha_from_coincidences(o, self.level, self._scores))
