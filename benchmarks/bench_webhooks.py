@@ -10,8 +10,18 @@ connections at a fixed rate and measures each acknowledgement from its scheduled
 (so a stalled server cannot hide queueing). Afterwards it waits for the worker to process every
 stored event (each event's processing calls the same sync as the scheduler) and checks the
 store: every acknowledged event stored (``lost``), stored once (``duplicates``), processed.
+
+The service's CPU time comes from the kernel's accounting of its process (``utime + stime`` in
+``/proc/<pid>/stat``, every thread included: receiver, store writes, the worker and its syncs).
+``service_cpu_s_per_1000_events`` covers the load window only (sampled before the first event is
+sent and after the last acknowledgement); ``service_cpu_s_per_1000_events_with_processing``
+runs on until every event is processed. After a ``--crash-after`` kill the killed process's time
+is counted up to its death and the new one's from when it answers ``/healthz`` (its start-up,
+imports and migration, is not intake work).
+
 The last line is one JSON object: events, seconds, events_per_second, ack_p50_ms, ack_p99_ms,
-processed, duplicates, lost.
+processed, duplicates, lost, service_cpu_s_per_1000_events,
+service_cpu_s_per_1000_events_with_processing.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -48,6 +59,54 @@ from connector.store.schema import webhook_events  # noqa: E402
 
 RUBRIC = REPO / "rubrics" / "rlhf-pairwise" / "v1.yaml"
 CONNECTIONS = 8
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` (all its threads), from /proc; None if it
+    is gone (reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # fields after the command name (which may hold spaces), from field 3 (state): utime is
+    # field 14, stime field 15
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+class CpuMeter:
+    """The service's CPU seconds since :meth:`start`, across a kill and restart: a killed
+    process counts up to its death, its successor from :meth:`follow` (once it answers)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._base = 0.0
+        self._finished = 0.0
+
+    def start(self, pid: int) -> None:
+        with self._lock:
+            self._pid, self._base, self._finished = pid, process_cpu_s(pid) or 0.0, 0.0
+
+    def ended(self, pid: int, cpu_s: float | None) -> None:
+        """Process ``pid`` died having used ``cpu_s`` (read before it was reaped)."""
+        with self._lock:
+            if pid == self._pid and cpu_s is not None:
+                self._finished += max(0.0, cpu_s - self._base)
+            self._pid = None
+
+    def follow(self, pid: int) -> None:
+        """Count ``pid`` from now on (a restarted service)."""
+        with self._lock:
+            self._pid, self._base = pid, process_cpu_s(pid) or 0.0
+
+    def seconds(self) -> float:
+        with self._lock:
+            now = process_cpu_s(self._pid) if self._pid is not None else None
+            return self._finished + (0.0 if now is None else max(0.0, now - self._base))
 
 
 def free_port() -> int:
@@ -76,9 +135,10 @@ def signed_request(secret: str, event_id: str, dataset: str) -> bytes:
 
 
 async def load(
-    port: int, requests_: list[tuple[str, bytes]], rate: float
+    port: int, requests_: list[tuple[str, bytes]], rate: float, on_start: Callable[[], None]
 ) -> tuple[list[float], set[str], float]:
     """Send at ``rate``; return acknowledgement latencies (s), acknowledged ids, elapsed.
+    ``on_start`` is called just before the first event is sent.
 
     A request whose connection breaks (the service was killed) is not acknowledged; the
     connection is opened again, retrying until the service is back.
@@ -118,6 +178,8 @@ async def load(
         writer.close()
 
     workers = [asyncio.create_task(connection()) for _ in range(CONNECTIONS)]
+    await asyncio.sleep(0.1)  # let the connections open before the clock starts
+    on_start()
     start = time.perf_counter()
     for i, (event_id, data) in enumerate(requests_):
         target = start + i / rate
@@ -193,16 +255,22 @@ def main() -> None:
             *("--port", str(port), "--no-scheduler", "--log-level", "warning"),
         ]
         service = start_service(command, env, port)
+        first_pid = service.pid
         crashes: list[float] = []
+        cpu = CpuMeter()
 
         def crash() -> None:
             nonlocal service
             time.sleep(args.crash_after)
             assert service is not None
             service.send_signal(signal.SIGKILL)
+            # wait for its death without reaping it: the zombie still shows its CPU time
+            os.waitid(os.P_PID, service.pid, os.WEXITED | os.WNOWAIT)
+            cpu.ended(service.pid, process_cpu_s(service.pid))
             service.wait()
             down = time.perf_counter()
             service = start_service(command, env, port)
+            cpu.follow(service.pid)
             crashes.append(time.perf_counter() - down)
 
         if args.crash_after is not None:
@@ -212,7 +280,10 @@ def main() -> None:
         ids = [f"msg_{run}_{i}" for i in range(n)]
         prepared = [(event_id, signed_request(secret, event_id, dataset)) for event_id in ids]
         print(f"sending {n:,} signed events at {args.rate:.0f}/s", flush=True)
-        latencies, acknowledged, elapsed = asyncio.run(load(port, prepared, args.rate))
+        latencies, acknowledged, elapsed = asyncio.run(
+            load(port, prepared, args.rate, lambda: cpu.start(first_pid))
+        )
+        cpu_load_s = cpu.seconds()
         latencies.sort()
 
         def quantile(q: float) -> float:
@@ -240,6 +311,7 @@ def main() -> None:
                 if pending == 0:
                     break
                 time.sleep(0.5)
+            cpu_all_s = cpu.seconds()
             with store.engine.connect() as connection:
                 stored = connection.execute(select(func.count()).where(ours)).scalar_one()
                 distinct = connection.execute(
@@ -251,6 +323,13 @@ def main() -> None:
                 stored_ids = set(
                     connection.execute(select(webhook_events.c.event_id).where(ours)).scalars()
                 )
+        per_1000 = 1000 / max(1, len(acknowledged))
+        print(
+            f"service CPU: {cpu_load_s:.2f} s over the load window "
+            f"({per_1000 * cpu_load_s:.3f} s per 1,000 acknowledged events), {cpu_all_s:.2f} s "
+            f"until every event was processed ({per_1000 * cpu_all_s:.3f} s per 1,000)",
+            flush=True,
+        )
     finally:
         if service is not None:
             service.terminate()
@@ -267,6 +346,8 @@ def main() -> None:
                 "processed": int(processed),
                 "duplicates": int(stored - distinct),
                 "lost": len(acknowledged - stored_ids),  # acknowledged, yet not in the store
+                "service_cpu_s_per_1000_events": round(per_1000 * cpu_load_s, 3),
+                "service_cpu_s_per_1000_events_with_processing": round(per_1000 * cpu_all_s, 3),
             }
         )
     )

@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from connector.lifecycle import Transition
+from connector.quality.lifecycle import Transition
 from connector.rubric import Rubric
 from connector.store import GoldChangeRow, OutboxAlert
 from connector.store.outbox import OutboxStore

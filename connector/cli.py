@@ -24,12 +24,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from connector import __version__
-from connector.batch import BATCH_KINDS, plan_batch
-from connector.calibration import push_batch, task_key_secret
+from connector.calibration.batch import BATCH_KINDS, plan_batch
+from connector.calibration.gold import load_gold
+from connector.calibration.item import load_items
+from connector.calibration.push import push_batch, task_key_secret
 from connector.config import EXAMPLE, Config, ConfigError, load_config
 from connector.errors import ConnectorError
-from connector.gold import load_gold
-from connector.item import load_items
 from connector.judgments import load_judgments
 from connector.metrics._options import choose
 from connector.platforms.base import Platform

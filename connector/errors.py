@@ -2,14 +2,31 @@
 
 Every error the connector raises on purpose is a :class:`ConnectorError`. Domain errors also
 subclass the matching builtin, so ``except ValueError`` keeps working for callers who don't know
-the package::
+the package. The whole tree (``tests/test_errors.py`` checks it against every exception class in
+``connector/``)::
 
     ConnectorError
     ├── OptionError            unknown keyword option value (also a ValueError)
     ├── InsufficientDataError  no pairable units for a coefficient (also a ValueError)
     ├── RubricError            a rubric file is invalid: file:line: key (also a ValueError)
-    └── JudgmentTableError     an input table is invalid: file, row, column (also a ValueError)
+    ├── JudgmentTableError     an input table is invalid: file, row, column (also a ValueError)
+    ├── ConfigError            the configuration file is invalid: file, key (also a ValueError)
+    ├── ItemFileError          an items or gold file is invalid: file, line (also a ValueError)
+    ├── BatchError             a calibration batch cannot be planned as asked (also a ValueError)
+    ├── LabelConfigError       rubric and Label Studio labeling config disagree (also a ValueError)
+    ├── ResultError            an annotation result does not fit the rubric (also a ValueError)
+    ├── SettingsError          rubric and Argilla dataset settings disagree (also a ValueError)
+    ├── SignatureError         a webhook is not validly signed: reason (also a ValueError)
+    ├── StoreRowError          a row given to the store is invalid (also a ValueError)
+    ├── StoreError             a store operation failed: operation, database (also a RuntimeError)
+    └── PlatformError          a platform call failed: platform, URL, status (also a RuntimeError)
+        ├── PayloadError       a platform's answer cannot be read: task, annotation
+        ├── TokenError         a token that cannot work as given (truncated, expired)
+        └── _StuckKeysetError  Label Studio keyset paging returned only what was already read
 
+Each class lives with the code that raises it (``SignatureError`` in
+``connector.service.webhooks``, ``PlatformError`` in ``connector.platforms.base``, ...); this
+module holds the root and the errors of the agreement engine, rubrics and judgment tables.
 Third-party errors are translated once, at the boundary, with ``raise ... from exc``.
 """
 

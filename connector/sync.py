@@ -28,14 +28,15 @@ from connector.alerts import (
     to_outbox,
     transition_alerts,
 )
-from connector.batch import plan_retraining_batch
-from connector.calibration import known_items, push_batch, task_key_secret
+from connector.calibration.batch import plan_retraining_batch
+from connector.calibration.gold import GoldClaim, claims_from_items, load_gold, record_claims
+from connector.calibration.item import Item
+from connector.calibration.push import known_items, push_batch, task_key_secret
 from connector.config import Config, ProjectConfig
 from connector.errors import ConnectorError
-from connector.gold import GoldClaim, claims_from_items, load_gold, record_claims
-from connector.gold_release import apply_gold_release
-from connector.item import Item
-from connector.lifecycle import (
+from connector.platforms.base import Platform, PullPage, TaskAgreement
+from connector.quality.gold_release import apply_gold_release
+from connector.quality.lifecycle import (
     StatusChange,
     StatusState,
     Transition,
@@ -45,7 +46,6 @@ from connector.lifecycle import (
     needs_retraining_batch,
     rescore,
 )
-from connector.platforms.base import Platform, PullPage, TaskAgreement
 from connector.report.build import ReportOptions, build_report, item_agreements, jsonable
 from connector.report.public import public_report
 from connector.rubric import Rubric, load_rubric
@@ -272,7 +272,7 @@ class _ProjectSync:
         )
 
     def record_gold(self, claims: list[GoldClaim]) -> list[GoldChangeRow]:
-        """Judge gold claims by :mod:`connector.gold`'s rules and log the decisions."""
+        """Judge gold claims by :mod:`connector.calibration.gold`'s rules and log the decisions."""
         logged = record_claims(
             self.store, self.project.key, claims, gold_authors=self.project.gold_authors
         )
@@ -354,7 +354,8 @@ class _ProjectSync:
         return changes
 
     def release_gold(self, report: dict[str, Any], now: datetime) -> None:
-        """Show per-annotator gold figures only as released (:mod:`connector.gold_release`)."""
+        """Show per-annotator gold figures only as released (see
+        :mod:`connector.quality.gold_release`)."""
         key, rubric_id = self.project.key, self.rubric.id
         fresh = apply_gold_release(
             report,

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import requests
 
-from connector.batch import plan_batch
-from connector.calibration import push_batch, task_key_secret
+from connector.calibration.batch import plan_batch
+from connector.calibration.gold import load_gold
+from connector.calibration.item import load_items
+from connector.calibration.push import push_batch, task_key_secret
 from connector.config import load_config
-from connector.gold import load_gold
-from connector.item import load_items
 from connector.platforms.label_studio.adapter import LabelStudio
 from connector.platforms.label_studio.labelconfig import generate_label_config
 from connector.rubric import load_rubric

@@ -21,14 +21,14 @@ from connector.alerts import (
     slack_payload,
     sync_failing_alert,
 )
-from connector.drift import Stream
-from connector.lifecycle import (
+from connector.quality.lifecycle import (
     AnnotatorEvidence,
     StatusState,
     Transition,
     assign_retraining_batch,
     decide,
 )
+from connector.quality.streams import Stream
 from connector.rubric import load_rubric
 
 RUBRIC = load_rubric("rubrics/rlhf-pairwise/v2.yaml")
@@ -375,7 +375,9 @@ def test_end_to_end_once_per_transition_cause() -> None:
     assert len(post.calls) == 2
 
 
-@pytest.mark.parametrize("name", ["connector.alerts", "connector.drift", "connector.lifecycle"])
+@pytest.mark.parametrize(
+    "name", ["connector.alerts", "connector.quality.streams", "connector.quality.lifecycle"]
+)
 def test_public_names_are_complete_and_sorted(name: str) -> None:
     module = importlib.import_module(name)
     defined = {

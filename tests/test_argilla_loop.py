@@ -20,10 +20,10 @@ import pytest
 import requests
 from argilla_server import ArgillaServer
 
-from connector.batch import plan_batch
-from connector.calibration import push_batch, task_key_secret
+from connector.calibration.batch import plan_batch
+from connector.calibration.item import Item
+from connector.calibration.push import push_batch, task_key_secret
 from connector.config import Config, load_config
-from connector.item import Item
 from connector.platforms.argilla.adapter import Argilla
 from connector.platforms.argilla.settings import agreement_property
 from connector.platforms.base import TaskAgreement

@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from connector.batch import BatchError, plan_batch, plan_retraining_batch
-from connector.item import Item
+from connector.calibration.batch import BatchError, plan_batch, plan_retraining_batch
+from connector.calibration.item import Item
 from connector.rubric import load_rubric
 
 RUBRIC = load_rubric("rubrics/rlhf-pairwise/v2.yaml")

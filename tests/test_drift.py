@@ -9,18 +9,20 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 
-from connector.drift import (
+from connector.metrics.cusum import (
     average_run_length,
-    consensus_design,
-    consensus_streams,
     cusum,
     decision_limit,
     design,
+)
+from connector.metrics.stats import wilson_interval
+from connector.quality.streams import (
+    consensus_design,
+    consensus_streams,
     gold_design,
     gold_streams,
     pool_rate,
 )
-from connector.metrics.stats import wilson_interval
 from connector.rubric import load_rubric
 
 RUBRIC = load_rubric("rubrics/rlhf-pairwise/v2.yaml")  # qualify 0.85, retrain 0.80, min 20

@@ -1,5 +1,5 @@
 """Who may set gold (connector.gold), what reports show of it (connector.gold_release), the
-re-scoring a gold change causes (connector.lifecycle.rescore) and what annotators may read
+re-scoring a gold change causes (connector.quality.lifecycle.rescore) and what annotators may read
 (connector.report.public). Offline; the same rules against a real Label Studio are in
 tests/test_gold_secrecy.py."""
 
@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from test_lifecycle import history, must, right, state, wrong
 
-from connector.gold import GoldClaim, judge_claims, record_claims
-from connector.gold_release import apply_gold_release, release_due
-from connector.lifecycle import rescore
+from connector.calibration.gold import GoldClaim, judge_claims, record_claims
+from connector.quality.gold_release import apply_gold_release, release_due
+from connector.quality.lifecycle import rescore
 from connector.report.public import public_report
 from connector.rubric import load_rubric
 from connector.store import GoldAnswer, GoldRelease, Store

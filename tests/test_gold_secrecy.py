@@ -19,8 +19,8 @@ import requests
 from labelstudio_server import LabelStudioServer
 from test_labelstudio_loop import Loop, _choice, _headers, _items, _left_for
 
-from connector.calibration import task_key_secret
-from connector.item import Item
+from connector.calibration.item import Item
+from connector.calibration.push import task_key_secret
 from connector.platforms.label_studio import adapter
 from connector.platforms.label_studio.adapter import BEGIN, END
 

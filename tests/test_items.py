@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.gold import load_gold
-from connector.item import ItemFileError, load_items
+from connector.calibration.gold import load_gold
+from connector.calibration.item import ItemFileError, load_items
 from connector.rubric import load_rubric
 
 RUBRIC = load_rubric("rubrics/rlhf-pairwise/v2.yaml")

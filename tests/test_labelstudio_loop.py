@@ -19,10 +19,10 @@ import pytest
 import requests
 from labelstudio_server import DEPLOY_DIR, LabelStudioServer
 
-from connector.batch import plan_batch
-from connector.calibration import push_batch, task_key_secret
+from connector.calibration.batch import plan_batch
+from connector.calibration.item import Item
+from connector.calibration.push import push_batch, task_key_secret
 from connector.config import Config, load_config
-from connector.item import Item
 from connector.platforms.base import PlatformError
 from connector.platforms.label_studio import adapter
 from connector.platforms.label_studio.adapter import BEGIN, END, LabelStudio

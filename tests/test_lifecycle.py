@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from connector.drift import Stream
-from connector.lifecycle import (
+from connector.quality.lifecycle import (
     AnnotatorEvidence,
     Policy,
     StatusState,
@@ -22,6 +21,7 @@ from connector.lifecycle import (
     needs_retraining_batch,
     qualifies,
 )
+from connector.quality.streams import Stream
 from connector.rubric import load_rubric
 
 RUBRIC = load_rubric("rubrics/rlhf-pairwise/v2.yaml")  # qualify 0.85, retrain 0.80, min 20
@@ -413,7 +413,7 @@ def test_decide_all_on_a_table_without_gold() -> None:
 
 
 def test_status_change_describes_itself() -> None:
-    from connector.lifecycle import StatusChange
+    from connector.quality.lifecycle import StatusChange
 
     moved = StatusChange(annotator="a1", previous=None, status="qualified", evidence={})
     assert moved.describe() == "a1: — → qualified"

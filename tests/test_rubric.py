@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from connector import drift
 from connector import rubric as rubric_module
 from connector.errors import RubricError
+from connector.metrics.cusum import DEFAULT_ARL0
+from connector.quality.streams import consensus_design, gold_design
 from connector.rubric import (
     BatchSize,
     Calibration,
@@ -672,20 +673,20 @@ def test_accepted_thresholds_give_drift_charts(qualify: float, retrain: float) -
     # The corners of what the parser accepts: the gold chart and the consensus chart at any
     # pool rate are designed without raising (0.99/0.98 and 0.02/0.01 are the largest
     # Markov-chain lattices, ~2,500 states). Before issue 9, qualify = retrain, qualify = 1 or
-    # retrain = 0 were accepted and drift.design raised on every sync.
+    # retrain = 0 were accepted and the chart's design raised on every sync.
     text = (
         VALID + f"thresholds:\n  qualify_gold_accuracy: {qualify}\n"
         f"  retrain_gold_accuracy: {retrain}\n"
     )
     rubric = parse_rubric(text)
-    gold = drift.gold_design(rubric)
+    gold = gold_design(rubric)
     assert (gold.p0, gold.p1) == (qualify, retrain)
-    assert gold.arl0 >= drift.DEFAULT_ARL0
+    assert gold.arl0 >= DEFAULT_ARL0
     for rate in (0.0, 0.02, 0.5, 0.99, 1.0):
-        consensus = drift.consensus_design(rate, rubric)
+        consensus = consensus_design(rate, rubric)
         if consensus is not None:
             assert 0.0 < consensus.p1 < consensus.p0 < 1.0
-            assert consensus.arl0 >= drift.DEFAULT_ARL0
+            assert consensus.arl0 >= DEFAULT_ARL0
 
 
 def test_parse_rubric_errors_name_the_given_path() -> None:

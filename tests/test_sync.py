@@ -203,7 +203,7 @@ def test_the_platform_gets_no_per_annotator_figure(world: World) -> None:
 
 
 def _items(prefix: str, n: int) -> list[Any]:
-    from connector.item import Item
+    from connector.calibration.item import Item
 
     return [
         Item(
@@ -219,9 +219,9 @@ def _items(prefix: str, n: int) -> list[Any]:
 
 
 def _push(world: World, items: list[Any]) -> Any:
-    from connector.batch import plan_batch
-    from connector.calibration import push_batch, task_key_secret
-    from connector.gold import load_gold
+    from connector.calibration.batch import plan_batch
+    from connector.calibration.gold import load_gold
+    from connector.calibration.push import push_batch, task_key_secret
     from connector.rubric import load_rubric
 
     rubric = load_rubric(RUBRIC)

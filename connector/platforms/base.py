@@ -123,7 +123,7 @@ class Quarantined:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GroundTruth:
     """An annotation its author marked as ground truth: a claim of the task's gold answers,
-    which :func:`connector.gold.judge_claims` accepts only from a gold author."""
+    which :func:`connector.calibration.gold.judge_claims` accepts only from a gold author."""
 
     annotation_id: str
     author: str

@@ -22,7 +22,6 @@ import numpy.typing as npt
 import pandas as pd
 
 from connector.errors import JudgmentTableError
-from connector.lifecycle import first_decisions
 from connector.metrics.agreement import AgreementSummary, Estimate, summarise_agreement
 from connector.metrics.annotator import (
     gold_scores,
@@ -37,6 +36,7 @@ from connector.metrics.item_agreement import item_agreement
 from connector.metrics.judgments import CodedJudgments
 from connector.metrics.table import code_values, value_counts
 from connector.metrics.weights import agreement_weights
+from connector.quality.lifecycle import first_decisions
 from connector.rubric import Dimension, Rubric
 
 __all__ = [

@@ -47,8 +47,8 @@ __all__ = [
 
 FLAGGED_STATUSES = ("probation", "retraining", "suspended")
 """Statuses that flag an annotator on gold. The status is the annotator lifecycle's decision
-(:mod:`connector.lifecycle`, from the rubric's thresholds): the report, the platform summary,
-the alerts and the CLI never re-derive it."""
+(:mod:`connector.quality.lifecycle`, from the rubric's thresholds): the report, the platform
+summary, the alerts and the CLI never re-derive it."""
 
 PEER_MIN_PAIRS = 20
 """Peer agreement is only judged over at least this many pairs with other annotators."""

@@ -61,7 +61,7 @@ class Thresholds:
 
     A parsed rubric guarantees ``0.01 <= retrain_gold_accuracy <= qualify_gold_accuracy - 0.01``
     and ``qualify_gold_accuracy <= 0.99`` (what the gold drift chart needs, see
-    :func:`connector.drift.gold_design`), ``0 < target_alpha <= 1`` and
+    :func:`connector.quality.streams.gold_design`), ``0 < target_alpha <= 1`` and
     ``min_gold_judgments >= 1``.
     """
 

@@ -63,7 +63,8 @@ _CALIBRATION_KEYS = (
     "annotators_per_item",
 )
 #: Gold-accuracy thresholds lie in [0.01, 0.99], retrain at least 0.01 below qualify. The gold
-#: drift chart (connector.drift.design: p0 = qualify, p1 = retrain) needs 0 < p1 < p0 < 1, and
+#: drift chart (connector.metrics.cusum.design: p0 = qualify, p1 = retrain) needs
+#: 0 < p1 < p0 < 1, and
 #: its Markov-chain lattice grows as p0 and p1 come together or near 0 or 1: at these limits a
 #: design (and any consensus design, whose p0 is the pool's rate to 0.01 and p1 is p0 minus
 #: the same gap) needs at most ~2,500 states, a few seconds; 0.001 apart would need ~10 times

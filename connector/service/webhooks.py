@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from connector.errors import ConnectorError
+
 __all__ = [
     "ARGILLA_EVENTS",
     "LABEL_STUDIO_ACTIONS",
@@ -67,7 +69,7 @@ ARGILLA_EVENTS = frozenset(
 )
 
 
-class SignatureError(ValueError):
+class SignatureError(ConnectorError, ValueError):
     """A webhook is not validly signed; ``reason`` is the metric label
     (``missing_headers``, ``timestamp``, ``signature``, ``secret_invalid``)."""
 

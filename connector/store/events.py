@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,8 +13,8 @@ from sqlalchemy import (
     update,
 )
 
-from connector.store.base import StoreBase, inserted, moment
-from connector.store.bulk import chunks, upsert
+from connector.store.base import StoreBase, moment
+from connector.store.bulk import PreparedInsert, chunks, insert_each, prepare_insert, upsert
 from connector.store.columns import utcnow
 from connector.store.errors import StoreError
 from connector.store.rows import (
@@ -23,11 +24,27 @@ from connector.store.schema import (
     webhook_events,
 )
 
-__all__ = ["EventStore"]
+__all__ = ["EventStore", "NewWebhookEvent"]
+
+_INTAKE_KEYS = ("event_id", "platform", "project_key", "received_at", "payload", "attempts")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewWebhookEvent:
+    """A received webhook event to store (:meth:`EventStore.add_webhook_events`)."""
+
+    event_id: str
+    platform: str
+    payload: Mapping[str, Any]
+    project_key: str | None = None
+    received_at: datetime | None = None  # None: when it is written
 
 
 class EventStore(StoreBase):
     """Webhook events stored on receipt and marked when processed."""
+
+    # the intake's INSERT, compiled on first use (per store: one dialect)
+    _intake_insert: PreparedInsert | None = None
 
     # --- webhook events ---------------------------------------------------------------------
 
@@ -42,19 +59,44 @@ class EventStore(StoreBase):
     ) -> bool:
         """Store a received webhook event before it is acknowledged; False if an event with
         this id is stored already."""
-        with self._write("storing a webhook event") as connection:
-            return inserted(
-                connection,
-                upsert(connection, webhook_events, key=["event_id"]),
-                {
-                    "event_id": event_id,
-                    "platform": platform,
-                    "project_key": project_key,
-                    "received_at": utcnow() if received_at is None else received_at,
-                    "payload": dict(payload),
-                    "attempts": 0,
-                },
-            )
+        event = NewWebhookEvent(
+            event_id=event_id,
+            platform=platform,
+            payload=payload,
+            project_key=project_key,
+            received_at=received_at,
+        )
+        return self.add_webhook_events([event])[0]
+
+    def add_webhook_events(self, events: Sequence[NewWebhookEvent]) -> list[bool]:
+        """Store received webhook events in one transaction (the service's group commit: the
+        events that arrived while the previous write ran); for each, True if it is new, False
+        if an event with its id is stored already (or comes earlier in ``events``).
+
+        Raises:
+            StoreError: the transaction failed; none of the events is stored.
+        """
+        if not events:
+            return []
+        now = utcnow()
+        rows = [
+            {
+                "event_id": event.event_id,
+                "platform": event.platform,
+                "project_key": event.project_key,
+                "received_at": now if event.received_at is None else event.received_at,
+                "payload": dict(event.payload),
+                "attempts": 0,
+            }
+            for event in events
+        ]
+        with self._write("storing webhook events") as connection:
+            prepared = self._intake_insert
+            if prepared is None or prepared.dialect != connection.dialect.name:
+                statement = upsert(connection, webhook_events, key=["event_id"])
+                prepared = prepare_insert(connection.dialect, statement, _INTAKE_KEYS)
+                self._intake_insert = prepared
+            return insert_each(connection, prepared, rows)
 
     def pending_webhook_events(
         self, limit: int = 100, *, max_attempts: int | None = None

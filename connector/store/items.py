@@ -235,9 +235,10 @@ class ItemStore(StoreBase):
     # --- gold -------------------------------------------------------------------------------
 
     def set_gold(self, project_key: str, answers: Iterable[GoldAnswer]) -> int:
-        """Record gold answers as they are, without the rules of :mod:`connector.gold` (tests
-        and migrations of old data; the connector records gold through
-        :meth:`record_gold_changes`). Returns how many distinct answers were written."""
+        """Record gold answers as they are, without the rules of
+        :mod:`connector.calibration.gold` (tests and migrations of old data; the connector
+        records gold through :meth:`record_gold_changes`). Returns how many distinct answers
+        were written."""
         now = utcnow()
         by_key = {(answer.item_key, answer.dimension): answer for answer in answers}
         params = [

@@ -30,22 +30,18 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connector.platforms.argilla import parse
 from connector.platforms.argilla.settings import (
-    SettingsError,
     agreement_property,
     check_settings,
     dataset_fields,
     dataset_questions,
-    parse_response_value,
 )
 from connector.platforms.base import (
     NewTask,
     PlatformError,
-    PulledJudgment,
     PullPage,
-    Quarantined,
     TaskAgreement,
-    TaskSeen,
     parse_timestamp,
 )
 from connector.platforms.http import JsonClient
@@ -106,14 +102,17 @@ class Argilla:
         fields = self.client.request("GET", f"/api/v1/datasets/{project_id}/fields")
         check_settings(questions["items"], fields["items"], rubric, dataset=project_id)
 
-    def _username(self, user_id: str) -> str:
-        if user_id not in self._users:
-            payload = self.client.request("GET", "/api/v1/users")
-            self._users = {str(u["id"]): str(u["username"]) for u in payload.get("items", [])}
-            self._users.setdefault(user_id, user_id)  # not listed: its id, without asking again
-        return self._users[user_id]
+    def _names(self, records: Sequence[Any]) -> Mapping[str, str]:
+        """User id → username for the users who submitted the records' responses. The user list
+        is read when one of them is not known yet (a user created since), at most once a page."""
+        wanted = parse.response_user_ids(records)
+        if wanted - self._users.keys():
+            self._users.update(parse.user_names(self.client.request("GET", "/api/v1/users")))
+            for user in wanted - self._users.keys():
+                self._users[user] = user  # not listed: its id, without asking again
+        return self._users
 
-    def _records(self, dataset_id: str, *, responses: bool) -> Iterator[list[dict[str, Any]]]:
+    def _records(self, dataset_id: str, *, responses: bool) -> Iterator[list[Any]]:
         """Pages of records in insertion order, the next ones read ahead while the caller works
         on this one (:func:`~connector.platforms.readahead.offset_pages`)."""
         path = f"/api/v1/datasets/{dataset_id}/records"
@@ -123,16 +122,9 @@ class Argilla:
             params = {"offset": offset, "limit": PAGE_SIZE, **include}
             return self.client.body("GET", path, params=params)
 
-        def decode(body: bytes) -> list[dict[str, Any]]:
+        def decode(body: bytes) -> list[Any]:
             payload = self.client.decode("GET", path, body, status=200)  # body() saw a 2xx
-            items = payload.get("items") if isinstance(payload, dict) else None
-            if not isinstance(items, list):
-                raise PlatformError(
-                    f"GET {path} answered without a list of items",
-                    platform=self.name,
-                    url=self.client.base_url,
-                )
-            return items
+            return parse.record_list(payload)
 
         yield from offset_pages(fetch, decode, page_size=PAGE_SIZE)
 
@@ -149,28 +141,35 @@ class Argilla:
         dataset = self.dataset(project_id)
         started = (self.client.server_time or datetime.now(UTC)).astimezone(UTC)
         cursor = started - timedelta(seconds=1)  # the Date header has whole seconds
-        if since is not None and parse_timestamp(dataset["last_activity_at"]) <= since:
+        activity = parse.dataset_activity(dataset)
+        if since is not None and activity is not None and activity <= since:
             return  # nothing happened since the last pull: nothing to read
         live: set[str] = set()
         # Every pull reads the whole dataset: only its last page may move the cursor, or a sync
         # killed after page 1 would skip the rest on its next run.
         pending: PullPage | None = None
         for records in self._records(project_id, responses=True):
-            page = _PageBuilder(rubric, since, self._username)
+            page = parse.parse_records(
+                records,
+                rubric,
+                since=since,
+                display_left=display_left,
+                users=self._names(records),
+            )
             for record in records:
                 self._remember(record)
-                page.add_record(record, display_left.get(str(record["id"])))
             live.update(a for task in page.tasks for a in task.annotation_ids)
             if pending is not None:
                 yield pending
-            pending = page.build(None)
+            pending = page
         self._live[project_id] = live  # every record was just read
         if pending is not None:
             yield replace(pending, cursor=cursor)
 
-    def _remember(self, record: Mapping[str, Any]) -> None:
+    def _remember(self, record: Any) -> None:
         """Keep a record's metadata: a per-record write replaces the whole of it."""
-        self._metadata[str(record["id"])] = dict(record.get("metadata") or {})
+        ident, metadata = parse.record_state(record)
+        self._metadata[ident] = metadata
 
     def live_annotation_ids(self, project_id: str) -> set[str]:
         """Submitted response ids; those a whole read by :meth:`pull` in this run just saw,
@@ -178,11 +177,9 @@ class Argilla:
         if project_id in self._live:
             return set(self._live[project_id])
         return {
-            str(response["id"])
+            response_id
             for records in self._records(project_id, responses=True)
-            for record in records
-            for response in record.get("responses") or []
-            if response.get("status") == "submitted"
+            for response_id in parse.submitted_response_ids(records)
         }
 
     # -- writing ----------------------------------------------------------------------------
@@ -213,12 +210,10 @@ class Argilla:
         return dataset_id
 
     def _external_ids(self, project_id: str) -> dict[str, str]:
-        return {
-            str(record["external_id"]): str(record["id"])
-            for records in self._records(project_id, responses=False)
-            for record in records
-            if record.get("external_id")
-        }
+        found: dict[str, str] = {}
+        for records in self._records(project_id, responses=False):
+            found.update(parse.external_ids(records))
+        return found
 
     def create_tasks(
         self, project_id: str, tasks: Sequence[NewTask], *, created_after: datetime
@@ -389,84 +384,3 @@ def _content(stored: Any) -> Any:
     report = {k: v for k, v in (stored.get("report") or {}).items() if k != "generated_at"}
     summary = str(stored.get("summary", "")).split("\n", 1)[-1]
     return {"summary": summary, "report": report}
-
-
-class _PageBuilder:
-    """Turns Argilla records into judgments, quarantined responses and record summaries."""
-
-    def __init__(self, rubric: Rubric, since: datetime | None, username: Any) -> None:
-        self.rubric = rubric
-        self.since = since
-        self.username = username
-        self.dimensions = {d.name: d for d in rubric.dimensions}
-        self.judgments: list[PulledJudgment] = []
-        self.quarantined: list[Quarantined] = []
-        self.tasks: list[TaskSeen] = []
-        self.skipped = 0
-
-    def add_record(self, record: Mapping[str, Any], left: str | None) -> None:
-        record_id = str(record["id"])
-        submitted: list[str] = []
-        for response in record.get("responses") or []:
-            if response.get("status") != "submitted":
-                self.skipped += 1
-                continue
-            submitted.append(str(response["id"]))
-            updated = parse_timestamp(str(response["updated_at"]))
-            if self.since is not None and updated <= self.since:
-                continue  # unchanged since the watermark: the store has it
-            self._judgments(record_id, response, updated, left)
-        self.tasks.append(
-            TaskSeen(
-                task_id=record_id,
-                item_key=str(record.get("external_id") or f"argilla-record-{record_id}"),
-                display_left=left,
-                updated_at=parse_timestamp(str(record["updated_at"])),
-                annotation_ids=tuple(submitted),
-            )
-        )
-
-    def _judgments(
-        self, record_id: str, response: Mapping[str, Any], updated: datetime, left: str | None
-    ) -> None:
-        annotator = self.username(str(response["user_id"]))
-        for name, answer in (response.get("values") or {}).items():
-            dimension = self.dimensions.get(name)
-            raw = answer.get("value") if isinstance(answer, dict) else answer
-            try:
-                if dimension is None:
-                    raise SettingsError(
-                        f"question {name!r} is not a dimension of rubric {self.rubric.ref}"
-                    )
-                value = parse_response_value(raw, dimension, left)
-            except SettingsError as exc:
-                self.quarantined.append(
-                    Quarantined(
-                        task_id=record_id,
-                        annotation_id=str(response["id"]),
-                        reason=str(exc),
-                        raw={"question": name, "value": raw},
-                    )
-                )
-                continue
-            self.judgments.append(
-                PulledJudgment(
-                    task_id=record_id,
-                    annotation_id=str(response["id"]),
-                    annotator=annotator,
-                    dimension=dimension.name,
-                    value=value,
-                    submitted_at=parse_timestamp(str(response["inserted_at"])),
-                    updated_at=updated,
-                    lead_time_s=None,
-                )
-            )
-
-    def build(self, cursor: datetime | None) -> PullPage:
-        return PullPage(
-            tasks=tuple(self.tasks),
-            judgments=tuple(self.judgments),
-            quarantined=tuple(self.quarantined),
-            skipped=self.skipped,
-            cursor=cursor,
-        )

@@ -14,8 +14,8 @@ Measured facts this module relies on (Label Studio 1.23.2, see deploy/label-stud
   annotation per user per task: this adapter does, and quarantines what does not fit.
 - Imported annotations default to ``ground_truth: true``, and any member may mark an annotation
   as ground truth: a ground-truth annotation is a gold claim (judged by
-  :func:`connector.gold.judge_claims`), and it is a judgment too unless its author is a gold
-  author. Cancelled (skipped) annotations are counted, never judgments.
+  :func:`connector.calibration.gold.judge_claims`), and it is a judgment too unless its author
+  is a gold author. Cancelled (skipped) annotations are counted, never judgments.
 """
 
 from __future__ import annotations

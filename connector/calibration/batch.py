@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from connector.calibration.item import Item
 from connector.errors import ConnectorError
-from connector.item import Item
 from connector.rubric import Rubric
 
 __all__ = [

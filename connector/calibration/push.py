@@ -12,10 +12,10 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
-from connector.batch import BatchPlan
+from connector.calibration.batch import BatchPlan
+from connector.calibration.gold import GoldClaim, record_claims
+from connector.calibration.item import Item
 from connector.config import ProjectConfig
-from connector.gold import GoldClaim, record_claims
-from connector.item import Item
 from connector.platforms.base import NewTask, Platform
 from connector.store import BatchItemPlan, ItemRow, Store
 from connector.store.columns import utcnow
@@ -40,7 +40,7 @@ def _payload_hash(task_key: str, prompt: str, a: str, b: str | None, side: str) 
 
 
 def task_key_secret(store: Store) -> str:
-    """The installation's secret that keys opaque task keys (see :mod:`connector.batch`)."""
+    """The installation's secret that keys opaque task keys (:mod:`connector.calibration.batch`)."""
     return store.installation_secret("task_keys")
 
 

@@ -6,8 +6,8 @@ An items file has one item per line::
      "response_b": "...", "answers": {"overall": "a", "strength": 2}}
 
 ``response_b`` is omitted for rubrics that rate a single response. ``answers`` is optional: a
-gold file (see :mod:`connector.gold`) is an items file whose every item has answers. Each answer
-must be one of its dimension's values.
+gold file (see :mod:`connector.calibration.gold`) is an items file whose every item has
+answers. Each answer must be one of its dimension's values.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ gold figures as last *released*, and a release happens only
 
 A changed answer therefore surfaces only together with at least ``every`` new gold judgments
 whose correctness the annotator does not know, and never at a moment their answer chose. The
-annotator lifecycle (:mod:`connector.lifecycle`) always decides on live figures; only what
+annotator lifecycle (:mod:`connector.quality.lifecycle`) always decides on live figures; only what
 reports show waits. A new annotator's figures are first released one period after they appear.
 """
 

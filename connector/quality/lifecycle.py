@@ -1,8 +1,8 @@
 """The annotator status machine: candidate → qualified ⇄ probation → retraining → qualified.
 
 One state per annotator and rubric, moved one step at a time by :func:`decide` from the
-annotator's gold stream (:func:`connector.drift.gold_streams`: right/wrong per gold judgment,
-pooled over dimensions, oldest first). Every :class:`Transition` carries its evidence.
+annotator's gold stream (:func:`connector.quality.streams.gold_streams`: right/wrong per gold
+judgment, pooled over dimensions, oldest first). Every :class:`Transition` carries its evidence.
 
 Notation: ``q`` = qualify threshold (0.85), ``r`` = retrain threshold (0.80), ``m`` = minimum
 gold judgments (20) of the rubric; bounds are Wilson bounds at ``z = 1.645``, i.e. one-sided 95%
@@ -19,7 +19,7 @@ Rules
   This rule passes 19/20, 28/30, 37/40, 45/50, 54/60, 70/80, 87/100.
 - candidate → **qualified**: at least m gold judgments and the window qualifies.
 - candidate → **retraining**: at least m gold judgments and the Wilson upper bound < r.
-- qualified → **probation**: the gold CUSUM (:func:`connector.drift.gold_design`: p0 = q,
+- qualified → **probation**: the gold CUSUM (:func:`connector.quality.streams.gold_design`: p0 = q,
   p1 = r, ARL0 = 500), restarted when the status began, alarms; or at least m judgments in the
   window and the Wilson upper bound < q.
 - probation → **retraining**: at least m judgments in the window and the Wilson upper bound < r;
@@ -59,17 +59,19 @@ from typing import Any, Literal, cast, get_args
 import numpy as np
 import pandas as pd
 
-from connector.drift import (
+from connector.metrics.cusum import (
     DEFAULT_ARL0,
     DriftDesign,
+    design,
+)
+from connector.metrics.stats import wilson_interval
+from connector.quality.streams import (
     Stream,
     consensus_design,
     consensus_streams,
-    design,
     gold_streams,
     pool_rate,
 )
-from connector.metrics.stats import wilson_interval
 from connector.rubric import Rubric
 
 __all__ = [

@@ -3,7 +3,7 @@
 Gold answers live only in the connector's store. On the platform a gold item is an ordinary
 task carrying an opaque key: nothing in its data, meta or predictions says it is gold or what
 its answer is. A gold file (``rubrics/<id>/gold.jsonl``) is an items file (see
-:mod:`connector.item`) in which every item has ``answers``.
+:mod:`connector.calibration.item`) in which every item has ``answers``.
 
 Who may set gold (one owner: :func:`judge_claims`)
 --------------------------------------------------
@@ -34,7 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from connector.item import Item, load_items
+from connector.calibration.item import Item, load_items
 from connector.rubric import Rubric, Value
 from connector.store import GoldAnswer, GoldChangeRow, Store
 
