@@ -483,22 +483,9 @@ def serve(
     triggers at most one sync per project per [server] webhook_min_interval_seconds. Logs mask
     every configured secret's value and show request paths without their query strings.
     """
-    import logging.config
-
-    import uvicorn
     from uvicorn.config import LOG_LEVELS
 
-    from connector.alerts import Alerter, sync_failing_alert
-    from connector.service import (
-        EventWorker,
-        Metrics,
-        SyncRunner,
-        SyncScheduler,
-        create_app,
-        platform_sync,
-        secret_env_names,
-    )
-    from connector.service.redact import logging_config
+    from connector.service.serve import run_service
 
     level = LOG_LEVELS.get(log_level.lower())
     if level is None:
@@ -508,36 +495,7 @@ def serve(
     except ConnectorError as exc:
         raise _fail(str(exc)) from None
     store = _open_store(config)
-    # Our handlers, with the secret and query-string filters, before the service logs anything;
-    # uvicorn applies the same configuration again when it starts.
-    log_config = logging_config(secret_env_names(config), level=level)
-    logging.config.dictConfig(log_config)
-    webhook = os.environ.get(config.alert_webhook_env or "") or None
-    alerter = Alerter(webhook, min_interval_s=config.alert_min_interval_s)
-
-    def on_failure(project: str, error: BaseException, consecutive: int) -> None:
-        del consecutive  # the runner calls only past [alerts] failed_runs
-        alerter.send([sync_failing_alert(project, error)])
-
-    metrics = Metrics()
-    runner = SyncRunner(
-        store,
-        platform_sync(config, store, alerter=alerter),
-        metrics=metrics,
-        on_failure=on_failure,
-        alert_after=config.alert_after_failed_runs,
-    )
-    app_ = create_app(
-        config,
-        store,
-        worker=EventWorker(
-            store, runner, metrics=metrics, min_interval_s=config.webhook_min_interval_s
-        ),
-        scheduler=SyncScheduler(config, runner) if scheduler else None,
-        metrics=metrics,
-        argilla_secret_env=config.argilla_webhook_secret_env,
-    )
-    uvicorn.run(app_, host=host, port=port, log_level=level, log_config=log_config)
+    run_service(config, store, host=host, port=port, scheduler=scheduler, level=level)
 
 
 def main() -> None:
