@@ -33,7 +33,9 @@ from localhost import QuietHandler, read_env_file, serving
 with warnings.catch_warnings():
     # argilla 2.8.0 defines a pydantic model with a class-based `config` (deprecated in pydantic 2)
     warnings.simplefilter("ignore", DeprecationWarning)
-    import argilla as rg
+    rg = pytest.importorskip(
+        "argilla", reason="the Argilla SDK is not installed: pip install -e '.[argilla]'"
+    )
 
 pytestmark = pytest.mark.argilla
 
