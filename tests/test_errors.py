@@ -12,6 +12,8 @@ import builtins
 import importlib
 import inspect
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,6 +85,20 @@ def test_package_modules_are_found() -> None:
     assert "connector.service.webhooks" in modules
     assert "connector.platforms.base" in modules
     assert not any("migrations" in name for name in modules)
+
+
+def test_every_module_imports_without_the_optional_extras() -> None:
+    # pytest imports every connector module to collect its doctests (pyproject.toml), and
+    # test_errors imports them all: none may need an optional extra (argilla, label-studio,
+    # postgres, parquet) at import time.
+    blocked = ("argilla", "label_studio_sdk", "psycopg", "pyarrow")
+    code = (
+        "import importlib, sys\n"
+        f"for name in {blocked!r}: sys.modules[name] = None\n"
+        f"for module in {package_modules()!r}: importlib.import_module(module)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_the_tree_is_read_from_the_docstring() -> None:
