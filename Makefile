@@ -10,12 +10,14 @@ STAMP   = $(VENV)/.installed
 .PHONY: install demo report check format lint types test bench clean
 LS_PORT ?= 8089
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every dependency to the versions make check was last run with (the lock
+# file CI, the demo and the Docker image install from; see its header to regenerate it).
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	# irrCAC (independent Gwet AC1/AC2 implementation, tests only) pins an old SciPy it does not need
-	$(BIN)/pip install --quiet --no-deps 'irrCAC==0.4.4'
+	$(BIN)/pip install --quiet -c constraints.txt --no-deps 'irrCAC==0.4.4'
 	touch $(STAMP)
 
 install: $(STAMP)
