@@ -101,21 +101,23 @@ def test_annotators_table_shows_status_and_evidence(tmp_path: Path) -> None:
     config = tmp_path / "iaa.toml"
     config.write_text(EXAMPLE)
     with Store.open(f"sqlite:///{tmp_path / 'iaa-connector.db'}") as store:
-        store.record_status(
+        store.record_decisions(
             "pairwise",
-            StatusDecision(
-                annotator="ann-1",
-                rubric_id="rlhf-pairwise",
-                status="retraining",
-                decided_at=datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
-                evidence={
-                    "gold_judgments": 25,
-                    "gold_correct": 15,
-                    "gold_accuracy": 0.6,
-                    "wilson": [0.44, 0.74],
-                    "reason": "upper bound below the retrain threshold",
-                },
-            ),
+            [
+                StatusDecision(
+                    annotator="ann-1",
+                    rubric_id="rlhf-pairwise",
+                    status="retraining",
+                    decided_at=datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
+                    evidence={
+                        "gold_judgments": 25,
+                        "gold_correct": 15,
+                        "gold_accuracy": 0.6,
+                        "wilson": [0.44, 0.74],
+                        "reason": "upper bound below the retrain threshold",
+                    },
+                )
+            ],
         )
     result = runner.invoke(app, ["annotators", "pairwise", "-c", str(config)])
     assert result.exit_code == 0, result.output

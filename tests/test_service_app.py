@@ -711,14 +711,16 @@ def test_metrics_text_parses(client: TestClient, store: Store) -> None:
         },
     )
     for name, status in [("ann-1", "qualified"), ("ann-2", "qualified"), ("ann-3", "probation")]:
-        store.record_status(
+        store.record_decisions(
             "pairwise",
-            StatusDecision(
-                annotator=name,
-                rubric_id=rubric.id,
-                status=status,
-                decided_at=datetime(2024, 5, 1, tzinfo=UTC),
-            ),
+            [
+                StatusDecision(
+                    annotator=name,
+                    rubric_id=rubric.id,
+                    status=status,
+                    decided_at=datetime(2024, 5, 1, tzinfo=UTC),
+                )
+            ],
         )
     metrics: Metrics = client.app.state.metrics  # type: ignore[attr-defined]
     metrics.observe_sync("pairwise", 1.5)

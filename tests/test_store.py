@@ -769,8 +769,8 @@ def test_status_history_gives_the_current_status(store: Store) -> None:
         ),
         StatusDecision(annotator="ann-2", rubric_id="rp", status="probation", decided_at=T0),
     ]
-    assert [store.record_status(PROJECT, d) for d in decisions] == [True, True, True]
-    assert store.record_status(PROJECT, decisions[1]) is False
+    assert [store.record_decisions(PROJECT, [d]) for d in decisions] == [1, 1, 1]
+    assert store.record_decisions(PROJECT, [decisions[1]]) == 0
     current = store.current_statuses(PROJECT, "rp")
     assert {a: d.status for a, d in current.items()} == {"ann-1": "qualified", "ann-2": "probation"}
     assert current["ann-1"].evidence == {"gold_accuracy": 0.9, "n_gold": 25}

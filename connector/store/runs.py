@@ -13,7 +13,7 @@ from sqlalchemy import (
     update,
 )
 
-from connector.store.base import AnyRow, StoreBase, inserted, new_id
+from connector.store.base import AnyRow, StoreBase, new_id
 from connector.store.bulk import upsert
 from connector.store.columns import utcnow
 from connector.store.errors import StoreError
@@ -232,27 +232,6 @@ class RunStore(StoreBase):
         )
 
     # --- annotator status -------------------------------------------------------------------
-
-    def record_status(self, project_key: str, decision: StatusDecision) -> bool:
-        """Append a status decision to the annotator's history; False if this decision (same
-        annotator, rubric and ``decided_at``) is stored already."""
-        with self._write("recording an annotator status") as connection:
-            return inserted(
-                connection,
-                upsert(
-                    connection,
-                    annotator_status,
-                    key=["project_key", "rubric_id", "annotator", "decided_at"],
-                ),
-                {
-                    "project_key": project_key,
-                    "rubric_id": decision.rubric_id,
-                    "annotator": decision.annotator,
-                    "status": decision.status,
-                    "evidence": dict(decision.evidence),
-                    "decided_at": decision.decided_at,
-                },
-            )
 
     def status_history(
         self, project_key: str, rubric_id: str, *, annotator: str | None = None
