@@ -465,6 +465,25 @@ def annotators(
 
 
 @app.command()
+def doctor(
+    config_path: ConfigOption = Path("iaa.toml"),
+    strict: Annotated[bool, typer.Option(help="Exit non-zero on warnings too.")] = False,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds to wait for each platform's answer.")
+    ] = 5.0,
+) -> None:
+    """Check a deployment and say what to fix: configuration and secrets (set or not, never
+    shown), each platform's reachability and token (and its kind), each project on its platform
+    against its rubric, webhook registration, the store's schema revision and pending
+    migrations, the reports directory, the API token. Exit status 1 on any FAIL."""
+    from connector.doctor import diagnose, exit_status, render
+
+    findings = diagnose(config_path, timeout_s=timeout)
+    typer.echo(render(findings))
+    raise typer.Exit(code=exit_status(findings, strict=strict))
+
+
+@app.command()
 def serve(
     config_path: ConfigOption = Path("iaa.toml"),
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
