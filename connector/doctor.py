@@ -536,12 +536,13 @@ def _pending(current: str | None) -> list[str] | None:
     """Revisions from ``current`` (exclusive) up to head, oldest first; None when ``current``
     is not a revision this connector ships."""
     from alembic.script import ScriptDirectory
+    from alembic.script.revision import RevisionError
     from alembic.util.exc import CommandError
 
     script = ScriptDirectory.from_config(migrations.config())
     try:
         revisions = list(script.iterate_revisions("head", current or "base"))
-    except CommandError:
+    except (CommandError, RevisionError):
         return None
     return [r.revision for r in reversed(revisions) if r.revision != current]
 
