@@ -3,6 +3,10 @@
 Counts are those of shared/data/README.md: MT-Bench (Zheng et al. 2023) 1,689 votes on 80
 questions; UKPConvArg1 (Habernal & Gurevych 2016) 84,445 votes on 16,927 pairs by 3,815 workers;
 SQuALITY (Wang et al. 2022) 20 passages × 5 questions × 3 responses, 3 reviews each.
+
+The slices in tests/data/public (its README says what was kept) make the MT-Bench and SQuALITY
+counts and a UKPConvArg1 debate checkable from a plain clone; with shared/data present the same
+tests run on it too, and the slices are checked to be what make_slices.py makes of it.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import importlib.util
 import json
 import time
 from pathlib import Path
+from types import ModuleType
 
 import pandas as pd
 import pytest
@@ -28,10 +33,25 @@ from connector.errors import JudgmentTableError
 from connector.judgments import COLUMNS, load_judgments
 
 REPO = Path(__file__).resolve().parents[1]
+TESTS_DATA = REPO / "tests" / "data" / "public"
 shared_data_available = shared_data_dir().is_dir()
 needs_shared_data = pytest.mark.skipif(
     not shared_data_available, reason="shared/data is not beside the repository"
 )
+#: the same test on the slices in tests/data/public, and on shared/data when present
+SOURCES = [
+    pytest.param(TESTS_DATA, id="tests-data"),
+    pytest.param(shared_data_dir(), id="shared-data", marks=needs_shared_data),
+]
+
+
+def load_module(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_all_is_sorted() -> None:
@@ -138,9 +158,9 @@ def test_missing_dataset_file_says_what_to_do(tmp_path: Path) -> None:
     )
 
 
-@needs_shared_data
-def test_mt_bench_counts_match_the_data_readme() -> None:
-    frame = mt_bench()
+@pytest.mark.parametrize("root", SOURCES)
+def test_mt_bench_counts_match_the_data_readme(root: Path) -> None:
+    frame = mt_bench(root / "mt-bench" / "human_judgments_turn1.jsonl")
     assert list(frame.columns) == list(COLUMNS)
     assert len(frame) == 1689
     assert frame["item_id"].str.split(":").str[0].nunique() == 80
@@ -206,9 +226,10 @@ def test_ukpconvarg1_counts_match_the_data_readme() -> None:
     assert (first["length_a"], first["length_b"]) == (669.0, 680.0)
 
 
-@needs_shared_data
-def test_squality_counts() -> None:
-    frame = squality()
+@pytest.mark.parametrize("root", SOURCES)
+def test_squality_counts(root: Path) -> None:
+    file = root / "squality" / "human_eval_responses.jsonl"
+    frame = squality(file)
     assert list(frame.columns) == list(COLUMNS)
     assert len(frame) == 2700  # 300 responses × 3 reviews × 3 dimensions
     assert frame["item_id"].nunique() == 300
@@ -225,21 +246,18 @@ def test_squality_counts() -> None:
         "correctness",
         10,
     )
-    with_ranks = squality(with_ranks=True)
+    with_ranks = squality(file, with_ranks=True)
     assert len(with_ranks) == 5400
     ranks = with_ranks[with_ranks["dimension"].str.endswith("_rank")]
     assert set(ranks["value"]) == {1, 2, 3}
 
 
-@needs_shared_data
-def test_mt_bench_example_is_up_to_date(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location(
-        "make_examples", REPO / "scripts/make_examples.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+@pytest.mark.parametrize("root", SOURCES)
+def test_mt_bench_example_is_up_to_date(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IAA_SHARED_DATA", str(root))
+    module = load_module(REPO / "scripts/make_examples.py", "make_examples")
     target = tmp_path / "judgments.jsonl"
     assert module.write_mt_bench(target) == 1689
     committed = REPO / "examples" / "mt-bench" / "judgments.jsonl"
@@ -248,3 +266,66 @@ def test_mt_bench_example_is_up_to_date(tmp_path: Path) -> None:
     assert len(table.frame) == 1689
     first = json.loads(committed.read_text(encoding="utf-8").splitlines()[0])
     assert list(first) == ["item_id", "annotator", "dimension", "value", "category", "display_left"]
+
+
+# --- the slices in tests/data/public ---------------------------------------------------------
+
+
+def test_ukpconvarg1_slice_counts() -> None:
+    # The debate "Ban Plastic Water Bottles" (both sides) of UKPConvArg1, every vote kept.
+    frame = ukpconvarg1(TESTS_DATA / "ukpconvarg1")
+    assert list(frame.columns) == list(COLUMNS)
+    assert len(frame) == 4363
+    assert frame["item_id"].nunique() == 874
+    assert frame["annotator"].nunique() == 1143
+    assert sorted(set(frame["category"])) == [
+        "ban-plastic-water-bottles_no-bad-for-the-economy",
+        "ban-plastic-water-bottles_yes-emergencies-only",
+    ]
+    assert frame["value"].value_counts().to_dict() == {"b": 1794, "a": 1765, "tie": 804}
+    assert frame.groupby("item_id").size().value_counts().to_dict() == {5: 867, 4: 7}
+    pairs = frame.drop_duplicates("item_id")
+    assert pairs["gold_value"].isna().sum() == 28  # mace_gold null
+    assert pairs["gold_value"].value_counts().to_dict() == {"b": 364, "a": 358, "tie": 124}
+    assert frame["lead_time_s"].notna().all()
+    first = frame.iloc[0]  # also the full file's first vote
+    assert (first["item_id"], first["annotator"], first["value"]) == (
+        "arg219298_arg219206",
+        "A3ESHM4QQW5NH6",
+        "b",
+    )
+    assert (first["length_a"], first["length_b"]) == (669.0, 680.0)
+
+
+def test_public_slices_are_small() -> None:
+    files = sorted(
+        f
+        for f in TESTS_DATA.rglob("*")
+        if f.is_file() and f.suffix not in (".py", ".pyc") and "__pycache__" not in f.parts
+    )
+    assert [f.relative_to(TESTS_DATA).as_posix() for f in files] == [
+        "mt-bench/human_judgments_turn1.jsonl",
+        "squality/human_eval_responses.jsonl",
+        "ukpconvarg1/arguments.jsonl.gz",
+        "ukpconvarg1/pairs.jsonl.gz",
+        "ukpconvarg1/votes.jsonl.gz",
+    ]
+    assert max(f.stat().st_size for f in files) < 300_000
+
+
+@needs_shared_data
+def test_public_slices_are_what_make_slices_makes_of_the_shared_data() -> None:
+    module = load_module(TESTS_DATA / "make_slices.py", "make_slices")
+    source = shared_data_dir()
+    assert (TESTS_DATA / module.MT_BENCH).read_bytes() == (source / module.MT_BENCH).read_bytes()
+    for name, records in module.ukpconvarg1_slice(source).items():
+        assert module.read_lines(TESTS_DATA / module.UKP / name) == records, name
+    assert module.read_lines(TESTS_DATA / module.SQUALITY) == module.squality_slice(source)
+    # and the loaders read the slices as the matching part of the full data
+    full = ukpconvarg1()
+    sliced = ukpconvarg1(TESTS_DATA / "ukpconvarg1")
+    expected = full[full["item_id"].isin(set(sliced["item_id"]))].reset_index(drop=True)
+    pd.testing.assert_frame_equal(sliced, expected)
+    pd.testing.assert_frame_equal(
+        squality(TESTS_DATA / module.SQUALITY, with_ranks=True), squality(with_ranks=True)
+    )
