@@ -197,6 +197,11 @@ def test_the_platform_gets_no_per_annotator_figure(world: World) -> None:
     assert entries[GOOD]["status"] == "qualified"
     assert entries[GOOD]["dimensions"]["overall"]["gold"] is None
     assert entries[GOOD]["gold_release"]["released_at"] is None
+    from connector.report.html import render_html
+
+    page = render_html(report)
+    assert "Gold figures of 2 annotators are not released yet" in page
+    assert "at least 10 new gold judgments" in page
 
 
 # --- calibration batches through the same platform ----------------------------------------------

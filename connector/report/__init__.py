@@ -51,6 +51,7 @@ from connector.report.sections import (
     flag_rules,
     flagged_annotators,
     flagged_table,
+    gold_release_note,
     gold_thresholds,
     peer_network,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "fmt_percent",
     "fmt_percent_ci",
     "fmt_seconds",
+    "gold_release_note",
     "gold_thresholds",
     "headline_table",
     "lookup",

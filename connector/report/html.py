@@ -37,6 +37,7 @@ from connector.report import (
     fmt_coef,
     fmt_count,
     fmt_percent,
+    gold_release_note,
     gold_thresholds,
     headline_table,
     lookup,
@@ -390,8 +391,9 @@ def _peer_heatmap(report: Mapping[str, Any], dimension: str) -> str:
 
 def _gold_chart(report: Mapping[str, Any], dimension: str) -> str:
     estimates = gold_estimates(report, dimension)
+    note = gold_release_note(report)
     if not estimates:
-        return "<p>No annotator has gold figures for this dimension.</p>"
+        return f"<p>{_esc(note or 'No annotator has gold figures for this dimension.')}</p>"
     qualify, retrain = gold_thresholds(report)
     lines = [
         ReferenceLine(value=value, label=f"{label} {fmt_percent(value)}")

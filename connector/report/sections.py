@@ -41,6 +41,7 @@ __all__ = [
     "flagged_annotators",
     "flagged_table",
     "gold_estimates",
+    "gold_release_note",
     "gold_thresholds",
     "peer_network",
 ]
@@ -79,6 +80,26 @@ def gold_thresholds(report: Mapping[str, Any]) -> tuple[float | None, float | No
     return (
         number(thresholds.get("qualify_gold_accuracy")),
         number(thresholds.get("retrain_gold_accuracy")),
+    )
+
+
+def gold_release_note(report: Mapping[str, Any]) -> str | None:
+    """Why some annotators show no gold figures in a synced report (they are released in steps,
+    :mod:`connector.quality.gold_release`), or None when every figure is shown."""
+    waiting = [
+        entry["gold_release"]
+        for entry in report.get("annotators", [])
+        if isinstance(entry.get("gold_release"), Mapping)
+        and entry["gold_release"].get("released_at") is None
+    ]
+    if not waiting:
+        return None
+    every, hours = waiting[0].get("every"), waiting[0].get("hours")
+    return (
+        f"Gold figures of {plural(len(waiting), 'annotator')} are not released yet: per-annotator "
+        f"gold figures are released at most once every {hours:g} h and only after at least "
+        f"{every} new gold judgments, so that no single answer can be traced through this "
+        "report. Statuses and flags are decided on the live figures."
     )
 
 
