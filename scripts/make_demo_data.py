@@ -16,7 +16,7 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from connector.datasets import shared_data_dir
+from public_datasets import shared_data_dir
 
 OUT = Path(__file__).resolve().parents[1] / "examples" / "label-studio-demo"
 N_ITEMS, N_GOLD, MAX_CHARS = 200, 40, 600

@@ -3,7 +3,8 @@
     python scripts/make_examples.py
 
 writes ``examples/mt-bench/judgments.jsonl``: the MT-Bench human judgments (Zheng et al. 2023,
-CC BY 4.0) converted by :func:`connector.datasets.mt_bench`, one canonical judgment per line,
+CC BY 4.0) converted by :func:`public_datasets.mt_bench` (scripts/public_datasets.py), one
+canonical judgment per line,
 sorted by question number, item and annotator, with the columns item_id, annotator, dimension,
 value, category, display_left (columns empty throughout are left out). The output is
 deterministic: running it twice gives the same bytes.
@@ -18,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from connector.datasets import mt_bench  # noqa: E402
+from public_datasets import mt_bench  # noqa: E402
 
 EXAMPLE_COLUMNS = ("item_id", "annotator", "dimension", "value", "category", "display_left")
 SORT_KEY = ["question", "item_id", "annotator", "dimension", "display_left", "value"]

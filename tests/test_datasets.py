@@ -1,4 +1,4 @@
-"""Tests of connector.datasets against the public data in shared/data (see its README.md).
+"""Tests of scripts/public_datasets.py against the public data in shared/data (see its README.md).
 
 Counts are those of shared/data/README.md: MT-Bench (Zheng et al. 2023) 1,689 votes on 80
 questions; UKPConvArg1 (Habernal & Gurevych 2016) 84,445 votes on 16,927 pairs by 3,815 workers;
@@ -18,10 +18,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pandas as pd
+import public_datasets as datasets
 import pytest
-
-import connector.datasets as datasets
-from connector.datasets import (
+from public_datasets import (
     MT_BENCH_CATEGORIES,
     mt_bench,
     mt_bench_category,
@@ -29,6 +28,7 @@ from connector.datasets import (
     squality,
     ukpconvarg1,
 )
+
 from connector.errors import JudgmentTableError
 from connector.judgments import COLUMNS, load_judgments
 

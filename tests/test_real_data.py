@@ -17,10 +17,10 @@ from typing import Any
 import krippendorff
 import numpy as np
 import pandas as pd
+import public_datasets as datasets
 import pytest
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
-from connector import datasets
 from connector.report.build import ReportOptions, build_report
 from connector.rubric import Dimension, Rubric, default_rubric_for, load_rubric
 

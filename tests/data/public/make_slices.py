@@ -3,7 +3,8 @@
     python tests/data/public/make_slices.py [SHARED_DATA]
 
 reads ``SHARED_DATA`` (default: ``$IAA_SHARED_DATA`` or ``../shared/data``, as
-:func:`connector.datasets.shared_data_dir`) and writes, beside this script, in the same layout:
+:func:`public_datasets.shared_data_dir`, scripts/public_datasets.py) and writes, beside this
+script, in the same layout:
 
 - ``mt-bench/human_judgments_turn1.jsonl``: the whole file, byte for byte (210 KB);
 - ``ukpconvarg1/{arguments,pairs,votes}.jsonl.gz``: the debate ``Ban Plastic Water Bottles``
@@ -92,8 +93,8 @@ def write(source: Path, target: Path = HERE) -> list[Path]:
 
 
 def main() -> None:
-    sys.path.insert(0, str(HERE.parents[2]))
-    from connector.datasets import shared_data_dir
+    sys.path.insert(0, str(HERE.parents[2] / "scripts"))
+    from public_datasets import shared_data_dir
 
     source = Path(sys.argv[1]) if len(sys.argv) > 1 else shared_data_dir()
     for file in write(source):

@@ -1,5 +1,8 @@
 """Converters of the public annotation datasets in ``shared/data`` to canonical judgments tables.
 
+Used by the tests and the scripts that make the bundled examples, never by the connector at run
+time (so it lives here, not in the ``connector`` package).
+
 Each function reads one dataset as published (see ``shared/data/README.md``) and returns a
 canonical frame (:func:`connector.judgments.normalise` has validated it). The data directory
 defaults to ``shared/data`` beside the repository (``<repo>/../shared/data``); set the environment
