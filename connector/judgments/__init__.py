@@ -31,7 +31,17 @@ Sources read by :func:`load_judgments`:
 - canonical rows: ``.jsonl`` / ``.ndjson`` (one JSON object per line), ``.csv`` (header row),
   ``.parquet``, or a ``.json`` list of row objects;
 - a Label Studio JSON export (``.json``), see :func:`label_studio_judgments`;
-- an Argilla 2.x ``records.to_json`` export (``.json``), see :func:`argilla_judgments`.
+- an Argilla 2.x ``records.to_json`` export (``.json``), see :func:`argilla_judgments`;
+- the other platforms' own exports, each read by one module and giving a
+  :class:`PlatformTable` (the table, plus notes on the fields used and what was skipped):
+  a Prodigy ``db-out`` file (:func:`prodigy_judgments`), a Labelbox export v2
+  (:func:`labelbox_judgments`), Surge AI results (:func:`surge_judgments`), Scale AI tasks
+  (:func:`scale_judgments`) and Mechanical Turk batch results (:func:`mturk_judgments`).
+  :class:`AnswerMap` says which answer fields become dimensions.
+
+A judgment whose export names no annotator (Scale AI) gets an annotator of its own starting
+with :data:`UNKNOWN_ANNOTATOR_PREFIX`; :func:`is_unknown_annotator` tells them apart, and the
+report computes no per-annotator figure for them.
 
 Values in text sources (CSV, and Parquet files whose ``value`` column holds only strings) arrive
 as strings; they become numbers where every value of the same dimension reads as a number
@@ -44,7 +54,22 @@ Naive timestamps are taken to be UTC.
 from __future__ import annotations
 
 from connector.judgments.exports import argilla_judgments, label_studio_judgments
-from connector.judgments.files import load_judgments
+from connector.judgments.files import INPUT_FORMATS, InputFormat, load_judgments
+from connector.judgments.labelbox import labelbox_judgments
+from connector.judgments.mturk import mturk_judgments
+from connector.judgments.prodigy import prodigy_judgments
+from connector.judgments.scale import scale_judgments
+from connector.judgments.sources import (
+    PLATFORM_FORMATS,
+    UNKNOWN_ANNOTATOR_PREFIX,
+    AnswerMap,
+    PlatformFormat,
+    PlatformTable,
+    input_format,
+    is_unknown_annotator,
+    unknown_annotator,
+)
+from connector.judgments.surge import surge_judgments
 from connector.judgments.table import (
     COLUMNS,
     REQUIRED_COLUMNS,
@@ -56,12 +81,27 @@ from connector.judgments.table import (
 
 __all__ = [
     "COLUMNS",
+    "INPUT_FORMATS",
+    "PLATFORM_FORMATS",
     "REQUIRED_COLUMNS",
+    "UNKNOWN_ANNOTATOR_PREFIX",
+    "AnswerMap",
+    "InputFormat",
     "JudgmentTable",
+    "PlatformFormat",
+    "PlatformTable",
     "TableFormat",
     "argilla_judgments",
+    "input_format",
+    "is_unknown_annotator",
     "label_studio_judgments",
+    "labelbox_judgments",
     "load_judgments",
+    "mturk_judgments",
     "normalise",
+    "prodigy_judgments",
+    "scale_judgments",
+    "surge_judgments",
+    "unknown_annotator",
     "with_canonical_dtypes",
 ]

@@ -1,17 +1,34 @@
 """Judgments tables from files: canonical rows (JSON lines, CSV, Parquet, a JSON list) and the
-platforms' JSON exports, told apart by extension and content.
+platforms' own exports, told apart by extension and content (or named with ``format``).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
 from connector.errors import JudgmentTableError
 from connector.judgments.exports import argilla_judgments, label_studio_judgments
+from connector.judgments.labelbox import labelbox_judgments
+from connector.judgments.mturk import mturk_judgments
+from connector.judgments.prodigy import prodigy_judgments
+from connector.judgments.scale import scale_judgments
+from connector.judgments.sources import (
+    PLATFORM_FORMATS,
+    AnswerMap,
+    PlatformFormat,
+    PlatformTable,
+    csv_rows,
+    json_array,
+    json_lines,
+)
+from connector.judgments.surge import surge_judgments
 from connector.judgments.table import (
     REQUIRED_COLUMNS,
     JudgmentTable,
@@ -19,29 +36,78 @@ from connector.judgments.table import (
     _Rows,
     _validate,
 )
+from connector.metrics._options import choose
 
-__all__ = ["load_judgments"]
+__all__ = ["INPUT_FORMATS", "InputFormat", "load_judgments"]
+
+InputFormat = Literal[
+    "canonical", "label-studio", "argilla", "prodigy", "labelbox", "surge", "scale", "mturk"
+]
+INPUT_FORMATS: tuple[InputFormat, ...] = ("canonical", "label-studio", "argilla", *PLATFORM_FORMATS)
+_PROJECT_EXPORTS = ("label-studio", "argilla")
+_PRODIGY_KEYS = ("_input_hash", "_task_hash", "_annotator_id", "_session_id")
+
+PlatformReader = Callable[..., PlatformTable]
+_READERS: dict[PlatformFormat, PlatformReader] = {
+    "prodigy": prodigy_judgments,
+    "labelbox": labelbox_judgments,
+    "surge": surge_judgments,
+    "scale": scale_judgments,
+    "mturk": mturk_judgments,
+}
 
 
-def load_judgments(path: str | Path) -> JudgmentTable:
+def load_judgments(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    answers: AnswerMap | None = None,
+) -> JudgmentTable:
     """Read a judgments table, detecting its format by extension and content.
 
     ``.jsonl``/``.ndjson``, ``.csv`` and ``.parquet`` hold canonical rows; ``.json`` holds a Label
     Studio export, an Argilla export or a list of canonical rows. Any other extension is read by
-    its first character (``[`` → JSON, ``{`` → JSON lines).
+    its first character (``[`` → JSON, ``{`` → JSON lines). The platforms' own exports are
+    recognised by their fields: a Prodigy ``db-out`` file (``_input_hash``, ``_annotator_id``),
+    a Labelbox export (``data_row``, ``projects``), Surge AI results (``worker_id``), Scale AI
+    tasks (``task_id`` with ``response`` or ``threads``) and Mechanical Turk batch results
+    (``HITId``, ``AssignmentId``); they give a :class:`PlatformTable`.
+
+    Args:
+        format: read the file as this format (one of :data:`INPUT_FORMATS`) instead of
+            detecting it.
+        answers: for platform exports, which answer fields are dimensions and which are
+            rationale (see :class:`AnswerMap`).
 
     Raises:
         JudgmentTableError: the file is missing, unreadable or invalid; the message names the file,
             the line (or task, annotation, record) and the column, and says what to do.
+        OptionError: ``format`` is not one of :data:`INPUT_FORMATS`.
     """
     file = Path(path)
     source = str(path)
+    chosen = None if format is None else choose("format", format, INPUT_FORMATS)
     if not file.is_file():
         raise JudgmentTableError(f"{source}: no such file")
     suffix = file.suffix.lower()
+    parquet = suffix == ".parquet" and chosen in (None, "canonical")
+    text = "" if parquet else _read_text(file, source)
+    detected = chosen or _detect(text, suffix)
+    mapped = answers is not None and bool(answers.dimensions or answers.rationale)
+    if mapped and detected not in PLATFORM_FORMATS:
+        raise JudgmentTableError(
+            f"{source}: --map and --rationale apply to platform exports "
+            f"({', '.join(PLATFORM_FORMATS)}); this file reads as {detected or 'canonical'}"
+        )
+    if detected in PLATFORM_FORMATS:
+        records, lines = _platform_records(text, source, suffix, detected)
+        return _READERS[detected](records, source=source, lines=lines, answers=answers)
+    if detected in _PROJECT_EXPORTS:
+        document = _json_list(text, source)
+        reader = label_studio_judgments if detected == "label-studio" else argilla_judgments
+        return reader(document, source=source)
     if suffix == ".parquet":
         return _load_parquet(file, source)
-    text = _read_text(file, source)
     if suffix in (".jsonl", ".ndjson"):
         return _load_json_lines(text, source)
     if suffix == ".csv":
@@ -57,6 +123,108 @@ def load_judgments(path: str | Path) -> JudgmentTable:
         f"{source}: unknown judgments format {suffix or '(no extension)'!r}; "
         "use .jsonl, .ndjson, .csv, .parquet, or .json (Label Studio or Argilla export)"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Telling the formats apart
+# --------------------------------------------------------------------------------------------
+
+
+def _detect(text: str, suffix: str) -> InputFormat | None:
+    """The platform export ``text`` holds, or None to read it as before (canonical rows, or a
+    Label Studio or Argilla ``.json`` export, told apart when the document is read)."""
+    if suffix == ".parquet":
+        return None
+    body = text.lstrip("\ufeff \t\r\n")
+    if suffix == ".csv" or (suffix not in (".json", ".jsonl", ".ndjson") and body[:1] not in "[{"):
+        return _detect_header(body)
+    if body[:1] == "[" or suffix == ".json":
+        try:
+            document = json.loads(body)
+        except json.JSONDecodeError:
+            return None
+        if isinstance(document, dict) and isinstance(document.get("docs"), list):
+            return "scale"
+        first = document[0] if isinstance(document, list) and document else document
+        return _detect_record(first)
+    first_line = next((line for line in body.splitlines() if line.strip()), "")
+    try:
+        return _detect_record(json.loads(first_line))
+    except json.JSONDecodeError:
+        return None
+
+
+def _detect_header(body: str) -> InputFormat | None:
+    try:
+        header = next(csv.reader(io.StringIO(body)), [])
+    except csv.Error:
+        return None
+    if "HITId" in header and "AssignmentId" in header:
+        return "mturk"
+    if "worker_id" in header and not all(c in header for c in REQUIRED_COLUMNS):
+        return "surge"
+    return None
+
+
+def _detect_record(first: object) -> InputFormat | None:
+    if not isinstance(first, dict) or all(c in first for c in REQUIRED_COLUMNS):
+        return None
+    if "data_row" in first and "projects" in first:
+        return "labelbox"
+    if any(key in first for key in _PRODIGY_KEYS):
+        return "prodigy"
+    if "task_id" in first and any(k in first for k in ("response", "threads", "status")):
+        return "scale"
+    if isinstance(first.get("responses"), list):
+        return "surge"
+    if "worker_id" in first and "annotations" not in first:
+        return "surge"
+    return None
+
+
+def _platform_records(
+    text: str, source: str, suffix: str, platform: PlatformFormat
+) -> tuple[Sequence[Any], Sequence[int]]:
+    body = text.lstrip("\ufeff")
+    start = body.lstrip()[:1]
+    if suffix != ".csv" and start == "[":
+        return json_array(body, source)
+    if suffix != ".csv" and start == "{":
+        document = _one_document(body)
+        if isinstance(document, dict) and isinstance(document.get("docs"), list):
+            return json_array(body, source)  # a page of a task list
+        if isinstance(document, dict):  # one object: a single task, or a one-line file
+            return [document], [body.count("\n", 0, body.index("{")) + 1]
+        return json_lines(body, source)
+    if platform not in ("mturk", "surge"):
+        raise JudgmentTableError(
+            f"{source}: a {platform} export is JSON; this file does not start with '[' or '{{'"
+        )
+    _, rows, lines = csv_rows(body, source)
+    return rows, lines
+
+
+def _one_document(body: str) -> object:
+    """``body`` as one JSON document, or None when it is not one (JSON lines)."""
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError:
+        return None
+
+
+def _json_list(text: str, source: str) -> list[Any]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise JudgmentTableError(
+            f"{source}:{exc.lineno}: invalid JSON: {exc.msg} at column {exc.colno}"
+        ) from exc
+    if not isinstance(document, list):
+        raise JudgmentTableError(
+            f"{source}: expected a JSON list (the export of a project's tasks or records), "
+            f"got {type(document).__name__}"
+        )
+    return document
 
 
 # --------------------------------------------------------------------------------------------
