@@ -17,8 +17,9 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -29,8 +30,15 @@ from connector.calibration.gold import load_gold
 from connector.calibration.item import load_items
 from connector.calibration.push import push_batch, task_key_secret
 from connector.config import EXAMPLE, Config, ConfigError, load_config
-from connector.errors import ConnectorError
-from connector.judgments import load_judgments
+from connector.errors import ConnectorError, JudgmentTableError
+from connector.judgments import (
+    INPUT_FORMATS,
+    AnswerMap,
+    PlatformTable,
+    input_format,
+    is_unknown_annotator,
+    load_judgments,
+)
 from connector.metrics._options import choose
 from connector.platforms.base import Platform
 from connector.platforms.label_studio.labelconfig import generate_label_config
@@ -74,8 +82,9 @@ def report(
     input: Annotated[
         Path,
         typer.Argument(
-            help="Judgments: canonical JSONL/CSV/Parquet, a Label Studio JSON export, or an "
-            "Argilla export.",
+            help="Judgments: canonical JSONL/CSV/Parquet, or a platform's own export (Label "
+            "Studio, Argilla, Prodigy db-out, Labelbox, Surge AI, Scale AI, Mechanical Turk "
+            "batch results).",
             exists=True,
             dir_okay=False,
         ),
@@ -102,10 +111,38 @@ def report(
     min_shared_items: Annotated[
         int, typer.Option(min=1, help="Least shared items for an annotator pair to be listed.")
     ] = 5,
+    read_as: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help=f"Read JUDGMENTS as this format instead of detecting it: "
+            f"{', '.join(INPUT_FORMATS)}.",
+        ),
+    ] = None,
+    answer_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            metavar="FIELD=DIMENSION",
+            help="Read a platform export's answer FIELD as DIMENSION (repeatable). With any "
+            "--map, answer fields not named are left out (and counted).",
+        ),
+    ] = None,
+    rationale: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="FIELD",
+            help="Read a platform export's answer FIELD as the judgment's rationale (free "
+            "text, not scored; repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Compute the agreement report of a judgments table."""
     try:
-        table = load_judgments(input)
+        answers = AnswerMap(
+            dimensions=_answer_map(answer_map or []), rationale=tuple(rationale or ())
+        )
+        table = load_judgments(input, format=read_as, answers=answers)
         frame = table.frame
         chosen: Rubric
         if rubric is not None:
@@ -115,10 +152,22 @@ def report(
                 str(name): group["value"].tolist() for name, group in frame.groupby("dimension")
             }
             chosen = default_rubric_for(observed, non_decisive=tuple(non_decisive or ("tie",)))
+        source: dict[str, object] = {
+            "path": str(input),
+            "format": input_format(table),
+            "rows": len(frame),
+        }
+        if isinstance(table, PlatformTable):
+            source.update(
+                skipped=table.skipped,
+                gold=table.gold,
+                unknown_annotator_judgments=table.unknown_annotators,
+                notes=list(table.notes),
+            )
         result = build_report(
             frame,
             chosen,
-            source={"path": str(input), "format": table.format, "rows": len(frame)},
+            source=source,
             options=ReportOptions(
                 resamples=resamples, seed=seed, min_shared_items=min_shared_items
             ),
@@ -127,7 +176,11 @@ def report(
         raise _fail(str(exc)) from None
     for warning in table.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    result = jsonable(result)
+    if isinstance(table, PlatformTable):
+        err.print(f"read {input} as {table.platform}:", highlight=False, markup=False)
+        for note in table.notes:
+            err.print(f"  {note}", highlight=False, markup=False)
+    result = _without_unknown_annotators(jsonable(result), frame)
     if json_path:
         _write(json_path, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     if md_path:
@@ -146,6 +199,45 @@ def report(
         for label, path in (("JSON", json_path), ("Markdown", md_path), ("HTML", html_path)):
             if path:
                 err.print(f"wrote {label} report to {path}", highlight=False)
+
+
+def _answer_map(pairs: list[str]) -> dict[str, str]:
+    """``--map FIELD=DIMENSION`` options as a mapping (a field's name may hold ``=``)."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        field, sep, dimension = pair.rpartition("=")
+        if not sep or not field.strip() or not dimension.strip():
+            raise JudgmentTableError(
+                f"--map {pair!r}: write FIELD=DIMENSION, e.g. --map 'Answer.choice=overall'"
+            )
+        mapping[field.strip()] = dimension.strip()
+    return mapping
+
+
+def _without_unknown_annotators(report: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
+    """The report without per-annotator figures for annotators the export did not name
+    (:func:`connector.judgments.is_unknown_annotator`): their judgments count in every
+    coefficient, but they are not people to score, pair or count."""
+    unknown = frame["annotator"].map(is_unknown_annotator).astype(bool)
+    if not unknown.any():
+        return report
+    known = frame.loc[~unknown]
+    report["annotators"] = [
+        entry for entry in report["annotators"] if not is_unknown_annotator(entry["annotator"])
+    ]
+    report["annotator_pairs"] = {
+        dimension: [
+            pair
+            for pair in pairs
+            if not (is_unknown_annotator(pair["a"]) or is_unknown_annotator(pair["b"]))
+        ]
+        for dimension, pairs in report["annotator_pairs"].items()
+    }
+    report["summary"]["n_annotators"] = int(known["annotator"].nunique())
+    per_dimension = known.groupby("dimension")["annotator"].nunique()
+    for name, section in report["dimensions"].items():
+        section["n_annotators"] = int(per_dimension.get(name, 0))
+    return report
 
 
 @rubric_app.command("validate")

@@ -20,12 +20,15 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from connector.cli import app
 from connector.errors import JudgmentTableError
 from connector.judgments import AnswerMap, PlatformTable, labelbox_judgments, load_judgments
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
 EXPORT = EXPORTS / "labelbox_export_v2.ndjson"
+runner = CliRunner()
 
 
 def _row(*labels: dict[str, Any]) -> dict[str, Any]:
@@ -184,3 +187,40 @@ def test_projects_must_be_an_object(tmp_path: Path) -> None:
     assert _error(path) == (
         f"{path}:1: 'projects' is a list, expected an object mapping each project id to its labels"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The command line, end to end
+# --------------------------------------------------------------------------------------------
+
+
+def test_cli_report_of_an_export(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = runner.invoke(
+        app,
+        [
+            "report", str(EXPORT), "--rubric", "rubrics/rlhf-pairwise/v2.yaml",
+            "--resamples", "20", "--json", str(out),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "skipped 1: labels the labeler skipped" in result.output
+    report = json.loads(out.read_text())
+    assert report["source"]["format"] == "labelbox"
+    overall = report["dimensions"]["overall"]
+    # pair-001 (a, a) 1 of 1, pair-002 (b, tie, b) 1 of 3, pair-003 (b, b, a) 1 of 3.
+    assert overall["percent_agreement"] == {"value": pytest.approx(3 / 7), "n_pairs": 7}
+    assert report["dimensions"]["strength"]["n_judgments"] == 7
+    alice = next(a for a in report["annotators"] if a["annotator"] == "alice@example.com")
+    assert alice["dimensions"]["overall"]["gold"]["accuracy"] == 1.0
+    assert alice["dimensions"]["overall"]["median_lead_time_s"] == pytest.approx(55.0)
+
+
+def test_cli_report_of_a_malformed_export_is_one_clear_line() -> None:
+    path = EXPORTS / "labelbox_malformed.ndjson"
+    result = runner.invoke(app, ["report", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:2: label clv2lb005: no label_details.created_by" in " ".join(
+        result.output.split()
+    )
+    assert "Traceback" not in result.output

@@ -18,13 +18,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from connector.cli import app
 from connector.errors import JudgmentTableError
 from connector.judgments import AnswerMap, PlatformTable, load_judgments, mturk_judgments
 from connector.judgments.mturk import mturk_time
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
 RESULTS = EXPORTS / "mturk_batch_results.csv"
+runner = CliRunner()
 
 
 def _assignment(**cells: str) -> dict[str, str]:
@@ -186,3 +189,58 @@ def test_missing_columns_with_forced_format(tmp_path: Path) -> None:
         "results file (Download CSV on the batch's results page) has HITId, AssignmentId, "
         "WorkerId and AssignmentStatus"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The command line, end to end
+# --------------------------------------------------------------------------------------------
+
+
+def test_cli_report_of_batch_results(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = runner.invoke(
+        app,
+        [
+            "report", str(RESULTS), "--rubric", "rubrics/rlhf-pairwise/v2.yaml",
+            "--resamples", "20", "--json", str(out),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "skipped 1: rejected assignments (AssignmentStatus Rejected)" in result.output
+    report = json.loads(out.read_text())
+    assert report["source"]["format"] == "mturk"
+    assert report["source"]["skipped"] == 2
+    overall = report["dimensions"]["overall"]
+    # pair-001 (a, a) 1 of 1, pair-002 (b, tie, b) 1 of 3, pair-003 (a, a) 1 of 1.
+    assert overall["percent_agreement"] == {"value": pytest.approx(0.6), "n_pairs": 5}
+    workers = {a["annotator"] for a in report["annotators"]}
+    assert "A3ZZ9Y8X7W6V5U" not in workers  # rejected work is no judgment
+
+
+def test_cli_report_with_a_mapping(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    rubric = tmp_path / "rubric.yaml"
+    rubric.write_text(
+        "id: pref\nversion: 1\nchangelog: First.\nguidelines: Pick the better one.\ndimensions:\n"
+        "  - name: preference\n    question: Which is better?\n    kind: preference\n"
+        "    values: [a, b, tie]\n    non_decisive: [tie]\n    level: nominal\n"
+    )
+    result = runner.invoke(
+        app,
+        [
+            "report", str(RESULTS), "--rubric", str(rubric), "--map", "Answer.overall=preference",
+            "--resamples", "0", "--json", str(out),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert list(json.loads(out.read_text())["dimensions"]) == ["preference"]
+
+
+def test_cli_report_of_malformed_results_is_one_clear_line() -> None:
+    path = EXPORTS / "mturk_malformed.csv"
+    result = runner.invoke(app, ["report", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:4: 'SubmitTime' is not a Mechanical Turk time" in " ".join(
+        result.output.split()
+    )
+    assert "Traceback" not in result.output

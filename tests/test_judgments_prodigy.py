@@ -17,7 +17,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from connector.cli import app
 from connector.errors import JudgmentTableError
 from connector.judgments import (
     AnswerMap,
@@ -28,6 +30,7 @@ from connector.judgments import (
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
 DB_OUT = EXPORTS / "prodigy_db_out.jsonl"
+runner = CliRunner()
 
 
 def _task(**fields: Any) -> dict[str, Any]:
@@ -200,3 +203,42 @@ def test_a_task_without_answer_is_not_an_annotation(tmp_path: Path) -> None:
         f"{path}:1: no 'answer'; this is a task, not an annotation: export the annotations "
         "with `prodigy db-out DATASET > annotations.jsonl`"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The command line, end to end
+# --------------------------------------------------------------------------------------------
+
+
+def test_cli_report_of_a_db_out_file(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = runner.invoke(
+        app,
+        [
+            "report", str(DB_OUT), "--rubric", "rubrics/rlhf-pairwise/v1.yaml",
+            "--resamples", "20", "--json", str(out),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"read {DB_OUT} as prodigy:" in result.output
+    assert "skipped 1: answer 'ignore' (a skip, not a judgment)" in result.output
+    report = json.loads(out.read_text())
+    assert report["source"]["format"] == "prodigy"
+    assert report["source"]["skipped"] == 2
+    assert report["source"]["gold"] == 1
+    overall = report["dimensions"]["overall"]
+    # Pairs of first judgments: recursion (a, a, tie) 1 of 3 agree, haiku (b, b) 1 of 1,
+    # revolution (a, b) 0 of 1: 2 of 5; decisive pairs (no tie): 2 of 3.
+    assert overall["percent_agreement"] == {"value": pytest.approx(0.4), "n_pairs": 5}
+    assert overall["percent_agreement_decisive"]["value"] == pytest.approx(2 / 3)
+    assert overall["intra_annotator"]["n_pairs"] == 1  # alice's relabel of the recursion item
+    alice = next(a for a in report["annotators"] if a["annotator"] == "pairwise-alice")
+    assert alice["dimensions"]["overall"]["gold"]["n"] == 1
+
+
+def test_cli_report_of_a_malformed_db_out_file_is_one_clear_line() -> None:
+    path = EXPORTS / "prodigy_malformed.jsonl"
+    result = runner.invoke(app, ["report", str(path), "--rubric", "rubrics/rlhf-pairwise/v1.yaml"])
+    assert result.exit_code == 2
+    assert f"{path}:3: no '_annotator_id' or '_session_id'" in " ".join(result.output.split())
+    assert "Traceback" not in result.output

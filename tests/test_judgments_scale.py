@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from connector.cli import app
 from connector.errors import JudgmentTableError
 from connector.judgments import (
     UNKNOWN_ANNOTATOR_PREFIX,
@@ -33,6 +35,7 @@ from connector.judgments import (
 EXPORTS = Path(__file__).parent / "data" / "exports"
 TASKS = EXPORTS / "scale_tasks.json"
 GENAI = EXPORTS / "scale_genai_tasks.jsonl"
+runner = CliRunner()
 
 
 def test_completed_tasks_without_worker_ids() -> None:
@@ -148,3 +151,40 @@ def test_a_completed_task_without_response(tmp_path: Path) -> None:
         f"{path}:1: task t9: a completed task with no 'response' object and no 'threads' list; "
         "export completed tasks with their responses (GET /v1/tasks?status=completed)"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The command line, end to end: consensus figures, no per-annotator figures
+# --------------------------------------------------------------------------------------------
+
+
+def test_cli_report_scores_agreement_and_no_unknown_annotator(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = runner.invoke(
+        app,
+        [
+            "report", str(TASKS), "--rubric", "rubrics/rlhf-pairwise/v1.yaml",
+            "--resamples", "20", "--min-shared-items", "1", "--json", str(out),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "7 judgment(s) from 7 task(s) name no annotator" in " ".join(result.output.split())
+    report = json.loads(out.read_text())
+    assert report["source"]["format"] == "scale"
+    assert report["source"]["unknown_annotator_judgments"] == 7
+    overall = report["dimensions"]["overall"]
+    # pair-001 (a, a, tie) 1 of 3, pair-002 (b, b) 1 of 1, pair-003 (a, b) 0 of 1.
+    assert overall["percent_agreement"] == {"value": pytest.approx(0.4), "n_pairs": 5}
+    assert overall["krippendorff_alpha"]["value"] is not None
+    assert overall["n_annotators"] == 0
+    assert report["summary"]["n_annotators"] == 0
+    assert report["annotators"] == []  # no per-annotator figures for unknown annotators
+    assert report["annotator_pairs"] == {"overall": []}
+
+
+def test_cli_report_of_a_malformed_task_list_is_one_clear_line() -> None:
+    path = EXPORTS / "scale_malformed.json"
+    result = runner.invoke(app, ["report", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:75: no 'task_id'" in " ".join(result.output.split())
+    assert "Traceback" not in result.output

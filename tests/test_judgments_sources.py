@@ -4,11 +4,14 @@ report's treatment of unknown annotators."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from connector.cli import app
 from connector.errors import JudgmentTableError, OptionError
 from connector.judgments import (
     INPUT_FORMATS,
@@ -22,6 +25,7 @@ from connector.judgments.sources import csv_rows, json_array
 
 DATA = Path(__file__).parent / "data"
 EXPORTS = DATA / "exports"
+runner = CliRunner()
 
 
 @pytest.mark.parametrize(
@@ -117,3 +121,54 @@ def test_csv_rows_know_the_line_they_start_on() -> None:
     assert str(caught.value) == (
         "x.csv:3: 3 cells but the header names 2 columns; quote cells that hold commas"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The command line
+# --------------------------------------------------------------------------------------------
+
+
+def test_cli_format_option_and_its_misspelling(tmp_path: Path) -> None:
+    path = tmp_path / "annotations.txt"
+    shutil.copy(EXPORTS / "prodigy_db_out.jsonl", path)
+    ok = runner.invoke(app, ["report", str(path), "--format", "prodigy", "--resamples", "0"])
+    assert ok.exit_code == 0, ok.output
+    assert f"read {path} as prodigy:" in ok.output
+    bad = runner.invoke(app, ["report", str(path), "--format", "prodigi"])
+    assert bad.exit_code == 2
+    assert "format='prodigi' is not one of 'canonical'" in " ".join(bad.output.split())
+
+
+def test_cli_map_without_equals_sign() -> None:
+    result = runner.invoke(
+        app, ["report", str(EXPORTS / "mturk_batch_results.csv"), "--map", "overall"]
+    )
+    assert result.exit_code == 2
+    assert "--map 'overall': write FIELD=DIMENSION, e.g. --map 'Answer.choice=overall'" in (
+        " ".join(result.output.split())
+    )
+
+
+def test_cli_report_drops_only_the_unknown_annotators(tmp_path: Path) -> None:
+    """Known annotators keep their figures and pairs; unknown ones count in the coefficients
+    only (a canonical table marks them with the same prefix)."""
+    rows = [
+        {"item_id": f"i{i}", "annotator": who, "dimension": "overall", "value": value}
+        for i in range(3)
+        for who, value in (("ann", "a"), ("bob", "a"), (f"?unknown:task {i}", "b"))
+    ]
+    path = tmp_path / "j.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "report.json"
+    result = runner.invoke(
+        app,
+        ["report", str(path), "--resamples", "0", "--min-shared-items", "1", "--json", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert [a["annotator"] for a in report["annotators"]] == ["ann", "bob"]
+    assert [(p["a"], p["b"]) for p in report["annotator_pairs"]["overall"]] == [("ann", "bob")]
+    assert report["summary"]["n_annotators"] == 2
+    assert report["dimensions"]["overall"]["n_judgments"] == 9
+    # three agreeing pairs of nine: every unknown judgment counts
+    assert report["dimensions"]["overall"]["percent_agreement"]["n_pairs"] == 9

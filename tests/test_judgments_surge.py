@@ -17,13 +17,16 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from connector.cli import app
 from connector.errors import JudgmentTableError
 from connector.judgments import AnswerMap, PlatformTable, load_judgments, surge_judgments
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
 QUESTIONS = {"Which response is better?": "overall", "How much better is it?": "strength"}
 MAP = AnswerMap(dimensions=QUESTIONS)
+runner = CliRunner()
 
 EXPECTED = [
     ("pair-001", "W7XK2LQ9", "overall", "a"),
@@ -170,3 +173,38 @@ def test_a_response_without_worker(tmp_path: Path) -> None:
         f"{path}:9: 'worker_id' is empty; Surge writes the worker of every response, so the "
         "row is damaged: restore it from a fresh export or drop it"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The command line, end to end
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["surge_results.csv", "surge_results.json"])
+def test_cli_report_of_results(tmp_path: Path, name: str) -> None:
+    out = tmp_path / "report.json"
+    result = runner.invoke(
+        app,
+        [
+            "report", str(EXPORTS / name), "--rubric", "rubrics/rlhf-pairwise/v2.yaml",
+            "--map", "Which response is better?=overall",
+            "--map", "How much better is it?=strength",
+            "--resamples", "20", "--json", str(out),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "rationale ← free-text answer 'Explain your reasoning'" in result.output
+    report = json.loads(out.read_text())
+    assert report["source"]["format"] == "surge"
+    overall = report["dimensions"]["overall"]
+    # pair-001 (a, a, tie) 1 of 3, pair-002 (b, b) 1 of 1, pair-003 (a, a, b) 1 of 3.
+    assert overall["percent_agreement"] == {"value": pytest.approx(3 / 7), "n_pairs": 7}
+    assert {a["annotator"] for a in report["annotators"]} == {"W3MN8RT4", "W7XK2LQ9", "W9PQ5ZD1"}
+
+
+def test_cli_report_of_a_malformed_export_is_one_clear_line() -> None:
+    path = EXPORTS / "surge_malformed.csv"
+    result = runner.invoke(app, ["report", str(path), "--map", "Which response is better?=overall"])
+    assert result.exit_code == 2
+    assert f"{path}:3: 'completed_at' is not a timestamp: 'soon'" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
