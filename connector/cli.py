@@ -16,6 +16,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,10 +26,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from connector import __version__
-from connector.calibration.batch import BATCH_KINDS, plan_batch
+from connector.calibration.batch import BATCH_KINDS
 from connector.calibration.gold import load_gold
 from connector.calibration.item import load_items
-from connector.calibration.push import push_batch, task_key_secret
+from connector.calibration.push import plan_push, push_batch
 from connector.config import EXAMPLE, Config, ConfigError, load_config
 from connector.errors import ConnectorError, JudgmentTableError
 from connector.judgments import (
@@ -456,14 +457,15 @@ def push(
         with store:
             store.save_rubric(rubric)
             platform.check_project(project.project_id, rubric)
-            plan = plan_batch(
-                project_key=project.key,
-                rubric=rubric,
+            plan = plan_push(
+                store,
+                project.key,
+                rubric,
                 kind=chosen_kind,
                 items=load_items(items, rubric),
                 gold=gold,
                 label=label,
-                key_secret=task_key_secret(store),
+                now=datetime.now(UTC),
             )
             result = push_batch(plan, project, store=store, platform=platform)
     except ConnectorError as exc:

@@ -90,7 +90,7 @@ class Config:
     # (Label Studio members can read its secret, so it is an untrusted trigger).
     webhook_min_interval_s: float = 30.0
     # Per-annotator gold figures in reports move only after this many new gold judgments of the
-    # annotator, at most once per gold_release_hours; see connector/gold_release.py.
+    # annotator, at most once per gold_release_hours; see connector/quality/gold_release.py.
     gold_release_every: int = 10
     gold_release_hours: float = 24.0
 
@@ -138,6 +138,13 @@ class _Section:
         value = self.table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise self.fail(key, f"must be a positive number, not {value!r}")
+        return float(value)
+
+    def seconds(self, key: str, default: float) -> float:
+        """A number of seconds of at least 0 (0 turns the limit off)."""
+        value = self.table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise self.fail(key, f"must be a number of seconds of at least 0, not {value!r}")
         return float(value)
 
     def count(self, key: str, default: int) -> int:
@@ -287,7 +294,7 @@ def load_config(path: str | Path) -> Config:
             "argilla_webhook_secret_env", "IAA_ARGILLA_WEBHOOK_SECRET"
         ),
         alert_webhook_env=alerts.optional_text("webhook_env"),
-        alert_min_interval_s=alerts.number("min_interval_seconds", 60.0),
+        alert_min_interval_s=alerts.seconds("min_interval_seconds", 60.0),
         alert_after_failed_runs=alerts.count("failed_runs", 1),
         api_token_env=server.text("api_token_env", "IAA_API_TOKEN"),
         webhook_min_interval_s=server.number("webhook_min_interval_seconds", 30.0),
@@ -330,7 +337,7 @@ argilla_webhook_secret_env = "IAA_ARGILLA_WEBHOOK_SECRET"
 [alerts]
 # Environment variable holding a Slack-compatible incoming-webhook URL (it embeds a secret).
 # webhook_env = "IAA_ALERT_WEBHOOK"
-min_interval_seconds = 60          # at most one alert a minute after a burst of three
+min_interval_seconds = 60          # at most one alert a minute after a burst of three (0: no limit)
 failed_runs = 1                    # alert after this many failed runs in a row (each retries)
 
 [[platforms]]
@@ -355,6 +362,6 @@ data_manager_column = false        # also a sortable Data Manager column (task d
 max_task_writes = 500              # per-task writes per sync (lowest agreement first)
 # webhook_secret_env = "IAA_WEBHOOK_SECRET"
 # Users whose ground-truth annotations become gold (--import-ground-truth); anyone else's
-# ground truth is an ordinary judgment and is quarantined for review.
+# ground truth stays their ordinary judgment; it is refused as gold, logged and alerted.
 # gold_authors = ["lead@example.com"]
 """

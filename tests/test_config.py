@@ -83,3 +83,14 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
     bad.write_text("[store\n")
     with pytest.raises(ConfigError, match="invalid TOML"):
         load_config(bad)
+
+
+def test_alert_interval_zero_turns_the_rate_limit_off(tmp_path: Path) -> None:
+    (tmp_path / "zero").mkdir()
+    (tmp_path / "negative").mkdir()
+    zero = EXAMPLE.replace("min_interval_seconds = 60", "min_interval_seconds = 0")
+    assert load_config(write(tmp_path / "zero", zero)).alert_min_interval_s == 0.0
+    negative = EXAMPLE.replace("min_interval_seconds = 60", "min_interval_seconds = -1")
+    bad = write(tmp_path / "negative", negative)
+    with pytest.raises(ConfigError, match=r"alerts\.min_interval_seconds: must be a number of"):
+        load_config(bad)

@@ -310,3 +310,42 @@ def test_one_rule_says_who_is_flagged_on_every_surface(tmp_path: Path) -> None:
         assert "1 annotator flagged" in render_html(report)
     finally:
         world.store.close()
+
+
+def test_a_push_mixes_in_re_tests_of_items_judged_long_enough_ago(world: World) -> None:
+    from datetime import timedelta
+
+    from memory_platform import EPOCH
+
+    from connector.calibration import load_gold, plan_push, push_batch
+    from connector.rubric import load_rubric
+
+    rubric = load_rubric(RUBRIC)
+    gold = load_gold(world.gold_path, rubric)
+
+    def push(items: list[Any], *, days: float) -> Any:
+        plan = plan_push(
+            world.store, "p", rubric, kind="production", items=items, gold=gold, label="",
+            now=EPOCH + timedelta(days=days),
+        )  # fmt: skip
+        return plan, push_batch(
+            plan, world.config.project("p"), store=world.store, platform=world.platform
+        )
+
+    first, _ = push(_items("x", 40), days=0)
+    assert first.count("retest") == 0  # nothing judged yet
+    for task in first.tasks:
+        if task.role == "production":
+            task_id = world.store.batch_items(first.batch_id)[first.tasks.index(task)]
+            world.platform.annotate(str(task_id.platform_task_id), task.item.item_key,
+                                    annotator=GOOD, value="a")  # fmt: skip
+    world.sync()
+    early, _ = push(_items("y", 85), days=1)  # judged a day ago: under the 72 h delay
+    assert early.count("retest") == 0
+    late, _ = push(_items("z", 85), days=4)
+    retests = [t.item.item_key for t in late.tasks if t.role == "retest"]
+    assert len(retests) == 5  # 5 % of 100
+    assert all(key.startswith("x") for key in retests)  # judged items, never gold
+    again, repeat = push(_items("z", 85), days=9)  # the same batch later: the same plan
+    assert again == late
+    assert repeat.created == 0

@@ -28,7 +28,14 @@ from connector.calibration.gold import (
     record_claims,
 )
 from connector.calibration.item import Item, ItemFileError, load_items
-from connector.calibration.push import PushResult, known_items, push_batch, task_key_secret
+from connector.calibration.push import (
+    PushResult,
+    known_items,
+    plan_push,
+    push_batch,
+    retest_candidates,
+    task_key_secret,
+)
 
 __all__ = [
     "BATCH_KINDS",
@@ -46,8 +53,10 @@ __all__ = [
     "load_gold",
     "load_items",
     "plan_batch",
+    "plan_push",
     "plan_retraining_batch",
     "push_batch",
     "record_claims",
+    "retest_candidates",
     "task_key_secret",
 ]

@@ -9,18 +9,29 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from connector.calibration.batch import BatchPlan
+import pandas as pd
+
+from connector.calibration.batch import BatchKind, BatchPlan, plan_batch
 from connector.calibration.gold import GoldClaim, record_claims
 from connector.calibration.item import Item
 from connector.config import ProjectConfig
 from connector.platforms.base import NewTask, Platform
+from connector.rubric import Rubric
 from connector.store import BatchItemPlan, ItemRow, Store
 from connector.store.columns import utcnow
 
-__all__ = ["PushResult", "known_items", "push_batch", "task_key_secret"]
+__all__ = [
+    "PushResult",
+    "known_items",
+    "plan_push",
+    "push_batch",
+    "retest_candidates",
+    "task_key_secret",
+]
 
 # Tasks created after (batch creation − this) are candidates for "already pushed".
 CLOCK_SLACK = timedelta(minutes=5)
@@ -64,6 +75,72 @@ def known_items(store: Store, project_key: str) -> list[Item]:
             )
         )
     return found
+
+
+def retest_candidates(
+    store: Store,
+    project_key: str,
+    rubric: Rubric,
+    *,
+    now: datetime,
+    exclude: Collection[str] = (),
+) -> list[Item]:
+    """Items a batch may show again as re-tests: pushed by the connector (their texts are
+    kept), not gold, not in ``exclude``, and first judged at least the rubric's
+    ``retest_delay_hours`` before ``now`` (so the first answer is not fresh in mind)."""
+    frame = store.judgments_frame(project_key)
+    if frame.empty:
+        return []
+    first = pd.to_datetime(frame["submitted_at"], utc=True).groupby(frame["item_id"]).min()
+    cutoff = pd.Timestamp(now - timedelta(hours=rubric.calibration.retest_delay_hours))
+    old = {str(item) for item, when in first.items() if pd.notna(when) and when <= cutoff}
+    gold = {item for item, _ in store.gold_for(project_key)}
+    return [
+        item
+        for item in known_items(store, project_key)
+        if item.item_key in old and item.item_key not in gold and item.item_key not in exclude
+    ]
+
+
+def plan_push(
+    store: Store,
+    project_key: str,
+    rubric: Rubric,
+    *,
+    kind: BatchKind,
+    items: Sequence[Item],
+    gold: Sequence[Item],
+    label: str,
+    now: datetime,
+) -> BatchPlan:
+    """Plan a batch a user pushes: ``items``, gold at the rubric's share, and re-tests of items
+    first judged at least ``retest_delay_hours`` ago (:func:`retest_candidates`).
+
+    Planning the same batch again (same items and label) gives the same plan: the re-tests a
+    stored batch chose are kept, not chosen afresh as time passes.
+    """
+    secret = task_key_secret(store)
+
+    def plan(retest: Sequence[Item]) -> BatchPlan:
+        return plan_batch(
+            project_key=project_key,
+            rubric=rubric,
+            kind=kind,
+            items=items,
+            gold=gold,
+            retest=retest,
+            label=label,
+            key_secret=secret,
+        )
+
+    batch_id = plan(()).batch_id
+    stored = store.batch_items(batch_id)
+    known = {item.item_key: item for item in known_items(store, project_key)}
+    if stored:
+        chosen = {b.item_key for b in stored if b.role == "retest"}
+        return plan([known[key] for key in sorted(chosen) if key in known])
+    own = {item.item_key for item in items}
+    return plan(retest_candidates(store, project_key, rubric, now=now, exclude=own))
 
 
 def push_batch(

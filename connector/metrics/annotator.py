@@ -97,10 +97,11 @@ def peer_agreement(judgments: CodedJudgments, w: FloatArray) -> PeerAgreement:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LeaveOneOut:
-    """Each annotator against the majority of the *other* annotators of the same item.
+    """Each annotator against the plurality of the *other* annotators of the same item (their
+    single most frequent value).
 
-    Items where the others have no strict majority (a tie between values, or no other
-    judgment) are left out. Arrays of shape (A,).
+    Items where the others have no single most frequent value (a tie between values, or no
+    other judgment) are left out. Arrays of shape (A,).
     """
 
     n_items: IntArray
