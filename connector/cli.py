@@ -18,9 +18,8 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -37,7 +36,6 @@ from connector.judgments import (
     AnswerMap,
     PlatformTable,
     input_format,
-    is_unknown_annotator,
     load_judgments,
 )
 from connector.metrics._options import choose
@@ -181,7 +179,7 @@ def report(
         err.print(f"read {input} as {table.platform}:", highlight=False, markup=False)
         for note in table.notes:
             err.print(f"  {note}", highlight=False, markup=False)
-    result = _without_unknown_annotators(jsonable(result), frame)
+    result = jsonable(result)
     if json_path:
         _write(json_path, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     if md_path:
@@ -213,32 +211,6 @@ def _answer_map(pairs: list[str]) -> dict[str, str]:
             )
         mapping[field.strip()] = dimension.strip()
     return mapping
-
-
-def _without_unknown_annotators(report: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
-    """The report without per-annotator figures for annotators the export did not name
-    (:func:`connector.judgments.is_unknown_annotator`): their judgments count in every
-    coefficient, but they are not people to score, pair or count."""
-    unknown = frame["annotator"].map(is_unknown_annotator).astype(bool)
-    if not unknown.any():
-        return report
-    known = frame.loc[~unknown]
-    report["annotators"] = [
-        entry for entry in report["annotators"] if not is_unknown_annotator(entry["annotator"])
-    ]
-    report["annotator_pairs"] = {
-        dimension: [
-            pair
-            for pair in pairs
-            if not (is_unknown_annotator(pair["a"]) or is_unknown_annotator(pair["b"]))
-        ]
-        for dimension, pairs in report["annotator_pairs"].items()
-    }
-    report["summary"]["n_annotators"] = int(known["annotator"].nunique())
-    per_dimension = known.groupby("dimension")["annotator"].nunique()
-    for name, section in report["dimensions"].items():
-        section["n_annotators"] = int(per_dimension.get(name, 0))
-    return report
 
 
 @rubric_app.command("validate")

@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from connector.errors import JudgmentTableError
+from connector.judgments import is_unknown_annotator
 from connector.metrics.agreement import AgreementSummary, Estimate, summarise_agreement
 from connector.metrics.annotator import (
     gold_scores,
@@ -539,7 +540,7 @@ def build_report(
         for a, name in sorted(enumerate(names), key=lambda pair: pair[1])
     ]
     when = generated_at or datetime.now(UTC)
-    return {
+    report = {
         "schema": SCHEMA,
         "generated_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "source": dict(source or {"path": None, "format": "canonical", "rows": len(frame)}),
@@ -565,6 +566,33 @@ def build_report(
         "annotators": annotators,
         "annotator_pairs": pairs,
     }
+    return _without_unknown_annotators(report, frame)
+
+
+def _without_unknown_annotators(report: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
+    """The report without per-annotator figures for annotators the export did not name
+    (:func:`connector.judgments.is_unknown_annotator`, e.g. Scale AI exports): their judgments
+    count in every coefficient, but they are not people to score, pair or count."""
+    unknown = frame["annotator"].map(is_unknown_annotator).astype(bool)
+    if not unknown.any():
+        return report
+    known = frame.loc[~unknown]
+    report["annotators"] = [
+        entry for entry in report["annotators"] if not is_unknown_annotator(entry["annotator"])
+    ]
+    report["annotator_pairs"] = {
+        dimension: [
+            pair
+            for pair in pairs
+            if not (is_unknown_annotator(pair["a"]) or is_unknown_annotator(pair["b"]))
+        ]
+        for dimension, pairs in report["annotator_pairs"].items()
+    }
+    report["summary"]["n_annotators"] = int(known["annotator"].nunique())
+    per_dimension = known.groupby("dimension")["annotator"].nunique()
+    for name, section in report["dimensions"].items():
+        section["n_annotators"] = int(per_dimension.get(name, 0))
+    return report
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
