@@ -143,6 +143,11 @@ def report(
         )
         table = load_judgments(input, format=read_as, answers=answers)
         frame = table.frame
+        if frame.empty:
+            raise JudgmentTableError(
+                "; ".join(table.warnings or [f"{input}: no judgment was read"])
+                + "; check --map and --format against the file's fields"
+            )
         chosen: Rubric
         if rubric is not None:
             chosen = load_rubric(rubric, check_layout=False)

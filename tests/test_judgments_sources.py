@@ -172,3 +172,14 @@ def test_cli_report_drops_only_the_unknown_annotators(tmp_path: Path) -> None:
     assert report["dimensions"]["overall"]["n_judgments"] == 9
     # three agreeing pairs of nine: every unknown judgment counts
     assert report["dimensions"]["overall"]["percent_agreement"]["n_pairs"] == 9
+
+
+def test_a_map_that_matches_nothing_is_a_clear_error_not_an_empty_rubric() -> None:
+    """Before: 'default_rubric_for needs at least one dimension' and no hint of the fields."""
+    path = Path(__file__).parent / "data" / "exports" / "mturk_batch_results.csv"
+    result = runner.invoke(app, ["report", str(path), "--map", "Answer.choice=overall"])
+    assert result.exit_code != 0
+    assert "'Answer.choice' matched no answer field" in result.output
+    assert "'Answer.overall'" in result.output  # the fields there are
+    assert "check --map and --format" in result.output
+    assert "Traceback" not in result.output
