@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,9 @@ def _tool(name: str) -> str | None:
     found = shutil.which(name)
     if found:
         return found
+    beside = Path(sys.executable).parent / name  # the test venv's own bin (dev extra)
+    if beside.exists():
+        return str(beside)
     candidate = LINT_BIN / name
     return str(candidate) if candidate.exists() else None
 
