@@ -402,6 +402,13 @@ class _ProjectSync:
             return []
         gold = self.gold_items  # read by load_gold at the start of this sync
         evidence = annotator_evidence(self.frame, self.rubric)
+        # ordinary items to mix in: every item with stored texts that is gold by no source
+        gold_keys = {item.item_key for item in gold}
+        gold_keys |= {item for item, _ in self.store.gold_for(self.project.key)}
+        ordinary = [
+            i for i in known_items(self.store, self.project.key) if i.item_key not in gold_keys
+        ]
+        secret = task_key_secret(self.store)
         changes = []
         for annotator in waiting:
             state = current[annotator]
@@ -412,18 +419,13 @@ class _ProjectSync:
             if not unseen:
                 log.warning("no unseen gold left for %s's retraining batch", annotator)
                 continue
-            gold_keys = {item.item_key for item in gold}
             plan = plan_retraining_batch(
                 project_key=self.project.key,
                 rubric=self.rubric,
                 gold=unseen[: self.rubric.thresholds.min_gold_judgments],
-                ordinary=[
-                    i
-                    for i in known_items(self.store, self.project.key)
-                    if i.item_key not in gold_keys
-                ],
+                ordinary=ordinary,
                 label=f"retraining:{annotator}:{state.episodes}",
-                key_secret=task_key_secret(self.store),
+                key_secret=secret,
             )
             push_batch(plan, self.project, store=self.store, platform=self.platform)
             transition = assign_retraining_batch(
