@@ -23,6 +23,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy.exc import DataError
 
 import connector.store as store_module
 from connector.errors import ConnectorError, OptionError
@@ -43,6 +44,7 @@ from connector.store import (
     StoreRowError,
     TaskMapping,
 )
+from connector.store.events import NewWebhookEvent
 from connector.store.migrate import head_revision
 from connector.store.schema import metadata
 
@@ -868,3 +870,80 @@ def test_stores_opened_at_once_on_one_database_write_without_errors(store_url: s
     assert sum(created) == 4 * 5 * 90
     with Store.open(store_url) as opened:
         assert len(opened.judgments_frame(PROJECT)) == 4 * 5 * 89
+
+
+def test_webhook_events_stored_together_answer_each(store: Store) -> None:
+    """One transaction for several events: each says whether it is new, a repeat in the same
+    batch or of a stored event is not, and all are stored with their fields."""
+    store.add_webhook_event("old", platform="argilla", payload={}, received_at=T0)
+    batch = [
+        NewWebhookEvent(event_id=e, platform="argilla", payload={"n": i}, project_key="p")
+        for i, e in enumerate(["a", "old", "b", "a"])
+    ]
+    assert store.add_webhook_events(batch) == [True, False, True, False]
+    assert store.add_webhook_events([]) == []
+    stored = {e.event_id: e for e in store.pending_webhook_events(10)}
+    assert sorted(stored) == ["a", "b", "old"]
+    first = stored["a"]
+    assert (first.payload, first.project_key, first.attempts) == ({"n": 0}, "p", 0)
+    assert stored["old"].payload == {}  # the repeat changed nothing
+
+
+def test_webhook_intake_keeps_one_connection_and_recovers_from_a_failed_batch(
+    store: Store,
+) -> None:
+    with store.webhook_intake() as intake:
+        assert intake.add([NewWebhookEvent(event_id="a", platform="argilla", payload={})])
+        bad = NewWebhookEvent(event_id=None, platform="argilla", payload={})  # type: ignore[arg-type]
+        with pytest.raises(StoreError, match="storing webhook events failed"):
+            intake.add([NewWebhookEvent(event_id="b", platform="argilla", payload={}), bad])
+        # the failed transaction stored nothing, and the next one works
+        assert intake.add([NewWebhookEvent(event_id="c", platform="argilla", payload={})])
+    assert [e.event_id for e in store.pending_webhook_events(10)] == ["a", "c"]
+
+
+def test_pending_webhook_projects(store: Store) -> None:
+    assert store.pending_webhook_projects() == set()
+    for event_id, project in [("a1", "a"), ("a2", "a"), ("b1", "b"), ("n1", None)]:
+        store.add_webhook_event(event_id, platform="argilla", payload={}, project_key=project)
+    assert store.pending_webhook_projects() == {"a", "b", None}
+    store.mark_events_processed(["b1"])
+    store.mark_event_processed("n1", error="timeout")
+    assert store.pending_webhook_projects() == {"a", None}
+    assert store.pending_webhook_projects(max_attempts=1) == {"a"}
+
+
+def test_an_event_the_database_refuses_is_an_error_of_its_data(store: Store) -> None:
+    """What the service's group commit relies on to write a failed batch again one event per
+    transaction: PostgreSQL refuses a NUL character in an event's text as an error of the data
+    (not an operational one: locked, unreachable); SQLite stores it."""
+    event = NewWebhookEvent(event_id="nul", platform="label-studio", payload={"at": "a\u0000b"})
+    if store.dialect == "sqlite":
+        assert store.add_webhook_events([event]) == [True]
+        return
+    with pytest.raises(StoreError) as raised:
+        store.add_webhook_events([event])
+    assert isinstance(raised.value.__cause__, DataError)
+    assert store.pending_webhook_events(10) == []
+
+
+def test_webhook_intake_outlives_a_database_restart(store: Store) -> None:
+    """The intake keeps its connection between transactions; when the server has dropped it
+    (a restart), the next batch is written on a new one instead of failing."""
+    if store.dialect != "postgresql":
+        pytest.skip("a server that drops a connection: PostgreSQL")
+
+    def event(event_id: str) -> NewWebhookEvent:
+        return NewWebhookEvent(event_id=event_id, platform="argilla", payload={})
+
+    with store.webhook_intake() as intake:
+        assert intake.add([event("a")]) == [True]
+        kept = intake._connection
+        assert kept is not None
+        with store.engine.begin() as connection:
+            connection.execute(
+                text("SELECT pg_terminate_backend(:pid)"),
+                {"pid": kept.dbapi_connection.info.backend_pid},  # type: ignore[union-attr]
+            )
+        assert intake.add([event("b")]) == [True]
+    assert [e.event_id for e in store.pending_webhook_events(10)] == ["a", "b"]

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Dialect, Table, func, sql
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine.interfaces import DBAPICursor
 
 from connector.store.errors import StoreError
 
@@ -175,35 +175,17 @@ def prepare_insert(dialect: Dialect, statement: Insert, keys: Sequence[str]) -> 
 
 
 def insert_each(
-    connection: Connection, prepared: PreparedInsert, rows: Sequence[Mapping[str, Any]]
+    cursor: DBAPICursor, prepared: PreparedInsert, rows: Sequence[Mapping[str, Any]]
 ) -> list[bool]:
-    """Run ``prepared`` (an ``INSERT … ON CONFLICT DO NOTHING``) once per row, in order, in the
-    connection's transaction; for each row, True if it was inserted (a row that conflicts with
-    one stored already, or earlier in ``rows``, is not).
+    """Run ``prepared`` (an ``INSERT … ON CONFLICT DO NOTHING``) once per row, in order, on a
+    DBAPI ``cursor`` inside its connection's transaction; for each row, True if it was inserted
+    (a row that conflicts with one stored already, or earlier in ``rows``, is not).
 
     Raises:
-        DBAPIError: the driver refused a row (the transaction is then to be rolled back).
+        Exception: the driver's own error (the caller rolls back and translates it).
     """
-    if prepared.dialect != connection.dialect.name:
-        raise ValueError(f"prepared for {prepared.dialect}, not {connection.dialect.name}")
-    cursor = connection.connection.cursor()
     inserted: list[bool] = []
-    parameters: Any = None
-    try:
-        for row in rows:
-            parameters = prepared.parameters(row)
-            cursor.execute(prepared.sql, parameters)
-            inserted.append(cursor.rowcount == 1)
-    except connection.dialect.loaded_dbapi.Error as exc:
-        # what SQLAlchemy raises for a driver error, so the store translates it as any other
-        raise DBAPIError.instance(
-            prepared.sql,
-            parameters,
-            exc,
-            connection.dialect.loaded_dbapi.Error,
-            hide_parameters=True,
-            dialect=connection.dialect,
-        ) from exc
-    finally:
-        cursor.close()
+    for row in rows:
+        cursor.execute(prepared.sql, prepared.parameters(row))
+        inserted.append(cursor.rowcount == 1)
     return inserted
