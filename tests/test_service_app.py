@@ -35,7 +35,7 @@ from connector.service import EventWorker, Metrics, create_app
 from connector.service.app import MAX_BODY_BYTES
 from connector.service.redact import SecretFilter, install_secret_filter, secret_env_names
 from connector.service.webhooks import sign_standard_webhook
-from connector.store import StatusDecision, Store
+from connector.store import StatusDecision, Store, StoreError
 
 ROOT = Path(__file__).resolve().parents[1]
 RUBRIC = ROOT / "rubrics" / "rlhf-pairwise" / "v2.yaml"
@@ -1257,3 +1257,203 @@ def test_real_sized_events_fit_the_body_limit(client: TestClient, store: Store) 
         response = post_argilla(client, body, event_id=f"msg_real_{n}")
         assert response.status_code == 202, response.text
     assert sorted(stored(store)) == ["msg_real_0", "msg_real_1"]
+
+
+# --- group commit: many requests, few transactions, each answer after its own write ----------
+
+
+def _post_concurrently(
+    app: Starlette, bodies: list[tuple[str, bytes]], *, on_answer: Any = None
+) -> list[tuple[int, Any]]:
+    """Signed Argilla events (id, body) posted through ASGI at once, in one event loop; their
+    (status, JSON answer). ``on_answer(event_id, status)`` runs as each answer starts."""
+    import asyncio
+
+    answers: list[tuple[int, Any]] = [(0, None)] * len(bodies)
+
+    async def post(index: int, event_id: str, body: bytes) -> None:
+        headers = signed_headers(body, event_id=event_id)
+        delivered = False
+        chunks: list[bytes] = []
+
+        async def receive() -> dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                answers[index] = (message["status"], None)
+                if on_answer is not None:
+                    on_answer(event_id, message["status"])
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/webhooks/argilla",
+            "raw_path": b"/webhooks/argilla",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 8765),
+        }
+        await app(scope, receive, send)
+        answers[index] = (answers[index][0], json.loads(b"".join(chunks) or b"null"))
+
+    async def main() -> None:
+        await asyncio.gather(*(post(i, e, b) for i, (e, b) in enumerate(bodies)))
+
+    asyncio.run(main())
+    return answers
+
+
+def _event_body(n: int) -> bytes:
+    payload = argilla_payload()
+    payload["data"]["id"] = f"resp-{n}"
+    return json.dumps(payload).encode()
+
+
+def test_events_arriving_together_share_a_transaction_each_stored_before_its_answer(
+    app: Starlette, store: Store
+) -> None:
+    post_argilla(TestClient(app), argilla_payload(), event_id="msg_old")
+    before = app.state.intake.transactions
+    bodies = [(f"msg_{n}", _event_body(n)) for n in range(40)]
+    bodies += [("msg_3", _event_body(3)), ("msg_old", _event_body(99))]  # repeats
+    seen_stored: dict[str, bool] = {}
+
+    def on_answer(event_id: str, status: int) -> None:
+        # the answer is being sent: the event must be in the store already
+        seen_stored[event_id] = event_id in stored(store)
+
+    answers = _post_concurrently(app, bodies, on_answer=on_answer)
+    assert [status for status, _ in answers] == [202] * 40 + [200, 200]
+    assert answers[0][1] == {"status": "accepted", "event_id": "msg_0"}
+    assert answers[-1][1] == {"status": "duplicate", "event_id": "msg_old"}
+    assert len(seen_stored) == 41
+    assert all(seen_stored.values())
+    assert sorted(stored(store)) == sorted({"msg_old", *(f"msg_{n}" for n in range(40))})
+    # one turn of the event loop: one transaction, not 42
+    assert app.state.intake.transactions - before <= 3
+    metrics: Metrics = app.state.metrics
+    assert metrics.counter("iaa_webhook_events_stored_total", platform="argilla") == 41
+    assert metrics.counter("iaa_webhook_events_duplicate_total", platform="argilla") == 2
+
+
+class _FailingIntake:
+    """A store intake that refuses some batches: ``refuse(event ids)`` gives the error's cause
+    (None: the batch is written by the real intake)."""
+
+    def __init__(self, store: Store, refuse: Any) -> None:
+        self.real = store.webhook_intake()
+        self.refuse = refuse
+        self.batches: list[list[str]] = []
+
+    def add(self, events: Any) -> list[bool]:
+        ids = [e.event_id for e in events]
+        self.batches.append(ids)
+        cause = self.refuse(ids)
+        if cause is not None:
+            try:
+                raise cause
+            except Exception as exc:
+                raise StoreError("storing webhook events failed: refused") from exc
+        result: list[bool] = self.real.add(events)
+        return result
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def test_a_database_failure_fails_its_batch_with_503_counted(
+    config: Config, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    locked = OperationalError("INSERT", None, Exception("database is locked"))
+    intake = _FailingIntake(store, lambda ids: locked)
+    monkeypatch.setattr(store, "webhook_intake", lambda: intake)
+    app = create_app(config, store, env=ENV, clock=lambda: NOW)
+    answers = _post_concurrently(app, [(f"msg_{n}", _event_body(n)) for n in range(5)])
+    assert [status for status, _ in answers] == [503] * 5
+    assert answers[0][1] == {"error": "the event could not be stored; retry"}
+    assert len(intake.batches) == 1  # the database is the problem: no retries one by one
+    metrics: Metrics = app.state.metrics
+    assert (
+        metrics.counter(
+            "iaa_webhook_events_rejected_total", platform="argilla", reason="store_error"
+        )
+        == 5
+    )
+    assert stored(store) == []
+
+
+def test_an_event_the_database_refuses_fails_alone(
+    config: Config, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL refuses a NUL character in an event's text (see tests/test_store.py): the
+    batch holding it is written again one event per transaction, so only that one fails."""
+    from sqlalchemy.exc import DataError
+
+    refused = DataError("INSERT", None, Exception("unsupported Unicode escape sequence"))
+    intake = _FailingIntake(store, lambda ids: refused if "msg_bad" in ids else None)
+    monkeypatch.setattr(store, "webhook_intake", lambda: intake)
+    app = create_app(config, store, env=ENV, clock=lambda: NOW)
+    bodies = [(f"msg_{n}", _event_body(n)) for n in range(4)]
+    bodies.insert(2, ("msg_bad", _event_body(9)))
+    answers = _post_concurrently(app, bodies)
+    assert [status for status, _ in answers] == [202, 202, 503, 202, 202]
+    assert len(intake.batches[0]) == 5  # the batch, then each of its events alone
+    assert len(intake.batches) == 6
+    assert sorted(stored(store)) == ["msg_0", "msg_1", "msg_2", "msg_3"]
+
+
+def test_the_intake_writer_thread_ends_with_the_app_and_starts_again(
+    app: Starlette, store: Store
+) -> None:
+    intake = app.state.intake
+    with TestClient(app) as client:
+        assert post_argilla(client, argilla_payload(), event_id="msg_1").status_code == 202
+        assert intake.running
+    assert not intake.running  # the lifespan's end wrote what was handed over and ended it
+    # an app driven without its lifespan starts the thread with the next event
+    assert post_argilla(TestClient(app), argilla_payload(), event_id="msg_2").status_code == 202
+    assert intake.running
+    assert stored(store) == ["msg_1", "msg_2"]
+    intake.close()
+    assert not intake.running
+
+
+def test_webhook_paths_other_than_the_routes_get_the_routers_answers(client: TestClient) -> None:
+    """POSTs to the two webhook routes go straight to their endpoints; everything else about
+    those paths is still the router's."""
+    assert client.get("/webhooks/argilla").status_code == 405
+    assert client.get("/webhooks/label-studio/pairwise").status_code == 405
+    headers = {"Content-Type": "application/json", "X-IAA-Webhook-Secret": LS_SECRET}
+    for path in ("/webhooks/label-studio/", "/webhooks/label-studio/pairwise/x"):
+        assert client.post(path, content=b"{}", headers=headers).status_code == 404
+
+
+def test_the_intake_writer_thread_ends_when_idle_and_starts_again(
+    app: Starlette, store: Store
+) -> None:
+    intake = app.state.intake
+    intake.idle_s = 0.05
+    client = TestClient(app)
+    assert post_argilla(client, argilla_payload(), event_id="msg_1").status_code == 202
+    deadline = time.monotonic() + 10
+    while intake.running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not intake.running
+    assert post_argilla(client, argilla_payload(), event_id="msg_2").status_code == 202
+    assert stored(store) == ["msg_1", "msg_2"]
+    intake.close()

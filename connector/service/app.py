@@ -42,12 +42,16 @@ is a few KiB; see the README) and only ``max_concurrent_bodies`` at once across 
 Durable intake: an accepted event is written to the store before the 2xx is sent; the
 :class:`EventWorker` then syncs (at most once per project per ``[server]
 webhook_min_interval_seconds``). The writes are group-committed: one thread (so the event loop
-never blocks on the database) stores every event that arrived while its previous transaction
-ran in one transaction, under the process's write lock, and each request waits for the commit
-holding its own event. A transaction costs more than a row (about 0.1 ms against a few µs), so
-at 500 events/s a few events share one, and more as the rate grows; nothing waits for a batch
-to fill. If a batch fails for its data rather than the database (PostgreSQL refusing one
-event's text), its events are written again one per transaction, so one bad event fails alone.
+never blocks on the database) keeps one connection and stores every event that arrived while
+its previous transaction ran in one transaction, under the process's write lock; each request
+waits for the commit holding its own event. A transaction costs far more than a row, so the
+busier the service, the more events share one; nothing waits for a batch to fill. If a batch
+fails for its data rather than the database (PostgreSQL refusing one event's text), its events
+are written again one per transaction, so one bad event fails alone.
+
+POSTs to the two webhook routes skip Starlette's router and exception middleware
+(:class:`_WebhookFastPath`); every other request, and any other method on those paths, goes
+through the router as usual.
 
 Payloads and headers are never logged and only a summary of each payload is stored (see
 :mod:`connector.service.webhooks`): Label Studio payloads can carry the project's API token.
@@ -74,9 +78,11 @@ from typing import Any
 import anyio.to_thread
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connector.config import Config, ProjectConfig
 from connector.rubric import load_rubric
@@ -90,13 +96,15 @@ from connector.service.webhooks import (
     argilla_event,
     argilla_summary,
     check_shared_secret,
+    check_signature,
     check_standard_webhook_headers,
+    check_timestamp,
+    decode_secret,
     label_studio_intake,
-    verify_standard_webhook,
 )
 from connector.service.worker import EventWorker
 from connector.store import ANNOTATOR_STATUSES, Store
-from connector.store.events import NewWebhookEvent
+from connector.store.events import NewWebhookEvent, WebhookIntake
 
 __all__ = [
     "ARGILLA_WEBHOOK_SECRET_ENV",
@@ -136,23 +144,24 @@ class _GroupCommit:
     """The intake's store writes, group-committed (see the module docstring).
 
     :meth:`add` returns once the transaction holding the event has committed: True if the
-    event is new, False if it was stored already; it raises what the write raised. Events are
-    gathered on their event loop for ``window_s`` after the first (or until ``max_batch``), then
-    handed to the writer thread in one piece; the thread writes everything handed over while
-    its previous transaction ran in one transaction and wakes each loop once. It starts with
-    the first event and ends after ``idle_s`` without one (or at :meth:`close`).
+    event is new, False if it was stored already; it raises what the write raised.
+
+    The events of one turn of the event loop are handed to the writer thread together (or
+    every ``max_batch``); the thread writes everything handed over while its previous
+    transaction ran in one transaction, then wakes each event loop once. Nothing waits for a
+    batch to fill: a wait would save CPU at a steady 500 events/s, but cap a sender that posts
+    one event at a time per connection at one event per wait per connection. The thread starts
+    with the first event and ends after ``idle_s`` without one (or at :meth:`close`).
     """
 
     def __init__(
         self,
         store: Store,
         *,
-        window_s: float = 0.0,
         max_batch: int = 500,
         idle_s: float = 10.0,
     ) -> None:
         self.store = store
-        self.window_s = window_s
         self.max_batch = max_batch
         self.idle_s = idle_s
         self._gathering: dict[asyncio.AbstractEventLoop, _Waiting] = {}
@@ -168,10 +177,7 @@ class _GroupCommit:
         waiting = self._gathering.get(loop)
         if waiting is None:
             waiting = self._gathering[loop] = []
-            if self.window_s > 0:
-                loop.call_later(self.window_s, self._hand_over, loop, waiting)
-            else:  # the events of this turn of the loop
-                loop.call_soon(self._hand_over, loop, waiting)
+            loop.call_soon(self._hand_over, loop, waiting)
         waiting.append((event, future))
         if len(waiting) >= self.max_batch:
             self._hand_over(loop, waiting)
@@ -189,6 +195,12 @@ class _GroupCommit:
                 self._thread.start()
             self._queue.put((loop, waiting))
 
+    @property
+    def running(self) -> bool:
+        """Whether the writer thread is alive."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
     def close(self, timeout_s: float = 30.0) -> None:
         """Write what was handed over, then end the thread."""
         with self._lock:
@@ -199,6 +211,13 @@ class _GroupCommit:
             thread.join(timeout_s)
 
     def _run(self) -> None:
+        intake = self.store.webhook_intake()  # one connection while the thread lives
+        try:
+            self._serve(intake)
+        finally:
+            intake.close()
+
+    def _serve(self, intake: WebhookIntake) -> None:
         while True:
             try:
                 first = self._queue.get(timeout=self.idle_s)
@@ -220,16 +239,19 @@ class _GroupCommit:
                 else:
                     batches.append(more)
             if batches:
-                self._commit(batches)
+                self._commit(intake, batches)
             if stop:
                 with self._lock:
-                    self._thread = None
-                return
+                    if self._queue.empty():  # else handed over after close(): write it too
+                        self._thread = None
+                        return
 
-    def _commit(self, batches: list[tuple[asyncio.AbstractEventLoop, _Waiting]]) -> None:
+    def _commit(
+        self, intake: WebhookIntake, batches: list[tuple[asyncio.AbstractEventLoop, _Waiting]]
+    ) -> None:
         events = [event for _, waiting in batches for event, _ in waiting]
         try:
-            outcomes = self._write(events)
+            outcomes = self._write(intake, events)
         except Exception as exc:  # never leave a request waiting
             log.exception("the webhook intake writer failed")
             outcomes = [exc] * len(events)
@@ -245,13 +267,13 @@ class _GroupCommit:
             with contextlib.suppress(RuntimeError):  # its loop is closed: nobody waits
                 loop.call_soon_threadsafe(_answer, answers)
 
-    def _write(self, events: list[NewWebhookEvent]) -> list[_Outcome]:
+    def _write(self, intake: WebhookIntake, events: list[NewWebhookEvent]) -> list[_Outcome]:
         """Each event's outcome: stored in one transaction, or one per transaction if the
         batch failed for its data (not for the database: locked, unreachable)."""
         self.transactions += 1
         try:
             with write_lock(self.store):  # shared with the worker: no SQLite busy waits
-                return list(self.store.add_webhook_events(events))
+                return list(intake.add(events))
         except Exception as exc:
             if len(events) == 1 or isinstance(exc.__cause__, OperationalError):
                 return [exc] * len(events)
@@ -260,7 +282,7 @@ class _GroupCommit:
             self.transactions += 1
             try:
                 with write_lock(self.store):
-                    outcomes.append(self.store.add_webhook_events([event])[0])
+                    outcomes.append(intake.add([event])[0])
             except Exception as exc:
                 outcomes.append(exc)
         return outcomes
@@ -288,6 +310,17 @@ class _RejectedError(Exception):
         self.status, self.reason, self.message = status, reason, message
         self.headers = dict(headers or {})
         super().__init__(message)
+
+
+def _headers(request: Request) -> dict[str, str]:
+    """The request's headers in one pass (ASGI names are lower case; the first of repeated
+    ones, as Starlette's ``headers.get``), for the webhook routes' several look-ups."""
+    found: dict[str, str] = {}
+    for name, value in request.scope["headers"]:
+        key = name.decode("latin-1")
+        if key not in found:
+            found[key] = value.decode("latin-1")
+    return found
 
 
 class BearerAuth:
@@ -376,6 +409,7 @@ class _Receiver:
         self._dummy_secret = secrets.token_urlsafe(32)
         self.tolerance_s = tolerance_s
         self.argilla_secret_env = argilla_secret_env
+        self._argilla_keys: tuple[str, bytes] | None = None  # (secret, its decoded key)
         kinds = {p.name: p.kind for p in config.platforms}
         self.label_studio = {
             p.key: p for p in config.projects if kinds.get(p.platform) == "label-studio"
@@ -418,8 +452,8 @@ class _Receiver:
         return Response(status_code=204)
 
     @staticmethod
-    def check_content_type(request: Request) -> None:
-        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    def check_content_type(headers: Mapping[str, str]) -> None:
+        media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type != JSON_MEDIA_TYPE:
             raise _RejectedError(415, "content_type", f"Content-Type must be {JSON_MEDIA_TYPE}")
 
@@ -439,8 +473,8 @@ class _Receiver:
         finally:
             self._reading -= 1
 
-    def check_declared_length(self, request: Request) -> None:
-        declared = request.headers.get("content-length")
+    def check_declared_length(self, headers: Mapping[str, str]) -> None:
+        declared = headers.get("content-length")
         if declared is None:
             return
         if not declared.isascii() or not declared.isdigit():
@@ -449,8 +483,8 @@ class _Receiver:
             raise _RejectedError(413, "too_large", f"body over {self.max_body_bytes} bytes")
 
     async def read_body(self, request: Request) -> bytes:
-        """The body, refused with 413 as soon as the declared or streamed size is over."""
-        self.check_declared_length(request)
+        """The body, refused with 413 as soon as the streamed size is over (the declared size
+        is :meth:`check_declared_length`'s, before)."""
         chunks: list[bytes] = []
         size = 0
         try:
@@ -498,7 +532,7 @@ class _Receiver:
 
     # -- endpoints ---------------------------------------------------------------------------
 
-    def _label_studio_secret(self, request: Request) -> ProjectConfig:
+    def _label_studio_secret(self, request: Request, headers: Mapping[str, str]) -> ProjectConfig:
         """The project the request names, if its secret header is right; else 401.
 
         The secret is checked before anything else, and an unknown project (or one that takes
@@ -518,7 +552,7 @@ class _Receiver:
                     project.key,
                     project.webhook_secret_env,
                 )
-        given = request.headers.get(LABEL_STUDIO_SECRET_HEADER)
+        given = headers.get(LABEL_STUDIO_SECRET_HEADER.lower())
         matches = check_shared_secret(given, expected or self._dummy_secret)
         if project is None or not known or not expected or not matches:
             reason = "wrong_secret"
@@ -532,9 +566,10 @@ class _Receiver:
     async def label_studio_webhook(self, request: Request) -> Response:
         platform = "label-studio"
         try:
-            project = self._label_studio_secret(request)
-            self.check_content_type(request)
-            self.check_declared_length(request)
+            headers = _headers(request)
+            project = self._label_studio_secret(request, headers)
+            self.check_content_type(headers)
+            self.check_declared_length(headers)
             with self.body_slot():
                 intake = self._label_studio_parse(project.key, await self.read_body(request))
             if intake is None:
@@ -561,28 +596,25 @@ class _Receiver:
                 raise _RejectedError(401, "secret_unset", "webhooks are not configured")
             # refused before a byte of the body is read: no headers, a stale or future
             # timestamp, an overlong id, another media type, a declared size over the limit
+            headers = _headers(request)
             try:
-                event_id, _, _ = check_standard_webhook_headers(
-                    request.headers, now=self.clock(), tolerance_s=self.tolerance_s
+                event_id, stamp, signatures = check_standard_webhook_headers(
+                    headers, now=self.clock(), tolerance_s=self.tolerance_s
                 )
+                key = self._argilla_key(secret)
             except SignatureError as exc:
                 raise self._signature_rejection(exc) from None
             if len(event_id) > MAX_EVENT_ID_LENGTH:
                 raise _RejectedError(
                     400, "malformed", f"webhook-id is over {MAX_EVENT_ID_LENGTH} characters"
                 )
-            self.check_content_type(request)
-            self.check_declared_length(request)
+            self.check_content_type(headers)
+            self.check_declared_length(headers)
             with self.body_slot():
                 body = await self.read_body(request)
-                try:
-                    verify_standard_webhook(
-                        request.headers,
-                        body,
-                        secret=secret,
-                        now=self.clock(),
-                        tolerance_s=self.tolerance_s,
-                    )
+                try:  # the timestamp again: reading the body took time
+                    check_timestamp(stamp, now=self.clock(), tolerance_s=self.tolerance_s)
+                    check_signature(event_id, stamp, signatures, body, key=key)
                 except SignatureError as exc:
                     raise self._signature_rejection(exc) from None
                 accepted = self._argilla_parse(event_id, body)
@@ -592,6 +624,14 @@ class _Receiver:
             return await self.store_event(platform, intake.event_id, project_key, intake.summary)
         except _RejectedError as rejected:
             return self.reject(platform, rejected)
+
+    def _argilla_key(self, secret: str) -> bytes:
+        """The HMAC key of the secret, decoded once per value (read on every request, so a
+        rotated secret takes effect at once)."""
+        cached = self._argilla_keys
+        if cached is None or cached[0] != secret:
+            cached = self._argilla_keys = (secret, decode_secret(secret))
+        return cached[1]
 
     def _signature_rejection(self, exc: SignatureError) -> _RejectedError:
         if exc.reason == "secret_invalid":
@@ -669,6 +709,40 @@ class _Receiver:
                 log.warning("metrics of %s unavailable: %s", project.key, exc)
                 self.metrics.count("iaa_metrics_scrape_errors_total", project=project.key)
         return samples
+
+
+ARGILLA_ROUTE = "/webhooks/argilla"
+LABEL_STUDIO_ROUTE = "/webhooks/label-studio/"
+
+
+class _WebhookFastPath:
+    """ASGI middleware: a POST to a webhook route goes straight to its endpoint; anything else
+    goes on to the app's router. The endpoints are the routes' own; what is skipped is the
+    router's matching, the exception middleware and the per-request wrappers around an
+    endpoint, which cost more than verifying and storing an event. It sits inside Starlette's
+    server-error middleware, so an unexpected error is still a logged 500.
+    """
+
+    def __init__(self, app: ASGIApp, receiver: _Receiver) -> None:
+        self.app = app
+        self.receiver = receiver
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
+            path: str = scope["path"]
+            endpoint: Endpoint | None = None
+            if path == ARGILLA_ROUTE:
+                endpoint = self.receiver.argilla_webhook
+            elif path.startswith(LABEL_STUDIO_ROUTE):
+                project = path[len(LABEL_STUDIO_ROUTE) :]
+                if project and "/" not in project:  # as the route's {project}
+                    scope["path_params"] = {"project": project}
+                    endpoint = self.receiver.label_studio_webhook
+            if endpoint is not None:
+                response = await endpoint(Request(scope, receive))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def create_app(
@@ -761,17 +835,19 @@ def create_app(
 
     app = Starlette(
         routes=[
+            # POSTs to these two take _WebhookFastPath; the routes answer anything else (405)
             Route(
-                "/webhooks/label-studio/{project}",
+                LABEL_STUDIO_ROUTE + "{project}",
                 receiver.label_studio_webhook,
                 methods=["POST"],
             ),
-            Route("/webhooks/argilla", receiver.argilla_webhook, methods=["POST"]),
+            Route(ARGILLA_ROUTE, receiver.argilla_webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", auth.protect(metrics_endpoint), methods=["GET"]),
             Route("/reports/{project}", auth.protect(receiver.latest_report), methods=["GET"]),
         ],
+        middleware=[Middleware(_WebhookFastPath, receiver=receiver)],
         lifespan=lifespan,
     )
     app.state.metrics = metrics

@@ -6,7 +6,8 @@
   ``webhook-signature`` lists ``v1,<base64 HMAC-SHA256>`` over ``"{id}.{timestamp}.{body}"``,
   keyed with the base64-decoded secret (given as ``whsec_<base64>`` or plain base64);
   :func:`check_standard_webhook_headers` checks the headers and the timestamp tolerance (before
-  the body is read), :func:`verify_standard_webhook` the signature too.
+  the body is read), :func:`check_signature` the signature, :func:`verify_standard_webhook`
+  all of it.
 
 Only a small summary of each payload is kept (:class:`Intake`): the event kind and the ids
 the sync needs to be debugged. Payloads can hold a platform's API token, annotators' text and
@@ -36,7 +37,9 @@ __all__ = [
     "argilla_event",
     "argilla_summary",
     "check_shared_secret",
+    "check_signature",
     "check_standard_webhook_headers",
+    "check_timestamp",
     "decode_secret",
     "label_studio_intake",
     "sign_standard_webhook",
@@ -132,11 +135,20 @@ def check_standard_webhook_headers(
         raise SignatureError(
             "missing_headers", "webhook-id, webhook-timestamp and webhook-signature are required"
         )
+    check_timestamp(stamp, now=now, tolerance_s=tolerance_s)
+    return event_id, stamp, signatures
+
+
+def check_timestamp(stamp: str, *, now: float, tolerance_s: float = 300.0) -> None:
+    """Check a ``webhook-timestamp`` value: unix seconds within ``now ± tolerance_s``.
+
+    Raises:
+        SignatureError: it is not (reason ``timestamp``: replay or clock skew).
+    """
     if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
         raise SignatureError("timestamp", "webhook-timestamp is not unix seconds")
     if abs(now - int(stamp)) > tolerance_s:
         raise SignatureError("timestamp", "webhook-timestamp is outside the tolerance (replay?)")
-    return event_id, stamp, signatures
 
 
 def verify_standard_webhook(
@@ -157,9 +169,20 @@ def verify_standard_webhook(
     event_id, stamp, signatures = check_standard_webhook_headers(
         headers, now=now, tolerance_s=tolerance_s
     )
-    key = decode_secret(secret)
-    signed = f"{event_id}.{stamp}.".encode() + body
-    expected = hmac.new(key, signed, hashlib.sha256).digest()
+    check_signature(event_id, stamp, signatures, body, key=decode_secret(secret))
+    return event_id
+
+
+def check_signature(event_id: str, stamp: str, signatures: str, body: bytes, *, key: bytes) -> None:
+    """Check that one of the ``webhook-signature`` values (space-separated ``v1,<base64>``)
+    signs the message with ``key`` (:func:`decode_secret`); every value is compared, in
+    constant time. The headers and timestamp are :func:`check_standard_webhook_headers`'s.
+
+    Raises:
+        SignatureError: none matches (reason ``signature``).
+    """
+    signed = b"%s.%s.%s" % (event_id.encode(), stamp.encode(), body)
+    expected = hmac.digest(key, signed, "sha256")
     matched = False
     for candidate in signatures.split():
         version, _, value = candidate.partition(",")
@@ -172,12 +195,11 @@ def verify_standard_webhook(
         matched |= hmac.compare_digest(given, expected)  # check them all: constant time
     if not matched:
         raise SignatureError("signature", "no webhook-signature matches")
-    return event_id
 
 
 def _get(payload: Any, *path: str) -> Any:
     for name in path:
-        if not isinstance(payload, Mapping):
+        if type(payload) is not dict and not isinstance(payload, Mapping):  # JSON: a dict
             return None
         payload = payload.get(name)
     return payload
