@@ -31,7 +31,7 @@ import math
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from connector.service.lock import write_lock
 from connector.service.metrics import Metrics
@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 # Whole tasks/records gone: an incremental pull does not see them, a full one does.
 DELETION_EVENTS = frozenset({"TASKS_DELETED", "record.deleted", "dataset.deleted"})
 MARK_CHUNK = 200  # events marked processed per write transaction
-PROBE_SIZE = 1000  # events read to decide whether a project's sync is due
 
 
 def _needs_full(event: WebhookEvent) -> bool:
@@ -121,20 +120,23 @@ class EventWorker:
         store again."""
         with self._notified_lock:
             self._notified.add(project_key)
-        self._wake.set()
+        # a project waiting for its interval or backoff would only wake the thread to go back
+        # to sleep (a thread switch per event in a flood); its deadline wakes it anyway
+        if project_key is None or self._due(project_key):
+            self._wake.set()
 
     # -- work --------------------------------------------------------------------------------
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                events = self._read_pending(PROBE_SIZE)
+                projects = self._pending_projects()
             except Exception:
                 log.exception("reading pending webhook events failed; retrying")
                 self._stop.wait(self.poll_s)
                 continue
-            if not any(self._due(e.project_key or "") for e in events):
-                self._sleep(events)
+            if not any(self._due(key) for key in projects):
+                self._sleep(projects)
                 continue
             if self._stop.wait(self.debounce_s):  # let a burst of events coalesce
                 break
@@ -147,10 +149,10 @@ class EventWorker:
                 log.exception("processing webhook events failed; retrying")
                 self._stop.wait(self.poll_s)
 
-    def _sleep(self, events: Sequence[WebhookEvent]) -> None:
+    def _sleep(self, projects: Collection[str]) -> None:
         """Nothing is due: sleep until an event of a project that is due arrives, a waiting
         project's interval or backoff ends, or the poll (events stored by other replicas)."""
-        deadline = self.clock() + self._idle_s(events)
+        deadline = self.clock() + self._idle_s(projects)
         while not self._stop.is_set():
             remaining = deadline - self.clock()
             if remaining <= 0:
@@ -166,6 +168,12 @@ class EventWorker:
     def _read_pending(self, limit: int) -> list[WebhookEvent]:
         return self.store.pending_webhook_events(limit, max_attempts=self.max_attempts)
 
+    def _pending_projects(self) -> set[str]:
+        """The projects with pending events (their keys only: the events are read when a sync
+        of the project is due)."""
+        found = self.store.pending_webhook_projects(max_attempts=self.max_attempts)
+        return {key or "" for key in found}
+
     def _due(self, project_key: str) -> bool:
         """Whether a sync of the project may run now: past its backoff and its interval."""
         return self._due_at(project_key) <= self.clock()
@@ -175,12 +183,12 @@ class EventWorker:
         interval_over = -math.inf if last is None else last + self.min_interval_s
         return max(self._not_before.get(project_key, -math.inf), interval_over)
 
-    def _idle_s(self, events: Sequence[WebhookEvent]) -> float:
+    def _idle_s(self, projects: Collection[str]) -> float:
         """How long to sleep when nothing is due: the poll, or less if a waiting project's
         interval or backoff ends sooner."""
         wait = self.poll_s
         now = self.clock()
-        for project_key in {e.project_key or "" for e in events}:
+        for project_key in projects:
             wait = min(wait, max(0.0, self._due_at(project_key) - now))
         return wait
 
