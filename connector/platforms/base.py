@@ -7,7 +7,7 @@ module implementing :class:`Platform`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -26,6 +26,8 @@ __all__ = [
     "Quarantined",
     "TaskAgreement",
     "TaskSeen",
+    "json_type",
+    "objects_with_ids",
     "parse_timestamp",
 ]
 
@@ -94,6 +96,54 @@ class PayloadError(PlatformError):
     @property
     def transient(self) -> bool:
         return False
+
+
+def json_type(value: Any) -> str:
+    """The name a payload message gives a value's type (``null`` for ``None``)."""
+    return "null" if value is None else type(value).__name__
+
+
+def objects_with_ids(
+    owner: Mapping[str, Any],
+    key: str,
+    *,
+    noun: str,
+    owner_noun: str,
+    identifier: Callable[[Any], str | None],
+    platform: str,
+    task_id: str,
+) -> list[tuple[str, dict[str, Any]]]:
+    """``owner[key]``, a list of objects that each carry an ``id``, as (id, object) pairs.
+
+    Absent means none. A list that is not one, an entry that is not an object, or one whose
+    id ``identifier`` cannot read is a :class:`PayloadError` for the whole page: such an entry
+    can be neither quarantined nor told apart from a deleted one.
+    """
+    listed = owner.get(key)
+    if listed is None:
+        return []
+    if not isinstance(listed, list):
+        raise PayloadError(
+            f"{key} is not a list (got {json_type(listed)})", platform=platform, task_id=task_id
+        )
+    found = []
+    for position, entry in enumerate(listed, 1):
+        if not isinstance(entry, dict):
+            raise PayloadError(
+                f"{noun} {position} of the {owner_noun} is not an object (got {json_type(entry)})",
+                platform=platform,
+                task_id=task_id,
+            )
+        entry_id = identifier(entry.get("id"))
+        if entry_id is None:
+            raise PayloadError(
+                f"{noun} {position} of the {owner_noun} has no id (got {entry.get('id')!r}); "
+                "it can be neither quarantined nor told apart from a deleted one",
+                platform=platform,
+                task_id=task_id,
+            )
+        found.append((entry_id, entry))
+    return found
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -44,6 +44,8 @@ from connector.platforms.base import (
     PullPage,
     Quarantined,
     TaskSeen,
+    json_type,
+    objects_with_ids,
     parse_timestamp,
 )
 from connector.rubric import Rubric
@@ -71,10 +73,6 @@ def _identifier(value: Any) -> str | None:
     return None
 
 
-def _type(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
 def dataset_activity(dataset: Any) -> datetime | None:
     """A dataset's ``last_activity_at`` (``None`` when the server does not say: read it all)."""
     value = dataset.get("last_activity_at") if isinstance(dataset, dict) else None
@@ -93,7 +91,7 @@ def record_list(payload: Any) -> list[Any]:
     items = payload.get("items") if isinstance(payload, dict) else None
     if not isinstance(items, list):
         raise PayloadError(
-            f"the answer holds no list of items (got {_type(items)})", platform=PLATFORM
+            f"the answer holds no list of items (got {json_type(items)})", platform=PLATFORM
         )
     return items
 
@@ -101,7 +99,9 @@ def record_list(payload: Any) -> list[Any]:
 def record_id(record: Any) -> str:
     """The record's id; a record that is not an object or has no id is an error for the page."""
     if not isinstance(record, dict):
-        raise PayloadError(f"a record is not an object (got {_type(record)})", platform=PLATFORM)
+        raise PayloadError(
+            f"a record is not an object (got {json_type(record)})", platform=PLATFORM
+        )
     ident = _identifier(record.get("id"))
     if ident is None:
         raise PayloadError(f"a record has no id (got {record.get('id')!r})", platform=PLATFORM)
@@ -116,7 +116,9 @@ def record_state(record: Any) -> tuple[str, dict[str, Any]]:
         return ident, {}
     if not isinstance(metadata, dict):
         raise PayloadError(
-            f"metadata is not an object (got {_type(metadata)})", platform=PLATFORM, task_id=ident
+            f"metadata is not an object (got {json_type(metadata)})",
+            platform=PLATFORM,
+            task_id=ident,
         )
     return ident, dict(metadata)
 
@@ -150,31 +152,15 @@ def _timestamp(
 
 def _responses(record: Mapping[str, Any], ident: str) -> list[tuple[str, dict[str, Any]]]:
     """The record's responses with their ids; errors for the page when one cannot be told."""
-    listed = record.get("responses")
-    if listed is None:
-        return []
-    if not isinstance(listed, list):
-        raise PayloadError(
-            f"responses is not a list (got {_type(listed)})", platform=PLATFORM, task_id=ident
-        )
-    found = []
-    for position, response in enumerate(listed, 1):
-        if not isinstance(response, dict):
-            raise PayloadError(
-                f"response {position} of the record is not an object (got {_type(response)})",
-                platform=PLATFORM,
-                task_id=ident,
-            )
-        response_id = _identifier(response.get("id"))
-        if response_id is None:
-            raise PayloadError(
-                f"response {position} of the record has no id (got {response.get('id')!r}); "
-                "it can be neither quarantined nor told apart from a deleted one",
-                platform=PLATFORM,
-                task_id=ident,
-            )
-        found.append((response_id, response))
-    return found
+    return objects_with_ids(
+        record,
+        "responses",
+        noun="response",
+        owner_noun="record",
+        identifier=_identifier,
+        platform=PLATFORM,
+        task_id=ident,
+    )
 
 
 def _live(response: Mapping[str, Any]) -> bool:
@@ -211,7 +197,7 @@ def user_names(payload: Any) -> dict[str, str]:
     users = payload.get("items") if isinstance(payload, dict) else None
     if not isinstance(users, list):
         raise PayloadError(
-            f"the users answer holds no list of items (got {_type(users)})", platform=PLATFORM
+            f"the users answer holds no list of items (got {json_type(users)})", platform=PLATFORM
         )
     names: dict[str, str] = {}
     for user in users:
@@ -249,7 +235,7 @@ def _read(record: str, ident: str, response: Mapping[str, Any]) -> _Response:
     if values is None:
         values = {}
     if not isinstance(values, dict):
-        raise surprise(f"values is not an object (got {_type(values)})")
+        raise surprise(f"values is not an object (got {json_type(values)})")
     return _Response(
         id=ident,
         user=user,

@@ -44,6 +44,8 @@ from connector.platforms.base import (
     PullPage,
     Quarantined,
     TaskSeen,
+    json_type,
+    objects_with_ids,
     parse_timestamp,
 )
 from connector.platforms.label_studio.labelconfig import ResultError, parse_result
@@ -75,17 +77,13 @@ def _identifier(value: Any) -> str | None:
     return None
 
 
-def _type(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
 def task_list(payload: Any) -> list[Any]:
     """The tasks of a ``GET /api/tasks/`` answer (``{"tasks": [...], "total": N, ...}``) or of
     an export snapshot (a list)."""
     tasks = payload.get("tasks") if isinstance(payload, dict) else payload
     if not isinstance(tasks, list):
         raise PayloadError(
-            f"the answer holds no list of tasks (got {_type(tasks)})", platform=PLATFORM
+            f"the answer holds no list of tasks (got {json_type(tasks)})", platform=PLATFORM
         )
     return tasks
 
@@ -93,7 +91,7 @@ def task_list(payload: Any) -> list[Any]:
 def task_id(task: Any) -> str:
     """The task's id; a task that is not an object or has no id is an error for the page."""
     if not isinstance(task, dict):
-        raise PayloadError(f"a task is not an object (got {_type(task)})", platform=PLATFORM)
+        raise PayloadError(f"a task is not an object (got {json_type(task)})", platform=PLATFORM)
     ident = _identifier(task.get("id"))
     if ident is None:
         raise PayloadError(f"a task has no id (got {task.get('id')!r})", platform=PLATFORM)
@@ -139,7 +137,7 @@ def _object(task: Mapping[str, Any], key: str, ident: str) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise PayloadError(
-            f"{key} is not an object (got {_type(value)})", platform=PLATFORM, task_id=ident
+            f"{key} is not an object (got {json_type(value)})", platform=PLATFORM, task_id=ident
         )
     return dict(value)
 
@@ -163,31 +161,15 @@ def task_keys(tasks: Iterable[Any]) -> dict[str, str]:
 
 def _annotations(task: Mapping[str, Any], ident: str) -> list[tuple[str, dict[str, Any]]]:
     """The task's annotations with their ids; errors for the page when one cannot be told."""
-    listed = task.get("annotations")
-    if listed is None:
-        return []
-    if not isinstance(listed, list):
-        raise PayloadError(
-            f"annotations is not a list (got {_type(listed)})", platform=PLATFORM, task_id=ident
-        )
-    found = []
-    for position, annotation in enumerate(listed, 1):
-        if not isinstance(annotation, dict):
-            raise PayloadError(
-                f"annotation {position} of the task is not an object (got {_type(annotation)})",
-                platform=PLATFORM,
-                task_id=ident,
-            )
-        annotation_id = _identifier(annotation.get("id"))
-        if annotation_id is None:
-            raise PayloadError(
-                f"annotation {position} of the task has no id (got {annotation.get('id')!r}); "
-                "it can be neither quarantined nor told apart from a deleted one",
-                platform=PLATFORM,
-                task_id=ident,
-            )
-        found.append((annotation_id, annotation))
-    return found
+    return objects_with_ids(
+        task,
+        "annotations",
+        noun="annotation",
+        owner_noun="task",
+        identifier=_identifier,
+        platform=PLATFORM,
+        task_id=ident,
+    )
 
 
 def annotation_ids(tasks: Iterable[Any]) -> set[str]:
@@ -213,7 +195,7 @@ def user_names(payload: Any) -> dict[int, str]:
     users = payload.get("results") if isinstance(payload, dict) else payload
     if not isinstance(users, list):
         raise PayloadError(
-            f"the users answer is not a list (got {_type(users)})", platform=PLATFORM
+            f"the users answer is not a list (got {json_type(users)})", platform=PLATFORM
         )
     names: dict[int, str] = {}
     for user in users:
@@ -262,7 +244,7 @@ def _read(
         raise surprise(f"completed_by names no user (got {user!r}): whose judgment is unknown")
     results = annotation.get("result")
     if not isinstance(results, list):
-        raise surprise(f"result is not a list (got {_type(results)})")
+        raise surprise(f"result is not a list (got {json_type(results)})")
     stamps: dict[str, datetime | None] = {}
     for name in ("created_at", "updated_at"):
         value = annotation.get(name)
@@ -389,7 +371,7 @@ class _PageBuilder:
     def _judgments(self, task: str, annotation: _Annotation, left: str | None) -> None:
         for position, result in enumerate(annotation.results, 1):
             if not isinstance(result, dict):
-                reason = f"result {position} is not an object (got {_type(result)})"
+                reason = f"result {position} is not an object (got {json_type(result)})"
                 self._quarantine(task, annotation.id, reason, {"result": result})
                 continue
             dimension = self._dimension(result)
