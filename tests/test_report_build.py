@@ -284,3 +284,46 @@ def test_report_is_json_clean() -> None:
 
     text = json.dumps(report, allow_nan=False)
     assert '"schema": "iaa-connector/report@1"' in text
+
+
+def _ratings(values: tuple[int, ...], codes: list[list[int]]) -> pd.DataFrame:
+    rows = [
+        {
+            "item_id": f"i{i}",
+            "annotator": f"r{r}",
+            "dimension": "helpfulness",
+            "value": values[code],
+        }
+        for i, row in enumerate(codes)
+        for r, code in enumerate(row)
+    ]
+    return frame(rows)
+
+
+def test_ordinal_weights_are_over_ranks_and_the_report_says_so() -> None:
+    # Declaring 1, 2, 3, 4, 6 gives the same weighted kappa and AC2 as 1, 2, 3, 4, 5.
+    codes = [[0, 0, 1], [1, 2, 1], [3, 4, 4], [4, 4, 3], [2, 2, 0], [0, 1, 1], [3, 3, 4]]
+    gapped = (1, 2, 3, 4, 6)
+    rubric = Rubric(
+        id="gap",
+        version="1",
+        changelog="",
+        guidelines="",
+        dimensions=(
+            Dimension(
+                name="helpfulness",
+                question="How helpful?",
+                kind="rating",
+                values=gapped,
+                level="ordinal",
+            ),
+        ),
+    )
+    plain = build_report(_ratings(RATING.values, codes), RUBRIC, options=NO_BOOTSTRAP)
+    gap = build_report(_ratings(gapped, codes), rubric, options=NO_BOOTSTRAP)
+    for key in ("fleiss_kappa", "gwet_ac1", "krippendorff_alpha"):
+        assert gap["dimensions"]["helpfulness"][key]["value"] == pytest.approx(
+            plain["dimensions"]["helpfulness"][key]["value"], abs=1e-12
+        ), key
+    section = gap["dimensions"]["helpfulness"]
+    assert (section["weights"], section["weight_distances"]) == ("linear", "ranks")

@@ -36,7 +36,7 @@ from connector.metrics.consistency import Consistency, retest_consistency
 from connector.metrics.item_agreement import item_agreement
 from connector.metrics.judgments import CodedJudgments
 from connector.metrics.table import code_values, value_counts
-from connector.metrics.weights import agreement_weights
+from connector.metrics.weights import agreement_weights, weights_for_level
 from connector.quality.lifecycle import first_decisions
 from connector.rubric import Dimension, Rubric
 
@@ -52,12 +52,6 @@ __all__ = [
 SCHEMA = "iaa-connector/report@1"
 IntArray: TypeAlias = npt.NDArray[np.intp]
 FloatArray: TypeAlias = npt.NDArray[np.float64]
-LEVEL_WEIGHTS = {
-    "nominal": "identity",
-    "ordinal": "linear",
-    "interval": "quadratic",
-    "ratio": "quadratic",
-}
 SLICE_COLUMNS = {
     "by_category": "category",
     "by_rubric_version": "rubric_version",
@@ -199,8 +193,10 @@ class _DimensionReport:
         self.annotators = annotators
         self.options = options
         self.categories = list(dimension.values)
-        self.weights_name = LEVEL_WEIGHTS[dimension.level]
-        self.w = agreement_weights(self.weights_name, self.categories)
+        self.level_weights = weights_for_level(dimension.level)
+        self.w = agreement_weights(
+            self.level_weights.name, self.categories, distances=self.level_weights.distances
+        )
         self.j = coded.judgments
         self.counts = self.j.counts()
         self.non_decisive = np.array([v in dimension.non_decisive for v in self.categories])
@@ -300,7 +296,8 @@ class _DimensionReport:
             "level": dim.level,
             "categories": [_label(c) for c in self.categories],
             "non_decisive": [_label(c) for c in dim.non_decisive],
-            "weights": self.weights_name,
+            "weights": self.level_weights.name,
+            "weight_distances": self.level_weights.distances,
             "target_alpha": self.rubric.target_alpha_for(dim.name),
             "n_items": summary.n_items,
             "n_pairable_items": summary.n_pairable_items,
@@ -605,7 +602,8 @@ class ItemAgreement:
 
 def item_agreements(frame: pd.DataFrame, rubric: Rubric) -> dict[str, dict[str, ItemAgreement]]:
     """Per dimension and item: :func:`connector.metrics.item_agreement` over the same first
-    judgments and with the same weights (:data:`LEVEL_WEIGHTS`) as the dimension's coefficients
+    judgments and with the same weights (:func:`~connector.metrics.weights.weights_for_level`)
+    as the dimension's coefficients
     in :func:`build_report`. Items with no judgment on a dimension are absent from it."""
     if frame.empty:
         return {}
@@ -628,7 +626,10 @@ def item_agreements(frame: pd.DataFrame, rubric: Rubric) -> dict[str, dict[str, 
             len(annotator_names),
         )
         counts = coded.judgments.counts()
-        w = agreement_weights(LEVEL_WEIGHTS[dimension.level], list(dimension.values))
+        level_weights = weights_for_level(dimension.level)
+        w = agreement_weights(
+            level_weights.name, list(dimension.values), distances=level_weights.distances
+        )
         values = item_agreement(counts, w)
         judged = counts.sum(axis=1)
         found[dimension.name] = {
