@@ -350,8 +350,8 @@ def test_html_renders_null_and_nan_as_dash(report: dict[str, Any]) -> None:
     helpfulness_row = re.search(r"<tr><td>helpfulness</td>.*?</tr>", page)
     assert helpfulness_row is not None
     cells = re.findall(r"<td[^>]*>(.*?)</td>", helpfulness_row.group(0))
-    assert cells[6] == DASH  # Fleiss kappa: NaN
-    assert cells[9] == DASH  # % agreement decisive: no non-decisive values
+    assert cells[7] == DASH  # Fleiss kappa: NaN
+    assert cells[10] == DASH  # % agreement decisive: no non-decisive values
     annotators = page.split('id="annotators"', 1)[1]
     crowd_chen = re.search(r"<tr><td[^>]*>crowd_chen</td>.*?</tr>", annotators)
     assert crowd_chen is not None
@@ -365,13 +365,15 @@ def test_html_renders_null_and_nan_as_dash(report: dict[str, Any]) -> None:
 def test_markdown_has_the_headline_table(report: dict[str, Any]) -> None:
     markdown = render_markdown(report)
     rows = markdown_table_after(markdown, "## Overview")
-    assert rows[0][:2] == ["Dimension", "Level"]
-    assert rows[1][2] == "---:"
+    assert rows[0][:3] == ["Dimension", "Level", "Weights"]
+    assert rows[1][3] == "---:"
     assert rows[2][0] == "overall"
-    assert rows[2][5] == "0.512 [0.441, 0.583]"
-    assert rows[2][10] == "below target 0.800"
-    assert rows[3][5] == "0.702 [0.648, 0.751]"
-    assert rows[3][9] == DASH
+    assert rows[2][2] == "none"
+    assert rows[2][6] == "0.512 [0.441, 0.583]"
+    assert rows[2][11] == "below target 0.800"
+    assert rows[3][2] == "linear over ranks"
+    assert rows[3][6] == "0.702 [0.648, 0.751]"
+    assert rows[3][10] == DASH
     assert "0.683 [0.601, 0.757]" in markdown  # decisive-only alpha, in the dimension facts
 
 
@@ -428,8 +430,9 @@ def test_console_turns_the_headline_table_on_narrow_terminals(report: dict[str, 
 def test_console_prints_names_literally_and_null_as_dash(report: dict[str, Any]) -> None:
     text = console_text(renamed(report, "new_hire", "[bold]boss[/bold]"))
     assert "[bold]boss[/bold]" in text
-    helpfulness = next(line for line in text.splitlines() if "helpfulness" in line)
-    assert DASH in helpfulness  # no decisive agreement for a rating
+    # 160 columns do not hold the headline unwrapped: one column per dimension, helpfulness last
+    decisive = next(line for line in text.splitlines() if line.startswith("% agreement (decisive)"))
+    assert decisive.split()[-1] == DASH  # no decisive agreement for a rating
 
 
 def test_console_without_biases_or_flags_prints_no_note(report: dict[str, Any]) -> None:

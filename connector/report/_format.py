@@ -23,6 +23,7 @@ __all__ = [
     "bias_notes",
     "breakdown_table",
     "category_label",
+    "coefficient_names",
     "dimension_facts",
     "dimensions_of",
     "fmt_coef",
@@ -34,12 +35,14 @@ __all__ = [
     "fmt_percent_ci",
     "fmt_seconds",
     "headline_table",
+    "kappa_name",
     "lookup",
     "number",
     "plural",
     "significance_level",
     "sorted_by_alpha",
     "target_flag",
+    "weights_text",
 ]
 
 DASH = "—"
@@ -155,6 +158,35 @@ def annotators_of(report: Mapping[str, Any], dimension: str) -> list[tuple[str, 
     return found
 
 
+# --------------------------------------------------------------------------- weights
+
+
+def weights_text(dimension: Mapping[str, Any]) -> str | None:
+    """The agreement weights of a dimension's kappas and AC as words (``"linear over ranks"``),
+    or None when they are unweighted (identity, or the report does not say)."""
+    name = dimension.get("weights")
+    if not isinstance(name, str) or name == "identity":
+        return None
+    distances = dimension.get("weight_distances")
+    return f"{name} over {distances}" if isinstance(distances, str) else name
+
+
+def kappa_name(dimension: Mapping[str, Any]) -> str:
+    """``"κ"``, or ``"weighted κ"`` when the dimension's kappas use weights (every kappa of the
+    dimension uses the same weights: Fleiss', peers', gold's, re-tests')."""
+    return "κ" if weights_text(dimension) is None else "weighted κ"
+
+
+def coefficient_names(dimension: Mapping[str, Any]) -> tuple[str, str]:
+    """What the dimension's ``fleiss_kappa`` and ``gwet_ac1`` figures are:
+    ``("Fleiss' κ", "Gwet's AC1")`` unweighted, else e.g.
+    ``("weighted κ (linear over ranks)", "Gwet's AC2 (linear over ranks)")``."""
+    weights = weights_text(dimension)
+    if weights is None:
+        return "Fleiss' κ", "Gwet's AC1"
+    return f"weighted κ ({weights})", f"Gwet's AC2 ({weights})"
+
+
 # --------------------------------------------------------------------------- tables
 
 
@@ -170,12 +202,13 @@ class TextTable:
 HEADLINE_COLUMNS = (
     ("Dimension", False),
     ("Level", False),
+    ("Weights", False),
     ("Items", True),
     ("Judgments", True),
     ("Annotators", True),
     ("α [95% CI]", True),
-    ("Fleiss κ [95% CI]", True),
-    ("AC1 [95% CI]", True),
+    ("Fleiss κ or weighted κ [95% CI]", True),
+    ("AC1 or AC2 [95% CI]", True),
     ("% agreement", True),
     ("% agreement (decisive)", True),
     ("Flag", False),
@@ -199,11 +232,15 @@ def target_flag(dimension: Mapping[str, Any]) -> str:
 
 
 def headline_table(report: Mapping[str, Any]) -> TextTable:
-    """One row per dimension: size, the three chance-corrected coefficients, raw agreement."""
+    """One row per dimension: size, the three chance-corrected coefficients, raw agreement.
+
+    The Weights column names the weights of the kappa and AC columns: ``none`` (Fleiss' κ, AC1)
+    or e.g. ``linear over ranks`` (weighted κ, AC2)."""
     rows = tuple(
         (
             name,
             str(dim.get("level") or DASH),
+            _weights_cell(dim),
             fmt_count(dim.get("n_items")),
             fmt_count(dim.get("n_judgments")),
             fmt_count(dim.get("n_annotators")),
@@ -221,6 +258,10 @@ def headline_table(report: Mapping[str, Any]) -> TextTable:
         rows=rows,
         numeric=tuple(n for _, n in HEADLINE_COLUMNS),
     )
+
+
+def _weights_cell(dimension: Mapping[str, Any]) -> str:
+    return weights_text(dimension) or "none"
 
 
 def breakdown_table(entries: Sequence[Mapping[str, Any]], *, key_title: str) -> TextTable:
@@ -266,6 +307,7 @@ def annotator_table(report: Mapping[str, Any], dimension: str) -> TextTable:
         for entry in report.get("annotators", [])
         if entry.get("status")
     }
+    kappa = kappa_name(lookup(report, "dimensions", dimension) or {})
     rows = tuple(
         (
             name,
@@ -283,7 +325,10 @@ def annotator_table(report: Mapping[str, Any], dimension: str) -> TextTable:
         )
         for name, figures in annotators_of(report, dimension)
     )
-    columns = list(ANNOTATOR_COLUMNS)
+    columns = [
+        (column.replace("κ", kappa) if column.endswith(" κ") else column, numeric)
+        for column, numeric in ANNOTATOR_COLUMNS
+    ]
     if statuses:
         columns.insert(1, ("Status", False))
     return TextTable(
@@ -326,7 +371,11 @@ def dimension_facts(dimension: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Non-decisive", non_decisive or "none"),
         ("Target α", fmt_coef(dimension.get("target_alpha"))),
         ("Pairable items", fmt_count(dimension.get("n_pairable_items"))),
+        ("Weights", _weights_cell(dimension)),
     ]
+    kappa_title, ac_title = coefficient_names(dimension)
+    facts.append((kappa_title, fmt_coef_ci(dimension.get("fleiss_kappa"))))
+    facts.append((ac_title, fmt_coef_ci(dimension.get("gwet_ac1"))))
     if "krippendorff_alpha_decisive" in dimension:
         facts.append(("α, decisive only", fmt_coef_ci(dimension["krippendorff_alpha_decisive"])))
     facts.append(("Position bias", _position_text(dimension.get("position_bias"))))
@@ -334,7 +383,7 @@ def dimension_facts(dimension: Mapping[str, Any]) -> list[tuple[str, str]]:
     intra = dimension.get("intra_annotator")
     if isinstance(intra, Mapping):
         intra_text = (
-            f"κ {fmt_coef(intra.get('cohen_kappa'))}, "
+            f"{kappa_name(dimension)} {fmt_coef(intra.get('cohen_kappa'))}, "
             f"{fmt_percent(intra.get('percent_agreement'))} agreement "
             f"over {plural(intra.get('n_pairs'), 'repeated pair')}"
         )

@@ -251,7 +251,8 @@ def _overview(report: Mapping[str, Any]) -> str:
         '<section id="overview"><h2>Overview</h2>',
         _table(table, cell_html=names, css_class="headline"),
         "<p class=\"muted\">α: Krippendorff's alpha at the dimension's level of measurement; "
-        "κ: Fleiss' kappa; AC1: Gwet's AC1; intervals are 95% bootstrap intervals. "
+        "κ: Fleiss' kappa, or weighted κ where the Weights column names weights; AC1: Gwet's "
+        "AC1, or AC2 (AC1 with those weights); intervals are 95% bootstrap intervals. "
         "% agreement (decisive) leaves out non-decisive values such as ties.</p>",
         _alpha_forest(report),
         _flagged(flagged_annotators(report)),
@@ -373,7 +374,7 @@ def _peer_heatmap(report: Mapping[str, Any], dimension: str) -> str:
     caption = (
         "Percent agreement on the items both annotators judged; grey: the same annotator, or "
         f"fewer than {minimum} shared items. Annotators who share items sit next to each other. "
-        "Hover a cell for the shared items and Cohen's κ."
+        f"Hover a cell for the shared items and Cohen's {network.kappa}."
     )
     if network.n_connected > len(names):
         caption += (

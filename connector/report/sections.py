@@ -24,6 +24,7 @@ from connector.report._format import (
     fmt_count,
     fmt_percent,
     fmt_percent_ci,
+    kappa_name,
     lookup,
     number,
     plural,
@@ -206,6 +207,7 @@ class PeerNetwork:
     pairs: Mapping[frozenset[str], Mapping[str, Any]]
     n_connected: int
     n_annotators: int
+    kappa: str = "κ"
 
     def matrix(self) -> tuple[list[list[float | None]], list[list[str]], list[list[str]]]:
         """Percent agreement of every shown pair (None: same annotator or not listed), the
@@ -228,7 +230,7 @@ class PeerNetwork:
                     )
                 else:
                     titles[-1].append(
-                        f"{a} × {b}: {fmt_percent(value)} agreement, κ "
+                        f"{a} × {b}: {fmt_percent(value)} agreement, {self.kappa} "
                         f"{fmt_coef(pair.get('cohen_kappa'))}, "
                         f"{plural(pair.get('shared_items'), 'shared item')}"
                     )
@@ -275,6 +277,7 @@ def peer_network(report: Mapping[str, Any], dimension: str, *, limit: int) -> Pe
         pairs={k: v for k, v in pairs.items() if k <= placed},
         n_connected=len(links),
         n_annotators=len(set(judgments) | set(links)),
+        kappa=kappa_name(lookup(report, "dimensions", dimension) or {}),
     )
 
 
@@ -305,6 +308,7 @@ def gold_estimates(report: Mapping[str, Any], dimension: str) -> list[Estimate]:
         for entry in report.get("annotators", [])
         if entry.get("status") in FLAGGED_STATUSES
     }
+    kappa = kappa_name(lookup(report, "dimensions", dimension) or {})
     estimates = []
     for who, figures in annotators_of(report, dimension):
         gold = figures.get("gold")
@@ -322,7 +326,7 @@ def gold_estimates(report: Mapping[str, Any], dimension: str) -> list[Estimate]:
                 text=fmt_percent_ci(accuracy, ci),
                 note=(
                     f"{plural(lookup(gold, 'n'), 'gold item')}, "
-                    f"κ {fmt_coef(lookup(gold, 'cohen_kappa'))}"
+                    f"{kappa} {fmt_coef(lookup(gold, 'cohen_kappa'))}"
                 ),
                 alert=who in flagged,
             )
