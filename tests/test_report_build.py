@@ -327,3 +327,33 @@ def test_ordinal_weights_are_over_ranks_and_the_report_says_so() -> None:
         ), key
     section = gap["dimensions"]["helpfulness"]
     assert (section["weights"], section["weight_distances"]) == ("linear", "ranks")
+
+
+def test_position_bias_is_not_measurable_when_a_is_always_on_the_left() -> None:
+    report = build_report(votes(TABLE, display_left=["a"] * 6), RUBRIC, options=NO_BOOTSTRAP)
+    bias = report["dimensions"]["overall"]["position_bias"]
+    decisive = sum(v in ("a", "b") for col in TABLE.values() for v in col if v)
+    assert bias["measurable"] is False
+    assert (bias["n"], bias["left_share"], bias["p_value"]) == (decisive, None, None)
+    assert bias["reason"].startswith(f"response a was on the left in all {decisive} judgments")
+    for entry in report["annotators"]:
+        mine = entry["dimensions"]["overall"]["position_bias"]
+        assert mine["measurable"] is False
+        assert mine["p_value"] is None
+        assert "randomised display sides" in mine["reason"]
+
+
+def test_position_bias_per_annotator_needs_both_sides_for_that_annotator() -> None:
+    # Sides vary over items, but cy judged items 0, 1, 3, 5 decisively... all with a on the left
+    # except item 2 (tie, not decisive): cy's own sides never vary.
+    left = ["a", "a", "b", "a", "b", "a"]
+    report = build_report(votes(TABLE, display_left=left), RUBRIC, options=NO_BOOTSTRAP)
+    assert report["dimensions"]["overall"]["position_bias"]["measurable"] is True
+    by_name = {
+        entry["annotator"]: entry["dimensions"]["overall"]["position_bias"]
+        for entry in report["annotators"]
+    }
+    assert by_name["cy"]["measurable"] is False
+    assert by_name["cy"]["p_value"] is None
+    assert by_name["ann"]["measurable"] is True
+    assert by_name["ann"]["p_value"] is not None

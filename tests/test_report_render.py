@@ -27,6 +27,7 @@ from connector.report import (
     DASH,
     PEER_MARGIN,
     PEER_MIN_PAIRS,
+    annotator_table,
     flagged_annotators,
     fmt_coef,
     fmt_coef_ci,
@@ -641,3 +642,32 @@ def test_annotator_status_column_when_the_report_carries_statuses(report: dict[s
     assert "Status" in text
     rows = [line for line in text.splitlines() if line.startswith(f"| {first['annotator']} | ")]
     assert any(line.startswith(f"| {first['annotator']} | probation |") for line in rows)
+
+
+def test_unmeasurable_position_bias_says_why_in_every_renderer(report: dict[str, Any]) -> None:
+    reason = "response a was on the left in all 430 judgments with a known display side"
+    report["dimensions"]["overall"]["position_bias"] = {
+        "n": 430,
+        "left_share": None,
+        "p_value": None,
+        "measurable": False,
+        "reason": reason,
+    }
+    new_hire = next(a for a in report["annotators"] if a["annotator"] == "new_hire")
+    new_hire["dimensions"]["overall"]["position_bias"] = {
+        "n": 30,
+        "left_share": None,
+        "p_value": None,
+        "measurable": False,
+        "reason": "saw a on the same side",
+    }
+    page = render_html(report)
+    markdown = render_markdown(report)
+    text = console_text(report)
+    for output in (page, markdown):
+        assert f"not measurable: {reason}" in output
+        assert "Position bias in overall" not in output  # no significance note
+    assert "Position bias in overall" not in text
+    rows = {row[0]: row for row in annotator_table(report, "overall").rows}
+    columns = annotator_table(report, "overall").columns
+    assert rows["new_hire"][columns.index("Position bias p")] == "not measurable"

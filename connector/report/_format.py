@@ -319,7 +319,7 @@ def annotator_table(report: Mapping[str, Any], dimension: str) -> TextTable:
             fmt_percent(lookup(figures, "leave_one_out", "agreement")),
             fmt_percent(figures.get("non_decisive_rate")),
             fmt_seconds(figures.get("median_lead_time_s")),
-            fmt_p(lookup(figures, "position_bias", "p_value")),
+            _position_p(figures.get("position_bias")),
             fmt_p(lookup(figures, "length_bias", "p_value")),
             fmt_coef(lookup(figures, "intra", "cohen_kappa")),
         )
@@ -393,9 +393,18 @@ def dimension_facts(dimension: Mapping[str, Any]) -> list[tuple[str, str]]:
     return facts
 
 
+def _position_p(bias: object) -> str:
+    """An annotator's position-bias p-value, or ``not measurable`` (sides not randomised)."""
+    if isinstance(bias, Mapping) and bias.get("measurable") is False:
+        return "not measurable"
+    return fmt_p(lookup(bias, "p_value"))
+
+
 def _position_text(bias: object) -> str:
     if not isinstance(bias, Mapping):
         return DASH
+    if bias.get("measurable") is False:
+        return f"not measurable: {bias.get('reason') or 'display sides were not randomised'}"
     return (
         f"left option chosen {fmt_percent(bias.get('left_share'))} "
         f"of {plural(bias.get('n'), 'judgment')} ({_p_clause(bias.get('p_value'))})"

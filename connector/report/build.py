@@ -30,7 +30,12 @@ from connector.metrics.annotator import (
     non_decisive_rates,
     peer_agreement,
 )
-from connector.metrics.bias import ChoiceBias, choice_bias
+from connector.metrics.bias import (
+    ChoiceBias,
+    choice_bias,
+    constant_side,
+    unmeasurable_position,
+)
 from connector.metrics.confusion import confusion_pairs, pair_confusion
 from connector.metrics.consistency import Consistency, retest_consistency
 from connector.metrics.item_agreement import item_agreement
@@ -200,6 +205,10 @@ class _DimensionReport:
         self.j = coded.judgments
         self.counts = self.j.counts()
         self.non_decisive = np.array([v in dimension.non_decisive for v in self.categories])
+        # Display sides of the decisive judgments with a known one (set by _side_choice), and the
+        # annotators who saw response a always on the same side (set by dimension_section).
+        self.left_is_a: npt.NDArray[np.bool_] = np.zeros(0, dtype=np.bool_)
+        self.constant_side: npt.NDArray[np.bool_] = np.zeros(self.j.n_annotators, dtype=np.bool_)
 
     def _summary(
         self, counts: FloatArray, categories: Sequence[Any], w: FloatArray
@@ -227,7 +236,8 @@ class _DimensionReport:
         has_left = decisive & ~pd.isna(left)
         position: BoolPair | None = None
         if has_left.any():
-            left_is_a = left[has_left] == "a"
+            left_is_a = np.asarray(left[has_left] == "a", dtype=np.bool_)
+            self.left_is_a = left_is_a
             position = (np.flatnonzero(has_left), chose_a[has_left] == left_is_a)
         length_a = self.frame["length_a"].to_numpy(dtype=np.float64)[rows]
         length_b = self.frame["length_b"].to_numpy(dtype=np.float64)[rows]
@@ -340,6 +350,7 @@ class _DimensionReport:
         }
         _, position, length = self._side_choice()
         position_bias = length_bias = None
+        not_measurable: str | None = None
         if position is not None:
             position_bias = choice_bias(
                 position[1],
@@ -347,11 +358,17 @@ class _DimensionReport:
                 n_annotators=j.n_annotators,
                 against_pool=False,
             )
+            not_measurable = unmeasurable_position(self.left_is_a)
+            self.constant_side = constant_side(
+                self.left_is_a, j.annotator[position[0]], n_annotators=j.n_annotators
+            )
         if length is not None:
             length_bias = choice_bias(
                 length[1], j.annotator[length[0]], n_annotators=j.n_annotators, against_pool=True
             )
-        section["position_bias"] = self._bias(position_bias, "left_share")
+        section["position_bias"] = _position_bias(
+            self._bias(position_bias, "left_share"), not_measurable
+        )
         section["length_bias"] = self._bias(length_bias, "longer_share")
         consistency: Consistency | None = None
         if len(self.coded.retest_first):
@@ -422,7 +439,15 @@ class _DimensionReport:
             )
             entry["non_decisive_rate"] = _num(nd_rates[a]) if nd_rates is not None else None
             entry["median_lead_time_s"] = _num(lead_median[a])
-            entry["position_bias"] = _annotator_bias(position_bias, a, "left_share", pool=False)
+            entry["position_bias"] = _position_bias(
+                _annotator_bias(position_bias, a, "left_share", pool=False),
+                (
+                    "this annotator saw response a on the same side in every judgment with a "
+                    "known display side: position bias needs randomised display sides"
+                )
+                if self.constant_side[a]
+                else None,
+            )
             entry["length_bias"] = _annotator_bias(length_bias, a, "longer_share", pool=True)
             entry["intra"] = (
                 {
@@ -456,6 +481,22 @@ class _DimensionReport:
 
 
 BoolPair: TypeAlias = tuple[IntArray, npt.NDArray[np.bool_]]
+
+
+def _position_bias(entry: dict[str, Any] | None, not_measurable: str | None) -> Any:
+    """A position-bias entry with ``measurable``; when the display sides were not randomised,
+    no share or p-value, and ``reason`` instead."""
+    if entry is None:
+        return None
+    if not_measurable is None:
+        return {**entry, "measurable": True}
+    return {
+        "n": entry["n"],
+        "left_share": None,
+        "p_value": None,
+        "measurable": False,
+        "reason": not_measurable,
+    }
 
 
 def _annotator_bias(
