@@ -384,7 +384,7 @@ def test_markdown_renders_null_as_dash(report: dict[str, Any]) -> None:
     rows = markdown_table_after(section, "### helpfulness")
     crowd_ben = next(row for row in rows if row[0] == "crowd_ben")
     assert crowd_ben[4] == DASH  # peer kappa undefined (null)
-    assert crowd_ben[6] == DASH  # non-decisive rate: helpfulness has no non-decisive values
+    assert crowd_ben[7] == DASH  # non-decisive rate: helpfulness has no non-decisive values
 
 
 def test_markdown_escapes_pipes_and_html(report: dict[str, Any]) -> None:
@@ -410,7 +410,7 @@ def test_console_summary_lists_dimensions_flags_and_biases(report: dict[str, Any
     assert "below target" in text
     assert "Flagged annotators" in text
     assert "retraining: 11/20 gold judgments right" in " ".join(text.split())
-    assert "peer agreement 55.4% over 240 pairs vs 66.4% overall" in text  # crowd_chen
+    assert "peer agreement 55.4% vs 66.4%" in text  # crowd_chen
     assert "Position bias in overall: left option chosen 56.3% of 430 judgments (p = 0.009)." in (
         text
     )
@@ -533,17 +533,20 @@ def test_low_peer_agreement_over_enough_pairs_is_flagged_with_its_pairs(
     report: dict[str, Any],
 ) -> None:
     reasons = flag_reasons(in_retraining(report, "new_hire"))
-    # overall pools 66.4%: crowd_chen 55.4% (240 pairs) and new_hire 40.6% (180) are > 10 below
+    # overall: the others agree 66.4% on the items crowd_chen and new_hire judged; they agree
+    # 55.4% (240 pairs) and 40.6% (180), more than 10 points below, intervals wholly below 0
     assert reasons[("overall", "crowd_chen")] == (
-        "peer agreement 55.4% over 240 pairs vs 66.4% overall",
+        "peer agreement 55.4% vs 66.4% (−11.0 pp [−17.0, −5.0]) among the others on the same "
+        "items, over 240 pairs",
     )
     assert reasons[("overall", "new_hire")] == (
         "retraining: 11/20 gold judgments right (55.0%) (all gold judgments): the Wilson upper "
         "bound 72.0% is below 80.0%",
-        "peer agreement 40.6% over 180 pairs vs 66.4% overall",
+        "peer agreement 40.6% vs 66.4% (−25.8 pp [−31.8, −19.8]) among the others on the same "
+        "items, over 180 pairs",
     )
     assert ("overall", "crowd_ben") not in reasons  # 59.3%: only 7.1 points below
-    # helpfulness pools 51.2%: its lowest, crowd_chen at 42.6%, is 8.6 points below
+    # helpfulness: the others agree 51.2%; its lowest, crowd_chen at 42.6%, is 8.6 points below
     assert not [key for key in reasons if key[0] == "helpfulness"]
     assert (PEER_MIN_PAIRS, PEER_MARGIN) == (20, 0.10)
 
@@ -551,14 +554,21 @@ def test_low_peer_agreement_over_enough_pairs_is_flagged_with_its_pairs(
 def test_low_peer_agreement_over_few_pairs_is_not_flagged(report: dict[str, Any]) -> None:
     new_hire = next(a for a in report["annotators"] if a["annotator"] == "new_hire")
     crowd_chen = next(a for a in report["annotators"] if a["annotator"] == "crowd_chen")
-    new_hire["dimensions"]["overall"]["peers"]["n_pairs"] = PEER_MIN_PAIRS - 1
-    crowd_chen["dimensions"]["overall"]["peers"]["n_pairs"] = PEER_MIN_PAIRS
+    new_hire["dimensions"]["overall"]["peers"]["same_items"]["n_pairs"] = PEER_MIN_PAIRS - 1
+    crowd_chen["dimensions"]["overall"]["peers"]["same_items"]["n_pairs"] = PEER_MIN_PAIRS
     reasons = flag_reasons(in_retraining(report, "new_hire"))
     assert reasons[("overall", "new_hire")] == (f"retraining: {NEW_HIRE_REASON}",)
-    assert reasons[("overall", "crowd_chen")] == (
-        "peer agreement 55.4% over 20 pairs vs 66.4% overall",
-    )
-    report["dimensions"]["overall"]["percent_agreement"]["value"] = None  # no pooled figure
+    assert reasons[("overall", "crowd_chen")][0].endswith("over 20 pairs")
+
+
+def test_an_interval_that_reaches_zero_is_not_a_flag(report: dict[str, Any]) -> None:
+    crowd_chen = next(a for a in report["annotators"] if a["annotator"] == "crowd_chen")
+    same = crowd_chen["dimensions"]["overall"]["peers"]["same_items"]
+    same["ci95"] = [-0.25, 0.01]  # 11 points below, but the interval reaches above 0
+    assert ("overall", "crowd_chen") not in flag_reasons(report)
+    same["ci95"] = None  # no interval (a single item): no verdict either
+    assert ("overall", "crowd_chen") not in flag_reasons(report)
+    crowd_chen["dimensions"]["overall"]["peers"]["same_items"] = None  # no reference at all
     assert ("overall", "crowd_chen") not in flag_reasons(report)
 
 
@@ -570,8 +580,11 @@ def test_flagged_table_lists_peer_pairs_everywhere(report: dict[str, Any]) -> No
     rules, table = section.split("\n\n", 2)[:2]
     assert rules.startswith("Status probation, retraining, suspended (the annotator lifecycle")
     rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in table.splitlines()]
-    assert rows[0][-2:] == ["Peer agreement", "Peer pairs"]
-    assert rows[2][-2:] == ["55.4%", "240"]  # crowd_chen
+    assert rows[0][-2:] == [
+        "Peer agreement vs others on the same items (difference [95% CI])",
+        "Peer pairs",
+    ]
+    assert rows[2][-2:] == ["55.4% vs 66.4% (−11.0 pp [−17.0, −5.0])", "240"]  # crowd_chen
 
 
 def test_html_folds_long_flag_lists(report: dict[str, Any]) -> None:

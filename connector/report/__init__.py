@@ -39,6 +39,7 @@ from connector.report._format import (
     kappa_name,
     lookup,
     number,
+    peer_difference_text,
     plural,
     significance_level,
     sorted_by_alpha,
@@ -57,6 +58,7 @@ from connector.report.sections import (
     gold_release_note,
     gold_thresholds,
     peer_network,
+    peer_shortfall,
 )
 
 __all__ = [
@@ -94,7 +96,9 @@ __all__ = [
     "kappa_name",
     "lookup",
     "number",
+    "peer_difference_text",
     "peer_network",
+    "peer_shortfall",
     "plural",
     "significance_level",
     "sorted_by_alpha",

@@ -38,6 +38,7 @@ __all__ = [
     "kappa_name",
     "lookup",
     "number",
+    "peer_difference_text",
     "plural",
     "significance_level",
     "sorted_by_alpha",
@@ -187,6 +188,30 @@ def coefficient_names(dimension: Mapping[str, Any]) -> tuple[str, str]:
     return f"weighted κ ({weights})", f"Gwet's AC2 ({weights})"
 
 
+# --------------------------------------------------------------------------- peers
+
+
+def peer_difference_text(figures: Mapping[str, Any]) -> str:
+    """``"55.0% vs 80.1% (−25.1 pp [−33.0, −17.2])"`` or ``—``: the annotator's agreement with
+    peers against the others' on the same items, with the interval of the difference."""
+    same = lookup(figures, "peers", "same_items")
+    agreement = number(lookup(same, "agreement"))
+    others = number(lookup(same, "others_agreement"))
+    difference = number(lookup(same, "difference"))
+    if agreement is None or others is None or difference is None:
+        return DASH
+    ci = lookup(same, "ci95")
+    interval = ""
+    if isinstance(ci, Sequence) and len(ci) == 2 and None not in ci:
+        interval = f" [{_pp(ci[0])}, {_pp(ci[1])}]"
+    return f"{fmt_percent(agreement)} vs {fmt_percent(others)} ({_pp(difference)} pp{interval})"
+
+
+def _pp(value: object) -> str:
+    x = number(value)
+    return DASH if x is None else f"{100 * x:+.1f}".replace("-", "−")
+
+
 # --------------------------------------------------------------------------- tables
 
 
@@ -290,6 +315,7 @@ ANNOTATOR_COLUMNS = (
     ("Gold accuracy [95% CI]", True),
     ("Peer agreement", True),
     ("Peer κ", True),
+    ("Peers vs others on the same items", True),
     ("Leave-one-out agreement", True),
     ("Non-decisive rate", True),
     ("Median lead time", True),
@@ -316,6 +342,7 @@ def annotator_table(report: Mapping[str, Any], dimension: str) -> TextTable:
             fmt_percent_ci(lookup(figures, "gold", "accuracy"), lookup(figures, "gold", "ci95")),
             fmt_percent(lookup(figures, "peers", "percent_agreement")),
             fmt_coef(lookup(figures, "peers", "cohen_kappa")),
+            peer_difference_text(figures),
             fmt_percent(lookup(figures, "leave_one_out", "agreement")),
             fmt_percent(figures.get("non_decisive_rate")),
             fmt_seconds(figures.get("median_lead_time_s")),

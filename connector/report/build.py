@@ -29,6 +29,7 @@ from connector.metrics.annotator import (
     leave_one_out,
     non_decisive_rates,
     peer_agreement,
+    peer_comparison,
 )
 from connector.metrics.bias import (
     ChoiceBias,
@@ -88,6 +89,10 @@ def _num(value: float | np.floating[Any] | None) -> float | None:
         return None
     as_float = float(value)
     return as_float if math.isfinite(as_float) else None
+
+
+def _pair(low: float, high: float) -> list[float | None] | None:
+    return [_num(low), _num(high)] if math.isfinite(low) and math.isfinite(high) else None
 
 
 def _estimate(estimate: Estimate) -> dict[str, Any]:
@@ -390,6 +395,14 @@ class _DimensionReport:
         per_annotator = self._annotator_figures(position_bias, length_bias, consistency)
         return section, per_annotator
 
+    def _item_categories(self) -> IntArray:
+        """A category code per item (its first judgment's category), ``-1`` for none."""
+        category = self.frame["category"].to_numpy(dtype=object)[self.coded.rows]
+        codes, _ = pd.factorize(pd.Series(category, dtype=object))
+        per_item = np.full(self.j.n_items, -1, dtype=np.intp)
+        per_item[self.j.item[::-1]] = codes[::-1]
+        return per_item
+
     def _annotator_figures(
         self,
         position_bias: ChoiceBias | None,
@@ -398,6 +411,7 @@ class _DimensionReport:
     ) -> dict[str, Any]:
         j = self.j
         peers = peer_agreement(j, self.w)
+        same_items = peer_comparison(j, self._item_categories())
         loo = leave_one_out(j, self.w)
         gold = gold_scores(j, self.w)
         n_judgments = np.bincount(j.annotator, minlength=j.n_annotators)
@@ -424,6 +438,18 @@ class _DimensionReport:
                     "n_pairs": int(peers.n_pairs[a]),
                     "percent_agreement": _num(peers.agreement[a]),
                     "cohen_kappa": _num(peers.kappa[a]),
+                    "same_items": (
+                        {
+                            "n_items": int(same_items.n_items[a]),
+                            "n_pairs": int(same_items.n_pairs[a]),
+                            "agreement": _num(same_items.agreement[a]),
+                            "others_agreement": _num(same_items.reference[a]),
+                            "difference": _num(same_items.difference[a]),
+                            "ci95": _pair(same_items.ci_low[a], same_items.ci_high[a]),
+                        }
+                        if same_items.n_pairs[a]
+                        else None
+                    ),
                 }
                 if peers.n_pairs[a]
                 else None

@@ -531,6 +531,9 @@ def _annotator_section(report: Mapping[str, Any], dimensions: Sequence[tuple[str
         parts.append(_table(table, alert_cells=alerts))
     parts.append(
         '<p class="muted">Peer agreement and κ: against the other annotators on shared items. '
+        "Peers vs others on the same items: the annotator's agreement with peers against the "
+        "agreement among the other annotators on the items this annotator judged, with the "
+        "difference in percentage points and its 95% interval. "
         "Bias p-values: tests of whether the annotator picks the left (position) or the longer "
         "(length) response more often than expected. Red: flagged (see the overview).</p>"
     )
