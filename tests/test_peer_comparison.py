@@ -189,7 +189,7 @@ def test_annotator_table_shows_the_like_for_like_comparison() -> None:
         _constructed_frame(), RUBRIC, options=ReportOptions(resamples=0, min_shared_items=1)
     )
     table = annotator_table(report, "factual")
-    column = table.columns.index("Peers vs others on the same items")
+    column = table.columns.index("Peer agreement vs others on the same items")
     careless = next(row for row in table.rows if row[0] == "careless")
     assert careless[column].split(" (")[0].endswith("vs 100.0%")
     assert "pp [" in careless[column]

@@ -384,7 +384,7 @@ def test_markdown_renders_null_as_dash(report: dict[str, Any]) -> None:
     rows = markdown_table_after(section, "### helpfulness")
     crowd_ben = next(row for row in rows if row[0] == "crowd_ben")
     assert crowd_ben[4] == DASH  # peer kappa undefined (null)
-    assert crowd_ben[7] == DASH  # non-decisive rate: helpfulness has no non-decisive values
+    assert crowd_ben[6] == DASH  # non-decisive rate: helpfulness has no non-decisive values
 
 
 def test_markdown_escapes_pipes_and_html(report: dict[str, Any]) -> None:

@@ -44,6 +44,7 @@ from connector.report._format import (
     significance_level,
     sorted_by_alpha,
     target_flag,
+    target_verdict,
     weights_text,
 )
 from connector.report.sections import (
@@ -103,5 +104,6 @@ __all__ = [
     "significance_level",
     "sorted_by_alpha",
     "target_flag",
+    "target_verdict",
     "weights_text",
 ]

@@ -43,6 +43,7 @@ __all__ = [
     "significance_level",
     "sorted_by_alpha",
     "target_flag",
+    "target_verdict",
     "weights_text",
 ]
 
@@ -109,12 +110,15 @@ def fmt_interval(ci: object, *, percent: bool = False) -> str:
 
 
 def fmt_coef_ci(stat: object) -> str:
-    """A ``{"value", "ci95"}`` statistic: ``0.512 [0.440, 0.580]``, the value alone without CI."""
+    """A ``{"value", "ci95"}`` statistic: ``0.512 [0.440, 0.580]``; the value alone without CI,
+    ``1.000 (no interval)`` when there were too few items for one (``no_interval``)."""
     if not isinstance(stat, Mapping) or number(stat.get("value")) is None:
         return DASH
     interval = fmt_interval(stat.get("ci95"))
     value = fmt_coef(stat.get("value"))
-    return value if interval == DASH else f"{value} {interval}"
+    if interval == DASH:
+        return f"{value} (no interval)" if stat.get("no_interval") else value
+    return f"{value} {interval}"
 
 
 def fmt_percent_ci(value: object, ci: object) -> str:
@@ -240,17 +244,46 @@ HEADLINE_COLUMNS = (
 )
 
 
+def target_verdict(stat: object, target: object) -> str | None:
+    """How a ``{"value", "ci95"}`` alpha stands against ``target``: the one rule of what the
+    report paints as below target.
+
+    Returns:
+        ``"below"`` when its 95% interval lies wholly below the target (or, when the report was
+        computed without intervals, its value does); ``"uncertain"`` when the value is below
+        but the interval reaches the target, or there were too few items for an interval
+        (``no_interval``); ``"met"`` when the value reaches the target; None when the value or
+        the target is missing.
+    """
+    value, goal = number(lookup(stat, "value")), number(target)
+    if value is None or goal is None:
+        return None
+    if value >= goal:
+        return "met"
+    if lookup(stat, "no_interval"):
+        return "uncertain"
+    ci = lookup(stat, "ci95")
+    high = number(ci[1]) if isinstance(ci, Sequence) and len(ci) == 2 else None
+    return "uncertain" if high is not None and high >= goal else "below"
+
+
 def below_target(dimension: Mapping[str, Any]) -> bool:
-    """Whether Krippendorff's alpha is computable and below the dimension's ``target_alpha``."""
-    alpha = number(lookup(dimension, "krippendorff_alpha", "value"))
-    target = number(dimension.get("target_alpha"))
-    return alpha is not None and target is not None and alpha < target
+    """Whether Krippendorff's alpha is surely below the dimension's ``target_alpha``
+    (:func:`target_verdict`)."""
+    return target_verdict(dimension.get("krippendorff_alpha"), dimension.get("target_alpha")) == (
+        "below"
+    )
 
 
 def target_flag(dimension: Mapping[str, Any]) -> str:
-    """``"below target 0.800"``, ``"α not computable"`` or empty."""
-    if below_target(dimension):
-        return f"below target {fmt_coef(dimension.get('target_alpha'))}"
+    """``"below target 0.800"``, ``"interval reaches target 0.800"`` (value below, interval not
+    wholly), ``"α not computable"`` or empty."""
+    target = fmt_coef(dimension.get("target_alpha"))
+    verdict = target_verdict(dimension.get("krippendorff_alpha"), dimension.get("target_alpha"))
+    if verdict == "below":
+        return f"below target {target}"
+    if verdict == "uncertain":
+        return f"interval reaches target {target}"
     if number(lookup(dimension, "krippendorff_alpha", "value")) is None:
         return "α not computable"
     return ""
@@ -313,9 +346,8 @@ ANNOTATOR_COLUMNS = (
     ("Annotator", False),
     ("Judgments", True),
     ("Gold accuracy [95% CI]", True),
-    ("Peer agreement", True),
+    ("Peer agreement vs others on the same items", True),
     ("Peer κ", True),
-    ("Peers vs others on the same items", True),
     ("Leave-one-out agreement", True),
     ("Non-decisive rate", True),
     ("Median lead time", True),
@@ -323,6 +355,14 @@ ANNOTATOR_COLUMNS = (
     ("Length bias p", True),
     ("Intra-annotator κ", True),
 )
+
+
+def _peer_cell(figures: Mapping[str, Any]) -> str:
+    """``55.4% vs 66.4% (−11.0 pp [−17.0, −5.0])``, or the agreement with peers alone when no
+    reference on the same items exists."""
+    if lookup(figures, "peers", "same_items") is not None:
+        return peer_difference_text(figures)
+    return fmt_percent(lookup(figures, "peers", "percent_agreement"))
 
 
 def annotator_table(report: Mapping[str, Any], dimension: str) -> TextTable:
@@ -340,9 +380,8 @@ def annotator_table(report: Mapping[str, Any], dimension: str) -> TextTable:
             *((statuses.get(name, DASH),) if statuses else ()),
             fmt_count(figures.get("n_judgments")),
             fmt_percent_ci(lookup(figures, "gold", "accuracy"), lookup(figures, "gold", "ci95")),
-            fmt_percent(lookup(figures, "peers", "percent_agreement")),
+            _peer_cell(figures),
             fmt_coef(lookup(figures, "peers", "cohen_kappa")),
-            peer_difference_text(figures),
             fmt_percent(lookup(figures, "leave_one_out", "agreement")),
             fmt_percent(figures.get("non_decisive_rate")),
             fmt_seconds(figures.get("median_lead_time_s")),

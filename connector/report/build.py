@@ -95,10 +95,14 @@ def _pair(low: float, high: float) -> list[float | None] | None:
     return [_num(low), _num(high)] if math.isfinite(low) and math.isfinite(high) else None
 
 
-def _estimate(estimate: Estimate) -> dict[str, Any]:
+def _estimate(estimate: Estimate, note: str | None = None) -> dict[str, Any]:
+    """``{"value", "ci95"}``, and ``no_interval`` (why) when too few items for an interval."""
     lo, hi = estimate.ci95
     interval = [_num(lo), _num(hi)] if math.isfinite(lo) and math.isfinite(hi) else None
-    return {"value": _num(estimate.value), "ci95": interval}
+    entry: dict[str, Any] = {"value": _num(estimate.value), "ci95": interval}
+    if note is not None and interval is None and entry["value"] is not None:
+        entry["no_interval"] = note
+    return entry
 
 
 def _label(value: Any) -> Any:
@@ -287,8 +291,11 @@ class _DimensionReport:
                 {
                     "key": str(key),
                     "n_items": summary.n_items,
+                    "n_pairable_items": summary.n_pairable_items,
                     "n_judgments": summary.n_judgments,
-                    "krippendorff_alpha": _estimate(summary.krippendorff_alpha),
+                    "krippendorff_alpha": _estimate(
+                        summary.krippendorff_alpha, summary.interval_note
+                    ),
                     "percent_agreement": {
                         "value": _num(summary.percent_agreement),
                         "n_pairs": summary.n_pairs,
@@ -320,9 +327,9 @@ class _DimensionReport:
             "n_annotators": int(np.unique(j.annotator).size),
             "n_retests": len(self.coded.retest_first),
             "n_extra_repeats": self.coded.extra_repeats,
-            "krippendorff_alpha": _estimate(summary.krippendorff_alpha),
-            "fleiss_kappa": _estimate(summary.fleiss_kappa),
-            "gwet_ac1": _estimate(summary.gwet_ac1),
+            "krippendorff_alpha": _estimate(summary.krippendorff_alpha, summary.interval_note),
+            "fleiss_kappa": _estimate(summary.fleiss_kappa, summary.interval_note),
+            "gwet_ac1": _estimate(summary.gwet_ac1, summary.interval_note),
             "percent_agreement": {
                 "value": _num(summary.percent_agreement),
                 "n_pairs": summary.n_pairs,
@@ -338,7 +345,9 @@ class _DimensionReport:
                 "value": _num(sub.percent_agreement),
                 "n_pairs": sub.n_pairs,
             }
-            section["krippendorff_alpha_decisive"] = _estimate(sub.krippendorff_alpha)
+            section["krippendorff_alpha_decisive"] = _estimate(
+                sub.krippendorff_alpha, sub.interval_note
+            )
         matrix = pair_confusion(self.counts)
         section["confusion"] = {
             "categories": section["categories"],

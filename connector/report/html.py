@@ -15,7 +15,6 @@ Everything taken from the report is escaped (annotator names and categories are 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
@@ -47,9 +46,23 @@ from connector.report import (
     sorted_by_alpha,
 )
 from connector.report.sections import alpha_estimate, gold_estimates
-from connector.report.svg import ReferenceLine, bar_chart, forest_plot, heatmap
+from connector.report.svg import (
+    LABEL_CHARS,
+    ROW_LABEL_CHARS,
+    ReferenceLine,
+    bar_chart,
+    forest_plot,
+    heatmap,
+    shortened,
+)
 
-__all__ = ["MAX_GOLD_ROWS", "MAX_HEATMAP_ANNOTATORS", "SHOWN_FLAGGED", "render_html"]
+__all__ = [
+    "AGREEMENT_SCALE",
+    "MAX_GOLD_ROWS",
+    "MAX_HEATMAP_ANNOTATORS",
+    "SHOWN_FLAGGED",
+    "render_html",
+]
 
 MAX_HEATMAP_ANNOTATORS = 30
 """The agreement heatmap shows at most this many annotators (those with the most listed pairs,
@@ -60,6 +73,10 @@ MAX_GOLD_ROWS = 40
 
 SHOWN_FLAGGED = 20
 """Flagged annotators listed in the overview; the rest are folded away under a summary line."""
+
+AGREEMENT_SCALE = (0.0, 1.0)
+"""The colour scale of the agreement heatmap: always 0–100%, so that 90–95% looks close
+together rather than stretched over the whole scale."""
 
 CSS = """
 :root { color-scheme: light; }
@@ -93,6 +110,8 @@ table.headline th, table.headline td { padding: 4px 8px; }
 .badge { display: block; width: max-content; margin-top: 3px; padding: 0 6px; font-size: 11.5px;
          font-weight: 600; color: #c0392b; background: #fdecea; border: 1px solid #f1b8b0;
          border-radius: 4px; }
+.badge-muted { display: block; width: max-content; margin-top: 3px; font-size: 11.5px;
+               color: #666; }
 td.alert { white-space: nowrap; }
 .muted { color: #666; }
 figure { margin: 12px 0 20px; break-inside: avoid; }
@@ -177,6 +196,15 @@ def _figure(svg: str, caption: str) -> str:
     return f"<figure>{svg}<figcaption>{caption}</figcaption></figure>"
 
 
+def _full_labels(labels: Iterable[str], limit: int) -> str:
+    """A caption sentence giving in full the labels a chart shortens (empty when none is)."""
+    cut = sorted({label for label in labels if shortened(label, limit) != label})
+    if not cut:
+        return ""
+    listed = "; ".join(f"“{shortened(label, limit)}” = “{label}”" for label in cut)
+    return f" Shortened labels in full: {listed}."
+
+
 def _percent_tick(value: float) -> str:
     return f"{100 * value:g}%"
 
@@ -243,10 +271,7 @@ def _overview(report: Mapping[str, Any]) -> str:
         rows=tuple(row[:-1] for row in headline.rows),
         numeric=headline.numeric[:-1],
     )
-    names = {
-        (i, 0): _esc(row[0]) + (f'<span class="badge">{_esc(row[-1])}</span>' if row[-1] else "")
-        for i, row in enumerate(headline.rows)
-    }
+    names = {(i, 0): _esc(row[0]) + _flag_badge(row[-1]) for i, row in enumerate(headline.rows)}
     parts = [
         '<section id="overview"><h2>Overview</h2>',
         _table(table, cell_html=names, css_class="headline"),
@@ -263,6 +288,14 @@ def _overview(report: Mapping[str, Any]) -> str:
         parts.append(f'<h3>Biases</h3><ul class="notes">{items}</ul>')
     parts.append("</section>")
     return "".join(parts)
+
+
+def _flag_badge(flag: str) -> str:
+    """A red badge for a verdict (``below target``), muted text for anything less sure."""
+    if not flag:
+        return ""
+    css = "badge" if flag.startswith("below target") else "badge-muted"
+    return f'<span class="{css}">{_esc(flag)}</span>'
 
 
 def _alpha_forest(report: Mapping[str, Any]) -> str:
@@ -291,11 +324,13 @@ def _alpha_forest(report: Mapping[str, Any]) -> str:
             for t, names in targets.items()
         ]
     svg = forest_plot(estimates, title="Krippendorff's alpha per dimension", reference_lines=lines)
+    full = _esc(_full_labels((e.label for e in estimates), ROW_LABEL_CHARS))
     return _figure(
         svg,
         "Krippendorff's alpha per dimension with its 95% bootstrap interval; the dashed line is "
-        "the target. Red: below target. “Decisive only” leaves out non-decisive values "
-        "(ties) before computing alpha.",
+        "the target. Red: the whole interval below target (an interval that reaches the target "
+        "is not a verdict). “Decisive only” leaves out non-decisive values "
+        "(ties) before computing alpha." + full,
     )
 
 
@@ -353,26 +388,21 @@ def _peer_heatmap(report: Mapping[str, Any], dimension: str) -> str:
             "heatmap; the annotator table below has each annotator&#x27;s agreement with peers.</p>"
         )
     values, texts, titles = network.matrix()
-    present = [v for row in values for v in row if v is not None]
-    low, high = (
-        (math.floor(min(present) * 20) / 20, math.ceil(max(present) * 20) / 20)
-        if present
-        else (0.0, 1.0)
-    )
     names = list(network.shown)
     svg = heatmap(
         values,
         row_labels=names,
         column_labels=names,
         title=f"Percent agreement between annotators, {dimension}",
-        domain=(low, high) if high > low else (0.0, 1.0),
+        domain=AGREEMENT_SCALE,
         cell_texts=texts,
         cell_titles=titles,
         legend_format=_percent_tick,
         legend_title="% agreement",
     )
     caption = (
-        "Percent agreement on the items both annotators judged; grey: the same annotator, or "
+        "Percent agreement on the items both annotators judged, on a fixed 0–100% colour scale; "
+        "grey: the same annotator, or "
         f"fewer than {minimum} shared items. Annotators who share items sit next to each other. "
         f"Hover a cell for the shared items and Cohen's {network.kappa}."
     )
@@ -387,6 +417,7 @@ def _peer_heatmap(report: Mapping[str, Any], dimension: str) -> str:
             f" Not shown: {plural(left_out, 'annotator')} with fewer than {minimum} items "
             "shared with anyone."
         )
+    caption += _full_labels(names, LABEL_CHARS)
     return _figure(svg, _esc(caption))
 
 
@@ -417,6 +448,7 @@ def _gold_chart(report: Mapping[str, Any], dimension: str) -> str:
             f" Showing the {MAX_GOLD_ROWS} lowest of {fmt_count(len(estimates))} annotators "
             "with gold figures; the annotator table below has them all."
         )
+    caption += _full_labels((e.label for e in estimates[:MAX_GOLD_ROWS]), ROW_LABEL_CHARS)
     return _figure(svg, _esc(caption))
 
 
@@ -450,7 +482,7 @@ def _confusion(dimension: str, dim: Mapping[str, Any]) -> str:
     caption = _esc(
         "Coincidence matrix (symmetric): how often two values given to the same item by "
         "different annotators fall in each pair of categories. The diagonal is agreement; "
-        "off-diagonal cells are the confusions."
+        "off-diagonal cells are the confusions." + _full_labels(labels, LABEL_CHARS)
     )
     top = [p for p in confusion.get("top_pairs") or () if isinstance(p, Mapping)]
     table = TextTable(
@@ -511,7 +543,11 @@ def _breakdown_plot(
     svg = forest_plot(
         estimates, title=f"Krippendorff's alpha by {what}, {dimension}", reference_lines=lines
     )
-    return _figure(svg, _esc(f"Krippendorff's alpha with its 95% interval per {what}, {order}."))
+    caption = (
+        f"Krippendorff's alpha with its 95% interval per {what}, {order}. Red: the whole "
+        "interval below target. No interval: fewer pairable items than an interval needs."
+    ) + _full_labels((e.label for e in estimates), ROW_LABEL_CHARS)
+    return _figure(svg, _esc(caption))
 
 
 def _details(table: TextTable) -> str:
@@ -530,10 +566,11 @@ def _annotator_section(report: Mapping[str, Any], dimensions: Sequence[tuple[str
         parts.append(f"<h3>{_esc(name)}</h3>")
         parts.append(_table(table, alert_cells=alerts))
     parts.append(
-        '<p class="muted">Peer agreement and κ: against the other annotators on shared items. '
-        "Peers vs others on the same items: the annotator's agreement with peers against the "
-        "agreement among the other annotators on the items this annotator judged, with the "
-        "difference in percentage points and its 95% interval. "
+        '<p class="muted">Peer agreement vs others on the same items: the annotator\'s '
+        "agreement with the other annotators on shared items against the agreement among those "
+        "others on the items this annotator judged, with the difference in percentage points "
+        "and its 95% interval (the agreement alone where no such reference exists). Peer κ: "
+        "against the other annotators on shared items. "
         "Bias p-values: tests of whether the annotator picks the left (position) or the longer "
         "(length) response more often than expected. Red: flagged (see the overview).</p>"
     )

@@ -29,6 +29,7 @@ from connector.report._format import (
     number,
     peer_difference_text,
     plural,
+    target_verdict,
 )
 from connector.report.svg import Estimate
 
@@ -303,17 +304,20 @@ def peer_network(report: Mapping[str, Any], dimension: str, *, limit: int) -> Pe
 
 
 def alpha_estimate(label: str, stat: object, *, target: float | None, note: str) -> Estimate:
-    """A Krippendorff's alpha ``{"value", "ci95"}`` as a chart row, red when below ``target``."""
+    """A Krippendorff's alpha ``{"value", "ci95"}`` as a chart row, red only when its interval
+    lies wholly below ``target`` (:func:`~connector.report._format.target_verdict`): a wide
+    interval that reaches the target, or too few items for an interval, is not a verdict."""
     value = number(lookup(stat, "value"))
     ci = lookup(stat, "ci95") or (None, None)
+    why = lookup(stat, "no_interval")
     return Estimate(
         label=label,
         value=value,
         low=number(ci[0]),
         high=number(ci[1]),
         text=fmt_coef_ci(stat),
-        note=note,
-        alert=value is not None and target is not None and value < target,
+        note=f"{note}; no interval: {why}" if why else note,
+        alert=target_verdict(stat, target) == "below",
     )
 
 
