@@ -178,9 +178,11 @@ def test_careful_annotator_on_hard_items_is_not_flagged_and_careless_one_is() ->
     assert careless["ci95"][1] < 0
     flagged = {f.annotator: f for f in flagged_annotators(report)}
     assert set(flagged) == {"careless"}
-    why = flagged["careless"].reasons[0]
-    assert "vs 100.0%" in why
-    assert "pp [" in why  # the flag shows its interval
+    assert flagged["careless"].reasons == (
+        "agrees with peers less than the others do on the same items",
+    )
+    shown = flagged["careless"].peer_agreement  # the flag shows its interval
+    assert shown.startswith("36.7% vs 100.0% (−63.3 pp [−80.9, −45.8])")
     assert "same items" in flag_rules()
 
 

@@ -181,3 +181,10 @@ def test_only_an_interval_wholly_below_target_is_red() -> None:
         "interval reaches target 0.800"
     )
     assert target_flag({"krippendorff_alpha": sure, "target_alpha": 0.8}) == ("below target 0.800")
+
+
+def test_numbers_break_before_their_interval_only(report: dict[str, Any]) -> None:
+    page = render_html(report)
+    assert '<span class="nb">0.512</span> <span class="nb">[0.441, 0.583]</span>' in page
+    assert ".nb { white-space: nowrap; }" in page
+    assert "@media (max-width: 900px)" in page

@@ -103,7 +103,8 @@ th, td { padding: 4px 10px; border-bottom: 1px solid #e3e6ea; text-align: left;
          vertical-align: top; }
 th { background: #f3f5f7; font-weight: 600; }
 th.num { text-align: right; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.nb { white-space: nowrap; }
 table.headline { font-size: 12.5px; }
 table.headline th, table.headline td { padding: 4px 8px; }
 .alert { color: #c0392b; font-weight: 600; }
@@ -119,6 +120,11 @@ figcaption { color: #555; font-size: 13px; max-width: 820px; margin-top: 4px; }
 details { margin: 4px 0 16px; }
 summary { cursor: pointer; color: #1f5fa8; }
 ul.notes li { margin: 2px 0; }
+@media (max-width: 900px) {
+  body { padding: 16px 12px 48px; }
+  table { font-size: 12px; }
+  th, td, table.headline th, table.headline td { padding: 3px 5px; }
+}
 """
 
 
@@ -182,13 +188,23 @@ def _table(
         for j, (cell, numeric) in enumerate(zip(row, table.numeric, strict=True)):
             classes = " ".join(c for c, on in (("num", numeric), ("alert", (i, j) in alerts)) if on)
             attribute = f' class="{classes}"' if classes else ""
-            cells.append(f"<td{attribute}>{raw.get((i, j), _esc(cell))}</td>")
+            content = raw.get((i, j)) or (_numeric_cell(cell) if numeric else _esc(cell))
+            cells.append(f"<td{attribute}>{content}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     table_class = f' class="{css_class}"' if css_class else ""
     return (
         f'<div class="scroll"><table{table_class}><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
+
+
+def _numeric_cell(text: str) -> str:
+    """A number cell that may break before its interval (``0.477`` / ``[0.428, 0.530]``) on a
+    narrow screen, never inside the number or the interval."""
+    head, bracket, tail = text.partition(" [")
+    if not bracket:
+        return _esc(text)
+    return f'<span class="nb">{_esc(head)}</span> <span class="nb">[{_esc(tail)}</span>'
 
 
 def _figure(svg: str, caption: str) -> str:

@@ -162,11 +162,7 @@ def flagged_annotators(report: Mapping[str, Any]) -> list[FlaggedAnnotator]:
                 status, why = statuses[who]
                 reasons.append(f"{status}: {why}" if why else status)
             if peer_shortfall(figures):
-                pairs = lookup(figures, "peers", "same_items", "n_pairs")
-                reasons.append(
-                    f"peer agreement {peer_difference_text(figures)} among the others on the "
-                    f"same items, over {plural(pairs, 'pair')}"
-                )
+                reasons.append("agrees with peers less than the others do on the same items")
             if reasons:
                 flagged.append(
                     FlaggedAnnotator(
