@@ -188,3 +188,16 @@ def test_numbers_break_before_their_interval_only(report: dict[str, Any]) -> Non
     assert '<span class="nb">0.512</span> <span class="nb">[0.441, 0.583]</span>' in page
     assert ".nb { white-space: nowrap; }" in page
     assert "@media (max-width: 900px)" in page
+
+
+def test_console_paints_only_verdicts_red(report: dict[str, Any]) -> None:
+    from rich.console import Console
+
+    from connector.report.console import print_summary
+
+    report["dimensions"]["helpfulness"]["target_alpha"] = 0.74  # 0.702 [0.648, 0.751]
+    console = Console(record=True, width=240, force_terminal=True, color_system="standard")
+    print_summary(report, console)
+    text = console.export_text(styles=True)
+    assert "\x1b[1;31mbelow target 0.800" in text  # overall: the whole interval below
+    assert "\x1b[2minterval reaches target 0.740" in text  # helpfulness: not a verdict

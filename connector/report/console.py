@@ -102,7 +102,7 @@ def _rich_table(table: TextTable, *, title: str | None = None, alert_column: str
     for row in table.rows:
         rich_table.add_row(
             *(
-                Text(cell, style="bold red" if j == alert_index and cell else "")
+                Text(cell, style=_flag_style(cell) if j == alert_index else "")
                 for j, cell in enumerate(row)
             )
         )
@@ -119,8 +119,15 @@ def _transposed(table: TextTable) -> Table:
         rich_table.add_row(
             Text(column),
             *(
-                Text(row[j], style="bold red" if column == "Flag" and row[j] else "")
+                Text(row[j], style=_flag_style(row[j]) if column == "Flag" else "")
                 for row in table.rows
             ),
         )
     return rich_table
+
+
+def _flag_style(flag: str) -> str:
+    """Bold red for a verdict (``below target``), dim for anything less sure, none if empty."""
+    if not flag:
+        return ""
+    return "bold red" if flag.startswith("below target") else "dim"
