@@ -110,12 +110,17 @@ def test_declared_unused_category_changes_q_for_ac1_only() -> None:
     assert gwet_ac1(data, categories=["a", "b", "c"]) != pytest.approx(gwet_ac1(data))
 
 
-def test_numeric_category_values_set_the_weight_distances() -> None:
-    # With categories 1, 2, 4 a 2-vs-4 disagreement is twice as far as 1-vs-2.
+def test_numeric_category_values_set_the_weight_distances_only_when_asked() -> None:
+    # distances="values": with categories 1, 2, 4 a 2-vs-4 disagreement is twice as far as
+    # 1-vs-2; by default (ranks) both are one step.
     data = [[1, 2], [2, 4], [4, 4], [1, 1]]
-    ours = cohen_kappa(data, weights="linear", categories=[1, 2, 4])
+    ours = cohen_kappa(data, weights="linear", categories=[1, 2, 4], distances="values")
     w = np.array([[1, 2 / 3, 0], [2 / 3, 1, 1 / 3], [0, 1 / 3, 1]])
     assert ours == pytest.approx(cohen_kappa(data, weights=w, categories=[1, 2, 4]))
+    by_rank = np.array([[1, 0.5, 0], [0.5, 1, 0.5], [0, 0.5, 1]])
+    assert cohen_kappa(data, weights="linear", categories=[1, 2, 4]) == pytest.approx(
+        cohen_kappa(data, weights=by_rank, categories=[1, 2, 4])
+    )
 
 
 def test_unknown_level_lists_the_valid_ones() -> None:

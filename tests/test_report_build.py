@@ -284,3 +284,76 @@ def test_report_is_json_clean() -> None:
 
     text = json.dumps(report, allow_nan=False)
     assert '"schema": "iaa-connector/report@1"' in text
+
+
+def _ratings(values: tuple[int, ...], codes: list[list[int]]) -> pd.DataFrame:
+    rows = [
+        {
+            "item_id": f"i{i}",
+            "annotator": f"r{r}",
+            "dimension": "helpfulness",
+            "value": values[code],
+        }
+        for i, row in enumerate(codes)
+        for r, code in enumerate(row)
+    ]
+    return frame(rows)
+
+
+def test_ordinal_weights_are_over_ranks_and_the_report_says_so() -> None:
+    # Declaring 1, 2, 3, 4, 6 gives the same weighted kappa and AC2 as 1, 2, 3, 4, 5.
+    codes = [[0, 0, 1], [1, 2, 1], [3, 4, 4], [4, 4, 3], [2, 2, 0], [0, 1, 1], [3, 3, 4]]
+    gapped = (1, 2, 3, 4, 6)
+    rubric = Rubric(
+        id="gap",
+        version="1",
+        changelog="",
+        guidelines="",
+        dimensions=(
+            Dimension(
+                name="helpfulness",
+                question="How helpful?",
+                kind="rating",
+                values=gapped,
+                level="ordinal",
+            ),
+        ),
+    )
+    plain = build_report(_ratings(RATING.values, codes), RUBRIC, options=NO_BOOTSTRAP)
+    gap = build_report(_ratings(gapped, codes), rubric, options=NO_BOOTSTRAP)
+    for key in ("fleiss_kappa", "gwet_ac1", "krippendorff_alpha"):
+        assert gap["dimensions"]["helpfulness"][key]["value"] == pytest.approx(
+            plain["dimensions"]["helpfulness"][key]["value"], abs=1e-12
+        ), key
+    section = gap["dimensions"]["helpfulness"]
+    assert (section["weights"], section["weight_distances"]) == ("linear", "ranks")
+
+
+def test_position_bias_is_not_measurable_when_a_is_always_on_the_left() -> None:
+    report = build_report(votes(TABLE, display_left=["a"] * 6), RUBRIC, options=NO_BOOTSTRAP)
+    bias = report["dimensions"]["overall"]["position_bias"]
+    decisive = sum(v in ("a", "b") for col in TABLE.values() for v in col if v)
+    assert bias["measurable"] is False
+    assert (bias["n"], bias["left_share"], bias["p_value"]) == (decisive, None, None)
+    assert bias["reason"].startswith(f"response a was on the left in all {decisive} judgments")
+    for entry in report["annotators"]:
+        mine = entry["dimensions"]["overall"]["position_bias"]
+        assert mine["measurable"] is False
+        assert mine["p_value"] is None
+        assert "randomised display sides" in mine["reason"]
+
+
+def test_position_bias_per_annotator_needs_both_sides_for_that_annotator() -> None:
+    # Sides vary over items, but cy judged items 0, 1, 3, 5 decisively... all with a on the left
+    # except item 2 (tie, not decisive): cy's own sides never vary.
+    left = ["a", "a", "b", "a", "b", "a"]
+    report = build_report(votes(TABLE, display_left=left), RUBRIC, options=NO_BOOTSTRAP)
+    assert report["dimensions"]["overall"]["position_bias"]["measurable"] is True
+    by_name = {
+        entry["annotator"]: entry["dimensions"]["overall"]["position_bias"]
+        for entry in report["annotators"]
+    }
+    assert by_name["cy"]["measurable"] is False
+    assert by_name["cy"]["p_value"] is None
+    assert by_name["ann"]["measurable"] is True
+    assert by_name["ann"]["p_value"] is not None

@@ -27,6 +27,7 @@ from connector.report import (
     DASH,
     PEER_MARGIN,
     PEER_MIN_PAIRS,
+    annotator_table,
     flagged_annotators,
     fmt_coef,
     fmt_coef_ci,
@@ -350,8 +351,8 @@ def test_html_renders_null_and_nan_as_dash(report: dict[str, Any]) -> None:
     helpfulness_row = re.search(r"<tr><td>helpfulness</td>.*?</tr>", page)
     assert helpfulness_row is not None
     cells = re.findall(r"<td[^>]*>(.*?)</td>", helpfulness_row.group(0))
-    assert cells[6] == DASH  # Fleiss kappa: NaN
-    assert cells[9] == DASH  # % agreement decisive: no non-decisive values
+    assert cells[7] == DASH  # Fleiss kappa: NaN
+    assert cells[10] == DASH  # % agreement decisive: no non-decisive values
     annotators = page.split('id="annotators"', 1)[1]
     crowd_chen = re.search(r"<tr><td[^>]*>crowd_chen</td>.*?</tr>", annotators)
     assert crowd_chen is not None
@@ -365,13 +366,15 @@ def test_html_renders_null_and_nan_as_dash(report: dict[str, Any]) -> None:
 def test_markdown_has_the_headline_table(report: dict[str, Any]) -> None:
     markdown = render_markdown(report)
     rows = markdown_table_after(markdown, "## Overview")
-    assert rows[0][:2] == ["Dimension", "Level"]
-    assert rows[1][2] == "---:"
+    assert rows[0][:3] == ["Dimension", "Level", "Weights"]
+    assert rows[1][3] == "---:"
     assert rows[2][0] == "overall"
-    assert rows[2][5] == "0.512 [0.441, 0.583]"
-    assert rows[2][10] == "below target 0.800"
-    assert rows[3][5] == "0.702 [0.648, 0.751]"
-    assert rows[3][9] == DASH
+    assert rows[2][2] == "none"
+    assert rows[2][6] == "0.512 [0.441, 0.583]"
+    assert rows[2][11] == "below target 0.800"
+    assert rows[3][2] == "linear over ranks"
+    assert rows[3][6] == "0.702 [0.648, 0.751]"
+    assert rows[3][10] == DASH
     assert "0.683 [0.601, 0.757]" in markdown  # decisive-only alpha, in the dimension facts
 
 
@@ -407,7 +410,7 @@ def test_console_summary_lists_dimensions_flags_and_biases(report: dict[str, Any
     assert "below target" in text
     assert "Flagged annotators" in text
     assert "retraining: 11/20 gold judgments right" in " ".join(text.split())
-    assert "peer agreement 55.4% over 240 pairs vs 66.4% overall" in text  # crowd_chen
+    assert "55.4% vs 66.4% (−11.0 pp [−17.0, −5.0])" in text  # crowd_chen, with its interval
     assert "Position bias in overall: left option chosen 56.3% of 430 judgments (p = 0.009)." in (
         text
     )
@@ -428,8 +431,9 @@ def test_console_turns_the_headline_table_on_narrow_terminals(report: dict[str, 
 def test_console_prints_names_literally_and_null_as_dash(report: dict[str, Any]) -> None:
     text = console_text(renamed(report, "new_hire", "[bold]boss[/bold]"))
     assert "[bold]boss[/bold]" in text
-    helpfulness = next(line for line in text.splitlines() if "helpfulness" in line)
-    assert DASH in helpfulness  # no decisive agreement for a rating
+    # 160 columns do not hold the headline unwrapped: one column per dimension, helpfulness last
+    decisive = next(line for line in text.splitlines() if line.startswith("% agreement (decisive)"))
+    assert decisive.split()[-1] == DASH  # no decisive agreement for a rating
 
 
 def test_console_without_biases_or_flags_prints_no_note(report: dict[str, Any]) -> None:
@@ -529,17 +533,18 @@ def test_low_peer_agreement_over_enough_pairs_is_flagged_with_its_pairs(
     report: dict[str, Any],
 ) -> None:
     reasons = flag_reasons(in_retraining(report, "new_hire"))
-    # overall pools 66.4%: crowd_chen 55.4% (240 pairs) and new_hire 40.6% (180) are > 10 below
+    # overall: the others agree 66.4% on the items crowd_chen and new_hire judged; they agree
+    # 55.4% (240 pairs) and 40.6% (180), more than 10 points below, intervals wholly below 0
     assert reasons[("overall", "crowd_chen")] == (
-        "peer agreement 55.4% over 240 pairs vs 66.4% overall",
+        "agrees with peers less than the others do on the same items",
     )
     assert reasons[("overall", "new_hire")] == (
         "retraining: 11/20 gold judgments right (55.0%) (all gold judgments): the Wilson upper "
         "bound 72.0% is below 80.0%",
-        "peer agreement 40.6% over 180 pairs vs 66.4% overall",
+        "agrees with peers less than the others do on the same items",
     )
     assert ("overall", "crowd_ben") not in reasons  # 59.3%: only 7.1 points below
-    # helpfulness pools 51.2%: its lowest, crowd_chen at 42.6%, is 8.6 points below
+    # helpfulness: the others agree 51.2%; its lowest, crowd_chen at 42.6%, is 8.6 points below
     assert not [key for key in reasons if key[0] == "helpfulness"]
     assert (PEER_MIN_PAIRS, PEER_MARGIN) == (20, 0.10)
 
@@ -547,14 +552,23 @@ def test_low_peer_agreement_over_enough_pairs_is_flagged_with_its_pairs(
 def test_low_peer_agreement_over_few_pairs_is_not_flagged(report: dict[str, Any]) -> None:
     new_hire = next(a for a in report["annotators"] if a["annotator"] == "new_hire")
     crowd_chen = next(a for a in report["annotators"] if a["annotator"] == "crowd_chen")
-    new_hire["dimensions"]["overall"]["peers"]["n_pairs"] = PEER_MIN_PAIRS - 1
-    crowd_chen["dimensions"]["overall"]["peers"]["n_pairs"] = PEER_MIN_PAIRS
+    new_hire["dimensions"]["overall"]["peers"]["same_items"]["n_pairs"] = PEER_MIN_PAIRS - 1
+    crowd_chen["dimensions"]["overall"]["peers"]["same_items"]["n_pairs"] = PEER_MIN_PAIRS
     reasons = flag_reasons(in_retraining(report, "new_hire"))
     assert reasons[("overall", "new_hire")] == (f"retraining: {NEW_HIRE_REASON}",)
     assert reasons[("overall", "crowd_chen")] == (
-        "peer agreement 55.4% over 20 pairs vs 66.4% overall",
+        "agrees with peers less than the others do on the same items",
     )
-    report["dimensions"]["overall"]["percent_agreement"]["value"] = None  # no pooled figure
+
+
+def test_an_interval_that_reaches_zero_is_not_a_flag(report: dict[str, Any]) -> None:
+    crowd_chen = next(a for a in report["annotators"] if a["annotator"] == "crowd_chen")
+    same = crowd_chen["dimensions"]["overall"]["peers"]["same_items"]
+    same["ci95"] = [-0.25, 0.01]  # 11 points below, but the interval reaches above 0
+    assert ("overall", "crowd_chen") not in flag_reasons(report)
+    same["ci95"] = None  # no interval (a single item): no verdict either
+    assert ("overall", "crowd_chen") not in flag_reasons(report)
+    crowd_chen["dimensions"]["overall"]["peers"]["same_items"] = None  # no reference at all
     assert ("overall", "crowd_chen") not in flag_reasons(report)
 
 
@@ -566,8 +580,11 @@ def test_flagged_table_lists_peer_pairs_everywhere(report: dict[str, Any]) -> No
     rules, table = section.split("\n\n", 2)[:2]
     assert rules.startswith("Status probation, retraining, suspended (the annotator lifecycle")
     rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in table.splitlines()]
-    assert rows[0][-2:] == ["Peer agreement", "Peer pairs"]
-    assert rows[2][-2:] == ["55.4%", "240"]  # crowd_chen
+    assert rows[0][-2:] == [
+        "Peer agreement vs others on the same items (difference [95% CI])",
+        "Peer pairs",
+    ]
+    assert rows[2][-2:] == ["55.4% vs 66.4% (−11.0 pp [−17.0, −5.0])", "240"]  # crowd_chen
 
 
 def test_html_folds_long_flag_lists(report: dict[str, Any]) -> None:
@@ -638,3 +655,32 @@ def test_annotator_status_column_when_the_report_carries_statuses(report: dict[s
     assert "Status" in text
     rows = [line for line in text.splitlines() if line.startswith(f"| {first['annotator']} | ")]
     assert any(line.startswith(f"| {first['annotator']} | probation |") for line in rows)
+
+
+def test_unmeasurable_position_bias_says_why_in_every_renderer(report: dict[str, Any]) -> None:
+    reason = "response a was on the left in all 430 judgments with a known display side"
+    report["dimensions"]["overall"]["position_bias"] = {
+        "n": 430,
+        "left_share": None,
+        "p_value": None,
+        "measurable": False,
+        "reason": reason,
+    }
+    new_hire = next(a for a in report["annotators"] if a["annotator"] == "new_hire")
+    new_hire["dimensions"]["overall"]["position_bias"] = {
+        "n": 30,
+        "left_share": None,
+        "p_value": None,
+        "measurable": False,
+        "reason": "saw a on the same side",
+    }
+    page = render_html(report)
+    markdown = render_markdown(report)
+    text = console_text(report)
+    for output in (page, markdown):
+        assert f"not measurable: {reason}" in output
+        assert "Position bias in overall" not in output  # no significance note
+    assert "Position bias in overall" not in text
+    rows = {row[0]: row for row in annotator_table(report, "overall").rows}
+    columns = annotator_table(report, "overall").columns
+    assert rows["new_hire"][columns.index("Position bias p")] == "not measurable"

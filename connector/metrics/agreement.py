@@ -30,10 +30,15 @@ from connector.metrics.multirater import (
 from connector.metrics.table import Category
 from connector.metrics.weights import Level, category_scores
 
-__all__ = ["AgreementSummary", "Estimate", "summarise_agreement"]
+__all__ = ["MIN_INTERVAL_ITEMS", "AgreementSummary", "Estimate", "summarise_agreement"]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 NAN_PAIR = (float("nan"), float("nan"))
+
+MIN_INTERVAL_ITEMS = 10
+"""Bootstrap intervals need at least this many pairable items. Resampling a handful of items
+says little about the population (3 items in perfect agreement give 1.000 [1.000, 1.000] in
+every resample); below it the summary has no interval and ``interval_note`` says why."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,6 +65,7 @@ class AgreementSummary:
     gwet_ac1: Estimate
     percent_agreement: float
     n_pairs: int
+    interval_note: str | None = None
 
 
 def summarise_agreement(
@@ -79,7 +85,8 @@ def summarise_agreement(
         categories: the q ordered categories.
         level: Krippendorff's level of measurement.
         weights: agreement weights for Fleiss and Gwet, shape (q, q).
-        resamples: bootstrap resamples of items (0 for no intervals).
+        resamples: bootstrap resamples of items (0 for no intervals). Below
+            :data:`MIN_INTERVAL_ITEMS` pairable items there are no intervals either.
     """
     q = len(categories)
     rated = counts.sum(axis=1) > 0
@@ -111,7 +118,13 @@ def summarise_agreement(
     alpha, fleiss, ac1, pooled = (float(x) for x in estimates(point_totals))
     n_pairs = round(float(point_totals[widths[2] + ALL_PAIRS]) / 2.0)
     intervals = [NAN_PAIR, NAN_PAIR, NAN_PAIR]
-    if resamples > 0 and n_pairable > 0:
+    note = None
+    if resamples > 0 and 0 < n_pairable < MIN_INTERVAL_ITEMS:
+        note = (
+            f"{n_pairable} pairable item{'s' if n_pairable != 1 else ''}: an interval needs at "
+            f"least {MIN_INTERVAL_ITEMS}"
+        )
+    if resamples > 0 and n_pairable >= MIN_INTERVAL_ITEMS:
         boot = bootstrap_totals(features, patterns.multiplicity, resamples=resamples, seed=seed)
         samples = estimates(boot)
         intervals = [percentile_interval(s, confidence=confidence) for s in samples[:3]]
@@ -126,4 +139,5 @@ def summarise_agreement(
         gwet_ac1=Estimate(value=ac1, ci95=intervals[2]),
         percent_agreement=pooled,
         n_pairs=n_pairs,
+        interval_note=note,
     )

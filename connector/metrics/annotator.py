@@ -14,16 +14,18 @@ import numpy.typing as npt
 
 from connector.metrics.cohen import kappa_from_tables
 from connector.metrics.judgments import CodedJudgments, group_pairs
-from connector.metrics.stats import wilson_interval
+from connector.metrics.stats import Z95, wilson_interval
 
 __all__ = [
     "GoldScores",
     "LeaveOneOut",
     "PeerAgreement",
+    "PeerComparison",
     "gold_scores",
     "leave_one_out",
     "non_decisive_rates",
     "peer_agreement",
+    "peer_comparison",
 ]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
@@ -173,3 +175,93 @@ def non_decisive_rates(judgments: CodedJudgments, non_decisive: BoolArray) -> Fl
     flags = non_decisive[j.value].astype(np.float64)
     hits = np.bincount(j.annotator, weights=flags, minlength=j.n_annotators).astype(np.float64)
     return _share(hits, total)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PeerComparison:
+    """Each annotator's agreement with peers against the agreement among the *other* annotators
+    on the same items: like with like, so that judging harder items is not held against anyone.
+
+    For each judgment of annotator ``a`` on item ``i`` (value ``v``; ``n_i`` judgments, ``c_iv``
+    of them ``v``): ``a``'s pairs ``n_i − 1``, agreeing ``c_iv − 1``; the reference ``e_i`` is the
+    share of agreeing pairs among the other ``n_i − 1`` judgments of the item when there are at
+    least two of them, else (one other) the share among pairs not involving ``a`` on the items of
+    the same stratum (category); items with no other judgment, or no reference, are left out.
+
+        agreement = Σ (c_iv − 1) / Σ (n_i − 1)
+        reference = Σ (n_i − 1) e_i / Σ (n_i − 1)
+        difference = agreement − reference
+
+    ``ci_low``/``ci_high``: a 95% interval of ``difference`` from the item-clustered (sandwich)
+    variance of the ratio, ``K/(K−1) Σ_i z_i²`` with ``z_i = (x_i − n_i e_i − d n_i) / N`` over
+    the annotator's K items; the references are taken as known (their own sampling error is not
+    included). NaN below two items. Arrays of shape (A,).
+    """
+
+    n_items: IntArray
+    n_pairs: IntArray
+    agreement: FloatArray
+    reference: FloatArray
+    difference: FloatArray
+    ci_low: FloatArray
+    ci_high: FloatArray
+
+
+def peer_comparison(judgments: CodedJudgments, stratum: IntArray | None = None) -> PeerComparison:
+    """Exact agreement of each annotator with peers vs. the others' agreement on the same items.
+
+    Args:
+        judgments: one dimension's judgments, one per (item, annotator).
+        stratum: a stratum (e.g. category) code per item, shape (n_items,), ``-1`` for none
+            (all such items form one stratum); None: one stratum for every item.
+    """
+    j, n_ann = judgments, judgments.n_annotators
+    counts = j.counts()
+    n_item = counts.sum(axis=1)
+    same_pairs = (counts * (counts - 1.0) / 2.0).sum(axis=1)  # agreeing unordered pairs per item
+    strata = np.zeros(j.n_items, dtype=np.intp) if stratum is None else stratum.copy()
+    strata[strata < 0] = strata.max(initial=0) + 1
+    n_strata = int(strata.max(initial=0)) + 1
+    # Per judgment: the annotator's own pairs on its item, and the other judgments there.
+    others = n_item[j.item] - 1.0
+    agree = counts[j.item, j.value] - 1.0
+    other_pairs = others * (others - 1.0) / 2.0
+    other_agree = same_pairs[j.item] - agree
+    # Stratum reference without the annotator: all pairs of the stratum minus the annotator's.
+    s = strata[j.item]
+    pairs_of_item = n_item * (n_item - 1.0) / 2.0
+    stratum_pairs = np.bincount(strata, weights=pairs_of_item, minlength=n_strata)
+    stratum_agree = np.bincount(strata, weights=same_pairs, minlength=n_strata)
+    key = j.annotator.astype(np.int64) * n_strata + s
+    own_pairs = np.bincount(key, weights=others, minlength=n_ann * n_strata)[key]
+    own_agree = np.bincount(key, weights=agree, minlength=n_ann * n_strata)[key]
+    rest_pairs = stratum_pairs[s] - own_pairs
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e = np.where(
+            others >= 2,
+            other_agree / np.where(others >= 2, other_pairs, 1.0),
+            (stratum_agree[s] - own_agree) / np.where(rest_pairs > 0, rest_pairs, 1.0),
+        )
+    keep = (others >= 1) & ((others >= 2) | (rest_pairs > 0))
+    a, n, x, e = j.annotator[keep], others[keep], agree[keep], e[keep]
+    big_n = np.bincount(a, weights=n, minlength=n_ann).astype(np.float64)
+    big_x = np.bincount(a, weights=x, minlength=n_ann).astype(np.float64)
+    big_e = np.bincount(a, weights=n * e, minlength=n_ann).astype(np.float64)
+    k = np.bincount(a, minlength=n_ann).astype(np.float64)
+    agreement = _share(big_x, big_n)
+    reference = _share(big_e, big_n)
+    difference = agreement - reference
+    d = np.nan_to_num(difference)[a]
+    z = (x - n * e - d * n) / np.where(big_n[a] > 0, big_n[a], 1.0)
+    sum_z2 = np.bincount(a, weights=z * z, minlength=n_ann)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = Z95 * np.sqrt(np.where(k >= 2, k / np.maximum(k - 1.0, 1.0) * sum_z2, np.nan))
+    return PeerComparison(
+        n_items=k.astype(np.intp),
+        n_pairs=big_n.astype(np.intp),
+        agreement=agreement,
+        reference=reference,
+        difference=difference,
+        ci_low=difference - half,
+        ci_high=difference + half,
+    )

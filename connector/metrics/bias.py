@@ -2,7 +2,11 @@
 
 Position bias: on decisive judgments whose display side is known, the share that picked the
 response shown on the left; an unbiased annotator picks left half the time (exact binomial
-test against 0.5). Length bias: on decisive judgments of responses of different length, the
+test against 0.5). It is only measurable when the display sides were randomised: when response
+``a`` was always on the left (or always on the right), picking left cannot be told apart from
+picking ``a``, so :func:`unmeasurable_position` says why instead of a p-value.
+
+Length bias: on decisive judgments of responses of different length, the
 share that picked the longer one, overall tested against 0.5 and per annotator against the pool
 (an annotator who prefers long answers more than everybody else, whatever the data's own lean).
 
@@ -21,7 +25,7 @@ import numpy.typing as npt
 
 from connector.metrics.stats import binomial_test
 
-__all__ = ["ChoiceBias", "choice_bias"]
+__all__ = ["ChoiceBias", "choice_bias", "constant_side", "unmeasurable_position"]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 IntArray: TypeAlias = npt.NDArray[np.intp]
@@ -80,3 +84,35 @@ def choice_bias(
         annotator_share=np.asarray(per_share, dtype=np.float64),
         annotator_p_value=per_p,
     )
+
+
+def unmeasurable_position(left_is_a: BoolArray) -> str | None:
+    """Why position bias cannot be measured on these judgments, or None when it can.
+
+    Args:
+        left_is_a: for each decisive judgment with a known display side, whether response
+            ``a`` was shown on the left, shape (M,).
+
+    Returns:
+        None when both responses were shown on the left at least once (sides randomised);
+        otherwise the reason, in words.
+    """
+    if left_is_a.size == 0:
+        return "no decisive judgment has a known display side"
+    if left_is_a.all() or not left_is_a.any():
+        side = "a" if left_is_a[0] else "b"
+        return (
+            f"response {side} was on the left in all {left_is_a.size} judgments with a known "
+            f"display side, so choosing the left one cannot be told apart from choosing "
+            f"{side}: position bias needs randomised display sides"
+        )
+    return None
+
+
+def constant_side(left_is_a: BoolArray, annotator: IntArray, *, n_annotators: int) -> BoolArray:
+    """Annotators who saw response ``a`` always on the same side (so their position bias is not
+    measurable, :func:`unmeasurable_position`), shape (A,); False for annotators without any
+    such judgment."""
+    total = np.bincount(annotator, minlength=n_annotators)
+    on_left = np.bincount(annotator, weights=left_is_a.astype(np.float64), minlength=n_annotators)
+    return np.asarray((total > 0) & ((on_left == 0) | (on_left == total)), dtype=np.bool_)

@@ -68,7 +68,13 @@ def kappa_from_tables(tables: FloatArray, w: FloatArray, *, pooled: bool = False
 
 
 def _two_rater(
-    data: Any, weights: Any, categories: Sequence[Category] | None, *, pooled: bool, what: str
+    data: Any,
+    weights: Any,
+    categories: Sequence[Category] | None,
+    distances: str,
+    *,
+    pooled: bool,
+    what: str,
 ) -> float:
     table = code_table(data, categories)
     if table.codes.shape[1] != 2:
@@ -76,7 +82,7 @@ def _two_rater(
             f"{what} compares exactly 2 raters; got {table.codes.shape[1]} columns "
             "(use fleiss_kappa or krippendorff_alpha for more)"
         )
-    w = agreement_weights(weights, table.categories)
+    w = agreement_weights(weights, table.categories, distances=distances)
     counts = paired_table(table.codes[:, 0], table.codes[:, 1], table.q)
     if counts.sum() == 0:
         raise InsufficientDataError(
@@ -87,14 +93,23 @@ def _two_rater(
 
 
 def cohen_kappa(
-    data: Any, *, weights: Any = None, categories: Sequence[Category] | None = None
+    data: Any,
+    *,
+    weights: Any = None,
+    categories: Sequence[Category] | None = None,
+    distances: str = "ranks",
 ) -> float:
     """Cohen's kappa of two raters, weighted or not.
 
     Args:
         data: units × 2 table, shape (U, 2); units missing either rating are dropped.
         weights: ``None``, ``"linear"``, ``"quadratic"`` or a q × q agreement-weight matrix.
-        categories: declared ordered categories (fix q and the weight distances).
+        categories: declared ordered categories (fix q and the order of the ranks).
+        distances: ``"ranks"`` (default): weights from the categories' positions in the
+            declared order, as R irr's ``kappa2(weight="equal"/"squared")``, scikit-learn's
+            ``cohen_kappa_score`` and statsmodels' ``cohens_kappa``; ``"values"``: from the
+            numeric category values (interval or ratio scales). See
+            :mod:`connector.metrics.weights`.
 
     Returns:
         kappa; ``nan`` when chance agreement is 1 (both raters always give the same single
@@ -109,11 +124,15 @@ def cohen_kappa(
         >>> round(cohen_kappa(rows), 3)
         0.4
     """
-    return _two_rater(data, weights, categories, pooled=False, what="cohen_kappa")
+    return _two_rater(data, weights, categories, distances, pooled=False, what="cohen_kappa")
 
 
 def scott_pi(
-    data: Any, *, weights: Any = None, categories: Sequence[Category] | None = None
+    data: Any,
+    *,
+    weights: Any = None,
+    categories: Sequence[Category] | None = None,
+    distances: str = "ranks",
 ) -> float:
     """Scott's pi of two raters (chance from the pooled margins); listwise deletion.
 
@@ -122,4 +141,4 @@ def scott_pi(
     Raises:
         InsufficientDataError: no unit rated by both. ValueError: not two columns.
     """
-    return _two_rater(data, weights, categories, pooled=True, what="scott_pi")
+    return _two_rater(data, weights, categories, distances, pooled=True, what="scott_pi")

@@ -128,10 +128,15 @@ def percent_agreement_from_totals(totals: FloatArray, method: PercentMethod) -> 
 
 
 def _coefficient(
-    data: Any, weights: Any, categories: Sequence[Category] | None, chance: Chance, what: str
+    data: Any,
+    weights: Any,
+    categories: Sequence[Category] | None,
+    distances: str,
+    chance: Chance,
+    what: str,
 ) -> float:
     table = code_table(data, categories)
-    w = agreement_weights(weights, table.categories)
+    w = agreement_weights(weights, table.categories, distances=distances)
     counts = table_counts(table)
     require_pairable(counts, what=what)
     totals = unit_features(counts, w).sum(axis=0)
@@ -139,14 +144,22 @@ def _coefficient(
 
 
 def fleiss_kappa(
-    data: Any, *, weights: Any = None, categories: Sequence[Category] | None = None
+    data: Any,
+    *,
+    weights: Any = None,
+    categories: Sequence[Category] | None = None,
+    distances: str = "ranks",
 ) -> float:
     """Fleiss' kappa, generalised by Gwet to weights and unequal numbers of ratings per unit.
 
     Args:
         data: units × raters table, shape (U, R); ``None``/``NaN`` = missing.
         weights: ``None``, ``"linear"``, ``"quadratic"`` or a q × q agreement-weight matrix.
-        categories: declared ordered categories; they fix q and the weight distances.
+        categories: declared ordered categories; they fix q and the order of the ranks.
+        distances: ``"ranks"`` (default: weights from the categories' positions in the
+            declared order, as irrCAC with labelled categories) or ``"values"`` (the numeric
+            category values, for interval or ratio scales, as irrCAC with numeric categories);
+            see :mod:`connector.metrics.weights`.
 
     Returns:
         kappa; ``nan`` when chance agreement is 1 (every rating in one category: 0/0).
@@ -157,16 +170,22 @@ def fleiss_kappa(
     References:
         Fleiss (1971), doi:10.1037/h0031619; Gwet (2014), Handbook, §2.5 and §3.
     """
-    return _coefficient(data, weights, categories, "fleiss", "fleiss_kappa")
+    return _coefficient(data, weights, categories, distances, "fleiss", "fleiss_kappa")
 
 
 def gwet_ac1(
-    data: Any, *, weights: Any = None, categories: Sequence[Category] | None = None
+    data: Any,
+    *,
+    weights: Any = None,
+    categories: Sequence[Category] | None = None,
+    distances: str = "ranks",
 ) -> float:
     """Gwet's AC1 (AC2 when ``weights`` is given), for any number of raters per unit.
 
     Chance agreement ``p_e = T_w / (q (q − 1)) · Σ_k π_k (1 − π_k)``, so AC1 stays high when
-    raters agree on a skewed distribution (where kappa collapses).
+    raters agree on a skewed distribution (where kappa collapses). ``distances`` as for
+    :func:`fleiss_kappa`: ranks by default; irrCAC uses the values when the categories are
+    numbers, which is ``distances="values"`` here.
 
     Returns:
         AC1/AC2; ``nan`` with a single category (q = 1, chance agreement undefined).
@@ -177,20 +196,28 @@ def gwet_ac1(
     References:
         Gwet (2008), doi:10.1348/000711006X126600; Gwet (2014), Handbook, §4.
     """
-    return _coefficient(data, weights, categories, "gwet", "gwet_ac1")
+    return _coefficient(data, weights, categories, distances, "gwet", "gwet_ac1")
 
 
 def brennan_prediger(
-    data: Any, *, weights: Any = None, categories: Sequence[Category] | None = None
+    data: Any,
+    *,
+    weights: Any = None,
+    categories: Sequence[Category] | None = None,
+    distances: str = "ranks",
 ) -> float:
     """Brennan–Prediger coefficient: chance agreement ``T_w / q²`` (uniform over q categories).
+
+    ``distances`` as for :func:`fleiss_kappa` (ranks by default).
 
     Returns ``nan`` when q = 1. Raises :class:`InsufficientDataError` with no pairable unit.
 
     References:
         Brennan & Prediger (1981), doi:10.1177/001316448104100307; Gwet (2014), §2.4.
     """
-    return _coefficient(data, weights, categories, "brennan_prediger", "brennan_prediger")
+    return _coefficient(
+        data, weights, categories, distances, "brennan_prediger", "brennan_prediger"
+    )
 
 
 def percent_agreement(
@@ -199,6 +226,7 @@ def percent_agreement(
     method: str = "pooled",
     weights: Any = None,
     categories: Sequence[Category] | None = None,
+    distances: str = "ranks",
 ) -> float:
     """Observed agreement, without chance correction.
 
@@ -208,13 +236,14 @@ def percent_agreement(
             pairs, over all units (a unit with many raters weighs more), as in MT-Bench;
             ``"unit_mean"``: the mean over pairable units of each unit's agreement (Fleiss' P̄).
         weights: credit partial agreement (``"linear"``, ``"quadratic"``, or a matrix).
+        distances: ``"ranks"`` (default) or ``"values"``, as for :func:`fleiss_kappa`.
 
     Raises:
         InsufficientDataError: no unit has two ratings. OptionError: unknown method/weights.
     """
     chosen = choose("method", method, PERCENT_METHODS)
     table = code_table(data, categories)
-    w = agreement_weights(weights, table.categories)
+    w = agreement_weights(weights, table.categories, distances=distances)
     counts = table_counts(table)
     require_pairable(counts, what="percent_agreement")
     totals = unit_features(counts, w).sum(axis=0)

@@ -15,10 +15,12 @@ from typing import TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["binomial_test", "wilson_interval"]
+__all__ = ["Z95", "binomial_test", "wilson_interval"]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
-_Z95 = 1.959963984540054
+Z95 = 1.959963984540054
+"""The standard normal quantile of a two-sided 95% interval."""
+_Z95 = Z95
 
 
 def wilson_interval(successes: float, trials: float, *, z: float = _Z95) -> tuple[float, float]:

@@ -24,6 +24,7 @@ from connector.report._format import (
     bias_notes,
     breakdown_table,
     category_label,
+    coefficient_names,
     dimension_facts,
     dimensions_of,
     fmt_coef,
@@ -35,12 +36,16 @@ from connector.report._format import (
     fmt_percent_ci,
     fmt_seconds,
     headline_table,
+    kappa_name,
     lookup,
     number,
+    peer_difference_text,
     plural,
     significance_level,
     sorted_by_alpha,
     target_flag,
+    target_verdict,
+    weights_text,
 )
 from connector.report.sections import (
     FLAGGED_STATUSES,
@@ -54,6 +59,7 @@ from connector.report.sections import (
     gold_release_note,
     gold_thresholds,
     peer_network,
+    peer_shortfall,
 )
 
 __all__ = [
@@ -71,6 +77,7 @@ __all__ = [
     "bias_notes",
     "breakdown_table",
     "category_label",
+    "coefficient_names",
     "dimension_facts",
     "dimensions_of",
     "flag_rules",
@@ -87,11 +94,16 @@ __all__ = [
     "gold_release_note",
     "gold_thresholds",
     "headline_table",
+    "kappa_name",
     "lookup",
     "number",
+    "peer_difference_text",
     "peer_network",
+    "peer_shortfall",
     "plural",
     "significance_level",
     "sorted_by_alpha",
     "target_flag",
+    "target_verdict",
+    "weights_text",
 ]

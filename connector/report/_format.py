@@ -23,6 +23,7 @@ __all__ = [
     "bias_notes",
     "breakdown_table",
     "category_label",
+    "coefficient_names",
     "dimension_facts",
     "dimensions_of",
     "fmt_coef",
@@ -34,12 +35,16 @@ __all__ = [
     "fmt_percent_ci",
     "fmt_seconds",
     "headline_table",
+    "kappa_name",
     "lookup",
     "number",
+    "peer_difference_text",
     "plural",
     "significance_level",
     "sorted_by_alpha",
     "target_flag",
+    "target_verdict",
+    "weights_text",
 ]
 
 DASH = "—"
@@ -105,12 +110,15 @@ def fmt_interval(ci: object, *, percent: bool = False) -> str:
 
 
 def fmt_coef_ci(stat: object) -> str:
-    """A ``{"value", "ci95"}`` statistic: ``0.512 [0.440, 0.580]``, the value alone without CI."""
+    """A ``{"value", "ci95"}`` statistic: ``0.512 [0.440, 0.580]``; the value alone without CI,
+    ``1.000 (no interval)`` when there were too few items for one (``no_interval``)."""
     if not isinstance(stat, Mapping) or number(stat.get("value")) is None:
         return DASH
     interval = fmt_interval(stat.get("ci95"))
     value = fmt_coef(stat.get("value"))
-    return value if interval == DASH else f"{value} {interval}"
+    if interval == DASH:
+        return f"{value} (no interval)" if stat.get("no_interval") else value
+    return f"{value} {interval}"
 
 
 def fmt_percent_ci(value: object, ci: object) -> str:
@@ -155,6 +163,59 @@ def annotators_of(report: Mapping[str, Any], dimension: str) -> list[tuple[str, 
     return found
 
 
+# --------------------------------------------------------------------------- weights
+
+
+def weights_text(dimension: Mapping[str, Any]) -> str | None:
+    """The agreement weights of a dimension's kappas and AC as words (``"linear over ranks"``),
+    or None when they are unweighted (identity, or the report does not say)."""
+    name = dimension.get("weights")
+    if not isinstance(name, str) or name == "identity":
+        return None
+    distances = dimension.get("weight_distances")
+    return f"{name} over {distances}" if isinstance(distances, str) else name
+
+
+def kappa_name(dimension: Mapping[str, Any]) -> str:
+    """``"κ"``, or ``"weighted κ"`` when the dimension's kappas use weights (every kappa of the
+    dimension uses the same weights: Fleiss', peers', gold's, re-tests')."""
+    return "κ" if weights_text(dimension) is None else "weighted κ"
+
+
+def coefficient_names(dimension: Mapping[str, Any]) -> tuple[str, str]:
+    """What the dimension's ``fleiss_kappa`` and ``gwet_ac1`` figures are:
+    ``("Fleiss' κ", "Gwet's AC1")`` unweighted, else e.g.
+    ``("weighted κ (linear over ranks)", "Gwet's AC2 (linear over ranks)")``."""
+    weights = weights_text(dimension)
+    if weights is None:
+        return "Fleiss' κ", "Gwet's AC1"
+    return f"weighted κ ({weights})", f"Gwet's AC2 ({weights})"
+
+
+# --------------------------------------------------------------------------- peers
+
+
+def peer_difference_text(figures: Mapping[str, Any]) -> str:
+    """``"55.0% vs 80.1% (−25.1 pp [−33.0, −17.2])"`` or ``—``: the annotator's agreement with
+    peers against the others' on the same items, with the interval of the difference."""
+    same = lookup(figures, "peers", "same_items")
+    agreement = number(lookup(same, "agreement"))
+    others = number(lookup(same, "others_agreement"))
+    difference = number(lookup(same, "difference"))
+    if agreement is None or others is None or difference is None:
+        return DASH
+    ci = lookup(same, "ci95")
+    interval = ""
+    if isinstance(ci, Sequence) and len(ci) == 2 and None not in ci:
+        interval = f" [{_pp(ci[0])}, {_pp(ci[1])}]"
+    return f"{fmt_percent(agreement)} vs {fmt_percent(others)} ({_pp(difference)} pp{interval})"
+
+
+def _pp(value: object) -> str:
+    x = number(value)
+    return DASH if x is None else f"{100 * x:+.1f}".replace("-", "−")
+
+
 # --------------------------------------------------------------------------- tables
 
 
@@ -170,40 +231,74 @@ class TextTable:
 HEADLINE_COLUMNS = (
     ("Dimension", False),
     ("Level", False),
+    ("Weights", False),
     ("Items", True),
     ("Judgments", True),
     ("Annotators", True),
     ("α [95% CI]", True),
-    ("Fleiss κ [95% CI]", True),
-    ("AC1 [95% CI]", True),
+    ("Fleiss κ or weighted κ [95% CI]", True),
+    ("AC1 or AC2 [95% CI]", True),
     ("% agreement", True),
     ("% agreement (decisive)", True),
     ("Flag", False),
 )
 
 
+def target_verdict(stat: object, target: object) -> str | None:
+    """How a ``{"value", "ci95"}`` alpha stands against ``target``: the one rule of what the
+    report paints as below target.
+
+    Returns:
+        ``"below"`` when its 95% interval lies wholly below the target (or, when the report was
+        computed without intervals, its value does); ``"uncertain"`` when the value is below
+        but the interval reaches the target, or there were too few items for an interval
+        (``no_interval``); ``"met"`` when the value reaches the target; None when the value or
+        the target is missing.
+    """
+    value, goal = number(lookup(stat, "value")), number(target)
+    if value is None or goal is None:
+        return None
+    if value >= goal:
+        return "met"
+    if lookup(stat, "no_interval"):
+        return "uncertain"
+    ci = lookup(stat, "ci95")
+    high = number(ci[1]) if isinstance(ci, Sequence) and len(ci) == 2 else None
+    return "uncertain" if high is not None and high >= goal else "below"
+
+
 def below_target(dimension: Mapping[str, Any]) -> bool:
-    """Whether Krippendorff's alpha is computable and below the dimension's ``target_alpha``."""
-    alpha = number(lookup(dimension, "krippendorff_alpha", "value"))
-    target = number(dimension.get("target_alpha"))
-    return alpha is not None and target is not None and alpha < target
+    """Whether Krippendorff's alpha is surely below the dimension's ``target_alpha``
+    (:func:`target_verdict`)."""
+    return target_verdict(dimension.get("krippendorff_alpha"), dimension.get("target_alpha")) == (
+        "below"
+    )
 
 
 def target_flag(dimension: Mapping[str, Any]) -> str:
-    """``"below target 0.800"``, ``"α not computable"`` or empty."""
-    if below_target(dimension):
-        return f"below target {fmt_coef(dimension.get('target_alpha'))}"
+    """``"below target 0.800"``, ``"interval reaches target 0.800"`` (value below, interval not
+    wholly), ``"α not computable"`` or empty."""
+    target = fmt_coef(dimension.get("target_alpha"))
+    verdict = target_verdict(dimension.get("krippendorff_alpha"), dimension.get("target_alpha"))
+    if verdict == "below":
+        return f"below target {target}"
+    if verdict == "uncertain":
+        return f"interval reaches target {target}"
     if number(lookup(dimension, "krippendorff_alpha", "value")) is None:
         return "α not computable"
     return ""
 
 
 def headline_table(report: Mapping[str, Any]) -> TextTable:
-    """One row per dimension: size, the three chance-corrected coefficients, raw agreement."""
+    """One row per dimension: size, the three chance-corrected coefficients, raw agreement.
+
+    The Weights column names the weights of the kappa and AC columns: ``none`` (Fleiss' κ, AC1)
+    or e.g. ``linear over ranks`` (weighted κ, AC2)."""
     rows = tuple(
         (
             name,
             str(dim.get("level") or DASH),
+            _weights_cell(dim),
             fmt_count(dim.get("n_items")),
             fmt_count(dim.get("n_judgments")),
             fmt_count(dim.get("n_annotators")),
@@ -221,6 +316,10 @@ def headline_table(report: Mapping[str, Any]) -> TextTable:
         rows=rows,
         numeric=tuple(n for _, n in HEADLINE_COLUMNS),
     )
+
+
+def _weights_cell(dimension: Mapping[str, Any]) -> str:
+    return weights_text(dimension) or "none"
 
 
 def breakdown_table(entries: Sequence[Mapping[str, Any]], *, key_title: str) -> TextTable:
@@ -247,7 +346,7 @@ ANNOTATOR_COLUMNS = (
     ("Annotator", False),
     ("Judgments", True),
     ("Gold accuracy [95% CI]", True),
-    ("Peer agreement", True),
+    ("Peer agreement vs others on the same items", True),
     ("Peer κ", True),
     ("Leave-one-out agreement", True),
     ("Non-decisive rate", True),
@@ -258,6 +357,14 @@ ANNOTATOR_COLUMNS = (
 )
 
 
+def _peer_cell(figures: Mapping[str, Any]) -> str:
+    """``55.4% vs 66.4% (−11.0 pp [−17.0, −5.0])``, or the agreement with peers alone when no
+    reference on the same items exists."""
+    if lookup(figures, "peers", "same_items") is not None:
+        return peer_difference_text(figures)
+    return fmt_percent(lookup(figures, "peers", "percent_agreement"))
+
+
 def annotator_table(report: Mapping[str, Any], dimension: str) -> TextTable:
     """One row per annotator of ``dimension`` with gold, peer and bias figures, and the
     annotator's status when the report carries statuses (a sync's report does)."""
@@ -266,24 +373,28 @@ def annotator_table(report: Mapping[str, Any], dimension: str) -> TextTable:
         for entry in report.get("annotators", [])
         if entry.get("status")
     }
+    kappa = kappa_name(lookup(report, "dimensions", dimension) or {})
     rows = tuple(
         (
             name,
             *((statuses.get(name, DASH),) if statuses else ()),
             fmt_count(figures.get("n_judgments")),
             fmt_percent_ci(lookup(figures, "gold", "accuracy"), lookup(figures, "gold", "ci95")),
-            fmt_percent(lookup(figures, "peers", "percent_agreement")),
+            _peer_cell(figures),
             fmt_coef(lookup(figures, "peers", "cohen_kappa")),
             fmt_percent(lookup(figures, "leave_one_out", "agreement")),
             fmt_percent(figures.get("non_decisive_rate")),
             fmt_seconds(figures.get("median_lead_time_s")),
-            fmt_p(lookup(figures, "position_bias", "p_value")),
+            _position_p(figures.get("position_bias")),
             fmt_p(lookup(figures, "length_bias", "p_value")),
             fmt_coef(lookup(figures, "intra", "cohen_kappa")),
         )
         for name, figures in annotators_of(report, dimension)
     )
-    columns = list(ANNOTATOR_COLUMNS)
+    columns = [
+        (column.replace("κ", kappa) if column.endswith(" κ") else column, numeric)
+        for column, numeric in ANNOTATOR_COLUMNS
+    ]
     if statuses:
         columns.insert(1, ("Status", False))
     return TextTable(
@@ -326,7 +437,11 @@ def dimension_facts(dimension: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Non-decisive", non_decisive or "none"),
         ("Target α", fmt_coef(dimension.get("target_alpha"))),
         ("Pairable items", fmt_count(dimension.get("n_pairable_items"))),
+        ("Weights", _weights_cell(dimension)),
     ]
+    kappa_title, ac_title = coefficient_names(dimension)
+    facts.append((kappa_title, fmt_coef_ci(dimension.get("fleiss_kappa"))))
+    facts.append((ac_title, fmt_coef_ci(dimension.get("gwet_ac1"))))
     if "krippendorff_alpha_decisive" in dimension:
         facts.append(("α, decisive only", fmt_coef_ci(dimension["krippendorff_alpha_decisive"])))
     facts.append(("Position bias", _position_text(dimension.get("position_bias"))))
@@ -334,7 +449,7 @@ def dimension_facts(dimension: Mapping[str, Any]) -> list[tuple[str, str]]:
     intra = dimension.get("intra_annotator")
     if isinstance(intra, Mapping):
         intra_text = (
-            f"κ {fmt_coef(intra.get('cohen_kappa'))}, "
+            f"{kappa_name(dimension)} {fmt_coef(intra.get('cohen_kappa'))}, "
             f"{fmt_percent(intra.get('percent_agreement'))} agreement "
             f"over {plural(intra.get('n_pairs'), 'repeated pair')}"
         )
@@ -344,9 +459,18 @@ def dimension_facts(dimension: Mapping[str, Any]) -> list[tuple[str, str]]:
     return facts
 
 
+def _position_p(bias: object) -> str:
+    """An annotator's position-bias p-value, or ``not measurable`` (sides not randomised)."""
+    if isinstance(bias, Mapping) and bias.get("measurable") is False:
+        return "not measurable"
+    return fmt_p(lookup(bias, "p_value"))
+
+
 def _position_text(bias: object) -> str:
     if not isinstance(bias, Mapping):
         return DASH
+    if bias.get("measurable") is False:
+        return f"not measurable: {bias.get('reason') or 'display sides were not randomised'}"
     return (
         f"left option chosen {fmt_percent(bias.get('left_share'))} "
         f"of {plural(bias.get('n'), 'judgment')} ({_p_clause(bias.get('p_value'))})"

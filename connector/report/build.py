@@ -29,14 +29,20 @@ from connector.metrics.annotator import (
     leave_one_out,
     non_decisive_rates,
     peer_agreement,
+    peer_comparison,
 )
-from connector.metrics.bias import ChoiceBias, choice_bias
+from connector.metrics.bias import (
+    ChoiceBias,
+    choice_bias,
+    constant_side,
+    unmeasurable_position,
+)
 from connector.metrics.confusion import confusion_pairs, pair_confusion
 from connector.metrics.consistency import Consistency, retest_consistency
 from connector.metrics.item_agreement import item_agreement
 from connector.metrics.judgments import CodedJudgments
 from connector.metrics.table import code_values, value_counts
-from connector.metrics.weights import agreement_weights
+from connector.metrics.weights import agreement_weights, weights_for_level
 from connector.quality.lifecycle import first_decisions
 from connector.rubric import Dimension, Rubric
 
@@ -52,12 +58,6 @@ __all__ = [
 SCHEMA = "iaa-connector/report@1"
 IntArray: TypeAlias = npt.NDArray[np.intp]
 FloatArray: TypeAlias = npt.NDArray[np.float64]
-LEVEL_WEIGHTS = {
-    "nominal": "identity",
-    "ordinal": "linear",
-    "interval": "quadratic",
-    "ratio": "quadratic",
-}
 SLICE_COLUMNS = {
     "by_category": "category",
     "by_rubric_version": "rubric_version",
@@ -91,10 +91,18 @@ def _num(value: float | np.floating[Any] | None) -> float | None:
     return as_float if math.isfinite(as_float) else None
 
 
-def _estimate(estimate: Estimate) -> dict[str, Any]:
+def _pair(low: float, high: float) -> list[float | None] | None:
+    return [_num(low), _num(high)] if math.isfinite(low) and math.isfinite(high) else None
+
+
+def _estimate(estimate: Estimate, note: str | None = None) -> dict[str, Any]:
+    """``{"value", "ci95"}``, and ``no_interval`` (why) when too few items for an interval."""
     lo, hi = estimate.ci95
     interval = [_num(lo), _num(hi)] if math.isfinite(lo) and math.isfinite(hi) else None
-    return {"value": _num(estimate.value), "ci95": interval}
+    entry: dict[str, Any] = {"value": _num(estimate.value), "ci95": interval}
+    if note is not None and interval is None and entry["value"] is not None:
+        entry["no_interval"] = note
+    return entry
 
 
 def _label(value: Any) -> Any:
@@ -199,11 +207,17 @@ class _DimensionReport:
         self.annotators = annotators
         self.options = options
         self.categories = list(dimension.values)
-        self.weights_name = LEVEL_WEIGHTS[dimension.level]
-        self.w = agreement_weights(self.weights_name, self.categories)
+        self.level_weights = weights_for_level(dimension.level)
+        self.w = agreement_weights(
+            self.level_weights.name, self.categories, distances=self.level_weights.distances
+        )
         self.j = coded.judgments
         self.counts = self.j.counts()
         self.non_decisive = np.array([v in dimension.non_decisive for v in self.categories])
+        # Display sides of the decisive judgments with a known one (set by _side_choice), and the
+        # annotators who saw response a always on the same side (set by dimension_section).
+        self.left_is_a: npt.NDArray[np.bool_] = np.zeros(0, dtype=np.bool_)
+        self.constant_side: npt.NDArray[np.bool_] = np.zeros(self.j.n_annotators, dtype=np.bool_)
 
     def _summary(
         self, counts: FloatArray, categories: Sequence[Any], w: FloatArray
@@ -231,7 +245,8 @@ class _DimensionReport:
         has_left = decisive & ~pd.isna(left)
         position: BoolPair | None = None
         if has_left.any():
-            left_is_a = left[has_left] == "a"
+            left_is_a = np.asarray(left[has_left] == "a", dtype=np.bool_)
+            self.left_is_a = left_is_a
             position = (np.flatnonzero(has_left), chose_a[has_left] == left_is_a)
         length_a = self.frame["length_a"].to_numpy(dtype=np.float64)[rows]
         length_b = self.frame["length_b"].to_numpy(dtype=np.float64)[rows]
@@ -276,8 +291,11 @@ class _DimensionReport:
                 {
                     "key": str(key),
                     "n_items": summary.n_items,
+                    "n_pairable_items": summary.n_pairable_items,
                     "n_judgments": summary.n_judgments,
-                    "krippendorff_alpha": _estimate(summary.krippendorff_alpha),
+                    "krippendorff_alpha": _estimate(
+                        summary.krippendorff_alpha, summary.interval_note
+                    ),
                     "percent_agreement": {
                         "value": _num(summary.percent_agreement),
                         "n_pairs": summary.n_pairs,
@@ -300,7 +318,8 @@ class _DimensionReport:
             "level": dim.level,
             "categories": [_label(c) for c in self.categories],
             "non_decisive": [_label(c) for c in dim.non_decisive],
-            "weights": self.weights_name,
+            "weights": self.level_weights.name,
+            "weight_distances": self.level_weights.distances,
             "target_alpha": self.rubric.target_alpha_for(dim.name),
             "n_items": summary.n_items,
             "n_pairable_items": summary.n_pairable_items,
@@ -308,9 +327,9 @@ class _DimensionReport:
             "n_annotators": int(np.unique(j.annotator).size),
             "n_retests": len(self.coded.retest_first),
             "n_extra_repeats": self.coded.extra_repeats,
-            "krippendorff_alpha": _estimate(summary.krippendorff_alpha),
-            "fleiss_kappa": _estimate(summary.fleiss_kappa),
-            "gwet_ac1": _estimate(summary.gwet_ac1),
+            "krippendorff_alpha": _estimate(summary.krippendorff_alpha, summary.interval_note),
+            "fleiss_kappa": _estimate(summary.fleiss_kappa, summary.interval_note),
+            "gwet_ac1": _estimate(summary.gwet_ac1, summary.interval_note),
             "percent_agreement": {
                 "value": _num(summary.percent_agreement),
                 "n_pairs": summary.n_pairs,
@@ -326,7 +345,9 @@ class _DimensionReport:
                 "value": _num(sub.percent_agreement),
                 "n_pairs": sub.n_pairs,
             }
-            section["krippendorff_alpha_decisive"] = _estimate(sub.krippendorff_alpha)
+            section["krippendorff_alpha_decisive"] = _estimate(
+                sub.krippendorff_alpha, sub.interval_note
+            )
         matrix = pair_confusion(self.counts)
         section["confusion"] = {
             "categories": section["categories"],
@@ -343,6 +364,7 @@ class _DimensionReport:
         }
         _, position, length = self._side_choice()
         position_bias = length_bias = None
+        not_measurable: str | None = None
         if position is not None:
             position_bias = choice_bias(
                 position[1],
@@ -350,11 +372,17 @@ class _DimensionReport:
                 n_annotators=j.n_annotators,
                 against_pool=False,
             )
+            not_measurable = unmeasurable_position(self.left_is_a)
+            self.constant_side = constant_side(
+                self.left_is_a, j.annotator[position[0]], n_annotators=j.n_annotators
+            )
         if length is not None:
             length_bias = choice_bias(
                 length[1], j.annotator[length[0]], n_annotators=j.n_annotators, against_pool=True
             )
-        section["position_bias"] = self._bias(position_bias, "left_share")
+        section["position_bias"] = _position_bias(
+            self._bias(position_bias, "left_share"), not_measurable
+        )
         section["length_bias"] = self._bias(length_bias, "longer_share")
         consistency: Consistency | None = None
         if len(self.coded.retest_first):
@@ -376,6 +404,14 @@ class _DimensionReport:
         per_annotator = self._annotator_figures(position_bias, length_bias, consistency)
         return section, per_annotator
 
+    def _item_categories(self) -> IntArray:
+        """A category code per item (its first judgment's category), ``-1`` for none."""
+        category = self.frame["category"].to_numpy(dtype=object)[self.coded.rows]
+        codes, _ = pd.factorize(pd.Series(category, dtype=object))
+        per_item = np.full(self.j.n_items, -1, dtype=np.intp)
+        per_item[self.j.item[::-1]] = codes[::-1]
+        return per_item
+
     def _annotator_figures(
         self,
         position_bias: ChoiceBias | None,
@@ -384,6 +420,7 @@ class _DimensionReport:
     ) -> dict[str, Any]:
         j = self.j
         peers = peer_agreement(j, self.w)
+        same_items = peer_comparison(j, self._item_categories())
         loo = leave_one_out(j, self.w)
         gold = gold_scores(j, self.w)
         n_judgments = np.bincount(j.annotator, minlength=j.n_annotators)
@@ -410,6 +447,18 @@ class _DimensionReport:
                     "n_pairs": int(peers.n_pairs[a]),
                     "percent_agreement": _num(peers.agreement[a]),
                     "cohen_kappa": _num(peers.kappa[a]),
+                    "same_items": (
+                        {
+                            "n_items": int(same_items.n_items[a]),
+                            "n_pairs": int(same_items.n_pairs[a]),
+                            "agreement": _num(same_items.agreement[a]),
+                            "others_agreement": _num(same_items.reference[a]),
+                            "difference": _num(same_items.difference[a]),
+                            "ci95": _pair(same_items.ci_low[a], same_items.ci_high[a]),
+                        }
+                        if same_items.n_pairs[a]
+                        else None
+                    ),
                 }
                 if peers.n_pairs[a]
                 else None
@@ -425,7 +474,15 @@ class _DimensionReport:
             )
             entry["non_decisive_rate"] = _num(nd_rates[a]) if nd_rates is not None else None
             entry["median_lead_time_s"] = _num(lead_median[a])
-            entry["position_bias"] = _annotator_bias(position_bias, a, "left_share", pool=False)
+            entry["position_bias"] = _position_bias(
+                _annotator_bias(position_bias, a, "left_share", pool=False),
+                (
+                    "this annotator saw response a on the same side in every judgment with a "
+                    "known display side: position bias needs randomised display sides"
+                )
+                if self.constant_side[a]
+                else None,
+            )
             entry["length_bias"] = _annotator_bias(length_bias, a, "longer_share", pool=True)
             entry["intra"] = (
                 {
@@ -459,6 +516,22 @@ class _DimensionReport:
 
 
 BoolPair: TypeAlias = tuple[IntArray, npt.NDArray[np.bool_]]
+
+
+def _position_bias(entry: dict[str, Any] | None, not_measurable: str | None) -> Any:
+    """A position-bias entry with ``measurable``; when the display sides were not randomised,
+    no share or p-value, and ``reason`` instead."""
+    if entry is None:
+        return None
+    if not_measurable is None:
+        return {**entry, "measurable": True}
+    return {
+        "n": entry["n"],
+        "left_share": None,
+        "p_value": None,
+        "measurable": False,
+        "reason": not_measurable,
+    }
 
 
 def _annotator_bias(
@@ -605,7 +678,8 @@ class ItemAgreement:
 
 def item_agreements(frame: pd.DataFrame, rubric: Rubric) -> dict[str, dict[str, ItemAgreement]]:
     """Per dimension and item: :func:`connector.metrics.item_agreement` over the same first
-    judgments and with the same weights (:data:`LEVEL_WEIGHTS`) as the dimension's coefficients
+    judgments and with the same weights (:func:`~connector.metrics.weights.weights_for_level`)
+    as the dimension's coefficients
     in :func:`build_report`. Items with no judgment on a dimension are absent from it."""
     if frame.empty:
         return {}
@@ -628,7 +702,10 @@ def item_agreements(frame: pd.DataFrame, rubric: Rubric) -> dict[str, dict[str, 
             len(annotator_names),
         )
         counts = coded.judgments.counts()
-        w = agreement_weights(LEVEL_WEIGHTS[dimension.level], list(dimension.values))
+        level_weights = weights_for_level(dimension.level)
+        w = agreement_weights(
+            level_weights.name, list(dimension.values), distances=level_weights.distances
+        )
         values = item_agreement(counts, w)
         judged = counts.sum(axis=1)
         found[dimension.name] = {

@@ -39,9 +39,10 @@ def print_summary(report: Mapping[str, Any], console: Console | None = None) -> 
     console.print(_title(report))
     headline = headline_table(report)
     wide = _rich_table(headline, alert_column="Flag")
-    # Numbers never wrap: below the table's minimum width, print one column per dimension.
+    # Numbers and flags never wrap: when the table does not fit unwrapped (Rich would otherwise
+    # cut no-wrap columns), print one column per dimension.
     if (
-        Measurement.get(console, console.options.update_width(10_000), wide).minimum
+        Measurement.get(console, console.options.update_width(10_000), wide).maximum
         <= console.width
     ):
         console.print(wide)
@@ -77,8 +78,8 @@ def _title(report: Mapping[str, Any]) -> Text:
 
 
 def _rich_table(table: TextTable, *, title: str | None = None, alert_column: str = "") -> Table:
-    """Numbers never wrap (their headers break before ``[`` or ``(`` instead); text wraps at
-    spaces only."""
+    """Numbers and the alert column never wrap (numbers' headers break before ``[``, ``(`` or
+    ``or`` instead); other text wraps at spaces only."""
     rich_table = Table(
         title=title,
         box=box.SIMPLE_HEAD,
@@ -88,8 +89,11 @@ def _rich_table(table: TextTable, *, title: str | None = None, alert_column: str
     )
     for j, (column, numeric) in enumerate(zip(table.columns, table.numeric, strict=True)):
         if numeric:
-            header = column.replace(" [", "\n[").replace(" (", "\n(")
+            header = column.replace(" [", "\n[").replace(" (", "\n(").replace(" or ", "\nor ")
             rich_table.add_column(Text(header), justify="right", no_wrap=True)
+        elif column == alert_column:
+            longest = max(len(text) for text in [column, *(row[j] for row in table.rows)])
+            rich_table.add_column(Text(column), no_wrap=True, min_width=longest)
         else:
             texts = [column, *(row[j] for row in table.rows)]
             longest_word = max(len(word) for text in texts for word in text.split() or [""])
@@ -98,7 +102,7 @@ def _rich_table(table: TextTable, *, title: str | None = None, alert_column: str
     for row in table.rows:
         rich_table.add_row(
             *(
-                Text(cell, style="bold red" if j == alert_index and cell else "")
+                Text(cell, style=_flag_style(cell) if j == alert_index else "")
                 for j, cell in enumerate(row)
             )
         )
@@ -115,8 +119,15 @@ def _transposed(table: TextTable) -> Table:
         rich_table.add_row(
             Text(column),
             *(
-                Text(row[j], style="bold red" if column == "Flag" and row[j] else "")
+                Text(row[j], style=_flag_style(row[j]) if column == "Flag" else "")
                 for row in table.rows
             ),
         )
     return rich_table
+
+
+def _flag_style(flag: str) -> str:
+    """Bold red for a verdict (``below target``), dim for anything less sure, none if empty."""
+    if not flag:
+        return ""
+    return "bold red" if flag.startswith("below target") else "dim"

@@ -15,7 +15,6 @@ Everything taken from the report is escaped (annotator names and categories are 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
@@ -47,9 +46,23 @@ from connector.report import (
     sorted_by_alpha,
 )
 from connector.report.sections import alpha_estimate, gold_estimates
-from connector.report.svg import ReferenceLine, bar_chart, forest_plot, heatmap
+from connector.report.svg import (
+    LABEL_CHARS,
+    ROW_LABEL_CHARS,
+    ReferenceLine,
+    bar_chart,
+    forest_plot,
+    heatmap,
+    shortened,
+)
 
-__all__ = ["MAX_GOLD_ROWS", "MAX_HEATMAP_ANNOTATORS", "SHOWN_FLAGGED", "render_html"]
+__all__ = [
+    "AGREEMENT_SCALE",
+    "MAX_GOLD_ROWS",
+    "MAX_HEATMAP_ANNOTATORS",
+    "SHOWN_FLAGGED",
+    "render_html",
+]
 
 MAX_HEATMAP_ANNOTATORS = 30
 """The agreement heatmap shows at most this many annotators (those with the most listed pairs,
@@ -60,6 +73,10 @@ MAX_GOLD_ROWS = 40
 
 SHOWN_FLAGGED = 20
 """Flagged annotators listed in the overview; the rest are folded away under a summary line."""
+
+AGREEMENT_SCALE = (0.0, 1.0)
+"""The colour scale of the agreement heatmap: always 0–100%, so that 90–95% looks close
+together rather than stretched over the whole scale."""
 
 CSS = """
 :root { color-scheme: light; }
@@ -86,13 +103,16 @@ th, td { padding: 4px 10px; border-bottom: 1px solid #e3e6ea; text-align: left;
          vertical-align: top; }
 th { background: #f3f5f7; font-weight: 600; }
 th.num { text-align: right; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.nb { white-space: nowrap; }
 table.headline { font-size: 12.5px; }
 table.headline th, table.headline td { padding: 4px 8px; }
 .alert { color: #c0392b; font-weight: 600; }
 .badge { display: block; width: max-content; margin-top: 3px; padding: 0 6px; font-size: 11.5px;
          font-weight: 600; color: #c0392b; background: #fdecea; border: 1px solid #f1b8b0;
          border-radius: 4px; }
+.badge-muted { display: block; width: max-content; margin-top: 3px; font-size: 11.5px;
+               color: #666; }
 td.alert { white-space: nowrap; }
 .muted { color: #666; }
 figure { margin: 12px 0 20px; break-inside: avoid; }
@@ -100,6 +120,11 @@ figcaption { color: #555; font-size: 13px; max-width: 820px; margin-top: 4px; }
 details { margin: 4px 0 16px; }
 summary { cursor: pointer; color: #1f5fa8; }
 ul.notes li { margin: 2px 0; }
+@media (max-width: 900px) {
+  body { padding: 16px 12px 48px; }
+  table { font-size: 12px; }
+  th, td, table.headline th, table.headline td { padding: 3px 5px; }
+}
 """
 
 
@@ -163,7 +188,8 @@ def _table(
         for j, (cell, numeric) in enumerate(zip(row, table.numeric, strict=True)):
             classes = " ".join(c for c, on in (("num", numeric), ("alert", (i, j) in alerts)) if on)
             attribute = f' class="{classes}"' if classes else ""
-            cells.append(f"<td{attribute}>{raw.get((i, j), _esc(cell))}</td>")
+            content = raw.get((i, j)) or (_numeric_cell(cell) if numeric else _esc(cell))
+            cells.append(f"<td{attribute}>{content}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     table_class = f' class="{css_class}"' if css_class else ""
     return (
@@ -172,9 +198,27 @@ def _table(
     )
 
 
+def _numeric_cell(text: str) -> str:
+    """A number cell that may break before its interval (``0.477`` / ``[0.428, 0.530]``) on a
+    narrow screen, never inside the number or the interval."""
+    head, bracket, tail = text.partition(" [")
+    if not bracket:
+        return _esc(text)
+    return f'<span class="nb">{_esc(head)}</span> <span class="nb">[{_esc(tail)}</span>'
+
+
 def _figure(svg: str, caption: str) -> str:
     """An SVG chart with an (already escaped) caption."""
     return f"<figure>{svg}<figcaption>{caption}</figcaption></figure>"
+
+
+def _full_labels(labels: Iterable[str], limit: int) -> str:
+    """A caption sentence giving in full the labels a chart shortens (empty when none is)."""
+    cut = sorted({label for label in labels if shortened(label, limit) != label})
+    if not cut:
+        return ""
+    listed = "; ".join(f"“{shortened(label, limit)}” = “{label}”" for label in cut)
+    return f" Shortened labels in full: {listed}."
 
 
 def _percent_tick(value: float) -> str:
@@ -243,15 +287,13 @@ def _overview(report: Mapping[str, Any]) -> str:
         rows=tuple(row[:-1] for row in headline.rows),
         numeric=headline.numeric[:-1],
     )
-    names = {
-        (i, 0): _esc(row[0]) + (f'<span class="badge">{_esc(row[-1])}</span>' if row[-1] else "")
-        for i, row in enumerate(headline.rows)
-    }
+    names = {(i, 0): _esc(row[0]) + _flag_badge(row[-1]) for i, row in enumerate(headline.rows)}
     parts = [
         '<section id="overview"><h2>Overview</h2>',
         _table(table, cell_html=names, css_class="headline"),
         "<p class=\"muted\">α: Krippendorff's alpha at the dimension's level of measurement; "
-        "κ: Fleiss' kappa; AC1: Gwet's AC1; intervals are 95% bootstrap intervals. "
+        "κ: Fleiss' kappa, or weighted κ where the Weights column names weights; AC1: Gwet's "
+        "AC1, or AC2 (AC1 with those weights); intervals are 95% bootstrap intervals. "
         "% agreement (decisive) leaves out non-decisive values such as ties.</p>",
         _alpha_forest(report),
         _flagged(flagged_annotators(report)),
@@ -262,6 +304,14 @@ def _overview(report: Mapping[str, Any]) -> str:
         parts.append(f'<h3>Biases</h3><ul class="notes">{items}</ul>')
     parts.append("</section>")
     return "".join(parts)
+
+
+def _flag_badge(flag: str) -> str:
+    """A red badge for a verdict (``below target``), muted text for anything less sure."""
+    if not flag:
+        return ""
+    css = "badge" if flag.startswith("below target") else "badge-muted"
+    return f'<span class="{css}">{_esc(flag)}</span>'
 
 
 def _alpha_forest(report: Mapping[str, Any]) -> str:
@@ -290,11 +340,13 @@ def _alpha_forest(report: Mapping[str, Any]) -> str:
             for t, names in targets.items()
         ]
     svg = forest_plot(estimates, title="Krippendorff's alpha per dimension", reference_lines=lines)
+    full = _esc(_full_labels((e.label for e in estimates), ROW_LABEL_CHARS))
     return _figure(
         svg,
         "Krippendorff's alpha per dimension with its 95% bootstrap interval; the dashed line is "
-        "the target. Red: below target. “Decisive only” leaves out non-decisive values "
-        "(ties) before computing alpha.",
+        "the target. Red: the whole interval below target (an interval that reaches the target "
+        "is not a verdict). “Decisive only” leaves out non-decisive values "
+        "(ties) before computing alpha." + full,
     )
 
 
@@ -352,28 +404,23 @@ def _peer_heatmap(report: Mapping[str, Any], dimension: str) -> str:
             "heatmap; the annotator table below has each annotator&#x27;s agreement with peers.</p>"
         )
     values, texts, titles = network.matrix()
-    present = [v for row in values for v in row if v is not None]
-    low, high = (
-        (math.floor(min(present) * 20) / 20, math.ceil(max(present) * 20) / 20)
-        if present
-        else (0.0, 1.0)
-    )
     names = list(network.shown)
     svg = heatmap(
         values,
         row_labels=names,
         column_labels=names,
         title=f"Percent agreement between annotators, {dimension}",
-        domain=(low, high) if high > low else (0.0, 1.0),
+        domain=AGREEMENT_SCALE,
         cell_texts=texts,
         cell_titles=titles,
         legend_format=_percent_tick,
         legend_title="% agreement",
     )
     caption = (
-        "Percent agreement on the items both annotators judged; grey: the same annotator, or "
+        "Percent agreement on the items both annotators judged, on a fixed 0–100% colour scale; "
+        "grey: the same annotator, or "
         f"fewer than {minimum} shared items. Annotators who share items sit next to each other. "
-        "Hover a cell for the shared items and Cohen's κ."
+        f"Hover a cell for the shared items and Cohen's {network.kappa}."
     )
     if network.n_connected > len(names):
         caption += (
@@ -386,6 +433,7 @@ def _peer_heatmap(report: Mapping[str, Any], dimension: str) -> str:
             f" Not shown: {plural(left_out, 'annotator')} with fewer than {minimum} items "
             "shared with anyone."
         )
+    caption += _full_labels(names, LABEL_CHARS)
     return _figure(svg, _esc(caption))
 
 
@@ -416,6 +464,7 @@ def _gold_chart(report: Mapping[str, Any], dimension: str) -> str:
             f" Showing the {MAX_GOLD_ROWS} lowest of {fmt_count(len(estimates))} annotators "
             "with gold figures; the annotator table below has them all."
         )
+    caption += _full_labels((e.label for e in estimates[:MAX_GOLD_ROWS]), ROW_LABEL_CHARS)
     return _figure(svg, _esc(caption))
 
 
@@ -449,7 +498,7 @@ def _confusion(dimension: str, dim: Mapping[str, Any]) -> str:
     caption = _esc(
         "Coincidence matrix (symmetric): how often two values given to the same item by "
         "different annotators fall in each pair of categories. The diagonal is agreement; "
-        "off-diagonal cells are the confusions."
+        "off-diagonal cells are the confusions." + _full_labels(labels, LABEL_CHARS)
     )
     top = [p for p in confusion.get("top_pairs") or () if isinstance(p, Mapping)]
     table = TextTable(
@@ -510,7 +559,11 @@ def _breakdown_plot(
     svg = forest_plot(
         estimates, title=f"Krippendorff's alpha by {what}, {dimension}", reference_lines=lines
     )
-    return _figure(svg, _esc(f"Krippendorff's alpha with its 95% interval per {what}, {order}."))
+    caption = (
+        f"Krippendorff's alpha with its 95% interval per {what}, {order}. Red: the whole "
+        "interval below target. No interval: fewer pairable items than an interval needs."
+    ) + _full_labels((e.label for e in estimates), ROW_LABEL_CHARS)
+    return _figure(svg, _esc(caption))
 
 
 def _details(table: TextTable) -> str:
@@ -529,7 +582,11 @@ def _annotator_section(report: Mapping[str, Any], dimensions: Sequence[tuple[str
         parts.append(f"<h3>{_esc(name)}</h3>")
         parts.append(_table(table, alert_cells=alerts))
     parts.append(
-        '<p class="muted">Peer agreement and κ: against the other annotators on shared items. '
+        '<p class="muted">Peer agreement vs others on the same items: the annotator\'s '
+        "agreement with the other annotators on shared items against the agreement among those "
+        "others on the items this annotator judged, with the difference in percentage points "
+        "and its 95% interval (the agreement alone where no such reference exists). Peer κ: "
+        "against the other annotators on shared items. "
         "Bias p-values: tests of whether the annotator picks the left (position) or the longer "
         "(length) response more often than expected. Red: flagged (see the overview).</p>"
     )

@@ -28,6 +28,7 @@ from connector.report import (
     fmt_count,
     fmt_percent,
     headline_table,
+    kappa_name,
     lookup,
     number,
     sorted_by_alpha,
@@ -126,8 +127,9 @@ def _overview(report: Mapping[str, Any]) -> list[str]:
     blocks = [
         "## Overview",
         _table(headline_table(report)),
-        "α: Krippendorff's alpha at the dimension's level of measurement; κ: Fleiss' kappa; "
-        "AC1: Gwet's AC1; intervals are 95% bootstrap intervals.",
+        "α: Krippendorff's alpha at the dimension's level of measurement; κ: Fleiss' kappa, or "
+        "weighted κ where the Weights column names weights; AC1: Gwet's AC1, or AC2 (AC1 with "
+        "those weights); intervals are 95% bootstrap intervals.",
         "## Flagged annotators",
     ]
     flagged = flagged_annotators(report)
@@ -171,7 +173,13 @@ def _lowest_pairs(report: Mapping[str, Any], dimension: str) -> TextTable:
     known = [p for p in pairs if number(p.get("percent_agreement")) is not None]
     known.sort(key=lambda p: (number(p.get("percent_agreement")), str(p.get("a")), str(p.get("b"))))
     return TextTable(
-        columns=("Annotator", "Annotator", "Shared items", "% agreement", "Cohen κ"),
+        columns=(
+            "Annotator",
+            "Annotator",
+            "Shared items",
+            "% agreement",
+            f"Cohen {kappa_name(lookup(report, 'dimensions', dimension) or {})}",
+        ),
         rows=tuple(
             (
                 str(p.get("a")),

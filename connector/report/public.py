@@ -19,6 +19,8 @@ __all__ = ["PUBLIC_DIMENSION_KEYS", "public_report"]
 PUBLIC_DIMENSION_KEYS = (
     "kind",
     "level",
+    "weights",
+    "weight_distances",
     "categories",
     "target_alpha",
     "n_items",

@@ -1,7 +1,7 @@
 """What the report singles out, for every renderer: findings and the heatmap's annotators.
 
 - :func:`flagged_annotators`: annotators the lifecycle put in :data:`FLAGGED_STATUSES`, or
-  whose peer agreement is too low (:data:`PEER_MIN_PAIRS`, :data:`PEER_MARGIN`);
+  whose peer agreement is below the others' on the same items (:func:`peer_shortfall`);
   :func:`flagged_table` lays them out and :func:`flag_rules` says the rules in one sentence;
 - :func:`peer_network`: which annotators the annotator × annotator heatmap shows, in which order;
 - :func:`alpha_estimate`, :func:`gold_estimates`: rows of the interval charts.
@@ -24,9 +24,12 @@ from connector.report._format import (
     fmt_count,
     fmt_percent,
     fmt_percent_ci,
+    kappa_name,
     lookup,
     number,
+    peer_difference_text,
     plural,
+    target_verdict,
 )
 from connector.report.svg import Estimate
 
@@ -44,6 +47,7 @@ __all__ = [
     "gold_release_note",
     "gold_thresholds",
     "peer_network",
+    "peer_shortfall",
 ]
 
 FLAGGED_STATUSES = ("probation", "retraining", "suspended")
@@ -52,11 +56,13 @@ FLAGGED_STATUSES = ("probation", "retraining", "suspended")
 summary, the alerts and the CLI never re-derive it."""
 
 PEER_MIN_PAIRS = 20
-"""Peer agreement is only judged over at least this many pairs with other annotators."""
+"""Peer agreement is only judged over at least this many pairs with other annotators (on items
+where the others' agreement is known)."""
 
 PEER_MARGIN = 0.10
-"""Flag peer agreement more than this far (in proportion) below the dimension's pooled percent
-agreement (``dimensions.<d>.percent_agreement.value``)."""
+"""Flag an annotator whose agreement with peers is below the agreement among the *other*
+annotators on the same items (``peers.same_items`` of the report) by more than this, and whose
+95% interval of that difference lies wholly below zero."""
 
 
 # --------------------------------------------------------------------------- findings
@@ -108,8 +114,29 @@ def flag_rules() -> str:
     return (
         f"Status {', '.join(FLAGGED_STATUSES)} (the annotator lifecycle's decision from the "
         "rubric's gold thresholds, with its reason), or agreement with peers more than "
-        f"{100 * PEER_MARGIN:g} percentage points below the dimension's overall percent "
-        f"agreement, over at least {PEER_MIN_PAIRS} pairs."
+        f"{100 * PEER_MARGIN:g} percentage points below the agreement among the other annotators "
+        "on the same items, with the whole 95% interval of the difference below zero, over at "
+        f"least {PEER_MIN_PAIRS} pairs."
+    )
+
+
+def peer_shortfall(figures: Mapping[str, Any]) -> bool:
+    """Whether an annotator's figures in one dimension flag them on peer agreement: at least
+    :data:`PEER_MIN_PAIRS` pairs on items with a reference, agreement more than
+    :data:`PEER_MARGIN` below the others' agreement on the same items, and the 95% interval of
+    the difference wholly below zero. The one rule; every surface reads it."""
+    same = lookup(figures, "peers", "same_items")
+    pairs = number(lookup(same, "n_pairs"))
+    difference = number(lookup(same, "difference"))
+    ci = lookup(same, "ci95") or (None, None)
+    high = number(ci[1]) if len(ci) == 2 else None
+    return (
+        pairs is not None
+        and pairs >= PEER_MIN_PAIRS
+        and difference is not None
+        and difference < -PEER_MARGIN
+        and high is not None
+        and high < 0
     )
 
 
@@ -118,8 +145,9 @@ def flagged_annotators(report: Mapping[str, Any]) -> list[FlaggedAnnotator]:
 
     - are in one of :data:`FLAGGED_STATUSES` (the lifecycle's decision, pooled over the
       dimensions of the rubric, so it flags them in each dimension they judged), or
-    - agree with their peers more than :data:`PEER_MARGIN` below the dimension's pooled percent
-      agreement, over at least :data:`PEER_MIN_PAIRS` pairs (fewer pairs say too little).
+    - agree with their peers less than the other annotators agree among themselves on the same
+      items (:func:`peer_shortfall`): like with like, so an annotator who judged the hard items
+      is not flagged for their difficulty.
     """
     statuses = {
         str(entry.get("annotator")): (str(entry["status"]), str(entry.get("status_reason") or ""))
@@ -127,26 +155,14 @@ def flagged_annotators(report: Mapping[str, Any]) -> list[FlaggedAnnotator]:
         if entry.get("status") in FLAGGED_STATUSES
     }
     flagged = []
-    for name, dim in dimensions_of(report):
-        pooled = number(lookup(dim, "percent_agreement", "value"))
+    for name, _ in dimensions_of(report):
         for who, figures in annotators_of(report, name):
             reasons = []
             if who in statuses:
                 status, why = statuses[who]
                 reasons.append(f"{status}: {why}" if why else status)
-            peer = number(lookup(figures, "peers", "percent_agreement"))
-            pairs = number(lookup(figures, "peers", "n_pairs"))
-            if (
-                peer is not None
-                and pairs is not None
-                and pooled is not None
-                and pairs >= PEER_MIN_PAIRS
-                and peer < pooled - PEER_MARGIN
-            ):
-                reasons.append(
-                    f"peer agreement {fmt_percent(peer)} over {plural(pairs, 'pair')} "
-                    f"vs {fmt_percent(pooled)} overall"
-                )
+            if peer_shortfall(figures):
+                reasons.append("agrees with peers less than the others do on the same items")
             if reasons:
                 flagged.append(
                     FlaggedAnnotator(
@@ -156,8 +172,8 @@ def flagged_annotators(report: Mapping[str, Any]) -> list[FlaggedAnnotator]:
                         gold=fmt_percent_ci(
                             lookup(figures, "gold", "accuracy"), lookup(figures, "gold", "ci95")
                         ),
-                        peer_agreement=fmt_percent(peer),
-                        peer_pairs=fmt_count(pairs),
+                        peer_agreement=peer_difference_text(figures),
+                        peer_pairs=fmt_count(lookup(figures, "peers", "same_items", "n_pairs")),
                     )
                 )
     return flagged
@@ -171,7 +187,7 @@ def flagged_table(flagged: Sequence[FlaggedAnnotator]) -> TextTable:
             "Dimension",
             "Why",
             "Gold accuracy [95% CI]",
-            "Peer agreement",
+            "Peer agreement vs others on the same items (difference [95% CI])",
             "Peer pairs",
         ),
         rows=tuple(
@@ -206,6 +222,7 @@ class PeerNetwork:
     pairs: Mapping[frozenset[str], Mapping[str, Any]]
     n_connected: int
     n_annotators: int
+    kappa: str = "κ"
 
     def matrix(self) -> tuple[list[list[float | None]], list[list[str]], list[list[str]]]:
         """Percent agreement of every shown pair (None: same annotator or not listed), the
@@ -228,7 +245,7 @@ class PeerNetwork:
                     )
                 else:
                     titles[-1].append(
-                        f"{a} × {b}: {fmt_percent(value)} agreement, κ "
+                        f"{a} × {b}: {fmt_percent(value)} agreement, {self.kappa} "
                         f"{fmt_coef(pair.get('cohen_kappa'))}, "
                         f"{plural(pair.get('shared_items'), 'shared item')}"
                     )
@@ -275,6 +292,7 @@ def peer_network(report: Mapping[str, Any], dimension: str, *, limit: int) -> Pe
         pairs={k: v for k, v in pairs.items() if k <= placed},
         n_connected=len(links),
         n_annotators=len(set(judgments) | set(links)),
+        kappa=kappa_name(lookup(report, "dimensions", dimension) or {}),
     )
 
 
@@ -282,17 +300,20 @@ def peer_network(report: Mapping[str, Any], dimension: str, *, limit: int) -> Pe
 
 
 def alpha_estimate(label: str, stat: object, *, target: float | None, note: str) -> Estimate:
-    """A Krippendorff's alpha ``{"value", "ci95"}`` as a chart row, red when below ``target``."""
+    """A Krippendorff's alpha ``{"value", "ci95"}`` as a chart row, red only when its interval
+    lies wholly below ``target`` (:func:`~connector.report._format.target_verdict`): a wide
+    interval that reaches the target, or too few items for an interval, is not a verdict."""
     value = number(lookup(stat, "value"))
     ci = lookup(stat, "ci95") or (None, None)
+    why = lookup(stat, "no_interval")
     return Estimate(
         label=label,
         value=value,
         low=number(ci[0]),
         high=number(ci[1]),
         text=fmt_coef_ci(stat),
-        note=note,
-        alert=value is not None and target is not None and value < target,
+        note=f"{note}; no interval: {why}" if why else note,
+        alert=target_verdict(stat, target) == "below",
     )
 
 
@@ -305,6 +326,7 @@ def gold_estimates(report: Mapping[str, Any], dimension: str) -> list[Estimate]:
         for entry in report.get("annotators", [])
         if entry.get("status") in FLAGGED_STATUSES
     }
+    kappa = kappa_name(lookup(report, "dimensions", dimension) or {})
     estimates = []
     for who, figures in annotators_of(report, dimension):
         gold = figures.get("gold")
@@ -322,7 +344,7 @@ def gold_estimates(report: Mapping[str, Any], dimension: str) -> list[Estimate]:
                 text=fmt_percent_ci(accuracy, ci),
                 note=(
                     f"{plural(lookup(gold, 'n'), 'gold item')}, "
-                    f"κ {fmt_coef(lookup(gold, 'cohen_kappa'))}"
+                    f"{kappa} {fmt_coef(lookup(gold, 'cohen_kappa'))}"
                 ),
                 alert=who in flagged,
             )

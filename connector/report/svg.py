@@ -22,7 +22,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
-__all__ = ["Estimate", "ReferenceLine", "bar_chart", "forest_plot", "heatmap", "text_width"]
+__all__ = [
+    "LABEL_CHARS",
+    "ROW_LABEL_CHARS",
+    "Estimate",
+    "ReferenceLine",
+    "bar_chart",
+    "forest_plot",
+    "heatmap",
+    "shortened",
+    "text_width",
+]
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 INK = "#222"
@@ -36,6 +46,10 @@ BLUES = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
 
 LABEL_CHARS = 20
 """Heatmap axis labels longer than this are shortened with ``…`` (the tooltip has them whole)."""
+
+ROW_LABEL_CHARS = 28
+"""Row labels of forest plots and bar charts longer than this are shortened with ``…`` (the
+row's tooltip has them whole; the HTML report lists them whole under the chart)."""
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -73,8 +87,12 @@ def _esc(text: str) -> str:
     return escape(_NOT_XML.sub("", text), quote=True)
 
 
-def _short(text: str, limit: int) -> str:
+def shortened(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with ``…`` (as the charts print long labels)."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_short = shortened
 
 
 _NARROW = frozenset("fijlrtI!|.,:;'` ()[]")
@@ -207,7 +225,7 @@ def _interval_chart(
     tick_format: Callable[[float], str],
     bars: bool,
 ) -> str:
-    labels = [_short(e.label, 28) for e in estimates]
+    labels = [_short(e.label, ROW_LABEL_CHARS) for e in estimates]
     label_w = max(120.0, 16.0 + max((text_width(s) for s in labels), default=0.0))
     text_w = max(120.0, 18.0 + max((text_width(e.text) for e in estimates), default=0.0))
     plot_w, row_h = 390.0, 24.0
@@ -349,15 +367,17 @@ def heatmap(
         show_values = max(n_rows, n_cols) <= 12
 
     cell = min(max(560.0 / max(n_rows, n_cols, 1), 18.0), 56.0)
-    upright = cell < 24  # dense columns: vertical labels, so that they do not overlap
     shown_columns = [_short(label, LABEL_CHARS) for label in column_labels]
     row_w = max((text_width(_short(s, LABEL_CHARS)) for s in row_labels), default=0.0)
     col_w = max((text_width(s) for s in shown_columns), default=0.0)
-    # A label starts 6 px above the grid at the column's centre and runs up (-90°) or up and
-    # to the right (-45°): the margins hold the longest one.
-    slant = 1.0 if upright else math.sqrt(0.5)
+    # Labels that fit their column stay level (centred above it); longer ones start 6 px above
+    # the grid at the column's centre and run up (-90°, dense columns) or up and to the right
+    # (-45°): the margins hold the longest one.
+    level = col_w <= cell - 4
+    upright = not level and cell < 24
+    slant = 0.0 if level else 1.0 if upright else math.sqrt(0.5)
     left = 12.0 + row_w + 6.0
-    top = 10.0 + 6.0 + col_w * slant + (0.0 if upright else 9.0)
+    top = 10.0 + 6.0 + (12.0 if level else col_w * slant + (0.0 if upright else 9.0))
     grid_w, grid_h = cell * n_cols, cell * n_rows
     legend_x = left + grid_w + 24
     labels_right = left + grid_w - cell / 2 + 4 + (0.0 if upright else col_w * slant + 4)
@@ -366,11 +386,15 @@ def heatmap(
 
     body = []
     for j, (label, shown) in enumerate(zip(column_labels, shown_columns, strict=True)):
-        x, y = left + (j + 0.5) * cell + 4, top - 6
+        x, y = left + (j + 0.5) * cell + (0 if level else 4), top - 6
+        placement = (
+            'text-anchor="middle"'
+            if level
+            else f'transform="rotate({-90 if upright else -45} {_num(x)} {_num(y)})"'
+        )
         body.append(
             f'<g><title>{_esc(label)}</title><text class="column-label" x="{_num(x)}" '
-            f'y="{_num(y)}" transform="rotate({-90 if upright else -45} {_num(x)} {_num(y)})">'
-            f"{_esc(shown)}</text></g>"
+            f'y="{_num(y)}" {placement}>{_esc(shown)}</text></g>'
         )
     for i, label in enumerate(row_labels):
         cy = top + (i + 0.5) * cell
