@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 import requests
 
 from connector.quality.lifecycle import Transition
+from connector.report import target_verdict
 from connector.rubric import Rubric
 from connector.store import GoldChangeRow, OutboxAlert
 from connector.store.outbox import OutboxStore
@@ -383,8 +384,9 @@ def transition_alerts(transitions: Sequence[Transition], project: str) -> list[A
 
 
 def alpha_alerts(report: Mapping[str, Any] | None, rubric: Rubric, project: str) -> list[Alert]:
-    """One alert per dimension whose Krippendorff's alpha is below its target (the report's
-    ``target_alpha``, else the rubric's): a state, held while it lasts."""
+    """One alert per dimension whose Krippendorff's alpha is surely below its target (the
+    report's ``target_alpha``, else the rubric's; :func:`connector.report.target_verdict`, the
+    rule every renderer paints by): a state, held while it lasts."""
     alerts = []
     for name, section in ((report or {}).get("dimensions") or {}).items():
         alpha = (section.get("krippendorff_alpha") or {}).get("value")
@@ -394,8 +396,10 @@ def alpha_alerts(report: Mapping[str, Any] | None, rubric: Rubric, project: str)
                 target = rubric.target_alpha_for(name)
             except KeyError:
                 target = rubric.thresholds.target_alpha
-        if alpha is None or not math.isfinite(alpha) or alpha >= target:
+        if alpha is None or not math.isfinite(alpha):
             continue
+        if target_verdict(section.get("krippendorff_alpha"), target) != "below":
+            continue  # met, or the interval still reaches the target: not surely below
         ci = (section.get("krippendorff_alpha") or {}).get("ci95")
         fields = {
             "Alpha": f"{alpha:.3f}"

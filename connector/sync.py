@@ -46,6 +46,7 @@ from connector.quality.lifecycle import (
     needs_retraining_batch,
     rescore,
 )
+from connector.report import target_verdict
 from connector.report.build import ReportOptions, build_report, item_agreements, jsonable
 from connector.report.public import public_report
 from connector.rubric import Rubric, load_rubric
@@ -520,6 +521,10 @@ def _same(a: Mapping[str, float | None], b: Mapping[str, float | None]) -> bool:
     return True
 
 
+#: What the platform summary says of each :func:`connector.report.target_verdict`.
+_VERDICT_NOTES = {"below": " BELOW TARGET", "uncertain": " below target, interval reaches it"}
+
+
 def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
@@ -535,11 +540,7 @@ def summary_text(report: Mapping[str, Any], rubric: Rubric, link: str | None) ->
     for name, section in public["dimensions"].items():
         alpha = section["krippendorff_alpha"]
         ci = alpha["ci95"] or [None, None]
-        below = (
-            ""
-            if alpha["value"] is None or alpha["value"] >= section["target_alpha"]
-            else " BELOW TARGET"
-        )
+        below = _VERDICT_NOTES.get(target_verdict(alpha, section["target_alpha"]) or "", "")
         lines.append(
             f"{name}: alpha {_fmt(alpha['value'])} [{_fmt(ci[0])}, {_fmt(ci[1])}] "
             f"(target {section['target_alpha']:.2f}){below}; {section['n_items']} items"

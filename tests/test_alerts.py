@@ -16,6 +16,7 @@ from connector.alerts import (
     Alert,
     Alerter,
     alerts_for,
+    alpha_alerts,
     redact_url,
     scrub,
     slack_payload,
@@ -389,3 +390,21 @@ def test_public_names_are_complete_and_sorted(name: str) -> None:
     assert all(hasattr(module, n) for n in module.__all__)
     order = sorted(module.__all__, key=lambda n: (not n.isupper(), not n[0].isupper(), n))
     assert module.__all__ == order
+
+
+def test_no_alpha_alert_while_the_interval_still_reaches_the_target() -> None:
+    """The alert fires on the renderers' rule (report.target_verdict): an alpha below target
+    whose 95% interval reaches the target is not yet surely below."""
+    unsure = {
+        "dimensions": {
+            "overall": {
+                "krippendorff_alpha": {"value": 0.74, "ci95": [0.61, 0.86]},
+                "target_alpha": 0.8,
+            }
+        }
+    }
+    assert alpha_alerts(unsure, RUBRIC, "proj") == []
+    unsure["dimensions"]["overall"]["krippendorff_alpha"]["ci95"] = [0.61, 0.79]
+    assert [a.cause_key for a in alpha_alerts(unsure, RUBRIC, "proj")] == [
+        "proj:overall:alpha_below"
+    ]

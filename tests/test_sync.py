@@ -349,3 +349,34 @@ def test_a_push_mixes_in_re_tests_of_items_judged_long_enough_ago(world: World) 
     again, repeat = push(_items("z", 85), days=9)  # the same batch later: the same plan
     assert again == late
     assert repeat.created == 0
+
+
+@pytest.mark.parametrize(
+    ("ci95", "note"),
+    [
+        ([0.55, 0.67], "BELOW TARGET"),
+        ([0.55, 0.86], "below target, interval reaches it"),
+    ],
+)
+def test_the_platform_summary_says_below_target_by_the_reports_rule(
+    ci95: list[float], note: str
+) -> None:
+    from connector.rubric import load_rubric
+    from connector.sync import summary_text
+
+    rubric = load_rubric(RUBRIC)
+    report = {
+        "generated_at": "2026-12-03T20:00:00Z",
+        "dimensions": {
+            "overall": {
+                "krippendorff_alpha": {"value": 0.61, "ci95": ci95},
+                "target_alpha": 0.8,
+                "n_items": 80,
+            }
+        },
+    }
+    line = summary_text(report, rubric, None).splitlines()[1]
+    assert (
+        line
+        == f"overall: alpha 0.610 [{ci95[0]:.3f}, {ci95[1]:.3f}] (target 0.80) {note}; 80 items"
+    )
