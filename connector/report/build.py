@@ -219,11 +219,13 @@ class _DimensionReport:
         )
 
     def _side_choice(self) -> tuple[IntArray, BoolPair | None, BoolPair | None]:
-        """Which primary judgments chose the left / the longer response (decisive a/b only)."""
+        """Which primary judgments chose the left / the longer response (decisive only: the
+        values naming response_a and response_b, :attr:`Dimension.responses`)."""
         j, cats = self.j, self.categories
-        if self.dimension.kind != "preference" or "a" not in cats or "b" not in cats:
+        first, second = self.dimension.responses
+        if self.dimension.kind != "preference" or first not in cats or second not in cats:
             return np.zeros(0, dtype=np.intp), None, None
-        a_code, b_code = cats.index("a"), cats.index("b")
+        a_code, b_code = cats.index(first), cats.index(second)
         decisive = (j.value == a_code) | (j.value == b_code)
         chose_a = j.value == a_code
         rows = self.coded.rows
