@@ -9,6 +9,7 @@ the package. The whole tree (``tests/test_errors.py`` checks it against every ex
     ├── OptionError            unknown keyword option value (also a ValueError)
     ├── InsufficientDataError  no pairable units for a coefficient (also a ValueError)
     ├── RubricError            a rubric file is invalid: file:line: key (also a ValueError)
+    ├── CodingError            coding options do not fit a table's values (also a ValueError)
     ├── JudgmentTableError     an input table is invalid: file, row, column (also a ValueError)
     ├── ConfigError            the configuration file is invalid: file, key (also a ValueError)
     ├── ItemFileError          an items or gold file is invalid: file, line (also a ValueError)
