@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +45,14 @@ from connector.platforms.label_studio.labelconfig import generate_label_config
 from connector.platforms.registry import platform_for
 from connector.report.build import ReportOptions, build_report, jsonable
 from connector.report.checks import RowPlaces, check_input
-from connector.rubric import Coding, CodingError, Rubric, adhoc_rubric, load_rubric
+from connector.rubric import (
+    Coding,
+    CodingError,
+    Rubric,
+    adhoc_rubric,
+    load_rubric,
+    parse_rubric,
+)
 from connector.store import Store, StoreError
 from connector.sync import sync_project
 
@@ -378,6 +386,82 @@ def rubric_validate(
         )
     if failed:
         raise typer.Exit(code=1)
+
+
+@rubric_app.command("new")
+def rubric_new(
+    input: Annotated[
+        Path,
+        typer.Argument(
+            help="Judgments whose dimensions and values the rubric should describe (any format "
+            "report reads).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    rubric_id: Annotated[str, typer.Option("--id", help="The rubric id (a lowercase slug).")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write here (default: print).", dir_okay=False),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    read_as: Annotated[
+        str | None,
+        typer.Option("--format", help="Read JUDGMENTS as this format instead of detecting it."),
+    ] = None,
+    non_decisive: Annotated[
+        list[str] | None,
+        typer.Option(metavar="VALUE", help="As for report (repeatable; default: tie)."),
+    ] = None,
+    level: Annotated[
+        list[str] | None, typer.Option(metavar="DIMENSION=LEVEL", help="As for report.")
+    ] = None,
+    categories: Annotated[
+        list[str] | None, typer.Option(metavar="DIMENSION=V1,V2,...", help="As for report.")
+    ] = None,
+    responses: Annotated[
+        list[str] | None, typer.Option(metavar="DIMENSION=FIRST,SECOND", help="As for report.")
+    ] = None,
+    normalise_labels: Annotated[
+        bool, typer.Option("--normalise-labels", help="As for report.")
+    ] = False,
+) -> None:
+    """Write a commented starting rubric from a table's observed dimensions and values: the
+    kind and level inferred as report infers them without a rubric, each choice commented."""
+    from connector.rubric.starter import starter_yaml
+
+    if output is not None and output.exists() and not force:
+        raise _fail(f"{output} exists; pass --force to overwrite it")
+    try:
+        coding = _coding(
+            non_decisive=non_decisive,
+            level=level,
+            categories=categories,
+            responses=responses,
+            with_rubric=False,
+        )
+        table = load_judgments(input, format=read_as)
+        checked = check_input(
+            table.frame,
+            None,
+            normalise_labels=normalise_labels,
+            places=RowPlaces(source=str(input), lines=table.lines),
+        )
+        groups = checked.frame.groupby("dimension")["value"]
+        observed = {str(name): values.tolist() for name, values in groups}
+        adhoc, inferred = adhoc_rubric(observed, coding)
+        counts = {name: Counter(values) for name, values in observed.items()}
+        text = starter_yaml(adhoc, rubric_id=rubric_id, source=input.name, counts=counts)
+        parse_rubric(text, path=str(output or "<rubric new>"))  # what it writes must parse
+    except (ConnectorError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    for warning in (*table.warnings, *checked.warnings, *inferred):
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    _write(output, text)
+    err.print(f"wrote {output}: replace each TODO, then run iaa-connector rubric validate {output}")
 
 
 ConfigOption = Annotated[

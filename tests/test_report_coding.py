@@ -478,3 +478,54 @@ def test_value_outside_rubric_without_lines_names_the_row() -> None:
     )
     with pytest.raises(JudgmentTableError, match=r"^row 2 \(item 'i', annotator 'y'\)"):
         build_report(frame, rubric, options=ReportOptions(resamples=0))
+
+
+# --- rubric commands ------------------------------------------------------------------------
+
+
+def test_rubric_validate_prints_every_error_with_its_line(tmp_path: Path) -> None:
+    from tests.test_rubric import FIVE_MISTAKES
+
+    rubric = tmp_path / "draft.yaml"
+    rubric.write_text(FIVE_MISTAKES)
+    result = runner.invoke(app, ["rubric", "validate", str(rubric)])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert [line.split(": ")[1] for line in errors] == [
+        f"{rubric}:{n}" for n in (1, 10, 15, 18, 20, 21)
+    ]
+
+
+def test_rubric_new_writes_a_commented_rubric_that_validates_and_scores(tmp_path: Path) -> None:
+    table = write_csv(tmp_path / "votes.csv", vote_rows({"a": 1, "b": 2, "tie": 0}))
+    out = tmp_path / "votes" / "v1.yaml"
+    result = runner.invoke(
+        app, ["rubric", "new", str(table), "--id", "votes", "--non-decisive", "0", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "    first: 1  # the value meaning response_a\n" in text
+    assert "    non_decisive: [0]  # values preferring neither response\n" in text
+    assert "    # observed: 0 ×4, 1 ×8, 2 ×6\n" in text
+    valid = runner.invoke(app, ["rubric", "validate", "--layout", str(out)])
+    assert valid.exit_code == 0, valid.output
+    plain = write_jsonl(tmp_path / "ab.jsonl", vote_rows({"a": "a", "b": "b", "tie": "tie"}))
+    expected, _ = run_report(str(plain))
+    report, _ = run_report(str(table), "--rubric", str(out))
+    assert_same_figures(report, expected)
+    again = runner.invoke(app, ["rubric", "new", str(table), "--id", "votes", "-o", str(out)])
+    assert again.exit_code == 2
+    assert "exists; pass --force to overwrite it" in again.stderr
+
+
+def test_rubric_new_quotes_labels_yaml_would_misread(tmp_path: Path) -> None:
+    rows = [
+        {"item_id": f"i{n}", "annotator": who, "dimension": "safe", "value": value}
+        for n, (who, value) in enumerate([("x", "yes"), ("y", "no"), ("x", "null"), ("y", "1")])
+    ]
+    table = write_jsonl(tmp_path / "labels.jsonl", rows)
+    result = runner.invoke(app, ["rubric", "new", str(table), "--id", "safety"])
+    assert result.exit_code == 0, result.output
+    assert '    values: ["1", "no", "null", "yes"]\n' in result.stdout
+    rubric = parse_rubric(result.stdout)
+    assert rubric.dimension("safe").values == ("1", "no", "null", "yes")
