@@ -529,3 +529,17 @@ def test_rubric_new_quotes_labels_yaml_would_misread(tmp_path: Path) -> None:
     assert '    values: ["1", "no", "null", "yes"]\n' in result.stdout
     rubric = parse_rubric(result.stdout)
     assert rubric.dimension("safe").values == ("1", "no", "null", "yes")
+
+
+def test_warnings_reach_the_markdown_and_html_reports(tmp_path: Path) -> None:
+    rows = timed_rows()
+    table = write_jsonl(tmp_path / "twice.jsonl", rows + rows)
+    md, html = tmp_path / "r.md", tmp_path / "r.html"
+    result = runner.invoke(
+        app, ["report", str(table), "--resamples", "0", "--md", str(md), "--html", str(html)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "## Input warnings\n\n- 18 exact duplicate row(s) dropped" in md.read_text()
+    assert '<h3>Input warnings</h3><ul class="notes"><li>18 exact duplicate row(s) dropped' in (
+        html.read_text()
+    )
