@@ -230,6 +230,20 @@ def test_votes_coded_1_2_0_give_the_figures_of_a_b_tie(tmp_path: Path) -> None:
     section = report["dimensions"]["overall"]
     assert section["kind"] == reference["kind"] == "preference"
     assert section["non_decisive"] == [0]
+    # cross-check: the krippendorff package (Castro 2017) on the same votes, observers x items
+    import numpy as np
+    from krippendorff import alpha as reference_alpha
+
+    matrix = np.full((3, 6), np.nan)
+    for item, who, vote, _ in VOTES:
+        matrix["xyz".index(who), int(item[1:]) - 1] = {"a": 1, "b": 2, "tie": 0}[vote]
+    assert section["krippendorff_alpha"]["value"] == pytest.approx(
+        reference_alpha(reliability_data=matrix, level_of_measurement="nominal"), abs=1e-12
+    )
+    # the figures the README quotes for this table
+    assert section["krippendorff_alpha"]["value"] == pytest.approx(0.264, abs=5e-4)
+    assert section["percent_agreement_decisive"] == {"value": pytest.approx(8 / 11), "n_pairs": 11}
+    assert section["position_bias"]["left_share"] == pytest.approx(8 / 14)
     assert reference["percent_agreement_decisive"]["n_pairs"] > 0
     assert reference["position_bias"]["n"] == 14
     assert_same_figures(report, expected)
@@ -542,4 +556,14 @@ def test_warnings_reach_the_markdown_and_html_reports(tmp_path: Path) -> None:
     assert "## Input warnings\n\n- 18 exact duplicate row(s) dropped" in md.read_text()
     assert '<h3>Input warnings</h3><ul class="notes"><li>18 exact duplicate row(s) dropped' in (
         html.read_text()
+    )
+
+
+def test_votes_read_without_non_decisive_get_the_hint(tmp_path: Path) -> None:
+    coded = write_csv(tmp_path / "votes.csv", vote_rows({"a": 1, "b": 2, "tie": 0}))
+    report, _ = run_report(str(coded))
+    assert report["dimensions"]["overall"]["kind"] == "rating"
+    assert report["warnings"][0].endswith(
+        "if they are votes for response 1 or 2, pass --non-decisive 0 for the value preferring "
+        "neither"
     )

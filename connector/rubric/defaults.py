@@ -194,11 +194,18 @@ def _adhoc_dimension(
         )
     if kind != "preference" and numeric and level == "nominal" and len(values) >= 3:
         shown = ",".join(map(_text, values))
+        votes = ""
+        if len(values) == 3 and {1, 2} <= set(values):
+            other = _text(next(v for v in values if v not in (1, 2)))
+            votes = (
+                f"; if they are votes for response 1 or 2, pass --non-decisive {other} for the "
+                "value preferring neither"
+            )
         warnings.append(
             f"dimension {name!r}: its values {', '.join(map(_text, values))} are numbers scored "
             f"as nominal (every disagreement counts the same); if they are a scale, pass "
             f"--level {name}=ordinal (or interval), and --categories {name}={shown} with any "
-            "value nobody chose"
+            f"value nobody chose{votes}"
         )
     first, second = responses if responses is not None else (None, None)
     if (first, second) == ("a", "b"):
