@@ -111,10 +111,16 @@ def check_input(
 def _drop_exact_duplicates(
     frame: pd.DataFrame, places: RowPlaces, warnings: list[str]
 ) -> tuple[pd.DataFrame, int]:
-    key = frame[list(_DUPLICATE_KEY)].astype(object)
-    key["value"] = key["value"].map(repr)  # 1 and '1' are different values
+    # Only rows repeating an (item, annotator, dimension) can be duplicates: most tables have
+    # few, so the full key (values as repr: 1 and '1' differ) is built for those rows alone.
+    repeated = np.zeros(len(frame), dtype=bool)
+    judged = frame.duplicated(subset=["item_id", "annotator", "dimension"], keep=False)
+    if judged.any():
+        candidates = np.flatnonzero(judged.to_numpy())
+        key = frame.iloc[candidates][list(_DUPLICATE_KEY)].astype(object)
+        key["value"] = key["value"].map(repr)
+        repeated[candidates] = key.duplicated(keep="first").to_numpy()
     timed = frame["submitted_at"].notna().to_numpy()
-    repeated = key.duplicated(keep="first").to_numpy()
     exact = repeated & timed
     untimed = repeated & ~timed
     if untimed.any():
