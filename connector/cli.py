@@ -1,10 +1,11 @@
 """The ``iaa-connector`` command line.
 
-Offline: ``report``, ``rubric validate``, ``labelconfig``. With a configuration file
+Offline: ``report``, ``rubric validate``, ``rubric new``, ``labelconfig``. With a configuration file
 (``iaa-connector init`` writes one): ``sync``, ``push``, ``webhooks install``.
 
 Errors the user can fix (a bad rubric, a bad input table, an unknown option) print one clear
-line on stderr and exit with status 2; they never show a traceback. A store that cannot be
+line on stderr and exit with status 2 (``rubric validate`` prints every error of each file, one
+line each, and exits with status 1); they never show a traceback. A store that cannot be
 opened (its directory cannot be created, the database is unreachable), a failed sync or a
 project another process is syncing print one line too and exit with status 1.
 """
