@@ -1060,3 +1060,29 @@ def test_bad_preference_coding_is_named_with_its_line(
     with pytest.raises(RubricError) as info:
         parse_rubric(text, path="votes.yaml")
     assert str(info.value) == f"votes.yaml:{line}: dimension 'vote': {message}"
+
+
+@pytest.mark.parametrize(
+    ("path", "content_hash"),
+    [
+        ("mt-bench/v1.yaml", "5000410c72430f448dda4368f2a38e4cab01cd48d58c0d016838d7c136843450"),
+        (
+            "response-quality/v1.yaml",
+            "6910851324b4d8a4b7a1961b0b8199b1a8bc63eb00952836f55166c04f6c2a0d",
+        ),
+        (
+            "rlhf-pairwise/v1.yaml",
+            "755bf5dbe53fe330b1b562ff7b74dbbf0c6e463498ce97226e6c86ae8c9aa465",
+        ),
+        (
+            "rlhf-pairwise/v2.yaml",
+            "4b84eb2bd5fd3ddf05ab317985212e80e7a722dc5e51a4461e58d886450bd656",
+        ),
+    ],
+)
+def test_shipped_rubrics_keep_the_hash_they_had_before_first_and_second(
+    path: str, content_hash: str
+) -> None:
+    # Hashes computed at commit 02f7cef, before Dimension.first/second existed: stored
+    # judgments and batches name their rubric by this hash.
+    assert load_rubric(RUBRICS / path).content_hash == f"sha256:{content_hash}"
