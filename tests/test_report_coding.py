@@ -567,3 +567,16 @@ def test_votes_read_without_non_decisive_get_the_hint(tmp_path: Path) -> None:
         "if they are votes for response 1 or 2, pass --non-decisive 0 for the value preferring "
         "neither"
     )
+
+
+def test_a_non_decisive_value_written_in_another_case_is_named(tmp_path: Path) -> None:
+    coded = write_jsonl(tmp_path / "ab.jsonl", vote_rows({"a": "A", "b": "B", "tie": "Tie"}))
+    report, _ = run_report(str(coded))
+    assert report["dimensions"]["overall"]["kind"] == "choice"
+    assert report["warnings"][0] == (
+        "dimension 'overall': value 'Tie' differs from the non-decisive 'tie' only in case or "
+        "spaces and is not read as non-decisive; pass --non-decisive Tie"
+    )
+    fixed, _ = run_report(str(coded), "--non-decisive", "Tie")
+    assert fixed["dimensions"]["overall"]["kind"] == "preference"
+    assert fixed["warnings"] == []

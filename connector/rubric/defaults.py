@@ -163,6 +163,12 @@ def _adhoc_dimension(
     wanted = set(coding.non_decisive)
     present = tuple(v for v in values if _text(v) in wanted)
     decisive = [v for v in values if v not in present]
+    folded = {w.strip().casefold(): w for w in wanted}
+    near = [
+        (v, folded[_text(v).strip().casefold()])
+        for v in decisive
+        if _text(v).strip().casefold() in folded
+    ]
     responses: tuple[Value, Value] | None = None
     if name in coding.responses:
         responses = _pair(name, coding.responses[name], values, numeric)
@@ -179,7 +185,11 @@ def _adhoc_dimension(
             numbers = not isinstance(pair[0], str)
             if set(decisive) == set(pair) and len(decisive) == 2 and (present or not numbers):
                 responses = pair
-    warnings: list[str] = []
+    warnings: list[str] = [
+        f"dimension {name!r}: value {value!r} differs from the non-decisive {given!r} only in "
+        f"case or spaces and is not read as non-decisive; pass --non-decisive {_text(value)}"
+        for value, given in near
+    ]
     kind: Kind = "choice"
     if responses is not None:
         kind = "preference"
