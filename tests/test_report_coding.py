@@ -580,3 +580,10 @@ def test_a_non_decisive_value_written_in_another_case_is_named(tmp_path: Path) -
     fixed, _ = run_report(str(coded), "--non-decisive", "Tie")
     assert fixed["dimensions"]["overall"]["kind"] == "preference"
     assert fixed["warnings"] == []
+
+
+def test_a_preference_showing_one_side_only_stays_a_preference() -> None:
+    rubric, _ = adhoc_rubric({"overall": ["a", "tie", "a"], "grade": ["A", "tie"]})
+    assert rubric.dimension("overall").kind == "preference"
+    assert rubric.dimension("overall").non_decisive == ("tie",)
+    assert rubric.dimension("grade").kind == "choice"  # 'A' alone may be a grade

@@ -89,8 +89,8 @@ def adhoc_rubric(
     (numbers before labels; missing values skipped). Its level is ``coding.levels`` (default
     nominal). It is a preference dimension when ``coding.responses`` names its two response
     values, or when its values other than ``coding.non_decisive`` are one of
-    :data:`KNOWN_RESPONSE_PAIRS` (``1``/``2`` only beside a non-decisive value); then the
-    non-decisive values it shows are marked. Otherwise a
+    :data:`KNOWN_RESPONSE_PAIRS` (``a``/``b``: or one of them; ``1``/``2``: only beside a
+    non-decisive value); then the non-decisive values it shows are marked. Otherwise a
     dimension of numbers is a rating and anything else a choice. Warnings: a dimension of three
     or more numbers scored as nominal (suggesting ``--level``); a non-decisive value in a
     dimension whose other values name no two responses (suggesting ``--responses``).
@@ -128,7 +128,7 @@ def adhoc_rubric(
             id="adhoc",
             version="0",
             changelog="Built from the observed values of a table given without a rubric.",
-            guidelines="Ad-hoc rubric: every dimension is nominal, its values as observed.\n",
+            guidelines="Ad-hoc rubric: values as observed or given, levels nominal or given.\n",
             dimensions=tuple(built),
         )
     )
@@ -181,10 +181,16 @@ def _adhoc_dimension(
     else:
         for pair in KNOWN_RESPONSE_PAIRS:
             # 1/2 alone may be a two-point rating: numbers are responses only beside a
-            # non-decisive value (1/2/0 votes with --non-decisive 0)
+            # non-decisive value (1/2/0 votes with --non-decisive 0). a/b may show one side
+            # only (everyone preferred a); the other pairs must show both.
             numbers = not isinstance(pair[0], str)
-            if set(decisive) == set(pair) and len(decisive) == 2 and (present or not numbers):
+            if pair == ("a", "b"):
+                fits = bool(decisive) and set(decisive) <= set(pair)
+            else:
+                fits = set(decisive) == set(pair) and (bool(present) or not numbers)
+            if fits:
                 responses = pair
+                break
     warnings: list[str] = [
         f"dimension {name!r}: value {value!r} differs from the non-decisive {given!r} only in "
         f"case or spaces and is not read as non-decisive; pass --non-decisive {_text(value)}"
