@@ -410,7 +410,9 @@ def _values(section: YamlSection) -> tuple[tuple[Value, ...], tuple[int, ...]]:
             "values mix strings and numbers; use only labels or only numbers",
             line=sequence.line,
         )
-    if len(values) < len(sequence.items):  # the bad items are reported already
+    if len(values) < len(sequence.items):
+        # A bad item is collected already; raising it again stops this key (the dimension is
+        # not built) and RubricError.collected lists it once.
         raise RubricError.collected(section.errors[-1:])
     return values, lines
 
@@ -492,7 +494,7 @@ def _response_value(section: YamlSection, key: str, values: tuple[Value, ...]) -
     if node is None:
         raise section.error(f"missing required key '{key}'", line=section.mapping.line)
     value = _scalar(section, node, key=key)
-    if value is None:
+    if value is None:  # collected already; raised again to stop here, listed once
         raise RubricError.collected(section.errors[-1:])
     if value not in values:
         shown = ", ".join(repr(v) for v in values)
