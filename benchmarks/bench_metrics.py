@@ -28,6 +28,7 @@ from connector.metrics.krippendorff import alpha_from_coincidences, coincidences
 from connector.metrics.table import value_counts
 from connector.metrics.weights import category_scores
 from connector.report.build import ReportOptions, build_report
+from connector.report.checks import check_input
 from connector.rubric import Dimension, Rubric
 
 ANNOTATORS_PER_ITEM = 5
@@ -135,6 +136,11 @@ def main() -> None:
     frame = synthetic(args.judgments)
     print(f"built {len(frame):,} judgments in {time.perf_counter() - start:.2f} s", flush=True)
 
+    # The input checks (exact duplicates, label variants, dimensions) alone; the report below
+    # runs them too.
+    checks_seconds, _ = best_of(args.runs, lambda: check_input(frame, rubric()))
+    print(f"input checks: {checks_seconds:.3f} s", flush=True)
+
     start = time.perf_counter()
     report = build_report(frame, rubric(), options=ReportOptions(resamples=args.resamples))
     report_seconds = time.perf_counter() - start
@@ -181,6 +187,7 @@ def main() -> None:
             {
                 "judgments": len(frame),
                 "report_seconds": round(report_seconds, 3),
+                "input_checks_seconds": round(checks_seconds, 3),
                 "alpha_seconds": round(alpha_seconds, 5),
                 "reference_alpha_seconds": round(reference_seconds, 5),
                 "alpha_speedup": round(reference_seconds / alpha_seconds, 2),

@@ -1,10 +1,11 @@
 """The ``iaa-connector`` command line.
 
-Offline: ``report``, ``rubric validate``, ``labelconfig``. With a configuration file
+Offline: ``report``, ``rubric validate``, ``rubric new``, ``labelconfig``. With a configuration file
 (``iaa-connector init`` writes one): ``sync``, ``push``, ``webhooks install``.
 
 Errors the user can fix (a bad rubric, a bad input table, an unknown option) print one clear
-line on stderr and exit with status 2; they never show a traceback. A store that cannot be
+line on stderr and exit with status 2 (``rubric validate`` prints every error of each file, one
+line each, and exits with status 1); they never show a traceback. A store that cannot be
 opened (its directory cannot be created, the database is unreachable), a failed sync or a
 project another process is syncing print one line too and exit with status 1.
 """
@@ -15,6 +16,7 @@ import contextlib
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +32,7 @@ from connector.calibration.gold import load_gold
 from connector.calibration.item import load_items
 from connector.calibration.push import plan_push, push_batch
 from connector.config import EXAMPLE, Config, ConfigError, load_config
-from connector.errors import ConnectorError, JudgmentTableError
+from connector.errors import ConnectorError, JudgmentTableError, RubricError
 from connector.judgments import (
     INPUT_FORMATS,
     AnswerMap,
@@ -43,7 +45,15 @@ from connector.platforms.base import Platform
 from connector.platforms.label_studio.labelconfig import generate_label_config
 from connector.platforms.registry import platform_for
 from connector.report.build import ReportOptions, build_report, jsonable
-from connector.rubric import Rubric, default_rubric_for, load_rubric
+from connector.report.checks import RowPlaces, check_input
+from connector.rubric import (
+    Coding,
+    CodingError,
+    Rubric,
+    adhoc_rubric,
+    load_rubric,
+    parse_rubric,
+)
 from connector.store import Store, StoreError
 from connector.sync import sync_project
 
@@ -103,8 +113,44 @@ def report(
     ] = None,
     non_decisive: Annotated[
         list[str] | None,
-        typer.Option(help="Non-decisive value when no rubric is given (repeatable; default: tie)."),
+        typer.Option(
+            metavar="VALUE",
+            help="Without --rubric: a value that prefers neither response, in any dimension "
+            "where it occurs (repeatable; default: tie), e.g. --non-decisive 0.",
+        ),
     ] = None,
+    level: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="DIMENSION=LEVEL",
+            help="Without --rubric: score DIMENSION at LEVEL (nominal, ordinal, interval, "
+            "ratio) instead of nominal (repeatable), e.g. --level helpfulness=ordinal.",
+        ),
+    ] = None,
+    categories: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="DIMENSION=V1,V2,...",
+            help="Without --rubric: every value of DIMENSION in order, including values "
+            "nobody chose (repeatable), e.g. --categories helpfulness=1,2,3,4,5.",
+        ),
+    ] = None,
+    responses: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="DIMENSION=FIRST,SECOND",
+            help="Without --rubric: the values of DIMENSION that mean response_a and "
+            "response_b, making it a preference (repeatable), e.g. --responses vote=1,2.",
+        ),
+    ] = None,
+    normalise_labels: Annotated[
+        bool,
+        typer.Option(
+            "--normalise-labels",
+            help="Read labels that differ only in case or surrounding spaces as one label "
+            "(the rubric's spelling, else the most frequent one).",
+        ),
+    ] = False,
     resamples: Annotated[int, typer.Option(min=0, help="Bootstrap resamples (0: none).")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
     min_shared_items: Annotated[
@@ -148,14 +194,30 @@ def report(
                 "; ".join(table.warnings or [f"{input}: no judgment was read"])
                 + "; check --map and --format against the file's fields"
             )
+        coding = _coding(
+            non_decisive=non_decisive,
+            level=level,
+            categories=categories,
+            responses=responses,
+            with_rubric=rubric is not None,
+        )
+        given = _read_rubric(rubric) if rubric is not None else None
+        checked = check_input(
+            frame,
+            given,
+            normalise_labels=normalise_labels,
+            places=RowPlaces(source=str(input), lines=table.lines),
+        )
         chosen: Rubric
-        if rubric is not None:
-            chosen = load_rubric(rubric, check_layout=False)
+        inferred: list[str] = []
+        if given is not None:
+            chosen = given
         else:
             observed = {
-                str(name): group["value"].tolist() for name, group in frame.groupby("dimension")
+                str(name): group["value"].tolist()
+                for name, group in checked.frame.groupby("dimension")
             }
-            chosen = default_rubric_for(observed, non_decisive=tuple(non_decisive or ("tie",)))
+            chosen, inferred = adhoc_rubric(observed, coding)
         source: dict[str, object] = {
             "path": str(input),
             "format": input_format(table),
@@ -175,11 +237,13 @@ def report(
             options=ReportOptions(
                 resamples=resamples, seed=seed, min_shared_items=min_shared_items
             ),
+            checked=checked,
+            warnings=inferred,
         )
     except ConnectorError as exc:
         raise _fail(str(exc)) from None
-    for warning in table.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    for warning in (*table.warnings, *result["warnings"]):
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     if isinstance(table, PlatformTable):
         err.print(f"read {input} as {table.platform}:", highlight=False, markup=False)
         for note in table.notes:
@@ -205,6 +269,74 @@ def report(
                 err.print(f"wrote {label} report to {path}", highlight=False)
 
 
+def _coding(
+    *,
+    non_decisive: list[str] | None,
+    level: list[str] | None,
+    categories: list[str] | None,
+    responses: list[str] | None,
+    with_rubric: bool,
+) -> Coding:
+    """The report's coding options; they describe a table given without a rubric."""
+    if with_rubric:
+        given = [
+            option
+            for option, values in (
+                ("--non-decisive", non_decisive),
+                ("--level", level),
+                ("--categories", categories),
+                ("--responses", responses),
+            )
+            if values
+        ]
+        if given:
+            raise CodingError(
+                f"{', '.join(given)} describe a table given without a rubric; with --rubric, "
+                "say it in the rubric (level, values, first/second, non_decisive)"
+            )
+    pairs: dict[str, tuple[str, str]] = {}
+    for name, values in _per_dimension("--responses", responses, "vote=1,2").items():
+        split = tuple(v.strip() for v in values.split(","))
+        if len(split) != 2 or not all(split):
+            raise CodingError(
+                f"--responses {name}={values}: write DIMENSION=FIRST,SECOND, e.g. "
+                "--responses vote=1,2"
+            )
+        pairs[name] = (split[0], split[1])
+    ordered: dict[str, tuple[str, ...]] = {}
+    for name, values in _per_dimension("--categories", categories, "helpfulness=1,2,3").items():
+        split = tuple(v.strip() for v in values.split(","))
+        if not all(split):
+            raise CodingError(f"--categories {name}={values}: a value is empty")
+        ordered[name] = split
+    return Coding(
+        non_decisive=tuple(non_decisive or ("tie",)),
+        levels={n: v.strip() for n, v in _per_dimension("--level", level, "x=ordinal").items()},
+        categories=ordered,
+        responses=pairs,
+    )
+
+
+def _per_dimension(option: str, pairs: list[str] | None, example: str) -> dict[str, str]:
+    """``DIMENSION=TEXT`` options as a mapping; a dimension given twice is an error."""
+    found: dict[str, str] = {}
+    for pair in pairs or []:
+        name, sep, text = pair.partition("=")
+        if not sep or not name.strip() or not text.strip():
+            raise CodingError(f"{option} {pair!r}: write DIMENSION=..., e.g. {option} {example}")
+        if name.strip() in found:
+            raise CodingError(f"{option} names dimension {name.strip()!r} twice")
+        found[name.strip()] = text.strip()
+    return found
+
+
+def _read_rubric(path: Path) -> Rubric:
+    """A rubric file from anywhere: the one rule ``report``, ``labelconfig`` and ``rubric
+    validate`` read rubrics by (the ``<id>/v<version>.yaml`` layout is checked only by
+    ``rubric validate --layout``)."""
+    return load_rubric(path, check_layout=False)
+
+
 def _answer_map(pairs: list[str]) -> dict[str, str]:
     """``--map FIELD=DIMENSION`` options as a mapping (a field's name may hold ``=``)."""
     mapping: dict[str, str] = {}
@@ -221,14 +353,28 @@ def _answer_map(pairs: list[str]) -> dict[str, str]:
 @rubric_app.command("validate")
 def rubric_validate(
     files: Annotated[list[Path], typer.Argument(help="Rubric YAML files to check.")],
+    layout: Annotated[
+        bool,
+        typer.Option(
+            "--layout",
+            help="Also require the <id>/v<version>.yaml layout (a rubrics/ directory under "
+            "version control).",
+        ),
+    ] = False,
 ) -> None:
-    """Check rubric files; print each error as file:line: message and exit non-zero on any."""
+    """Check rubric files (read by the same rules as report --rubric); print every error of
+    each file as file:line: message and exit non-zero on any."""
     failed = False
     for path in files:
         try:
-            loaded = load_rubric(path)
+            loaded = load_rubric(path, check_layout=True) if layout else _read_rubric(path)
+        except RubricError as exc:
+            for problem in exc.problems:
+                _error_line(str(problem))
+            failed = True
+            continue
         except ConnectorError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            _error_line(str(exc))
             failed = True
             continue
         except OSError as exc:
@@ -241,6 +387,82 @@ def rubric_validate(
         )
     if failed:
         raise typer.Exit(code=1)
+
+
+@rubric_app.command("new")
+def rubric_new(
+    input: Annotated[
+        Path,
+        typer.Argument(
+            help="Judgments whose dimensions and values the rubric should describe (any format "
+            "report reads).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    rubric_id: Annotated[str, typer.Option("--id", help="The rubric id (a lowercase slug).")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write here (default: print).", dir_okay=False),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    read_as: Annotated[
+        str | None,
+        typer.Option("--format", help="Read JUDGMENTS as this format instead of detecting it."),
+    ] = None,
+    non_decisive: Annotated[
+        list[str] | None,
+        typer.Option(metavar="VALUE", help="As for report (repeatable; default: tie)."),
+    ] = None,
+    level: Annotated[
+        list[str] | None, typer.Option(metavar="DIMENSION=LEVEL", help="As for report.")
+    ] = None,
+    categories: Annotated[
+        list[str] | None, typer.Option(metavar="DIMENSION=V1,V2,...", help="As for report.")
+    ] = None,
+    responses: Annotated[
+        list[str] | None, typer.Option(metavar="DIMENSION=FIRST,SECOND", help="As for report.")
+    ] = None,
+    normalise_labels: Annotated[
+        bool, typer.Option("--normalise-labels", help="As for report.")
+    ] = False,
+) -> None:
+    """Write a commented starting rubric from a table's observed dimensions and values: the
+    kind and level inferred as report infers them without a rubric, each choice commented."""
+    from connector.rubric.starter import starter_yaml
+
+    if output is not None and output.exists() and not force:
+        raise _fail(f"{output} exists; pass --force to overwrite it")
+    try:
+        coding = _coding(
+            non_decisive=non_decisive,
+            level=level,
+            categories=categories,
+            responses=responses,
+            with_rubric=False,
+        )
+        table = load_judgments(input, format=read_as)
+        checked = check_input(
+            table.frame,
+            None,
+            normalise_labels=normalise_labels,
+            places=RowPlaces(source=str(input), lines=table.lines),
+        )
+        groups = checked.frame.groupby("dimension")["value"]
+        observed = {str(name): values.tolist() for name, values in groups}
+        adhoc, inferred = adhoc_rubric(observed, coding)
+        counts = {name: Counter(values) for name, values in observed.items()}
+        text = starter_yaml(adhoc, rubric_id=rubric_id, source=input.name, counts=counts)
+        parse_rubric(text, path=str(output or "<rubric new>"))  # what it writes must parse
+    except (ConnectorError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    for warning in (*table.warnings, *checked.warnings, *inferred):
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    _write(output, text)
+    err.print(f"wrote {output}: replace each TODO, then run iaa-connector rubric validate {output}")
 
 
 ConfigOption = Annotated[
@@ -324,7 +546,7 @@ def labelconfig(
 ) -> None:
     """Print the Label Studio labeling config generated from a rubric."""
     try:
-        typer.echo(generate_label_config(load_rubric(rubric, check_layout=False)))
+        typer.echo(generate_label_config(_read_rubric(rubric)))
     except ConnectorError as exc:
         raise _fail(str(exc)) from None
 

@@ -9,6 +9,7 @@ the package. The whole tree (``tests/test_errors.py`` checks it against every ex
     ├── OptionError            unknown keyword option value (also a ValueError)
     ├── InsufficientDataError  no pairable units for a coefficient (also a ValueError)
     ├── RubricError            a rubric file is invalid: file:line: key (also a ValueError)
+    ├── CodingError            coding options do not fit a table's values (also a ValueError)
     ├── JudgmentTableError     an input table is invalid: file, row, column (also a ValueError)
     ├── ConfigError            the configuration file is invalid: file, key (also a ValueError)
     ├── ItemFileError          an items or gold file is invalid: file, line (also a ValueError)
@@ -63,16 +64,40 @@ class InsufficientDataError(ConnectorError, ValueError):
 
 
 class RubricError(ConnectorError, ValueError):
-    """A rubric file is invalid. ``str(err)`` reads ``path:line: what is wrong``."""
+    """A rubric file is invalid. ``str(err)`` reads ``path:line: what is wrong``.
+
+    ``problems`` holds every error found in one reading of the file (this one alone unless it
+    was made by :meth:`collected`, whose message is one ``path:line: what`` line per problem).
+    """
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
         self.path = path
         self.line = line
         self.reason = message
+        self.problems: tuple[RubricError, ...] = (self,)
         where = path or "<rubric>"
         if line is not None:
             where = f"{where}:{line}"
         super().__init__(f"{where}: {message}")
+
+    @classmethod
+    def collected(cls, problems: Iterable[RubricError]) -> RubricError:
+        """One error for several, in line order, repeated messages once; ``path``, ``line``
+        and ``reason`` are the first problem's."""
+        unique: dict[str, RubricError] = {}
+        for problem in problems:
+            for single in problem.problems:
+                unique.setdefault(str(single), single)
+        ordered = sorted(unique.values(), key=lambda p: (p.line is None, p.line or 0))
+        if not ordered:
+            raise ValueError("RubricError.collected needs at least one problem")
+        if len(ordered) == 1:
+            return ordered[0]
+        first = ordered[0]
+        error = cls(first.reason, path=first.path, line=first.line)
+        error.problems = tuple(ordered)
+        error.args = ("\n".join(str(p) for p in ordered),)
+        return error
 
 
 class JudgmentTableError(ConnectorError, ValueError):

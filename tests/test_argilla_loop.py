@@ -62,20 +62,27 @@ class Loop:
     """One test's dataset, configuration, store and adapter, and helpers to act as annotators."""
 
     def __init__(
-        self, server: ArgillaServer, tmp_path: Path, *, gold: str = "", extra: bool = False
+        self,
+        server: ArgillaServer,
+        tmp_path: Path,
+        *,
+        gold: str = "",
+        extra: bool = False,
+        rubric_path: Path = RUBRIC_PATH,
     ):
         self.server = server
+        self.rubric = load_rubric(rubric_path, check_layout=False)
         self.platform = Argilla(server.url, server.owner_api_key, retries=0)
         workspaces = requests.get(
             f"{server.url}/api/v1/me/workspaces", headers=_headers(server.owner_api_key), timeout=30
         ).json()["items"]
         workspace = next(w for w in workspaces if w["name"] == "iaa")
-        rubric = RUBRIC
+        rubric = self.rubric
         if extra:  # a question the rubric does not know: its answers must be quarantined
             tone = Dimension(
                 name="tone", question="Tone?", kind="choice", values=("ok", "rude"), level="nominal"
             )
-            rubric = replace(RUBRIC, dimensions=(*RUBRIC.dimensions, tone))
+            rubric = replace(self.rubric, dimensions=(*self.rubric.dimensions, tone))
         self.dataset_id = self.platform.create_dataset(
             f"t-{uuid.uuid4().hex[:10]}", workspace_id=str(workspace["id"]), rubric=rubric
         )
@@ -85,7 +92,7 @@ class Loop:
             f'[reports]\ndir = "{tmp_path / "reports"}"\n'
             f'[[platforms]]\nname = "ar"\nkind = "argilla"\nurl = "{server.url}"\n'
             f'token_env = "{TOKEN_ENV}"\n[[projects]]\nkey = "p"\nplatform = "ar"\n'
-            f'project_id = "{self.dataset_id}"\nrubric = "{RUBRIC_PATH}"\noverlap_seconds = 2\n'
+            f'project_id = "{self.dataset_id}"\nrubric = "{rubric_path}"\noverlap_seconds = 2\n'
             + (f'gold = "{gold}"\n' if gold else "")
         )
         os.environ[TOKEN_ENV] = server.owner_api_key
@@ -95,7 +102,7 @@ class Loop:
     def push(self, items: list[Item]) -> Any:
         plan = plan_batch(
             project_key="p",
-            rubric=RUBRIC,
+            rubric=self.rubric,
             kind="production",
             items=items,
             key_secret=task_key_secret(self.store),
@@ -379,3 +386,63 @@ def test_nothing_new_reads_nothing(loop: Loop) -> None:
     time.sleep(5)
     quiet = loop.sync()
     assert (quiet.tasks_seen, quiet.created, quiet.updated) == (0, 0, 0)
+
+
+VOTES_RUBRIC = """\
+id: votes
+version: 1
+changelog: votes coded 1/2/0
+guidelines: Pick the better response.
+dimensions:
+  - name: overall
+    question: Which response is better?
+    kind: preference
+    values: [1, 2, 0]
+    first: 1
+    second: 2
+    non_decisive: [0]
+    level: nominal
+"""
+
+
+def test_a_rubric_coding_votes_1_2_0_drives_the_sync_and_its_report(
+    argilla: ArgillaServer, tmp_path: Path
+) -> None:
+    """Issue 10: a preference coded 1/2/0 by the rubric's first/second/non_decisive: the
+    dataset offers '1'/'2'/'0' ('Response A/B is better'), answers are mapped back through the
+    display side and stored as 1/2/0, and the synced report has decisive agreement and
+    position bias."""
+    import json
+
+    rubric_path = tmp_path / "votes.yaml"
+    rubric_path.write_text(VOTES_RUBRIC)
+    loop = Loop(argilla, tmp_path, rubric_path=rubric_path)
+    try:
+        loop.platform.check_project(loop.dataset_id, loop.rubric)
+        loop.push(_items(6))
+        first, second, third = argilla.annotator_api_keys[:3]
+        shown_left = []
+        for record in loop.records():
+            rid = str(record["id"])
+            side = loop.store.task_mappings("p")[rid].display_left or "a"
+            shown_left.append(side)
+            loop.respond(first, rid, {"overall": "1" if side == "a" else "2"})  # response_a
+            loop.respond(second, rid, {"overall": "1"})  # always the first shown
+            loop.respond(third, rid, {"overall": "0"})  # always a tie
+        result = loop.sync()
+        assert (result.created, result.quarantined) == (18, 0)
+        frame = loop.store.judgments_frame("p")
+        by_annotator = frame.groupby("annotator")["value"].apply(sorted).to_dict()
+        assert by_annotator["annotator1"] == [1] * 6
+        assert by_annotator["annotator3"] == [0] * 6
+        assert by_annotator["annotator2"] == sorted(1 if s == "a" else 2 for s in shown_left)
+        assert result.report_path is not None
+        report = json.loads(result.report_path.with_suffix(".json").read_text())
+        section = report["dimensions"]["overall"]
+        assert (section["kind"], section["non_decisive"]) == ("preference", [0])
+        agree = shown_left.count("a")
+        assert section["percent_agreement_decisive"] == {"value": agree / 6, "n_pairs": 6}
+        assert section["position_bias"]["n"] == 12
+        assert section["position_bias"]["left_share"] == (6 + agree) / 12
+    finally:
+        loop.store.close()

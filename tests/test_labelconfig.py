@@ -13,7 +13,7 @@ from connector.platforms.label_studio.labelconfig import (
     generate_label_config,
     parse_result,
 )
-from connector.rubric import load_rubric
+from connector.rubric import load_rubric, parse_rubric
 
 V1 = load_rubric("rubrics/rlhf-pairwise/v1.yaml")
 V2 = load_rubric("rubrics/rlhf-pairwise/v2.yaml")
@@ -116,3 +116,50 @@ def test_rating_outside_scale_is_refused() -> None:
     result = {"from_name": "strength", "type": "rating", "value": {"rating": 5}}
     with pytest.raises(ResultError, match=r"rating 5 for 'strength' is not one of \[1, 2, 3\]"):
         parse_result(result, V2.dimension("strength"), "a")
+
+
+VOTES = parse_rubric(
+    """\
+id: votes
+version: 1
+changelog: votes coded 1/2/0
+guidelines: Pick the better response.
+dimensions:
+  - name: overall
+    question: Which response is better?
+    kind: preference
+    values: [1, 2, 0]
+    first: 1
+    second: 2
+    non_decisive: [0]
+    level: nominal
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("choice", "display_left", "expected"),
+    [("left", "a", 1), ("right", "a", 2), ("left", "b", 2), ("right", "b", 1), ("0", "b", 0)],
+)
+def test_a_rubric_coding_responses_1_2_gets_left_right_choices_back_as_1_2(
+    choice: str, display_left: str, expected: int
+) -> None:
+    config = generate_label_config(VOTES)
+    choices = [c.get("alias") for c in ElementTree.fromstring(config).iter("Choice")]
+    assert choices == ["left", "right", "0"]
+    assert parse_result(_choice(choice), VOTES.dimension("overall"), display_left) == expected
+
+
+def test_argilla_options_and_answers_follow_the_rubric_response_values() -> None:
+    from connector.platforms.argilla.settings import dataset_questions, parse_response_value
+
+    options = dataset_questions(VOTES)[0]["settings"]["options"]
+    assert options == [
+        {"value": "1", "text": "Response A is better"},
+        {"value": "2", "text": "Response B is better"},
+        {"value": "0", "text": "0"},
+    ]
+    overall = VOTES.dimension("overall")
+    assert parse_response_value("1", overall, "a") == 1
+    assert parse_response_value("1", overall, "b") == 2  # shown swapped: first shown is b
+    assert parse_response_value("0", overall, "b") == 0

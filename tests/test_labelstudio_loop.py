@@ -75,14 +75,16 @@ class Loop:
         gold: str = "",
         project_toml: str = "",
         server_toml: str = "",
+        rubric_path: Path = RUBRIC_PATH,
     ) -> None:
         self.server = server
+        self.rubric = load_rubric(rubric_path, check_layout=False)
         created = requests.post(
             f"{server.url}/api/projects/",
             json={
                 "title": f"test {tmp_path.name}"[:50],
                 "description": "Owner's own text, kept as it is.",
-                "label_config": generate_label_config(RUBRIC),
+                "label_config": generate_label_config(self.rubric),
                 "maximum_annotations": maximum,
             },
             headers=_headers(server.admin_token),
@@ -97,7 +99,7 @@ class Loop:
             + (f"[server]\n{server_toml}\n" if server_toml else "")
             + f'[[platforms]]\nname = "ls"\nkind = "label-studio"\nurl = "{server.url}"\n'
             f'token_env = "{TOKEN_ENV}"\n[[projects]]\nkey = "p"\nplatform = "ls"\n'
-            f'project_id = {self.project_id}\nrubric = "{RUBRIC_PATH}"\noverlap_seconds = 2\n'
+            f'project_id = {self.project_id}\nrubric = "{rubric_path}"\noverlap_seconds = 2\n'
             + (f'gold = "{gold}"\n' if gold else "")
             + project_toml
         )
@@ -109,7 +111,7 @@ class Loop:
     def push(self, items: list[Item], gold: list[Item] = (), label: str = "") -> Any:  # type: ignore[assignment]
         plan = plan_batch(
             project_key="p",
-            rubric=RUBRIC,
+            rubric=self.rubric,
             kind="production",
             items=items,
             gold=gold,
@@ -534,5 +536,64 @@ def test_retraining_batch_is_pushed_and_its_result_requalifies(
         second = loop.sync()
         after = {c.annotator: c.status for c in second.status_changes}
         assert after == {"annotator2@iaa.local": "qualified"}
+    finally:
+        loop.store.close()
+
+
+VOTES_RUBRIC = """\
+id: votes
+version: 1
+changelog: votes coded 1/2/0
+guidelines: Pick the better response.
+dimensions:
+  - name: overall
+    question: Which response is better?
+    kind: preference
+    values: [1, 2, 0]
+    first: 1
+    second: 2
+    non_decisive: [0]
+    level: nominal
+"""
+
+
+def test_a_rubric_coding_votes_1_2_0_drives_the_sync_and_its_report(
+    label_studio: LabelStudioServer, tmp_path: Path
+) -> None:
+    """Issue 10: a preference coded 1/2/0 by the rubric's first/second/non_decisive: the form
+    shows left/right, the sync stores 1/2 through the display side, and the synced report has
+    decisive agreement and position bias."""
+    import json
+
+    rubric_path = tmp_path / "votes.yaml"
+    rubric_path.write_text(VOTES_RUBRIC)
+    loop = Loop(label_studio, tmp_path, rubric_path=rubric_path)
+    try:
+        loop.push(_items("v", 6))
+        first, second, third = label_studio.annotator_tokens[:3]
+        for task in loop.tasks():
+            task_id, side = str(task["id"]), loop.side(str(task["id"]))
+            loop.annotate(first, task_id, _choice(_left_for("a", side)))  # always response_a
+            loop.annotate(second, task_id, _choice("left"))  # always the left one
+            loop.annotate(third, task_id, _choice("0"))  # always a tie
+        result = loop.sync()
+        assert (result.created, result.quarantined) == (18, 0)
+        frame = loop.store.judgments_frame("p")
+        by_annotator = frame.groupby("annotator")["value"].apply(sorted).to_dict()
+        assert by_annotator["annotator1@iaa.local"] == [1] * 6
+        assert by_annotator["annotator3@iaa.local"] == [0] * 6
+        shown_left = [loop.side(str(t["id"])) for t in loop.tasks()]
+        left_values = sorted(1 if side == "a" else 2 for side in shown_left)
+        assert by_annotator["annotator2@iaa.local"] == left_values
+        assert result.report_path is not None
+        report = json.loads(result.report_path.with_suffix(".json").read_text())
+        section = report["dimensions"]["overall"]
+        assert section["kind"] == "preference"
+        assert section["non_decisive"] == [0]
+        # decisive pairs: annotator 1 with 2 on each item; they agree where 'a' was shown left
+        agree = left_values.count(1)
+        assert section["percent_agreement_decisive"] == {"value": agree / 6, "n_pairs": 6}
+        assert section["position_bias"]["n"] == 12
+        assert section["position_bias"]["left_share"] == (6 + agree) / 12
     finally:
         loop.store.close()

@@ -496,14 +496,15 @@ BAD = [
         edit("[a, b, tie]", "[a, tie]"),
         9,
         "dimension 'overall': a preference dimension needs the values 'a' and 'b' "
-        "(response_a and response_b); 'b' is missing",
+        "(response_a and response_b); 'b' is missing. If other values name the two "
+        "responses, say which with 'first:' and 'second:' (e.g. first: 1, second: 2)",
         id="preference-missing-b",
     ),
     pytest.param(
         edit("values: [a, b, tie]", "values:\n      - a\n      - b\n      - tie\n      - maybe"),
         13,
-        "dimension 'overall': value 'maybe' of a preference dimension must be 'a', 'b' or "
-        "listed in 'non_decisive'",
+        "dimension 'overall': value 'maybe' of a preference dimension must be 'a', 'b' "
+        "(first and second) or listed in 'non_decisive'",
         id="preference-unmarked-value",
     ),
     pytest.param(
@@ -741,7 +742,8 @@ def test_missing_rubric_file(tmp_path: Path) -> None:
     with pytest.raises(RubricError) as info:
         load_rubric(file)
     assert str(info.value) == (
-        f"{file}: rubric file not found; rubrics live at rubrics/<id>/v<version>.yaml"
+        f"{file}: rubric file not found; check the path (rubrics usually live at "
+        "rubrics/<id>/v<version>.yaml)"
     )
 
 
@@ -866,3 +868,221 @@ def test_rubric_objects_are_frozen() -> None:
     with pytest.raises(AttributeError):
         rubric.version = "2"  # type: ignore[misc]
     assert isinstance(rubric, Rubric)
+
+
+# --- every error of a file in one reading --------------------------------------------------
+
+# Lines: 1 id, 2 version, 3 changelog, 4 guidelines, 5 dimensions, 6 name, 7 question, 8 kind,
+#        9 values, 10 level, 11 name, 12 question, 13 kind, 14 values, 15 non_decisve,
+#        16 level, 17 thresholds, 18 qualify, 19 calibration, 20 gold_share, 21 colour
+FIVE_MISTAKES = """\
+id: Pairwise
+version: 1
+changelog: test
+guidelines: Judge carefully.
+dimensions:
+  - name: helpfulness
+    question: How helpful?
+    kind: rating
+    values: [1, 2, 3]
+    level: ordnial
+  - name: overall
+    question: Which is better?
+    kind: preference
+    values: [a, b, tie]
+    non_decisve: [tie]
+    level: nominal
+thresholds:
+  qualify_gold_accuracy: 1.5
+calibration:
+  gold_share: many
+colour: blue
+"""
+
+
+def test_every_error_of_a_file_is_reported_in_one_run_with_its_line(tmp_path: Path) -> None:
+    file = write(tmp_path, FIVE_MISTAKES, rubric_id="pairwise")
+    with pytest.raises(RubricError) as info:
+        load_rubric(file, check_layout=False)
+    found = [(p.line, p.reason) for p in info.value.problems]
+    assert found == [
+        (
+            1,
+            "id 'Pairwise' must be a lowercase slug (a-z, 0-9, '-', '_', '.'), "
+            "e.g. 'rlhf-pairwise'",
+        ),
+        (
+            10,
+            "dimension 'helpfulness': level 'ordnial' is not one of nominal, ordinal, interval, "
+            "ratio; did you mean 'ordinal'?",
+        ),
+        (
+            15,
+            "dimension 'overall': unknown key 'non_decisve'; did you mean 'non_decisive'?",
+        ),
+        (
+            18,
+            "thresholds: 'qualify_gold_accuracy' must be between 0.01 and 0.99 (the gold drift "
+            "chart cannot be designed for an accuracy of 0 or 1), got 1.5",
+        ),
+        (20, "calibration: 'gold_share' must be a number, got the string 'many'"),
+        (
+            21,
+            "unknown key 'colour'; valid keys are id, version, changelog, guidelines, "
+            "guidelines_file, dimensions, thresholds, calibration",
+        ),
+    ]
+    lines = str(info.value).splitlines()
+    assert lines == [f"{file}:{line}: {reason}" for line, reason in found]
+    assert (info.value.line, info.value.path) == (1, str(file))
+
+
+def test_one_error_keeps_the_single_message_form() -> None:
+    with pytest.raises(RubricError) as info:
+        parse_rubric(edit("level: nominal", "level: nominl"), path="r.yaml")
+    assert len(info.value.problems) == 1
+    assert str(info.value) == (
+        "r.yaml:11: dimension 'overall': level 'nominl' is not one of nominal, ordinal, "
+        "interval, ratio; did you mean 'nominal'?"
+    )
+
+
+# --- preference coding: which values name the two responses --------------------------------
+
+CODED = """\
+id: votes
+version: 1
+changelog: test
+guidelines: Judge carefully.
+dimensions:
+  - name: vote
+    question: Which response is better?
+    kind: preference
+    values: [1, 2, 0]
+    first: 1
+    second: 2
+    non_decisive: [0]
+    level: nominal
+"""
+
+
+@pytest.mark.parametrize(
+    ("values", "first", "second", "non_decisive"),
+    [
+        ("[1, 2, 0]", "1", "2", "[0]"),
+        ("[A, B, Tie]", "A", "B", "[Tie]"),
+        ("[model_a, model_b, tie]", "model_a", "model_b", "[tie]"),
+        ("[left, right, equal]", "left", "right", "[equal]"),
+    ],
+)
+def test_a_preference_dimension_may_name_its_own_response_values(
+    values: str, first: str, second: str, non_decisive: str
+) -> None:
+    text = (
+        CODED.replace("[1, 2, 0]", values)
+        .replace("first: 1", f"first: {first}")
+        .replace("second: 2", f"second: {second}")
+        .replace("[0]", non_decisive)
+    )
+    dimension = parse_rubric(text).dimension("vote")
+    expected_first = int(first) if first.isdigit() else first
+    expected_second = int(second) if second.isdigit() else second
+    assert dimension.responses == (expected_first, expected_second)
+    assert dimension.response_of(expected_first) == "a"
+    assert dimension.response_of(expected_second) == "b"
+    assert dimension.response_of(dimension.non_decisive[0]) is None
+    assert dimension.value_for("b") == expected_second
+    assert dimension.decisive_values == (expected_first, expected_second)
+
+
+def test_first_and_second_a_b_are_the_default_and_keep_the_hash() -> None:
+    plain = parse_rubric(VALID)
+    spelt = parse_rubric(edit("    non_decisive", "    first: a\n    second: b\n    non_decisive"))
+    assert spelt.dimension("overall").first is None
+    assert spelt.content_hash == plain.content_hash
+    assert plain.dimension("overall").responses == ("a", "b")
+    coded = parse_rubric(CODED)
+    assert '"first":1' in coded.canonical_json()
+    assert '"first"' not in plain.canonical_json()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "message"),
+    [
+        (
+            "    second: 2\n",
+            "",
+            10,
+            "'first' is given without 'second'; name both the value meaning response_a (first) "
+            "and the one meaning response_b (second)",
+        ),
+        (
+            "first: 1",
+            "first: 3",
+            10,
+            "'first' is 3, which is not one of the values (1, 2, 0)",
+        ),
+        (
+            "first: 1",
+            "first: '1'",
+            10,
+            "'first' is '1', which is not one of the values (1, 2, 0) (it matches a value "
+            "written differently: quote both or neither)",
+        ),
+        (
+            "second: 2",
+            "second: 1",
+            11,
+            "'first' and 'second' are both 1; they name two different responses",
+        ),
+        (
+            "non_decisive: [0]",
+            "non_decisive: [0, 2]",
+            12,
+            "2 names response_b and cannot be non-decisive",
+        ),
+        (
+            "kind: preference",
+            "kind: choice",
+            10,
+            "'non_decisive' applies only to preference dimensions (this one is kind 'choice'); "
+            "remove it",
+        ),
+    ],
+)
+def test_bad_preference_coding_is_named_with_its_line(
+    old: str, new: str, line: int, message: str
+) -> None:
+    text = CODED.replace(old, new)
+    if "kind: choice" in text:
+        text = text.replace("    non_decisive: [0]\n", "")
+        message = message.replace("'non_decisive'", "'first'")
+    with pytest.raises(RubricError) as info:
+        parse_rubric(text, path="votes.yaml")
+    assert str(info.value) == f"votes.yaml:{line}: dimension 'vote': {message}"
+
+
+@pytest.mark.parametrize(
+    ("path", "content_hash"),
+    [
+        ("mt-bench/v1.yaml", "5000410c72430f448dda4368f2a38e4cab01cd48d58c0d016838d7c136843450"),
+        (
+            "response-quality/v1.yaml",
+            "6910851324b4d8a4b7a1961b0b8199b1a8bc63eb00952836f55166c04f6c2a0d",
+        ),
+        (
+            "rlhf-pairwise/v1.yaml",
+            "755bf5dbe53fe330b1b562ff7b74dbbf0c6e463498ce97226e6c86ae8c9aa465",
+        ),
+        (
+            "rlhf-pairwise/v2.yaml",
+            "4b84eb2bd5fd3ddf05ab317985212e80e7a722dc5e51a4461e58d886450bd656",
+        ),
+    ],
+)
+def test_shipped_rubrics_keep_the_hash_they_had_before_first_and_second(
+    path: str, content_hash: str
+) -> None:
+    # Hashes computed at commit 02f7cef, before Dimension.first/second existed: stored
+    # judgments and batches name their rubric by this hash.
+    assert load_rubric(RUBRICS / path).content_hash == f"sha256:{content_hash}"

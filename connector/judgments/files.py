@@ -265,7 +265,11 @@ def _load_json_lines(text: str, source: str) -> JudgmentTable:
     frame = pd.DataFrame.from_records(records)
     validated, warnings = _validate(frame, _Rows(source, lines), from_text=False)
     return JudgmentTable(
-        frame=validated, source=source, format="canonical", warnings=tuple(warnings)
+        frame=validated,
+        source=source,
+        format="canonical",
+        warnings=tuple(warnings),
+        lines=tuple(lines),
     )
 
 
@@ -279,7 +283,11 @@ def _load_csv(file: Path, source: str) -> JudgmentTable:
     lines = list(range(2, len(frame) + 2))  # line 1 is the header
     validated, warnings = _validate(frame, _Rows(source, lines), from_text=True)
     return JudgmentTable(
-        frame=validated, source=source, format="canonical", warnings=tuple(warnings)
+        frame=validated,
+        source=source,
+        format="canonical",
+        warnings=tuple(warnings),
+        lines=tuple(lines),
     )
 
 

@@ -61,6 +61,8 @@ class JudgmentTable:
             fill ``gold_value``.
         warnings: what the reader noticed and kept going about (unknown columns, repeated
             judgments, results of unsupported types).
+        lines: the 1-based file line of each row of ``frame`` (JSON Lines and CSV files), for
+            messages that name where a judgment came from; ``None`` when rows have no line.
     """
 
     frame: pd.DataFrame
@@ -69,6 +71,7 @@ class JudgmentTable:
     skipped: int = 0
     gold: int = 0
     warnings: tuple[str, ...] = ()
+    lines: tuple[int, ...] | None = None
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, *, source: str = "<frame>") -> JudgmentTable:

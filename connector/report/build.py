@@ -44,6 +44,7 @@ from connector.metrics.judgments import CodedJudgments
 from connector.metrics.table import code_values, value_counts
 from connector.metrics.weights import agreement_weights, weights_for_level
 from connector.quality.lifecycle import first_decisions
+from connector.report.checks import CheckedInput, RowPlaces, check_input, label_key
 from connector.rubric import Dimension, Rubric
 
 __all__ = [
@@ -129,17 +130,24 @@ def _code_dimension(
     annotator: IntArray,
     n_items: int,
     n_annotators: int,
+    places: RowPlaces | None = None,
+    origin: IntArray | None = None,
 ) -> _Coded:
+    """Code one dimension's judgments; ``places`` and ``origin`` (each frame row's position in
+    the table as read) name the file and line of a value outside the dimension's values."""
     categories = list(dimension.values)
     values = frame["value"].to_numpy(dtype=object)[rows]
     known = pd.Series(values, dtype=object).isin(categories).to_numpy() | pd.isna(values)
     if not known.all():
         bad = np.flatnonzero(~known)
         first = int(rows[bad[0]])
+        read_at = int(origin[first]) if origin is not None else first
+        where = (places or RowPlaces()).name(read_at)
         raise JudgmentTableError(
-            f"row {first + 1} (item {frame['item_id'].iat[first]!r}, annotator "
+            f"{where} (item {frame['item_id'].iat[first]!r}, annotator "
             f"{frame['annotator'].iat[first]!r}): dimension {dimension.name!r} has value "
-            f"{values[bad[0]]!r}, which is not one of {categories} ({len(bad)} such judgment(s))"
+            f"{values[bad[0]]!r}, which is not one of {categories} ({len(bad)} such "
+            f"judgment(s)){_outside_hint(values[bad[0]], categories)}"
         )
     codes, _ = code_values(values, categories)
     gold_raw = frame["gold_value"].to_numpy(dtype=object)[rows]
@@ -188,6 +196,32 @@ def _code_dimension(
     )
 
 
+def _outside_hint(value: object, categories: Sequence[object]) -> str:
+    """Why a value may be outside the categories when it nearly matches one."""
+    if isinstance(value, str):
+        for category in categories:
+            if not isinstance(category, str) and value.strip() == str(category):
+                return (
+                    f"; the value is the string {value!r} but the dimension's values are "
+                    f"numbers ({category!r}): write the numbers unquoted in the table, or quote "
+                    "the rubric's values"
+                )
+    if not isinstance(value, str):
+        for category in categories:
+            if isinstance(category, str) and category.strip() == str(value):
+                return (
+                    f"; the value is the number {value!r} but the dimension's values are "
+                    f"strings ({category!r}): list them as numbers in the rubric"
+                )
+    matches = [c for c in categories if label_key(c) == label_key(value)]
+    if matches:
+        return (
+            f"; it differs from {matches[0]!r} only in case or surrounding spaces: pass "
+            "--normalise-labels to read it as that label"
+        )
+    return ""
+
+
 class _DimensionReport:
     """Everything the report says about one dimension, computed from its coded judgments."""
 
@@ -233,11 +267,13 @@ class _DimensionReport:
         )
 
     def _side_choice(self) -> tuple[IntArray, BoolPair | None, BoolPair | None]:
-        """Which primary judgments chose the left / the longer response (decisive a/b only)."""
+        """Which primary judgments chose the left / the longer response (decisive only: the
+        values naming response_a and response_b, :attr:`Dimension.responses`)."""
         j, cats = self.j, self.categories
-        if self.dimension.kind != "preference" or "a" not in cats or "b" not in cats:
+        first, second = self.dimension.responses
+        if self.dimension.kind != "preference" or first not in cats or second not in cats:
             return np.zeros(0, dtype=np.intp), None, None
-        a_code, b_code = cats.index("a"), cats.index("b")
+        a_code, b_code = cats.index(first), cats.index(second)
         decisive = (j.value == a_code) | (j.value == b_code)
         chose_a = j.value == a_code
         rows = self.coded.rows
@@ -556,6 +592,8 @@ def build_report(
     source: Mapping[str, Any] | None = None,
     options: ReportOptions | None = None,
     generated_at: datetime | None = None,
+    checked: CheckedInput | None = None,
+    warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Compute the agreement report of a canonical judgments table under a rubric.
 
@@ -563,12 +601,19 @@ def build_report(
         frame: canonical judgments (see :mod:`connector.judgments`), every column present.
         rubric: names each dimension's categories, level and non-decisive values.
         source: what to record under ``source`` (path, format, rows).
+        checked: ``frame`` as :func:`connector.report.checks.check_input` left it (exact
+            duplicates dropped, labels normalised if asked); without it the checks run here.
+        warnings: what the caller noticed (e.g. how a rubric was inferred); listed under
+            ``warnings`` after those of the input checks.
 
     Raises:
         JudgmentTableError: a dimension not in the rubric, or a value outside its dimension's
-            values (the message names the row, item, annotator and value).
+            values (the message names the file and line or row, item, annotator and value).
     """
     options = options or ReportOptions()
+    checked = checked if checked is not None else check_input(frame, rubric)
+    origin = checked.frame.index.to_numpy().astype(np.intp)
+    frame = checked.frame.reset_index(drop=True)
     unknown = sorted(set(frame["dimension"].unique()) - {d.name for d in rubric.dimensions})
     if unknown:
         raise JudgmentTableError(
@@ -589,7 +634,17 @@ def build_report(
             continue
         index = int(np.flatnonzero(np.asarray(dimension_names) == dimension.name)[0])
         rows = np.flatnonzero(dimension_of_row == index).astype(np.intp)
-        coded = _code_dimension(frame, rows, dimension, item, annotator, len(item_ids), len(names))
+        coded = _code_dimension(
+            frame,
+            rows,
+            dimension,
+            item,
+            annotator,
+            len(item_ids),
+            len(names),
+            places=checked.places,
+            origin=origin,
+        )
         section, figures = _DimensionReport(
             frame, coded, dimension, rubric, names, options
         ).dimension_section()
@@ -629,7 +684,10 @@ def build_report(
             "n_judgments": len(frame),
             "n_annotators": len(names),
             "n_dimensions": len(dimensions),
+            "n_exact_duplicates_dropped": checked.exact_duplicates,
+            "n_normalised_labels": checked.normalised_labels,
         },
+        "warnings": [*checked.warnings, *warnings],
         "thresholds": {
             "qualify_gold_accuracy": rubric.thresholds.qualify_gold_accuracy,
             "retrain_gold_accuracy": rubric.thresholds.retrain_gold_accuracy,

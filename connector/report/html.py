@@ -302,6 +302,10 @@ def _overview(report: Mapping[str, Any]) -> str:
     if notes:
         items = "".join(f"<li>{_esc(note)}</li>" for note in notes)
         parts.append(f'<h3>Biases</h3><ul class="notes">{items}</ul>')
+    warnings = report.get("warnings") or []
+    if warnings:
+        items = "".join(f"<li>{_esc(str(warning))}</li>" for warning in warnings)
+        parts.append(f'<h3>Input warnings</h3><ul class="notes">{items}</ul>')
     parts.append("</section>")
     return "".join(parts)
 

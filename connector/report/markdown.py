@@ -142,6 +142,10 @@ def _overview(report: Mapping[str, Any]) -> list[str]:
     if notes:
         blocks.append("## Biases")
         blocks.append("\n".join(f"- {_md(note)}" for note in notes))
+    warnings = report.get("warnings") or []
+    if warnings:
+        blocks.append("## Input warnings")
+        blocks.append("\n".join(f"- {_md(str(warning))}" for warning in warnings))
     return blocks
 
 

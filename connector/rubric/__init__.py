@@ -15,12 +15,19 @@ is recorded with every judgment and calibration batch.
 
 Preference dimensions use the values ``a`` and ``b`` for the two responses (``response_a`` and
 ``response_b`` in the item's canonical order, never the display position) plus non-decisive
-values such as ``tie`` or ``both_bad``.
+values such as ``tie`` or ``both_bad``; a rubric names other values for the two responses with
+``first:`` and ``second:`` (e.g. ``1`` and ``2``), read through :attr:`Dimension.responses`.
 """
 
 from __future__ import annotations
 
-from connector.rubric.defaults import default_rubric_for
+from connector.rubric.defaults import (
+    KNOWN_RESPONSE_PAIRS,
+    Coding,
+    CodingError,
+    adhoc_rubric,
+    default_rubric_for,
+)
 from connector.rubric.model import (
     KINDS,
     LEVELS,
@@ -37,15 +44,19 @@ from connector.rubric.parse import find_rubrics, load_rubric, parse_rubric
 
 __all__ = [
     "KINDS",
+    "KNOWN_RESPONSE_PAIRS",
     "LEVELS",
     "BatchSize",
     "Calibration",
+    "Coding",
+    "CodingError",
     "Dimension",
     "Kind",
     "Level",
     "Rubric",
     "Thresholds",
     "Value",
+    "adhoc_rubric",
     "default_rubric_for",
     "find_rubrics",
     "load_rubric",

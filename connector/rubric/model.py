@@ -39,6 +39,8 @@ class Dimension:
 
     ``values`` are ordered as the rubric lists them (the order matters for ordinal levels);
     ``non_decisive`` (preference dimensions only) lists values that prefer neither response.
+    ``first`` and ``second`` (preference dimensions only) are the values that mean response_a
+    and response_b; ``None`` means the default ``a`` and ``b`` (see :attr:`responses`).
     """
 
     name: str
@@ -48,6 +50,33 @@ class Dimension:
     level: Level
     non_decisive: tuple[Value, ...] = ()
     target_alpha: float | None = None
+    first: Value | None = None
+    second: Value | None = None
+
+    @property
+    def responses(self) -> tuple[Value, Value]:
+        """The values meaning response_a and response_b (``a`` and ``b`` unless the rubric
+        names others, e.g. ``1``/``2`` or ``model_a``/``model_b``)."""
+        return (
+            _RESPONSES[0] if self.first is None else self.first,
+            _RESPONSES[1] if self.second is None else self.second,
+        )
+
+    def response_of(self, value: object) -> str | None:
+        """``"a"`` or ``"b"`` for a preference dimension's value naming response_a or
+        response_b; ``None`` for any other value or dimension kind."""
+        if self.kind != "preference":
+            return None
+        first, second = self.responses
+        if value == first:
+            return "a"
+        if value == second:
+            return "b"
+        return None
+
+    def value_for(self, response: str) -> Value:
+        """The dimension's value that names ``response`` (``"a"`` or ``"b"``)."""
+        return self.responses[_RESPONSES.index(response)]
 
     @property
     def decisive_values(self) -> tuple[Value, ...]:
@@ -126,6 +155,12 @@ class Rubric:
         """The rubric's content as canonical JSON (sorted keys, no path, no hash)."""
         content = dataclasses.asdict(self)
         del content["content_hash"], content["path"]
+        for dimension in content["dimensions"]:
+            # The default a/b coding is left out, so rubrics written before first/second
+            # existed keep their content hash.
+            for key in ("first", "second"):
+                if dimension[key] is None:
+                    del dimension[key]
         return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 

@@ -24,6 +24,7 @@ from connector.rubric.model import (
 )
 from connector.rubric.yaml_source import (
     YamlMapping,
+    YamlNode,
     YamlScalar,
     YamlSection,
     YamlSequence,
@@ -48,7 +49,18 @@ _RUBRIC_KEYS = (
     "thresholds",
     "calibration",
 )
-_DIMENSION_KEYS = ("name", "question", "kind", "values", "level", "non_decisive", "target_alpha")
+_DIMENSION_KEYS = (
+    "name",
+    "question",
+    "kind",
+    "values",
+    "level",
+    "first",
+    "second",
+    "non_decisive",
+    "target_alpha",
+)
+_CODING_KEYS = ("first", "second")
 _THRESHOLD_KEYS = (
     "qualify_gold_accuracy",
     "retrain_gold_accuracy",
@@ -86,7 +98,8 @@ def load_rubric(path: str | Path, *, check_layout: bool = True) -> Rubric:
     after the rubric ``id`` and its stem is ``v`` + ``version``.
 
     Raises:
-        RubricError: the file is missing, unreadable or invalid (message ``path:line: what``).
+        RubricError: the file is missing, unreadable or invalid. Every problem found is in
+            :attr:`RubricError.problems`; the message is one ``path:line: what`` line each.
     """
     file = Path(path)
     shown = str(path)
@@ -94,27 +107,15 @@ def load_rubric(path: str | Path, *, check_layout: bool = True) -> Rubric:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise RubricError(
-            "rubric file not found; rubrics live at rubrics/<id>/v<version>.yaml", path=shown
+            "rubric file not found; check the path (rubrics usually live at "
+            "rubrics/<id>/v<version>.yaml)",
+            path=shown,
         ) from exc
     except UnicodeDecodeError as exc:
         raise RubricError("rubric file is not UTF-8 text", path=shown) from exc
     except OSError as exc:
         raise RubricError(f"cannot read rubric file: {exc.strerror}", path=shown) from exc
-    rubric, top = _parse(text, path=shown, base_dir=file.parent)
-    if check_layout:
-        if file.parent.name != rubric.id:
-            raise top.error(
-                f"id '{rubric.id}' does not match its directory '{file.parent.name}'; "
-                f"rubric files live at rubrics/<id>/v<version>.yaml",
-                line=top.key_line("id"),
-            )
-        if file.stem != f"v{rubric.version}":
-            raise top.error(
-                f"version '{rubric.version}' does not match the file name '{file.name}'; "
-                f"rename the file to v{rubric.version}{file.suffix} or fix the version",
-                line=top.key_line("version"),
-            )
-    return rubric
+    return _parse(text, path=shown, base_dir=file.parent, layout=file if check_layout else None)
 
 
 def parse_rubric(
@@ -124,9 +125,10 @@ def parse_rubric(
     (default: the directory of ``path``), to resolve ``guidelines_file``.
 
     Raises:
-        RubricError: the text is not a valid rubric (message ``path:line: what``).
+        RubricError: the text is not a valid rubric; every problem found is in
+            :attr:`RubricError.problems` (message: one ``path:line: what`` line each).
     """
-    return _parse(text, path=path, base_dir=base_dir)[0]
+    return _parse(text, path=path, base_dir=base_dir, layout=None)
 
 
 def find_rubrics(root: str | Path = "rubrics") -> list[Path]:
@@ -147,8 +149,11 @@ def _version_order(version: str) -> tuple[int, int, str]:
 
 
 def _parse(
-    text: str, *, path: str | None, base_dir: str | Path | None
-) -> tuple[Rubric, YamlSection]:
+    text: str, *, path: str | None, base_dir: str | Path | None, layout: Path | None
+) -> Rubric:
+    """Read every part of the rubric, collecting the errors of all parts; raise them together.
+
+    A YAML syntax error stops the reading there (the rest cannot be read reliably)."""
     root = compose_yaml(text, path=path)
     if root is None:
         raise RubricError(
@@ -164,6 +169,32 @@ def _parse(
         )
     top = YamlSection(mapping=root, path=path)
     top.check_keys(allowed=_RUBRIC_KEYS, required=("id", "version", "changelog"))
+    rubric_id = top.attempt(lambda: _rubric_id(top), "")
+    version = top.attempt(lambda: _version(top), "")
+    changelog = top.attempt(lambda: top.string("changelog"), "")
+    guidelines = top.attempt(lambda: _guidelines(top, path=path, base_dir=base_dir), "")
+    no_dimensions: tuple[Dimension, ...] = ()
+    dimensions = top.attempt(lambda: _dimensions(top), no_dimensions)
+    thresholds = top.attempt(lambda: _thresholds(top), Thresholds())
+    calibration = top.attempt(lambda: _calibration(top), Calibration())
+    if layout is not None and rubric_id and version:
+        _check_layout(top, layout, rubric_id=rubric_id, version=version)
+    if top.errors:
+        raise RubricError.collected(top.errors)
+    rubric = Rubric(
+        id=rubric_id,
+        version=version,
+        changelog=changelog,
+        guidelines=guidelines,
+        dimensions=dimensions,
+        thresholds=thresholds,
+        calibration=calibration,
+        path=path,
+    )
+    return _with_hash(rubric)
+
+
+def _rubric_id(top: YamlSection) -> str:
     rubric_id = top.string("id")
     if not _ID.fullmatch(rubric_id):
         raise top.error(
@@ -171,31 +202,35 @@ def _parse(
             "e.g. 'rlhf-pairwise'",
             line=top.key_line("id"),
         )
-    version = _version(top)
-    changelog = top.string("changelog")
-    guidelines = _guidelines(top, path=path, base_dir=base_dir)
-    rubric = Rubric(
-        id=rubric_id,
-        version=version,
-        changelog=changelog,
-        guidelines=guidelines,
-        dimensions=_dimensions(top),
-        thresholds=_thresholds(top),
-        calibration=_calibration(top),
-        path=path,
-    )
-    return _with_hash(rubric), top
+    return rubric_id
+
+
+def _check_layout(top: YamlSection, file: Path, *, rubric_id: str, version: str) -> None:
+    if file.parent.name != rubric_id:
+        top.report(
+            f"id '{rubric_id}' does not match its directory '{file.parent.name}'; "
+            f"rubric files live at rubrics/<id>/v<version>.yaml",
+            line=top.key_line("id"),
+        )
+    if file.stem != f"v{version}":
+        top.report(
+            f"version '{version}' does not match the file name '{file.name}'; "
+            f"rename the file to v{version}{file.suffix} or fix the version",
+            line=top.key_line("version"),
+        )
 
 
 def _version(top: YamlSection) -> str:
     node = top.node("version")
+    if node is None:
+        raise top.error("missing required key 'version'", line=top.mapping.line)
     value = node.value if isinstance(node, YamlScalar) else None
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if node is None or not isinstance(value, str):
-        got = describe(node) if node is not None else "nothing"
+    if not isinstance(value, str):
         raise top.error(
-            f"'version' must be a string or an integer, got {got}; write e.g. version: 2",
+            f"'version' must be a string or an integer, got {describe(node)}; write e.g. "
+            "version: 2",
             line=top.key_line("version"),
         )
     value = value.strip()
@@ -262,31 +297,84 @@ def _dimensions(top: YamlSection) -> tuple[Dimension, ...]:
     first_line: dict[str, int] = {}
     for index, node in enumerate(sequence.items, start=1):
         if not isinstance(node, YamlMapping):
-            raise top.error(
+            top.report(
                 f"dimension #{index} must be a mapping with name, question, kind, values and "
                 f"level; got {describe(node)}",
                 line=node.line,
             )
-        dimension = _dimension(YamlSection(mapping=node, path=top.path), index)
+            continue
+        dimension = _dimension(top.within(node, context=""), index)
+        if dimension is None:
+            continue
         if dimension.name in first_line:
-            raise top.error(
+            top.report(
                 f"dimension '{dimension.name}' is defined twice (first at line "
                 f"{first_line[dimension.name]}); dimension names must be unique",
                 line=node.line,
             )
+            continue
         first_line[dimension.name] = node.line
         dimensions.append(dimension)
     return tuple(dimensions)
 
 
-def _dimension(raw: YamlSection, index: int) -> Dimension:
-    section = YamlSection(mapping=raw.mapping, path=raw.path, context=f"dimension #{index}: ")
+def _dimension(raw: YamlSection, index: int) -> Dimension | None:
+    """The dimension, or ``None`` when it has errors (collected in ``raw.errors``)."""
+    section = raw.within(raw.mapping, context=f"dimension #{index}: ")
     if section.has("name"):
-        named = section.string("name")
-        section = YamlSection(mapping=raw.mapping, path=raw.path, context=f"dimension '{named}': ")
+        named = section.attempt(lambda: section.string("name"), "")
+        if named:
+            section = raw.within(raw.mapping, context=f"dimension '{named}': ")
+    errors_before = len(section.errors)
     section.check_keys(
         allowed=_DIMENSION_KEYS, required=("name", "question", "kind", "values", "level")
     )
+    name = section.attempt(lambda: _dimension_name(section), "")
+    question = section.attempt(lambda: section.string("question"), "")
+    kind: Kind | None = section.attempt(lambda: _choose(section, "kind", KINDS), None)
+    level: Level | None = section.attempt(lambda: _choose(section, "level", LEVELS), None)
+    read = section.attempt(lambda: _values(section), None)
+    target_alpha = (
+        section.attempt(lambda: _target_alpha(section, 0.0), None)
+        if section.has("target_alpha")
+        else None
+    )
+    non_decisive: tuple[Value, ...] = ()
+    first: Value | None = None
+    second: Value | None = None
+    if read is not None and kind is not None and len(section.errors) == errors_before:
+        # Checks across keys run only on a dimension whose keys read cleanly, so that one
+        # mistake (a misspelt 'non_decisive') is not reported again as its consequences.
+        values, lines = read
+        non_decisive = section.attempt(lambda: _non_decisive(section, kind=kind, values=values), ())
+        coded = None
+        if len(section.errors) == errors_before:
+            coded = section.attempt(
+                lambda: _preference_coding(
+                    section, kind=kind, values=values, lines=lines, non_decisive=non_decisive
+                ),
+                None,
+            )
+        if coded is not None:
+            first, second = coded
+        if level is not None:
+            _check_level(section, level=level, values=values, lines=lines)
+    if len(section.errors) > errors_before or read is None or kind is None or level is None:
+        return None
+    return Dimension(
+        name=name,
+        question=question,
+        kind=kind,
+        values=read[0],
+        level=level,
+        non_decisive=non_decisive,
+        target_alpha=target_alpha,
+        first=first,
+        second=second,
+    )
+
+
+def _dimension_name(section: YamlSection) -> str:
     name = section.string("name")
     if not _NAME.fullmatch(name):
         raise section.error(
@@ -294,29 +382,7 @@ def _dimension(raw: YamlSection, index: int) -> Dimension:
             "e.g. 'helpfulness'",
             line=section.key_line("name"),
         )
-    kind: Kind = _choose(section, "kind", KINDS)
-    level: Level = _choose(section, "level", LEVELS)
-    values, lines = _values(section)
-    non_decisive = _non_decisive(section, kind=kind, values=values)
-    if kind == "preference":
-        _check_preference(
-            section,
-            values=values,
-            lines=lines,
-            values_line=section.sequence("values").line,
-            non_decisive=non_decisive,
-        )
-    _check_level(section, level=level, values=values, lines=lines)
-    target_alpha = _target_alpha(section, 0.0) if section.has("target_alpha") else None
-    return Dimension(
-        name=name,
-        question=section.string("question"),
-        kind=kind,
-        values=values,
-        level=level,
-        non_decisive=non_decisive,
-        target_alpha=target_alpha,
-    )
+    return name
 
 
 def _choose(section: YamlSection, key: str, options: tuple[_Word, ...]) -> _Word:
@@ -337,42 +403,62 @@ def _values(section: YamlSection) -> tuple[tuple[Value, ...], tuple[int, ...]]:
         raise section.error(
             "'values' is empty; list the values annotators choose from", line=sequence.line
         )
-    values = _scalar_list(section, sequence, key="values")
+    values, lines = _scalar_list(section, sequence, key="values")
     kinds = {isinstance(v, str) for v in values}
     if len(kinds) > 1:
         raise section.error(
             "values mix strings and numbers; use only labels or only numbers",
             line=sequence.line,
         )
-    return values, tuple(item.line for item in sequence.items)
+    if len(values) < len(sequence.items):
+        # A bad item is collected already; raising it again stops this key (the dimension is
+        # not built) and RubricError.collected lists it once.
+        raise RubricError.collected(section.errors[-1:])
+    return values, lines
 
 
-def _scalar_list(section: YamlSection, sequence: YamlSequence, *, key: str) -> tuple[Value, ...]:
+def _scalar_list(
+    section: YamlSection, sequence: YamlSequence, *, key: str
+) -> tuple[tuple[Value, ...], tuple[int, ...]]:
+    """The list's good values and their lines; each bad item is collected as an error."""
     values: list[Value] = []
+    lines: list[int] = []
     for item in sequence.items:
-        value = item.value if isinstance(item, YamlScalar) else None
-        if isinstance(value, bool):
-            raise section.error(
-                f"'{key}' must hold strings or numbers, got {describe(item)} "
-                "(YAML reads unquoted yes/no/on/off/true/false as booleans; quote it)",
-                line=item.line,
-            )
-        if not isinstance(value, str | int | float) or (
-            isinstance(value, float) and not math.isfinite(value)
-        ):
-            raise section.error(
-                f"'{key}' must hold strings or numbers, got {describe(item)}", line=item.line
-            )
-        if isinstance(value, str) and not value.strip():
-            raise section.error(f"'{key}' must not hold an empty string", line=item.line)
+        value = _scalar(section, item, key=key)
+        if value is None:
+            continue
         if value in values:
-            first = sequence.items[values.index(value)].line
-            raise section.error(
+            first = lines[values.index(value)]
+            section.report(
                 f"value {value!r} is listed twice in '{key}' (first at line {first})",
                 line=item.line,
             )
+            continue
         values.append(value)
-    return tuple(values)
+        lines.append(item.line)
+    return tuple(values), tuple(lines)
+
+
+def _scalar(section: YamlSection, item: YamlNode, *, key: str) -> Value | None:
+    value = item.value if isinstance(item, YamlScalar) else None
+    if isinstance(value, bool):
+        section.report(
+            f"'{key}' must hold strings or numbers, got {describe(item)} "
+            "(YAML reads unquoted yes/no/on/off/true/false as booleans; quote it)",
+            line=item.line,
+        )
+        return None
+    if not isinstance(value, str | int | float) or (
+        isinstance(value, float) and not math.isfinite(value)
+    ):
+        section.report(
+            f"'{key}' must hold strings or numbers, got {describe(item)}", line=item.line
+        )
+        return None
+    if isinstance(value, str) and not value.strip():
+        section.report(f"'{key}' must not hold an empty string", line=item.line)
+        return None
+    return value
 
 
 def _non_decisive(
@@ -388,44 +474,100 @@ def _non_decisive(
             line=line,
         )
     sequence = section.sequence("non_decisive")
-    chosen = _scalar_list(section, sequence, key="non_decisive")
-    for value, item in zip(chosen, sequence.items, strict=True):
+    chosen, lines = _scalar_list(section, sequence, key="non_decisive")
+    kept: list[Value] = []
+    for value, item_line in zip(chosen, lines, strict=True):
         if value not in values:
             shown = ", ".join(str(v) for v in values)
-            raise section.error(
+            section.report(
                 f"non_decisive value {value!r} is not one of the values ({shown}); "
                 "add it to 'values' or remove it",
-                line=item.line,
+                line=item_line,
             )
-        if value in _RESPONSES:
-            raise section.error(
-                f"{value!r} names response_{value} and cannot be non-decisive", line=item.line
-            )
-    return chosen
+            continue
+        kept.append(value)
+    return tuple(kept)
 
 
-def _check_preference(
+def _response_value(section: YamlSection, key: str, values: tuple[Value, ...]) -> Value:
+    node = section.node(key)
+    if node is None:
+        raise section.error(f"missing required key '{key}'", line=section.mapping.line)
+    value = _scalar(section, node, key=key)
+    if value is None:  # collected already; raised again to stop here, listed once
+        raise RubricError.collected(section.errors[-1:])
+    if value not in values:
+        shown = ", ".join(repr(v) for v in values)
+        hint = ""
+        if str(value) in {str(v) for v in values}:
+            hint = " (it matches a value written differently: quote both or neither)"
+        raise section.error(
+            f"'{key}' is {value!r}, which is not one of the values ({shown}){hint}",
+            line=node.line,
+        )
+    return value
+
+
+def _preference_coding(
     section: YamlSection,
     *,
+    kind: Kind,
     values: tuple[Value, ...],
     lines: tuple[int, ...],
-    values_line: int,
     non_decisive: tuple[Value, ...],
-) -> None:
-    for response in _RESPONSES:
-        if response not in values:
+) -> tuple[Value | None, Value | None]:
+    """The values naming response_a and response_b (``None, None`` for the default a/b)."""
+    given = [key for key in _CODING_KEYS if section.has(key)]
+    if kind != "preference":
+        if given:
             raise section.error(
-                f"a preference dimension needs the values 'a' and 'b' (response_a and "
-                f"response_b); '{response}' is missing",
-                line=values_line,
+                f"'{given[0]}' applies only to preference dimensions (this one is kind "
+                f"'{kind}'); remove it",
+                line=section.key_line(given[0]),
+            )
+        return None, None
+    if len(given) == 1:
+        missing = "second" if given[0] == "first" else "first"
+        raise section.error(
+            f"'{given[0]}' is given without '{missing}'; name both the value meaning "
+            "response_a (first) and the one meaning response_b (second)",
+            line=section.key_line(given[0]),
+        )
+    if given:
+        first = _response_value(section, "first", values)
+        second = _response_value(section, "second", values)
+        if first == second:
+            raise section.error(
+                f"'first' and 'second' are both {first!r}; they name two different responses",
+                line=section.key_line("second"),
+            )
+    else:
+        first, second = _RESPONSES
+        for response in _RESPONSES:
+            if response not in values:
+                raise section.error(
+                    f"a preference dimension needs the values 'a' and 'b' (response_a and "
+                    f"response_b); '{response}' is missing. If other values name the two "
+                    "responses, say which with 'first:' and 'second:' (e.g. first: 1, second: 2)",
+                    line=section.sequence("values").line,
+                )
+    for value in (first, second):
+        if value in non_decisive:
+            raise section.error(
+                f"{value!r} names response_{'a' if value == first else 'b'} and cannot be "
+                "non-decisive",
+                line=section.key_line("non_decisive"),
             )
     for value, line in zip(values, lines, strict=True):
-        if value not in _RESPONSES and value not in non_decisive:
+        if value not in (first, second) and value not in non_decisive:
             raise section.error(
-                f"value {value!r} of a preference dimension must be 'a', 'b' or listed in "
-                "'non_decisive'",
+                f"value {value!r} of a preference dimension must be {first!r}, {second!r} "
+                "(first and second) or listed in 'non_decisive'",
                 line=line,
             )
+    if (first, second) == _RESPONSES:
+        return None, None
+    return first, second
 
 
 def _check_level(
@@ -435,17 +577,19 @@ def _check_level(
         return
     for value, line in zip(values, lines, strict=True):
         if isinstance(value, str):
-            raise section.error(
+            section.report(
                 f"level '{level}' needs numeric values; {value!r} is not a number "
                 "(use level 'ordinal' for ordered labels)",
                 line=line,
             )
+            return
         if level == "ratio" and value <= 0:
-            raise section.error(
+            section.report(
                 f"level 'ratio' needs positive values, got {value!r} "
                 "(use level 'interval' for a scale with 0 or negative values)",
                 line=line,
             )
+            return
 
 
 # --- thresholds and calibration ------------------------------------------------------------
@@ -457,27 +601,33 @@ def _thresholds(top: YamlSection) -> Thresholds:
         return Thresholds()
     section.check_keys(allowed=_THRESHOLD_KEYS, required=())
     defaults = Thresholds()
-    qualify = _accuracy(section, "qualify_gold_accuracy", defaults.qualify_gold_accuracy)
-    retrain = _accuracy(section, "retrain_gold_accuracy", defaults.retrain_gold_accuracy)
-    if qualify - retrain < _ACCURACY_GAP - 1e-9:
+    qualify = section.attempt(
+        lambda: _accuracy(section, "qualify_gold_accuracy", defaults.qualify_gold_accuracy), None
+    )
+    retrain = section.attempt(
+        lambda: _accuracy(section, "retrain_gold_accuracy", defaults.retrain_gold_accuracy), None
+    )
+    if qualify is not None and retrain is not None and qualify - retrain < _ACCURACY_GAP - 1e-9:
         key = (
             "retrain_gold_accuracy"
             if section.has("retrain_gold_accuracy")
             else "qualify_gold_accuracy"
         )
-        raise section.error(
+        section.report(
             f"retrain_gold_accuracy ({retrain:g}) must be at least {_ACCURACY_GAP:g} below "
             f"qualify_gold_accuracy ({qualify:g}); the gold drift chart watches for a drop "
             "from the one to the other",
             line=section.key_line(key),
         )
+    target_alpha = section.attempt(lambda: _target_alpha(section, defaults.target_alpha), 0.0)
+    min_gold = section.attempt(
+        lambda: section.integer("min_gold_judgments", defaults.min_gold_judgments, minimum=1), 0
+    )
     return Thresholds(
-        qualify_gold_accuracy=qualify,
-        retrain_gold_accuracy=retrain,
-        target_alpha=_target_alpha(section, defaults.target_alpha),
-        min_gold_judgments=section.integer(
-            "min_gold_judgments", defaults.min_gold_judgments, minimum=1
-        ),
+        qualify_gold_accuracy=defaults.qualify_gold_accuracy if qualify is None else qualify,
+        retrain_gold_accuracy=defaults.retrain_gold_accuracy if retrain is None else retrain,
+        target_alpha=target_alpha,
+        min_gold_judgments=min_gold,
     )
 
 
@@ -501,30 +651,45 @@ def _calibration(top: YamlSection) -> Calibration:
         return Calibration()
     section.check_keys(allowed=_CALIBRATION_KEYS, required=())
     defaults = Calibration()
-    gold = section.number("gold_share", defaults.gold_share, low=0.0, high=1.0, high_open=True)
-    retest = section.number(
-        "retest_share", defaults.retest_share, low=0.0, high=1.0, high_open=True
+    gold = section.attempt(
+        lambda: section.number(
+            "gold_share", defaults.gold_share, low=0.0, high=1.0, high_open=True
+        ),
+        None,
     )
-    if gold + retest >= 1:
+    retest = section.attempt(
+        lambda: section.number(
+            "retest_share", defaults.retest_share, low=0.0, high=1.0, high_open=True
+        ),
+        None,
+    )
+    if gold is not None and retest is not None and gold + retest >= 1:
         key = "retest_share" if section.has("retest_share") else "gold_share"
-        raise section.error(
+        section.report(
             f"gold_share + retest_share must be below 1, got {gold:g} + {retest:g}; "
             "a batch needs room for new items",
             line=section.key_line(key),
         )
-    return Calibration(
-        gold_share=gold,
-        retest_share=retest,
-        retest_delay_hours=section.integer(
-            "retest_delay_hours", defaults.retest_delay_hours, minimum=1
-        ),
-        validation_batch_size=_batch_size(section),
-        annotators_per_item=section.integer(
+    delay = section.attempt(
+        lambda: section.integer("retest_delay_hours", defaults.retest_delay_hours, minimum=1),
+        defaults.retest_delay_hours,
+    )
+    batch_size = section.attempt(lambda: _batch_size(section), BatchSize())
+    per_item = section.attempt(
+        lambda: section.integer(
             "annotators_per_item",
             defaults.annotators_per_item,
             minimum=2,
             why=" (agreement needs two judgments per item)",
         ),
+        defaults.annotators_per_item,
+    )
+    return Calibration(
+        gold_share=defaults.gold_share if gold is None else gold,
+        retest_share=defaults.retest_share if retest is None else retest,
+        retest_delay_hours=delay,
+        validation_batch_size=batch_size,
+        annotators_per_item=per_item,
     )
 
 
@@ -534,10 +699,10 @@ def _batch_size(calibration: YamlSection) -> BatchSize:
     if section is None:
         return BatchSize()
     section.check_keys(allowed=("min", "max"), required=("min", "max"))
-    low = section.integer("min", 0, minimum=1)
-    high = section.integer("max", 0, minimum=1)
-    if low > high:
-        raise section.error(
-            f"min ({low}) must not exceed max ({high})", line=section.key_line("min")
-        )
-    return BatchSize(min=low, max=high)
+    low = section.attempt(lambda: section.integer("min", 0, minimum=1), None)
+    high = section.attempt(lambda: section.integer("max", 0, minimum=1), None)
+    if not (section.has("min") and section.has("max")):
+        low = high = None
+    if low is not None and high is not None and low > high:
+        section.report(f"min ({low}) must not exceed max ({high})", line=section.key_line("min"))
+    return BatchSize(min=low or 1, max=high or 1)

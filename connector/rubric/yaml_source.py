@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import yaml
 
@@ -34,6 +35,7 @@ __all__ = [
 ]
 
 _STR_TAG = "tag:yaml.org,2002:str"
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,25 +182,49 @@ class YamlSection:
     """One mapping of a rubric file, read with typed accessors.
 
     ``context`` prefixes every message (``"dimension 'overall': "``, ``"thresholds: "``) so an
-    error says which part of the rubric it is about.
+    error says which part of the rubric it is about. ``errors`` collects the problems found so
+    far (shared by every section of one file), so that one reading reports all of them;
+    accessors raise, :meth:`check_keys` and :meth:`attempt` collect.
     """
 
     mapping: YamlMapping
     path: str | None
     context: str = ""
+    errors: list[RubricError] = field(default_factory=list)
+    misspelt: dict[str, RubricError] = field(default_factory=dict)
+
+    def within(self, mapping: YamlMapping, *, context: str) -> YamlSection:
+        """A section for ``mapping`` sharing this one's file and error list."""
+        return YamlSection(mapping=mapping, path=self.path, context=context, errors=self.errors)
+
+    def attempt(self, read: Callable[[], _T], default: _T) -> _T:
+        """``read()``, or ``default`` with its :class:`RubricError` collected in ``errors``."""
+        try:
+            return read()
+        except RubricError as exc:
+            self.errors.append(exc)
+            return default
+
+    def report(self, message: str, *, line: int | None) -> None:
+        """Collect an error about this section (see :meth:`error`)."""
+        self.errors.append(self.error(message, line=line))
 
     def error(self, message: str, *, line: int | None) -> RubricError:
         return RubricError(f"{self.context}{message}", path=self.path, line=line)
 
     def check_keys(self, *, allowed: Collection[str], required: Collection[str]) -> None:
-        """Reject unknown keys (with a suggestion) and report the first missing required key."""
+        """Collect every unknown key (with a suggestion) and every missing required key."""
         for key, entry in self.mapping.entries.items():
             if key not in allowed:
+                close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
                 hint = did_you_mean(key, allowed) or f"; valid keys are {', '.join(allowed)}"
-                raise self.error(f"unknown key '{key}'{hint}", line=entry.key_line)
+                error = self.error(f"unknown key '{key}'{hint}", line=entry.key_line)
+                self.errors.append(error)
+                if close and close[0] not in self.mapping.entries:
+                    self.misspelt[close[0]] = error
         for key in required:
-            if key not in self.mapping.entries:
-                raise self.error(f"missing required key '{key}'", line=self.mapping.line)
+            if key not in self.mapping.entries and key not in self.misspelt:
+                self.report(f"missing required key '{key}'", line=self.mapping.line)
 
     def node(self, key: str) -> YamlNode | None:
         entry = self.mapping.entries.get(key)
@@ -218,7 +244,7 @@ class YamlSection:
             return None
         if not isinstance(node, YamlMapping):
             raise self.error(f"'{key}' must be a mapping, got {describe(node)}", line=node.line)
-        return YamlSection(mapping=node, path=self.path, context=context)
+        return self.within(node, context=context)
 
     def sequence(self, key: str) -> YamlSequence:
         node = self._required(key)
@@ -289,5 +315,7 @@ class YamlSection:
     def _required(self, key: str) -> YamlNode:
         node = self.node(key)
         if node is None:
+            if key in self.misspelt:  # "unknown key 'x'; did you mean '<key>'?" says it all
+                raise self.misspelt[key]
             raise self.error(f"missing required key '{key}'", line=self.mapping.line)
         return node

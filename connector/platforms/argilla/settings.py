@@ -85,8 +85,15 @@ def _question_settings(dimension: Dimension) -> dict[str, Any]:
         return {"type": "ranking", "options": [{"value": str(v), "text": str(v)} for v in values]}
     return {
         "type": "label_selection",
-        "options": [{"value": str(v), "text": LABELS.get(str(v), str(v))} for v in values],
+        "options": [{"value": str(v), "text": _option_text(dimension, v)} for v in values],
     }
+
+
+def _option_text(dimension: Dimension, value: Value) -> str:
+    """``Response A is better`` for the value naming response_a (``a``, or the rubric's
+    ``first``), ... ; other values by :data:`LABELS` or as written."""
+    side = dimension.response_of(value)
+    return LABELS[side] if side is not None else LABELS.get(str(value), str(value))
 
 
 def dataset_questions(rubric: Rubric) -> list[dict[str, Any]]:
@@ -154,15 +161,12 @@ def parse_response_value(value: Any, dimension: Dimension, display_left: str | N
     Raises:
         SettingsError: a value outside the rubric (the caller quarantines it).
     """
-    if dimension.kind == "preference" and value in ("a", "b"):
-        if (display_left or "a") == "a":
-            return str(value)
-        return "b" if value == "a" else "a"
     for candidate in dimension.values:
-        if candidate == value or (isinstance(candidate, str) and str(value) == candidate):
-            if dimension.kind == "preference" and candidate in ("a", "b"):
-                continue
-            return candidate
+        if candidate == value or (isinstance(value, str) and str(candidate) == value):
+            side = dimension.response_of(candidate)
+            if side is None or (display_left or "a") == "a":
+                return candidate
+            return dimension.value_for("b" if side == "a" else "a")
     raise SettingsError(
         f"value {value!r} for {dimension.name!r} is not one of {list(dimension.values)}"
     )

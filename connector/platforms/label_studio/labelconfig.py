@@ -65,7 +65,7 @@ def _control(dimension: Dimension) -> _Control:
             "Studio yet; use a preference or rating dimension"
         )
     if dimension.kind == "preference":
-        extra = tuple(str(v) for v in dimension.values if v not in ("a", "b"))
+        extra = tuple(str(v) for v in dimension.values if v not in dimension.responses)
         return _Control("Choices", (LEFT, RIGHT, *extra))
     if dimension.kind == "rating" and _is_scale(dimension):
         return _Control("Rating", tuple(str(v) for v in dimension.values))
@@ -197,10 +197,10 @@ def parse_result(result: dict[str, Any], dimension: Dimension, display_left: str
     if dimension.kind == "preference" and choice in (LEFT, RIGHT):
         left = display_left or "a"
         right = "b" if left == "a" else "a"
-        return left if choice == LEFT else right
+        return dimension.value_for(left if choice == LEFT else right)
     for candidate in dimension.values:
         if str(candidate) == choice and (
-            dimension.kind != "preference" or candidate not in ("a", "b")
+            dimension.kind != "preference" or candidate not in dimension.responses
         ):
             return candidate
     options = list(_control(dimension).options)
