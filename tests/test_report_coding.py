@@ -498,7 +498,7 @@ def test_value_outside_rubric_without_lines_names_the_row() -> None:
 
 
 def test_rubric_validate_prints_every_error_with_its_line(tmp_path: Path) -> None:
-    from tests.test_rubric import FIVE_MISTAKES
+    from test_rubric import FIVE_MISTAKES
 
     rubric = tmp_path / "draft.yaml"
     rubric.write_text(FIVE_MISTAKES)
