@@ -14,38 +14,28 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from connector import __version__
-from connector.calibration.batch import BATCH_KINDS
-from connector.calibration.gold import load_gold
-from connector.calibration.item import load_items
-from connector.calibration.push import plan_push, push_batch
-from connector.config import EXAMPLE, Config, ConfigError, load_config
 from connector.errors import ConnectorError, JudgmentTableError
-from connector.judgments import (
-    INPUT_FORMATS,
-    AnswerMap,
-    PlatformTable,
-    input_format,
-    load_judgments,
-)
-from connector.metrics._options import choose
-from connector.platforms.base import Platform
-from connector.platforms.label_studio.labelconfig import generate_label_config
-from connector.platforms.registry import platform_for
-from connector.report.build import ReportOptions, build_report, jsonable
-from connector.rubric import Rubric, default_rubric_for, load_rubric
-from connector.store import Store, StoreError
-from connector.sync import sync_project
+from connector.judgments.formats import INPUT_FORMATS
+
+if TYPE_CHECKING:
+    from connector.config import Config
+    from connector.platforms.base import Platform
+    from connector.store import Store
+
+# Start-up: ``--version`` and ``--help`` import only typer, rich and the names above; every
+# command imports what it uses (pandas, SQLAlchemy, the platforms) in its body.
 
 app = typer.Typer(
     help="Inter-annotator agreement and annotator quality for human preference data.",
@@ -67,8 +57,12 @@ def _main(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
     if version:
-        typer.echo(f"iaa-connector {__version__}")
+        typer.echo(_version_line())
         raise typer.Exit()
+
+
+def _version_line() -> str:
+    return f"iaa-connector {__version__}"
 
 
 def _write(path: Path, text: str) -> None:
@@ -137,6 +131,10 @@ def report(
     ] = None,
 ) -> None:
     """Compute the agreement report of a judgments table."""
+    from connector.judgments import AnswerMap, PlatformTable, input_format, load_judgments
+    from connector.report.build import ReportOptions, build_report, jsonable
+    from connector.rubric import Rubric, default_rubric_for, load_rubric
+
     try:
         answers = AnswerMap(
             dimensions=_answer_map(answer_map or []), rationale=tuple(rationale or ())
@@ -223,6 +221,8 @@ def rubric_validate(
     files: Annotated[list[Path], typer.Argument(help="Rubric YAML files to check.")],
 ) -> None:
     """Check rubric files; print each error as file:line: message and exit non-zero on any."""
+    from connector.rubric import load_rubric
+
     failed = False
     for path in files:
         try:
@@ -256,6 +256,8 @@ def _error_line(message: str) -> None:
 def _open_store(config: Config) -> Store:
     """The configured store; if it cannot be opened, one line saying why and where the URL is
     set (never the URL's password), and exit status 1."""
+    from connector.store import Store, StoreError
+
     try:
         return Store.open(config.store_url)
     except StoreError as exc:
@@ -284,6 +286,9 @@ def _url_password(url: str) -> str | None:
 
 
 def _connect(config_path: Path, project_key: str) -> tuple[Config, Store, Platform]:
+    from connector.config import load_config
+    from connector.platforms.registry import platform_for
+
     config = load_config(config_path)
     project = config.project(project_key)
     platform_config = config.platform(project.platform)
@@ -312,6 +317,8 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented example configuration file."""
+    from connector.config import EXAMPLE
+
     if path.exists() and not force:
         raise _fail(f"{path} exists; pass --force to overwrite it")
     _write(path, EXAMPLE)
@@ -323,6 +330,9 @@ def labelconfig(
     rubric: Annotated[Path, typer.Argument(help="Rubric YAML.", exists=True, dir_okay=False)],
 ) -> None:
     """Print the Label Studio labeling config generated from a rubric."""
+    from connector.platforms.label_studio.labelconfig import generate_label_config
+    from connector.rubric import load_rubric
+
     try:
         typer.echo(generate_label_config(load_rubric(rubric, check_layout=False)))
     except ConnectorError as exc:
@@ -358,7 +368,10 @@ def sync(
     process left unfinished are marked abandoned. Exit status 1 also if a project failed or the
     store cannot be opened.
     """
+    from connector.config import load_config
+    from connector.platforms.registry import platform_for
     from connector.service.runner import close_abandoned_runs
+    from connector.sync import sync_project
 
     try:
         config = load_config(config_path)
@@ -425,6 +438,13 @@ def push(
     label: Annotated[str, typer.Option(help="Tells apart two batches of the same items.")] = "",
 ) -> None:
     """Push a calibration batch: the items plus gold and re-tests at the rubric's rates."""
+    from connector.calibration.batch import BATCH_KINDS
+    from connector.calibration.gold import load_gold
+    from connector.calibration.item import load_items
+    from connector.calibration.push import plan_push, push_batch
+    from connector.metrics._options import choose
+    from connector.rubric import load_rubric
+
     try:
         config, store, platform = _connect(config_path, project_key)
         project = config.project(project_key)
@@ -465,6 +485,8 @@ def webhooks_install(
     config_path: ConfigOption = Path("iaa.toml"),
 ) -> None:
     """Register (or update) the project's webhook, authenticated by the project's secret."""
+    from connector.config import ConfigError
+
     try:
         config, store, platform = _connect(config_path, project_key)
         store.close()
@@ -496,6 +518,9 @@ def annotators(
 ) -> None:
     """Each annotator's status under the project's rubric, with the evidence it was decided on."""
     from rich.table import Table
+
+    from connector.config import load_config
+    from connector.rubric import load_rubric
 
     try:
         config = load_config(config_path)
@@ -575,6 +600,7 @@ def serve(
     """
     from uvicorn.config import LOG_LEVELS
 
+    from connector.config import load_config
     from connector.service.serve import run_service
 
     level = LOG_LEVELS.get(log_level.lower())
@@ -589,7 +615,14 @@ def serve(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    ``iaa-connector --version`` is answered before typer parses anything: typer's parameter
+    conversion imports pydantic (0.1–0.2 s), more than the whole answer may take.
+    """
+    if sys.argv[1:] == ["--version"]:
+        typer.echo(_version_line())
+        return
     app()
 
 

@@ -9,20 +9,19 @@ import io
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
 from connector.errors import JudgmentTableError
 from connector.judgments.exports import argilla_judgments, label_studio_judgments
+from connector.judgments.formats import INPUT_FORMATS, PLATFORM_FORMATS, InputFormat, PlatformFormat
 from connector.judgments.labelbox import labelbox_judgments
 from connector.judgments.mturk import mturk_judgments
 from connector.judgments.prodigy import prodigy_judgments
 from connector.judgments.scale import scale_judgments
 from connector.judgments.sources import (
-    PLATFORM_FORMATS,
     AnswerMap,
-    PlatformFormat,
     PlatformTable,
     csv_rows,
     json_array,
@@ -40,10 +39,6 @@ from connector.metrics._options import choose
 
 __all__ = ["INPUT_FORMATS", "InputFormat", "load_judgments"]
 
-InputFormat = Literal[
-    "canonical", "label-studio", "argilla", "prodigy", "labelbox", "surge", "scale", "mturk"
-]
-INPUT_FORMATS: tuple[InputFormat, ...] = ("canonical", "label-studio", "argilla", *PLATFORM_FORMATS)
 _PROJECT_EXPORTS = ("label-studio", "argilla")
 _PRODIGY_KEYS = ("_input_hash", "_task_hash", "_annotator_id", "_session_id")
 
