@@ -113,19 +113,26 @@ def with_canonical_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True, slots=True)
 class _Rows:
-    """Where the rows of a frame came from: file lines (1-based) or, if None, row positions."""
+    """Where the rows of a frame came from: file lines (1-based) or, if None, row positions.
+
+    ``numbered_rows``: ``lines`` holds 1-based row numbers, not file lines (a reshaped frame
+    from a source without lines)."""
 
     source: str
     lines: Sequence[int] | None
+    numbered_rows: bool = False
+
+    def _number(self, position: int) -> int:
+        return position + 1 if self.lines is None else int(self.lines[position])
 
     def where(self, position: int) -> str:
-        if self.lines is None:
-            return f"{self.source}: row {position + 1}"
+        if self.lines is None or self.numbered_rows:
+            return f"{self.source}: row {self._number(position)}"
         return f"{self.source}:{self.lines[position]}"
 
     def label(self, position: int) -> str:
-        if self.lines is None:
-            return f"row {position + 1}"
+        if self.lines is None or self.numbered_rows:
+            return f"row {self._number(position)}"
         return f"line {self.lines[position]}"
 
     def others(self, positions: Sequence[int]) -> str:
@@ -133,8 +140,8 @@ class _Rows:
         rest = positions[1:]
         if not rest:
             return ""
-        unit = "rows" if self.lines is None else "lines"
-        numbers = [str(p + 1 if self.lines is None else self.lines[p]) for p in rest[:_MAX_LISTED]]
+        unit = "rows" if self.lines is None or self.numbered_rows else "lines"
+        numbers = [str(self._number(p)) for p in rest[:_MAX_LISTED]]
         more = f" and {len(rest) - _MAX_LISTED} more" if len(rest) > _MAX_LISTED else ""
         return f" (also {unit} {', '.join(numbers)}{more})"
 
@@ -174,6 +181,72 @@ def _as_text(value: object) -> str:
 
 def _blank_mask(column: pd.Series[Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
     return np.fromiter((_is_blank(v) for v in column.tolist()), dtype=bool, count=len(column))
+
+
+ObjectArray = np.ndarray[Any, np.dtype[np.object_]]
+
+
+def _all_strings(column: pd.Series[Any]) -> bool:
+    """Whether every present value of ``column`` is a ``str`` (a CSV read as text, a string
+    Parquet column): then values equal as Python objects exactly when their hashes group them,
+    and each distinct value needs checking once."""
+    if isinstance(column.dtype, pd.StringDtype):
+        return True
+    if column.dtype != object:
+        return False
+    return pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")
+
+
+def _per_distinct(column: pd.Series[Any], convert: Any) -> ObjectArray:
+    """``convert`` applied to each distinct value of a string column (``None`` for a missing
+    one), spread back over the rows: one Python call per distinct value, not per row."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    for position, value in enumerate(uniques):
+        mapped[position] = convert(value)
+    mapped[-1] = convert(None)  # code -1: missing
+    result: ObjectArray = mapped[codes]
+    return result
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if _is_blank(value) else _as_text(value)
+
+
+def _texts(column: pd.Series[Any]) -> ObjectArray:
+    """Each value of ``column`` as text, ``None`` where blank."""
+    if _all_strings(column):
+        return _per_distinct(column, _text_or_none)
+    array = np.empty(len(column), dtype=object)
+    array[:] = [_text_or_none(v) for v in column.tolist()]
+    return array
+
+
+def _present(column: pd.Series[Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Rows of a string column that are not blank (missing or only white space)."""
+    stripped = column.astype("str").str.strip() if column.dtype == object else column.str.strip()
+    return (column.notna() & stripped.ne("")).to_numpy(dtype=bool, na_value=False)
+
+
+def _numbers_by_dimension_of_strings(values: ObjectArray, dimensions: ObjectArray) -> ObjectArray:
+    """:func:`_numbers_by_dimension` for values that are all strings or ``None``, computed on
+    the distinct (dimension, value) pairs."""
+    value_codes, distinct_values = pd.factorize(values, use_na_sentinel=True)
+    dimension_codes, distinct_dimensions = pd.factorize(dimensions, use_na_sentinel=True)
+    parsed = np.empty(len(distinct_values) + 1, dtype=object)
+    for position, value in enumerate(distinct_values):
+        parsed[position] = _parse_number(value)
+    parsed[-1] = None
+    readable = np.array([number is not None for number in parsed[:-1]] + [True], dtype=bool)
+    present = value_codes >= 0
+    unreadable = present & ~readable[value_codes]
+    text_dimension = (
+        np.bincount(dimension_codes[unreadable], minlength=len(distinct_dimensions)) > 0
+    )
+    numeric = present & ~text_dimension[dimension_codes]
+    result = values.copy()
+    result[numeric] = parsed[value_codes[numeric]]
+    return result
 
 
 def _numbers_by_dimension(values: list[object], dimensions: list[str]) -> list[object]:
@@ -239,25 +312,26 @@ def _validate(
 
     for column in REQUIRED_COLUMNS:
         values = frame[column]
-        positions = _offending(_blank_mask(values))
+        if column == "value" and not _all_strings(values):
+            positions = _offending(_blank_mask(values))
+        else:
+            texts = _texts(values)
+            positions = _offending(pd.isna(texts))
+            if column != "value":
+                result[column] = pd.Series(texts, index=pd.RangeIndex(n), dtype=object)
         if positions:
             raise empty_error(column, positions)
-        if column != "value":
-            result[column] = _object_series([_as_text(v) for v in values.tolist()])
 
-    value_list = [_native(v) for v in frame["value"].tolist()]
-    _reject_containers("value", value_list, rows)
-    dimensions: list[str] = result["dimension"].tolist()
-    if from_text:
-        value_list = _numbers_by_dimension(value_list, dimensions)
-    result["value"] = _object_series(value_list)
+    dimension_array = result["dimension"].to_numpy(dtype=object)
+    result["value"] = _judgment_values(frame["value"], dimension_array, rows, from_text)
 
     for column in _TEXT_COLUMNS:
         if column not in frame.columns:
             result[column] = _object_series([None] * n)
             continue
-        texts = [None if _is_blank(v) else _as_text(v) for v in frame[column].tolist()]
+        text_array = _texts(frame[column])
         if column == "display_left":
+            texts = text_array.tolist()
             bad = [p for p, t in enumerate(texts) if t is not None and t not in _DISPLAY_SIDES]
             if bad:
                 raise JudgmentTableError(
@@ -265,7 +339,7 @@ def _validate(
                     f"{rows.others(bad)}; it must be 'a' or 'b' (the response shown on the left)"
                     " or empty"
                 )
-        result[column] = _object_series(texts)
+        result[column] = pd.Series(text_array, index=pd.RangeIndex(n), dtype=object)
 
     result["submitted_at"] = (
         _timestamps(frame["submitted_at"], rows)
@@ -281,11 +355,9 @@ def _validate(
         )
 
     if "gold_value" in frame.columns:
-        gold = [None if _is_blank(v) else _native(v) for v in frame["gold_value"].tolist()]
-        _reject_containers("gold_value", gold, rows)
-        if from_text:
-            gold = _numbers_by_dimension(gold, dimensions)
-        result["gold_value"] = _object_series(gold)
+        result["gold_value"] = _judgment_values(
+            frame["gold_value"], dimension_array, rows, from_text, column_name="gold_value"
+        )
     else:
         result["gold_value"] = _object_series([None] * n)
 
@@ -311,6 +383,29 @@ def _validate(
     return out, warnings
 
 
+def _judgment_values(
+    column: pd.Series[Any],
+    dimensions: ObjectArray,
+    rows: _Rows,
+    from_text: bool,
+    *,
+    column_name: str = "value",
+) -> pd.Series[Any]:
+    """The ``value`` (or ``gold_value``) column: blanks as ``None``, numpy scalars as Python
+    ones, and, from text, numbers where every value of the dimension reads as one."""
+    n = len(column)
+    if _all_strings(column):
+        values = _per_distinct(column, lambda v: None if _is_blank(v) else v)
+        if from_text:
+            values = _numbers_by_dimension_of_strings(values, dimensions)
+        return pd.Series(values, index=pd.RangeIndex(n), dtype=object)
+    value_list = [None if _is_blank(v) else _native(v) for v in column.tolist()]
+    _reject_containers(column_name, value_list, rows)
+    if from_text:
+        value_list = _numbers_by_dimension(value_list, dimensions.tolist())
+    return _object_series(value_list)
+
+
 def _object_series(values: Sequence[object]) -> pd.Series[Any]:
     array = np.empty(len(values), dtype=object)
     array[:] = list(values)
@@ -332,15 +427,24 @@ def _timestamps(column: pd.Series[Any], rows: _Rows) -> pd.Series[Any]:
     if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(column):
         parsed = pd.to_datetime(column, utc=True)
         return parsed.astype(_TIMESTAMP_DTYPE).reset_index(drop=True)
-    raw = column.tolist()
-    present = [not _is_blank(v) for v in raw]
-    texts = pd.Series([_as_text(v) if p else None for v, p in zip(raw, present, strict=True)])
+    if _all_strings(column):
+        present = _present(column)
+        texts = column.astype(object).where(present, None)
+    else:
+        raw_texts = [None if _is_blank(v) else _as_text(v) for v in column.tolist()]
+        texts = pd.Series(raw_texts, dtype=object)
+        present = texts.notna().to_numpy()
+    texts = texts.reset_index(drop=True)
     parsed = pd.to_datetime(texts, utc=True, format="ISO8601", errors="coerce")
-    failed = [p for p in range(len(raw)) if present[p] and pd.isna(parsed.iloc[p])]
-    if failed:
-        retry = pd.to_datetime(texts.iloc[failed], utc=True, format="mixed", errors="coerce")
-        parsed.iloc[failed] = retry
-        failed = [p for p in failed if pd.isna(parsed.iloc[p])]
+    failed_mask = present & parsed.isna().to_numpy()
+    if failed_mask.any():
+        retry_at = np.flatnonzero(failed_mask)
+        retry = pd.to_datetime(texts.iloc[retry_at], utc=True, format="mixed", errors="coerce")
+        parsed = parsed.astype(_TIMESTAMP_DTYPE)
+        parsed.iloc[retry_at] = retry.astype(_TIMESTAMP_DTYPE)
+        failed_mask = present & parsed.isna().to_numpy()
+    failed = _offending(failed_mask)
+    raw = texts
     if failed:
         raise JudgmentTableError(
             f"{rows.where(failed[0])}: column 'submitted_at' is not a timestamp: "
@@ -351,6 +455,10 @@ def _timestamps(column: pd.Series[Any], rows: _Rows) -> pd.Series[Any]:
 
 
 def _floats(column: pd.Series[Any], name: str, rows: _Rows) -> pd.Series[Any]:
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column):
+        return pd.Series(column.to_numpy(dtype="float64", na_value=np.nan), dtype="float64")
+    if _all_strings(column):
+        return _floats_from_strings(column, name, rows)
     raw = column.tolist()
     numbers: list[float] = []
     bad: list[int] = []
@@ -365,8 +473,31 @@ def _floats(column: pd.Series[Any], name: str, rows: _Rows) -> pd.Series[Any]:
         else:
             numbers.append(float(number))
     if bad:
-        raise JudgmentTableError(
-            f"{rows.where(bad[0])}: column {name!r} is not a number: {raw[bad[0]]!r}"
-            f"{rows.others(bad)}"
-        )
+        raise _not_a_number(name, raw, bad, rows)
     return pd.Series(numbers, dtype="float64")
+
+
+def _floats_from_strings(column: pd.Series[Any], name: str, rows: _Rows) -> pd.Series[Any]:
+    """:func:`_floats` of a string column: parsed at once, the rows pandas cannot read (white
+    space, ``inf``) looked at one by one."""
+    present = _present(column)
+    parsed = pd.to_numeric(column, errors="coerce")
+    numbers = np.array(parsed.to_numpy(dtype="float64", na_value=np.nan), dtype="float64")
+    odd = [int(p) for p in np.flatnonzero(present & ~np.isfinite(numbers))]
+    raw_odd = column.iloc[odd].tolist()
+    bad: list[int] = []
+    for position, value in zip(odd, raw_odd, strict=True):
+        number = _parse_number(value)
+        if number is None:
+            bad.append(position)
+        numbers[position] = math.nan if number is None else float(number)
+    numbers[~present] = math.nan
+    if bad:
+        raise _not_a_number(name, column.tolist(), bad, rows)
+    return pd.Series(numbers, dtype="float64")
+
+
+def _not_a_number(name: str, raw: list[Any], bad: list[int], rows: _Rows) -> JudgmentTableError:
+    return JudgmentTableError(
+        f"{rows.where(bad[0])}: column {name!r} is not a number: {raw[bad[0]]!r}{rows.others(bad)}"
+    )
