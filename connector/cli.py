@@ -129,9 +129,65 @@ def report(
             "text, not scored; repeatable).",
         ),
     ] = None,
+    item_col: Annotated[
+        str | None,
+        typer.Option(
+            metavar="COLUMN[,COLUMN...]",
+            help="The column naming the item; several, comma-separated, make one item key "
+            "(e.g. bbcid,system).",
+        ),
+    ] = None,
+    annotator_col: Annotated[
+        str | None, typer.Option(metavar="COLUMN", help="The column naming the annotator.")
+    ] = None,
+    value_col: Annotated[
+        str | None, typer.Option(metavar="COLUMN", help="The column holding the value.")
+    ] = None,
+    dimension_col: Annotated[
+        str | None, typer.Option(metavar="COLUMN", help="The column naming the dimension.")
+    ] = None,
+    dimension: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="One dimension NAME for every row (no column)."),
+    ] = None,
+    one_hot: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="PREFIX",
+            help="Columns PREFIX.<value> hold 1 on the chosen value: dimension PREFIX "
+            "(repeatable).",
+        ),
+    ] = None,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide",
+            help="One row per item, one column per annotator (also detected when the table has "
+            "no annotator and no value column).",
+        ),
+    ] = False,
+    drop_empty: Annotated[
+        bool,
+        typer.Option(
+            "--drop-empty", help="Drop rows with an empty value and count them (not an error)."
+        ),
+    ] = False,
+    na: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="TEXT",
+            help="Read this cell text as empty in CSV/TSV files (repeatable, e.g. --na NULL).",
+        ),
+    ] = None,
 ) -> None:
     """Compute the agreement report of a judgments table."""
-    from connector.judgments import AnswerMap, PlatformTable, input_format, load_judgments
+    from connector.judgments import (
+        AnswerMap,
+        PlatformTable,
+        TableLayout,
+        input_format,
+        load_judgments,
+    )
     from connector.report.build import ReportOptions, build_report, jsonable
     from connector.rubric import Rubric, default_rubric_for, load_rubric
 
@@ -139,7 +195,18 @@ def report(
         answers = AnswerMap(
             dimensions=_answer_map(answer_map or []), rationale=tuple(rationale or ())
         )
-        table = load_judgments(input, format=read_as, answers=answers)
+        layout = TableLayout(
+            item=_columns("--item-col", item_col),
+            annotator=annotator_col,
+            value=value_col,
+            dimension=dimension_col,
+            fixed_dimension=dimension,
+            one_hot=tuple(one_hot or ()),
+            wide=True if wide else None,
+            drop_empty=drop_empty,
+            empty_markers=tuple(na or ()),
+        )
+        table = load_judgments(input, format=read_as, answers=answers, layout=layout)
         frame = table.frame
         if frame.empty:
             raise JudgmentTableError(
@@ -201,6 +268,16 @@ def report(
         for label, path in (("JSON", json_path), ("Markdown", md_path), ("HTML", html_path)):
             if path:
                 err.print(f"wrote {label} report to {path}", highlight=False)
+
+
+def _columns(option: str, names: str | None) -> tuple[str, ...]:
+    """``--item-col a,b`` as ``("a", "b")``."""
+    if names is None:
+        return ()
+    columns = tuple(name.strip() for name in names.split(","))
+    if not all(columns):
+        raise JudgmentTableError(f"{option} {names!r}: write COLUMN or COLUMN,COLUMN,...")
+    return columns
 
 
 def _answer_map(pairs: list[str]) -> dict[str, str]:

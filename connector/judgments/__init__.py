@@ -67,6 +67,7 @@ if typing.TYPE_CHECKING:
     from connector.judgments.exports import argilla_judgments, label_studio_judgments
     from connector.judgments.files import load_judgments
     from connector.judgments.labelbox import labelbox_judgments
+    from connector.judgments.layout import TableLayout
     from connector.judgments.mturk import mturk_judgments
     from connector.judgments.prodigy import prodigy_judgments
     from connector.judgments.scale import scale_judgments
@@ -95,6 +96,7 @@ _LAZY: dict[str, str] = {
     "label_studio_judgments": "exports",
     "load_judgments": "files",
     "labelbox_judgments": "labelbox",
+    "TableLayout": "layout",
     "mturk_judgments": "mturk",
     "prodigy_judgments": "prodigy",
     "scale_judgments": "scale",
@@ -135,6 +137,7 @@ __all__ = [
     "PlatformFormat",
     "PlatformTable",
     "TableFormat",
+    "TableLayout",
     "argilla_judgments",
     "input_format",
     "is_unknown_annotator",

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from connector.errors import JudgmentTableError
@@ -45,6 +46,7 @@ _DELIMITED = (".csv", ".tsv")
 _CSV_PLATFORMS = ("mturk", "surge")
 _DELIMITERS = ",;\t|"
 _HEAD_BYTES = 1 << 16
+_MISSING_MARKERS = frozenset({"null", "na", "n/a", "nan", "none", "#n/a"})
 _PRODIGY_KEYS = ("_input_hash", "_task_hash", "_annotator_id", "_session_id")
 
 PlatformReader = Callable[..., PlatformTable]
@@ -281,9 +283,12 @@ def _read_text(file: Path, source: str, *, head: bool = False) -> str:
 
 
 def _canonical(
-    frame: pd.DataFrame, rows: _Rows, layout: TableLayout, *, from_text: bool
+    frame: pd.DataFrame, rows: _Rows, layout: TableLayout, *, from_text: bool | None
 ) -> JudgmentTable:
-    """A table of judgments read from a file: reshaped by ``layout``, then validated."""
+    """A table of judgments read from a file: reshaped by ``layout``, then validated.
+
+    ``from_text``: values arrived as text (CSV); None: decide from the reshaped values (text
+    when every present value is a string)."""
     if frame.empty:
         raise JudgmentTableError(
             f"{rows.source}: no judgments (the table has a header and no rows); "
@@ -294,10 +299,34 @@ def _canonical(
         raise JudgmentTableError(
             f"{rows.source}: no judgments left: {'; '.join(notes) or 'every row was dropped'}"
         )
+    if from_text is None:
+        values = long["value"] if "value" in long else pd.Series([], dtype=object)
+        from_text = bool(values.notna().any()) and _all_strings(values)
     validated, warnings = _validate(long, located, from_text=from_text)
+    marker = _missing_value_markers(validated, located)
     return JudgmentTable(
-        frame=validated, source=rows.source, format="canonical", warnings=(*notes, *warnings)
+        frame=validated,
+        source=rows.source,
+        format="canonical",
+        warnings=(*notes, *warnings, *marker),
     )
+
+
+def _missing_value_markers(frame: pd.DataFrame, rows: _Rows) -> list[str]:
+    """Warnings for values that read like a missing-value marker (``NULL``, ``N/A``): they are
+    scored as a category, which is rarely what the table meant."""
+    codes, distinct = pd.factorize(frame["value"], use_na_sentinel=True)
+    warnings = []
+    for code, value in enumerate(distinct):
+        if isinstance(value, str) and value.strip().lower() in _MISSING_MARKERS:
+            at = np.flatnonzero(codes == code)
+            warnings.append(
+                f"{rows.source}: value {value!r} ({at.size} judgment(s), first at "
+                f"{rows.label(int(at[0]))}) reads like a missing-value marker and is scored as "
+                f"a category; pass --na {value} to read it as empty (with --drop-empty to drop "
+                "those rows)"
+            )
+    return warnings
 
 
 def _load_json_lines(text: str, source: str, layout: TableLayout) -> JudgmentTable:
@@ -358,13 +387,7 @@ def _load_parquet(file: Path, source: str, layout: TableLayout) -> JudgmentTable
         ) from exc
     except Exception as exc:  # pyarrow raises its own error types for damaged files
         raise JudgmentTableError(f"{source}: not a valid Parquet file: {exc}") from exc
-    value_column = layout.value or "value"
-    from_text = value_column in frame and _all_strings(frame[value_column])
-    if layout.one_hot or layout.wide is not False:
-        from_text = True  # the values are column names or cells: text either way
-    if value_column in frame and frame[value_column].isna().all():
-        from_text = False
-    return _canonical(frame, _Rows(source, None), layout, from_text=from_text)
+    return _canonical(frame, _Rows(source, None), layout, from_text=None)
 
 
 def _load_json_document(text: str, source: str, layout: TableLayout) -> JudgmentTable:

@@ -52,7 +52,8 @@ class TableLayout:
         fixed_dimension: one dimension name for every row.
         one_hot: prefixes ``P`` of one-hot column groups ``P.<value>``, one dimension each.
         wide: ``True``: one row per item, one column per annotator; ``None``: wide when the table
-            has no annotator column and no one-hot groups (said in a warning).
+            has neither an annotator nor a value column and no one-hot groups (said in a
+            warning); ``False``: never.
         drop_empty: drop rows with an empty value (and one-hot rows with no column set) and
             count them, instead of stopping at the first.
         empty_markers: cell texts read as empty in delimited files (``NULL``, ``NA``), besides
@@ -65,7 +66,7 @@ class TableLayout:
     dimension: str | None = None
     fixed_dimension: str | None = None
     one_hot: tuple[str, ...] = ()
-    wide: bool | None = False
+    wide: bool | None = None
     drop_empty: bool = False
     empty_markers: tuple[str, ...] = ()
 
@@ -79,7 +80,7 @@ class TableLayout:
             or self.dimension
             or self.fixed_dimension
             or self.one_hot
-            or self.wide is not False
+            or self.wide is True
         )
 
 
@@ -97,6 +98,7 @@ def to_long(
     frame = frame.reset_index(drop=True)
     frame.columns = pd.Index([str(c) for c in frame.columns])
     lines = _line_numbers(rows, len(frame))
+    file_columns = frame.columns
     warnings: list[str] = []
     _check_options(layout, rows.source)
     if layout.item:
@@ -115,17 +117,19 @@ def to_long(
         frame = frame.rename(columns={given: canonical})
     wide = layout.wide
     if wide is None:
-        wide = "annotator" not in frame.columns and not layout.one_hot
+        columns = set(frame.columns)
+        wide = not layout.one_hot and not {"annotator", "value"} & columns
         if wide:
             warnings.append(
-                f"{rows.source}: no annotator column; read as a wide table (one column per "
-                "annotator); pass --annotator-col NAME if it is a long one"
+                f"{rows.source}: no annotator and no value column: read as a wide table (one "
+                "row per item, one column per annotator); name the columns with --annotator-col "
+                "and --value-col if it is a long one"
             )
     if wide:
         frame, lines, notes = _melt_wide(frame, lines, layout, rows.source)
         warnings.extend(notes)
     elif layout.one_hot:
-        frame, lines = _one_hot(frame, lines, layout, _located(rows, lines))
+        frame, lines = _one_hot(frame, lines, layout, _located(rows, lines), file_columns)
     if layout.fixed_dimension is not None:
         if "dimension" in frame.columns:
             raise JudgmentTableError(
@@ -293,6 +297,7 @@ def _one_hot(
     lines: np.ndarray[Any, np.dtype[np.int64]],
     layout: TableLayout,
     rows: _Rows,
+    file_columns: pd.Index[Any],
 ) -> tuple[pd.DataFrame, np.ndarray[Any, np.dtype[np.int64]]]:
     """One long row per (row, prefix): the value is the suffix of the row's hot column; a row
     with none is given an empty value (dropped or reported by :func:`_empty_values`)."""
@@ -308,7 +313,7 @@ def _one_hot(
         if not groups[prefix]:
             raise JudgmentTableError(
                 f"{rows.source}: --one-hot {prefix!r}: no column is named "
-                f"'{prefix}{ONE_HOT_SEPARATOR}<value>'; the columns are {_listed(frame.columns)}"
+                f"'{prefix}{ONE_HOT_SEPARATOR}<value>'; the columns are {_listed(file_columns)}"
             )
     every = [c for columns in groups.values() for c in columns]
     base = frame.drop(columns=every)

@@ -137,11 +137,13 @@ class _Rows:
 
     def others(self, positions: Sequence[int]) -> str:
         """`` (also lines 20, 31)`` for the offending rows after the first; empty if none."""
-        rest = positions[1:]
+        first = self._number(positions[0]) if positions else None
+        # a reshaped row shares its line with others (a wide row's cells): each line once
+        rest = list(dict.fromkeys(n for n in map(self._number, positions[1:]) if n != first))
         if not rest:
             return ""
         unit = "rows" if self.lines is None or self.numbered_rows else "lines"
-        numbers = [str(self._number(p)) for p in rest[:_MAX_LISTED]]
+        numbers = [str(n) for n in rest[:_MAX_LISTED]]
         more = f" and {len(rest) - _MAX_LISTED} more" if len(rest) > _MAX_LISTED else ""
         return f" (also {unit} {', '.join(numbers)}{more})"
 
