@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -30,6 +30,8 @@ from connector.errors import ConnectorError, JudgmentTableError
 from connector.judgments.formats import INPUT_FORMATS
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from connector.config import Config
     from connector.platforms.base import Platform
     from connector.store import Store
@@ -218,7 +220,7 @@ def report(
             chosen = load_rubric(rubric, check_layout=False)
         else:
             observed = {
-                str(name): group["value"].tolist() for name, group in frame.groupby("dimension")
+                str(name): _distinct(group["value"]) for name, group in frame.groupby("dimension")
             }
             chosen = default_rubric_for(observed, non_decisive=tuple(non_decisive or ("tie",)))
         source: dict[str, object] = {
@@ -268,6 +270,17 @@ def report(
         for label, path in (("JSON", json_path), ("Markdown", md_path), ("HTML", html_path)):
             if path:
                 err.print(f"wrote {label} report to {path}", highlight=False)
+
+
+def _distinct(values: pd.Series[Any]) -> list[object]:
+    """The distinct values of a column of judgment values when hashing cannot merge values
+    that differ (``True`` and ``1``): the default rubric needs the set, not every judgment."""
+    import pandas as pd
+
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("string", "integer", "floating", "mixed-integer-float", "empty"):
+        return list(pd.unique(values))
+    return values.tolist()
 
 
 def _columns(option: str, names: str | None) -> tuple[str, ...]:

@@ -215,10 +215,14 @@ def _text_or_none(value: object) -> str | None:
     return None if _is_blank(value) else _as_text(value)
 
 
+def _string_or_none(value: str | None) -> str | None:
+    return value if value is not None and value.strip() else None
+
+
 def _texts(column: pd.Series[Any]) -> ObjectArray:
     """Each value of ``column`` as text, ``None`` where blank."""
     if _all_strings(column):
-        return _per_distinct(column, _text_or_none)
+        return _per_distinct(column, _string_or_none)
     array = np.empty(len(column), dtype=object)
     array[:] = [_text_or_none(v) for v in column.tolist()]
     return array
@@ -329,7 +333,7 @@ def _validate(
 
     for column in _TEXT_COLUMNS:
         if column not in frame.columns:
-            result[column] = _object_series([None] * n)
+            result[column] = pd.Series(np.full(n, None, dtype=object), dtype=object)
             continue
         text_array = _texts(frame[column])
         if column == "display_left":
@@ -361,7 +365,7 @@ def _validate(
             frame["gold_value"], dimension_array, rows, from_text, column_name="gold_value"
         )
     else:
-        result["gold_value"] = _object_series([None] * n)
+        result["gold_value"] = pd.Series(np.full(n, None, dtype=object), dtype=object)
 
     extra = [c for c in found if c not in COLUMNS]
     if extra:
@@ -410,7 +414,7 @@ def _judgment_values(
 
 def _object_series(values: Sequence[object]) -> pd.Series[Any]:
     array = np.empty(len(values), dtype=object)
-    array[:] = list(values)
+    array[:] = values if isinstance(values, list) else list(values)
     return pd.Series(array, index=pd.RangeIndex(len(values)), dtype=object)
 
 
