@@ -458,3 +458,48 @@ def test_xsum_factuality_composite_item_and_blank_values(tmp_path: Path) -> None
     assert section["krippendorff_alpha"]["value"] == pytest.approx(
         _alpha_by_krippendorff(judgments), abs=1e-12
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Text read at once keeps the per-row rules
+# --------------------------------------------------------------------------------------------
+
+
+def test_numbers_and_times_from_text_follow_the_per_row_rules(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "t.csv",
+        "item_id,annotator,dimension,value,lead_time_s,submitted_at\n"
+        "1,a,o,x, 3 ,2024-01-01T10:00:00+02:00\n"
+        "1,b,o,y,,  \n"
+        "2,a,o,x,1e3,2024-01-02 12:00\n",
+    )
+    frame = load_judgments(path).frame
+    assert frame["lead_time_s"].tolist()[0] == 3.0
+    assert np.isnan(frame["lead_time_s"].tolist()[1])
+    assert frame["lead_time_s"].tolist()[2] == 1000.0
+    stamps = frame["submitted_at"].tolist()
+    assert stamps[0] == pd.Timestamp("2024-01-01T08:00:00Z")
+    assert stamps[1] is pd.NaT
+    assert stamps[2] == pd.Timestamp("2024-01-02T12:00:00Z")  # naive: UTC
+
+
+@pytest.mark.parametrize("bad", ["inf", "nan", "fast"])
+def test_a_number_that_is_not_finite_is_an_error(tmp_path: Path, bad: str) -> None:
+    path = _write(
+        tmp_path / "t.csv",
+        f"item_id,annotator,dimension,value,lead_time_s\n1,a,o,x,2\n1,b,o,y,{bad}\n",
+    )
+    assert _error(path) == f"{path}:3: column 'lead_time_s' is not a number: '{bad}'"
+
+
+def test_values_become_numbers_only_where_the_whole_dimension_reads_as_numbers(
+    tmp_path: Path,
+) -> None:
+    path = _write(
+        tmp_path / "t.csv",
+        "item_id,annotator,dimension,value,gold_value\n"
+        "1,a,help,4,5\n1,b,help,05,\n1,a,overall,1,b\n1,b,overall,b,\n",
+    )
+    frame = load_judgments(path).frame
+    assert frame["value"].tolist() == [4, 5, "1", "b"]
+    assert frame["gold_value"].tolist() == [5, None, "b", None]

@@ -202,13 +202,21 @@ def _all_strings(column: pd.Series[Any]) -> bool:
 def _per_distinct(column: pd.Series[Any], convert: Any) -> ObjectArray:
     """``convert`` applied to each distinct value of a string column (``None`` for a missing
     one), spread back over the rows: one Python call per distinct value, not per row."""
+    return _per_distinct_with_codes(column, convert)[0]
+
+
+def _per_distinct_with_codes(
+    column: pd.Series[Any], convert: Any
+) -> tuple[ObjectArray, np.ndarray[Any, np.dtype[np.intp]]]:
+    """:func:`_per_distinct` and each row's distinct-value code (-1: missing)."""
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     mapped = np.empty(len(uniques) + 1, dtype=object)
-    for position, value in enumerate(uniques):
+    # tolist(): iterating a pyarrow-backed array makes one scalar per call, 10x slower
+    for position, value in enumerate(uniques.tolist()):
         mapped[position] = convert(value)
     mapped[-1] = convert(None)  # code -1: missing
     result: ObjectArray = mapped[codes]
-    return result
+    return result, codes
 
 
 def _text_or_none(value: object) -> str | None:
@@ -240,7 +248,7 @@ def _numbers_by_dimension_of_strings(values: ObjectArray, dimensions: ObjectArra
     value_codes, distinct_values = pd.factorize(values, use_na_sentinel=True)
     dimension_codes, distinct_dimensions = pd.factorize(dimensions, use_na_sentinel=True)
     parsed = np.empty(len(distinct_values) + 1, dtype=object)
-    for position, value in enumerate(distinct_values):
+    for position, value in enumerate(distinct_values.tolist()):
         parsed[position] = _parse_number(value)
     parsed[-1] = None
     readable = np.array([number is not None for number in parsed[:-1]] + [True], dtype=bool)
@@ -316,10 +324,16 @@ def _validate(
             f"fill it in or {tail}"
         )
 
+    key_codes: dict[str, np.ndarray[Any, np.dtype[np.intp]]] = {}
     for column in REQUIRED_COLUMNS:
         values = frame[column]
         if column == "value" and not _all_strings(values):
             positions = _offending(_blank_mask(values))
+        elif _all_strings(values):
+            texts, key_codes[column] = _per_distinct_with_codes(values, _string_or_none)
+            positions = _offending(pd.isna(texts))
+            if column != "value":
+                result[column] = pd.Series(texts, index=pd.RangeIndex(n), dtype=object)
         else:
             texts = _texts(values)
             positions = _offending(pd.isna(texts))
@@ -377,10 +391,10 @@ def _validate(
     for column in extra:
         out[column] = frame[column].to_numpy()
 
-    keys = out.duplicated(subset=["item_id", "annotator", "dimension"], keep="first")
-    repeats = int(keys.sum())
+    repeated = _repeated_keys(out, key_codes)
+    repeats = int(repeated.sum())
     if repeats:
-        first = int(np.flatnonzero(keys.to_numpy())[0])
+        first = int(np.flatnonzero(repeated)[0])
         warnings.append(
             f"{rows.source}: {repeats} judgment(s) repeat an (item_id, annotator, dimension) "
             f"already judged, first at {rows.label(first)}; "
@@ -412,6 +426,21 @@ def _judgment_values(
     return _object_series(value_list)
 
 
+def _repeated_keys(
+    out: pd.DataFrame, codes: dict[str, np.ndarray[Any, np.dtype[np.intp]]]
+) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Rows whose (item_id, annotator, dimension) an earlier row has: from the columns' codes
+    when reading text gave them (distinct strings, distinct codes), else from the columns."""
+    key = ("item_id", "annotator", "dimension")
+    sizes = [int(codes[c].max(initial=0)) + 1 for c in key if c in codes]
+    if len(sizes) == len(key) and math.prod(sizes) < 2**62:
+        combined = np.zeros(len(out), dtype=np.int64)
+        for column in key:
+            combined = combined * (int(codes[column].max(initial=0)) + 1) + codes[column]
+        return pd.Series(combined).duplicated(keep="first").to_numpy(dtype=bool)
+    return out.duplicated(subset=list(key), keep="first").to_numpy(dtype=bool)
+
+
 def _object_series(values: Sequence[object]) -> pd.Series[Any]:
     array = np.empty(len(values), dtype=object)
     array[:] = values if isinstance(values, list) else list(values)
@@ -434,15 +463,18 @@ def _timestamps(column: pd.Series[Any], rows: _Rows) -> pd.Series[Any]:
         parsed = pd.to_datetime(column, utc=True)
         return parsed.astype(_TIMESTAMP_DTYPE).reset_index(drop=True)
     if _all_strings(column):
-        present = _present(column)
-        texts = column.astype(object).where(present, None)
+        texts = column.reset_index(drop=True)
+        present = np.array(texts.notna(), dtype=bool)  # blank strings: below, when they fail
     else:
         raw_texts = [None if _is_blank(v) else _as_text(v) for v in column.tolist()]
         texts = pd.Series(raw_texts, dtype=object)
-        present = texts.notna().to_numpy()
-    texts = texts.reset_index(drop=True)
+        present = np.array(texts.notna(), dtype=bool)
     parsed = pd.to_datetime(texts, utc=True, format="ISO8601", errors="coerce")
-    failed_mask = present & parsed.isna().to_numpy()
+    failed_mask = present & np.array(parsed.isna(), dtype=bool)
+    if failed_mask.any():
+        blank = [p for p in np.flatnonzero(failed_mask) if _is_blank(texts.iloc[p])]
+        present[blank] = False
+        failed_mask[blank] = False
     if failed_mask.any():
         retry_at = np.flatnonzero(failed_mask)
         retry = pd.to_datetime(texts.iloc[retry_at], utc=True, format="mixed", errors="coerce")
@@ -486,9 +518,13 @@ def _floats(column: pd.Series[Any], name: str, rows: _Rows) -> pd.Series[Any]:
 def _floats_from_strings(column: pd.Series[Any], name: str, rows: _Rows) -> pd.Series[Any]:
     """:func:`_floats` of a string column: parsed at once, the rows pandas cannot read (white
     space, ``inf``) looked at one by one."""
-    present = _present(column)
-    parsed = pd.to_numeric(column, errors="coerce")
-    numbers = np.array(parsed.to_numpy(dtype="float64", na_value=np.nan), dtype="float64")
+    try:  # pyarrow's cast, when the strings are pyarrow's: all-or-nothing, in C
+        numbers = np.array(column.astype("float64").to_numpy(), dtype="float64")
+        present = column.notna().to_numpy(dtype=bool)  # no blank string: the cast took them all
+    except (ValueError, TypeError):
+        present = _present(column)
+        parsed = pd.to_numeric(column, errors="coerce")
+        numbers = np.array(parsed.to_numpy(dtype="float64", na_value=np.nan), dtype="float64")
     odd = [int(p) for p in np.flatnonzero(present & ~np.isfinite(numbers))]
     raw_odd = column.iloc[odd].tolist()
     bad: list[int] = []
