@@ -14,7 +14,11 @@ from outside; its peak memory is ``ru_maxrss`` of the finished child
 ``cli_start_seconds`` is ``iaa-connector --version``, best of five.
 
 The last output line is one JSON object: judgments, format, file_mb, report_seconds,
-read_csv_seconds, ratio_to_read_csv, peak_rss_mb, cli_start_seconds.
+read_csv_seconds, ratio_to_read_csv, peak_rss_mb, cli_start_seconds, and the same in CPU
+seconds (report_cpu_seconds: the child's user + system time; read_csv_cpu_seconds;
+ratio_cpu), which a machine shared with other work moves less than wall time. ``--stages``
+adds the CPU seconds of loading (load_cpu_seconds), building the report (build_cpu_seconds)
+and writing its JSON (json_cpu_seconds), run in this process.
 """
 
 from __future__ import annotations
@@ -61,19 +65,41 @@ def judgments_file(n_judgments: int, directory: Path, file_format: str) -> Path:
     return path
 
 
-def read_with_pandas(path: Path, file_format: str) -> float:
-    """Best of three: pandas' own reader on ``path``, default options."""
-    best = float("inf")
+def read_with_pandas(path: Path, file_format: str) -> tuple[float, float]:
+    """Best of three: pandas' own reader on ``path``, default options (wall and CPU seconds)."""
+    best, best_cpu = float("inf"), float("inf")
     for _ in range(3):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         if file_format == "csv":
-            pd.read_csv(path)
+            pd.read_csv(path, low_memory=False)
         elif file_format == "parquet":
             pd.read_parquet(path)
         else:
             pd.read_json(path, lines=True)
         best = min(best, time.perf_counter() - start)
-    return best
+        best_cpu = min(best_cpu, time.process_time() - start_cpu)
+    return best, best_cpu
+
+
+def stages(path: Path) -> dict[str, float]:
+    """CPU seconds of the command's stages, run in this process as ``report`` runs them."""
+    from connector.cli import _distinct
+    from connector.judgments import load_judgments
+    from connector.report.build import build_report, jsonable
+    from connector.rubric import default_rubric_for
+
+    seconds: dict[str, float] = {}
+    start = time.process_time()
+    frame = load_judgments(path).frame
+    seconds["load_cpu_seconds"] = time.process_time() - start
+    start = time.process_time()
+    observed = {str(n): _distinct(g["value"]) for n, g in frame.groupby("dimension")}
+    report = build_report(frame, default_rubric_for(observed))
+    seconds["build_cpu_seconds"] = time.process_time() - start
+    start = time.process_time()
+    json.dumps(jsonable(report), indent=2, ensure_ascii=False)
+    seconds["json_cpu_seconds"] = time.process_time() - start
+    return {k: round(v, 3) for k, v in seconds.items()}
 
 
 def command() -> list[str]:
@@ -95,6 +121,9 @@ def main() -> None:
     parser.add_argument("--judgments", type=int, default=1_000_000)
     parser.add_argument("--format", choices=("csv", "parquet", "jsonl"), default="csv")
     parser.add_argument("--keep", type=Path, help="write the file here and keep it")
+    parser.add_argument(
+        "--stages", action="store_true", help="also time loading, report and JSON in-process"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-report-file-") as tmp:
@@ -106,8 +135,8 @@ def main() -> None:
         size_mb = path.stat().st_size / 2**20
         print(f"wrote {path} ({size_mb:.0f} MB) in {time.perf_counter() - start:.1f} s", flush=True)
 
-        read_seconds = read_with_pandas(path, args.format)
-        print(f"pandas read: {read_seconds:.2f} s", flush=True)
+        read_seconds, read_cpu = read_with_pandas(path, args.format)
+        print(f"pandas read: {read_seconds:.2f} s ({read_cpu:.2f} s CPU)", flush=True)
 
         out = Path(tmp) / "report.json"
         start = time.perf_counter()
@@ -120,13 +149,22 @@ def main() -> None:
         report_seconds = time.perf_counter() - start
         if done.returncode != 0:
             raise SystemExit(f"iaa-connector report failed ({done.returncode}):\n{done.stderr}")
-        peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak_rss_mb = children.ru_maxrss / 1024
+        report_cpu = children.ru_utime + children.ru_stime
         report = json.loads(out.read_text(encoding="utf-8"))
         judged = int(report["summary"]["n_judgments"])
         if rows is not None and judged != rows:
             raise SystemExit(f"the report counts {judged:,} judgments, the file has {rows:,}")
-        print(f"iaa-connector report: {report_seconds:.2f} s, {judged:,} judgments", flush=True)
+        print(
+            f"iaa-connector report: {report_seconds:.2f} s ({report_cpu:.2f} s CPU), "
+            f"{judged:,} judgments",
+            flush=True,
+        )
         start_seconds = cli_start_seconds()
+        split = stages(path) if args.stages else {}
+        if split:
+            print(f"in-process stages (CPU s): {split}", flush=True)
     print(
         json.dumps(
             {
@@ -138,6 +176,10 @@ def main() -> None:
                 "ratio_to_read_csv": round(report_seconds / read_seconds, 2),
                 "peak_rss_mb": round(peak_rss_mb, 1),
                 "cli_start_seconds": round(start_seconds, 3),
+                "report_cpu_seconds": round(report_cpu, 3),
+                "read_csv_cpu_seconds": round(read_cpu, 3),
+                "ratio_cpu": round(report_cpu / read_cpu, 2),
+                **split,
             }
         )
     )
