@@ -503,3 +503,27 @@ def test_values_become_numbers_only_where_the_whole_dimension_reads_as_numbers(
     frame = load_judgments(path).frame
     assert frame["value"].tolist() == [4, 5, "1", "b"]
     assert frame["gold_value"].tolist() == [5, None, "b", None]
+
+
+# --------------------------------------------------------------------------------------------
+# Files pandas' pyarrow parser refuses are read or refused as before
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_row_with_too_many_fields_names_its_line(tmp_path: Path) -> None:
+    path = _write(tmp_path / "t.csv", "item_id,annotator,dimension,value\n1,a,o,x\n1,b,o,y,z\n")
+    assert _error(path) == (
+        f"{path}: not a valid CSV file: Error tokenizing data. C error: Expected 4 fields in "
+        "line 3, saw 5"
+    )
+
+
+def test_byte_order_mark_empty_file_and_other_encodings(tmp_path: Path) -> None:
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbfitem_id,annotator,dimension,value\n1,a,o,x\n1,b,o,y\n")
+    assert load_judgments(bom).frame.columns[0] == "item_id"
+    empty = _write(tmp_path / "e.csv", "")
+    assert _error(empty) == f"{empty}: no judgments (the file is empty)"
+    latin = tmp_path / "l.csv"
+    latin.write_bytes(b"item_id,annotator,dimension,value\n1,a,o,caf\xe9\n")
+    assert _error(latin).startswith(f"{latin}: not a valid CSV file: 'utf-8' codec can't decode")

@@ -371,7 +371,7 @@ def _load_csv(
     except pd.errors.EmptyDataError as exc:
         raise JudgmentTableError(f"{source}: no judgments (the file is empty)") from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise JudgmentTableError(f"{source}: not a valid CSV file: {exc}") from exc
+        raise JudgmentTableError(f"{source}: not a valid CSV file: {str(exc).strip()}") from exc
     lines = range(2, len(frame) + 2)  # line 1 is the header
     return _canonical(frame, _Rows(source, lines), layout, from_text=True)
 
