@@ -387,7 +387,9 @@ def _validate(
             f"{rows.source}: unknown column(s) {', '.join(repr(c) for c in extra)} kept as they "
             f"are; the connector reads only {', '.join(COLUMNS)}"
         )
-    out = pd.DataFrame({c: result[c] for c in COLUMNS}, index=pd.RangeIndex(n))
+    # concat, not DataFrame(dict): the columns stay separate blocks, no 2-D copy of the table
+    columns = [result[c].set_axis(pd.RangeIndex(n)).rename(c) for c in COLUMNS]
+    out = pd.concat(columns, axis=1)
     for column in extra:
         out[column] = frame[column].to_numpy()
 
