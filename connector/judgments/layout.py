@@ -103,8 +103,7 @@ def to_long(
     _check_options(layout, rows.source)
     if layout.item:
         frame = _composite_item(frame, layout.item, rows)
-    renames = {"annotator": layout.annotator, "value": layout.value}
-    renames["dimension"] = layout.dimension
+    renames = {"annotator": layout.annotator, "value": layout.value, "dimension": layout.dimension}
     for canonical, given in renames.items():
         if given is None:
             continue
