@@ -77,9 +77,10 @@ def report(
     input: Annotated[
         Path,
         typer.Argument(
-            help="Judgments: canonical JSONL/CSV/Parquet, or a platform's own export (Label "
-            "Studio, Argilla, Prodigy db-out, Labelbox, Surge AI, Scale AI, Mechanical Turk "
-            "batch results).",
+            help="Judgments: a table (CSV or TSV, delimiter sniffed; JSONL; JSON; Parquet), "
+            "long, wide or one-hot (see --item-col ... --one-hot), or a platform's own export "
+            "(Label Studio, Argilla, Prodigy db-out, Labelbox, Surge AI, Scale AI, Mechanical "
+            "Turk batch results).",
             exists=True,
             dir_okay=False,
         ),
