@@ -15,47 +15,32 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from connector import __version__
-from connector.calibration.batch import BATCH_KINDS
-from connector.calibration.gold import load_gold
-from connector.calibration.item import load_items
-from connector.calibration.push import plan_push, push_batch
-from connector.config import EXAMPLE, Config, ConfigError, load_config
 from connector.errors import ConnectorError, JudgmentTableError, RubricError
-from connector.judgments import (
-    INPUT_FORMATS,
-    AnswerMap,
-    PlatformTable,
-    input_format,
-    load_judgments,
-)
-from connector.metrics._options import choose
-from connector.platforms.base import Platform
-from connector.platforms.label_studio.labelconfig import generate_label_config
-from connector.platforms.registry import platform_for
-from connector.report.build import ReportOptions, build_report, jsonable
-from connector.report.checks import RowPlaces, check_input
-from connector.rubric import (
-    Coding,
-    CodingError,
-    Rubric,
-    adhoc_rubric,
-    load_rubric,
-    parse_rubric,
-)
-from connector.store import Store, StoreError
-from connector.sync import sync_project
+from connector.judgments.formats import INPUT_FORMATS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from connector.config import Config
+    from connector.platforms.base import Platform
+    from connector.rubric import Coding, Rubric
+    from connector.store import Store
+
+# Start-up: ``--version`` and ``--help`` import only typer, rich and the names above; every
+# command imports what it uses (pandas, SQLAlchemy, the platforms) in its body.
 
 app = typer.Typer(
     help="Inter-annotator agreement and annotator quality for human preference data.",
@@ -77,8 +62,12 @@ def _main(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
     if version:
-        typer.echo(f"iaa-connector {__version__}")
+        typer.echo(_version_line())
         raise typer.Exit()
+
+
+def _version_line() -> str:
+    return f"iaa-connector {__version__}"
 
 
 def _write(path: Path, text: str) -> None:
@@ -91,9 +80,10 @@ def report(
     input: Annotated[
         Path,
         typer.Argument(
-            help="Judgments: canonical JSONL/CSV/Parquet, or a platform's own export (Label "
-            "Studio, Argilla, Prodigy db-out, Labelbox, Surge AI, Scale AI, Mechanical Turk "
-            "batch results).",
+            help="Judgments: a table (CSV or TSV, delimiter sniffed; JSONL; JSON; Parquet), "
+            "long, wide or one-hot (see --item-col ... --one-hot), or a platform's own export "
+            "(Label Studio, Argilla, Prodigy db-out, Labelbox, Surge AI, Scale AI, Mechanical "
+            "Turk batch results).",
             exists=True,
             dir_okay=False,
         ),
@@ -181,13 +171,85 @@ def report(
             "text, not scored; repeatable).",
         ),
     ] = None,
+    item_col: Annotated[
+        str | None,
+        typer.Option(
+            metavar="COLUMN[,COLUMN...]",
+            help="The column naming the item; several, comma-separated, make one item key "
+            "(e.g. bbcid,system).",
+        ),
+    ] = None,
+    annotator_col: Annotated[
+        str | None, typer.Option(metavar="COLUMN", help="The column naming the annotator.")
+    ] = None,
+    value_col: Annotated[
+        str | None, typer.Option(metavar="COLUMN", help="The column holding the value.")
+    ] = None,
+    dimension_col: Annotated[
+        str | None, typer.Option(metavar="COLUMN", help="The column naming the dimension.")
+    ] = None,
+    dimension: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="One dimension NAME for every row (no column)."),
+    ] = None,
+    one_hot: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="PREFIX",
+            help="Columns PREFIX.<value> hold 1 on the chosen value: dimension PREFIX "
+            "(repeatable).",
+        ),
+    ] = None,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide",
+            help="One row per item, one column per annotator (also detected when the table has "
+            "no annotator and no value column).",
+        ),
+    ] = False,
+    drop_empty: Annotated[
+        bool,
+        typer.Option(
+            "--drop-empty", help="Drop rows with an empty value and count them (not an error)."
+        ),
+    ] = False,
+    na: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="TEXT",
+            help="Read this cell text as empty in CSV/TSV files (repeatable, e.g. --na NULL).",
+        ),
+    ] = None,
 ) -> None:
     """Compute the agreement report of a judgments table."""
+    from connector.judgments import (
+        AnswerMap,
+        PlatformTable,
+        TableLayout,
+        input_format,
+        load_judgments,
+    )
+    from connector.report.build import ReportOptions, build_report, jsonable
+    from connector.report.checks import RowPlaces, check_input
+    from connector.rubric import adhoc_rubric
+
     try:
         answers = AnswerMap(
             dimensions=_answer_map(answer_map or []), rationale=tuple(rationale or ())
         )
-        table = load_judgments(input, format=read_as, answers=answers)
+        layout = TableLayout(
+            item=_columns("--item-col", item_col),
+            annotator=annotator_col,
+            value=value_col,
+            dimension=dimension_col,
+            fixed_dimension=dimension,
+            one_hot=tuple(one_hot or ()),
+            wide=True if wide else None,
+            drop_empty=drop_empty,
+            empty_markers=tuple(na or ()),
+        )
+        table = load_judgments(input, format=read_as, answers=answers, layout=layout)
         frame = table.frame
         if frame.empty:
             raise JudgmentTableError(
@@ -214,7 +276,7 @@ def report(
             chosen = given
         else:
             observed = {
-                str(name): group["value"].tolist()
+                str(name): _distinct(group["value"])
                 for name, group in checked.frame.groupby("dimension")
             }
             chosen, inferred = adhoc_rubric(observed, coding)
@@ -278,6 +340,8 @@ def _coding(
     with_rubric: bool,
 ) -> Coding:
     """The report's coding options; they describe a table given without a rubric."""
+    from connector.rubric import Coding, CodingError
+
     if with_rubric:
         given = [
             option
@@ -319,6 +383,8 @@ def _coding(
 
 def _per_dimension(option: str, pairs: list[str] | None, example: str) -> dict[str, str]:
     """``DIMENSION=TEXT`` options as a mapping; a dimension given twice is an error."""
+    from connector.rubric import CodingError
+
     found: dict[str, str] = {}
     for pair in pairs or []:
         name, sep, text = pair.partition("=")
@@ -334,7 +400,30 @@ def _read_rubric(path: Path) -> Rubric:
     """A rubric file from anywhere: the one rule ``report``, ``labelconfig`` and ``rubric
     validate`` read rubrics by (the ``<id>/v<version>.yaml`` layout is checked only by
     ``rubric validate --layout``)."""
+    from connector.rubric import load_rubric
+
     return load_rubric(path, check_layout=False)
+
+
+def _distinct(values: pd.Series[Any]) -> list[object]:
+    """The distinct values of a column of judgment values when hashing cannot merge values
+    that differ (``True`` and ``1``): the default rubric needs the set, not every judgment."""
+    import pandas as pd
+
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("string", "integer", "floating", "mixed-integer-float", "empty"):
+        return list(pd.unique(values))
+    return values.tolist()
+
+
+def _columns(option: str, names: str | None) -> tuple[str, ...]:
+    """``--item-col a,b`` as ``("a", "b")``."""
+    if names is None:
+        return ()
+    columns = tuple(name.strip() for name in names.split(","))
+    if not all(columns):
+        raise JudgmentTableError(f"{option} {names!r}: write COLUMN or COLUMN,COLUMN,...")
+    return columns
 
 
 def _answer_map(pairs: list[str]) -> dict[str, str]:
@@ -364,6 +453,8 @@ def rubric_validate(
 ) -> None:
     """Check rubric files (read by the same rules as report --rubric); print every error of
     each file as file:line: message and exit non-zero on any."""
+    from connector.rubric import load_rubric
+
     failed = False
     for path in files:
         try:
@@ -429,6 +520,9 @@ def rubric_new(
 ) -> None:
     """Write a commented starting rubric from a table's observed dimensions and values: the
     kind and level inferred as report infers them without a rubric, each choice commented."""
+    from connector.judgments import load_judgments
+    from connector.report.checks import RowPlaces, check_input
+    from connector.rubric import adhoc_rubric, parse_rubric
     from connector.rubric.starter import starter_yaml
 
     if output is not None and output.exists() and not force:
@@ -478,6 +572,8 @@ def _error_line(message: str) -> None:
 def _open_store(config: Config) -> Store:
     """The configured store; if it cannot be opened, one line saying why and where the URL is
     set (never the URL's password), and exit status 1."""
+    from connector.store import Store, StoreError
+
     try:
         return Store.open(config.store_url)
     except StoreError as exc:
@@ -506,6 +602,9 @@ def _url_password(url: str) -> str | None:
 
 
 def _connect(config_path: Path, project_key: str) -> tuple[Config, Store, Platform]:
+    from connector.config import load_config
+    from connector.platforms.registry import platform_for
+
     config = load_config(config_path)
     project = config.project(project_key)
     platform_config = config.platform(project.platform)
@@ -534,6 +633,8 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented example configuration file."""
+    from connector.config import EXAMPLE
+
     if path.exists() and not force:
         raise _fail(f"{path} exists; pass --force to overwrite it")
     _write(path, EXAMPLE)
@@ -545,6 +646,8 @@ def labelconfig(
     rubric: Annotated[Path, typer.Argument(help="Rubric YAML.", exists=True, dir_okay=False)],
 ) -> None:
     """Print the Label Studio labeling config generated from a rubric."""
+    from connector.platforms.label_studio.labelconfig import generate_label_config
+
     try:
         typer.echo(generate_label_config(_read_rubric(rubric)))
     except ConnectorError as exc:
@@ -580,7 +683,10 @@ def sync(
     process left unfinished are marked abandoned. Exit status 1 also if a project failed or the
     store cannot be opened.
     """
+    from connector.config import load_config
+    from connector.platforms.registry import platform_for
     from connector.service.runner import close_abandoned_runs
+    from connector.sync import sync_project
 
     try:
         config = load_config(config_path)
@@ -647,6 +753,13 @@ def push(
     label: Annotated[str, typer.Option(help="Tells apart two batches of the same items.")] = "",
 ) -> None:
     """Push a calibration batch: the items plus gold and re-tests at the rubric's rates."""
+    from connector.calibration.batch import BATCH_KINDS
+    from connector.calibration.gold import load_gold
+    from connector.calibration.item import load_items
+    from connector.calibration.push import plan_push, push_batch
+    from connector.metrics._options import choose
+    from connector.rubric import load_rubric
+
     try:
         config, store, platform = _connect(config_path, project_key)
         project = config.project(project_key)
@@ -687,6 +800,8 @@ def webhooks_install(
     config_path: ConfigOption = Path("iaa.toml"),
 ) -> None:
     """Register (or update) the project's webhook, authenticated by the project's secret."""
+    from connector.config import ConfigError
+
     try:
         config, store, platform = _connect(config_path, project_key)
         store.close()
@@ -718,6 +833,9 @@ def annotators(
 ) -> None:
     """Each annotator's status under the project's rubric, with the evidence it was decided on."""
     from rich.table import Table
+
+    from connector.config import load_config
+    from connector.rubric import load_rubric
 
     try:
         config = load_config(config_path)
@@ -797,6 +915,7 @@ def serve(
     """
     from uvicorn.config import LOG_LEVELS
 
+    from connector.config import load_config
     from connector.service.serve import run_service
 
     level = LOG_LEVELS.get(log_level.lower())
@@ -811,7 +930,14 @@ def serve(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    ``iaa-connector --version`` is answered before typer parses anything: typer's parameter
+    conversion imports pydantic (0.1–0.2 s), more than the whole answer may take.
+    """
+    if sys.argv[1:] == ["--version"]:
+        typer.echo(_version_line())
+        return
     app()
 
 

@@ -296,7 +296,10 @@ def test_error_empty_cell_names_the_lines() -> None:
 
 def test_error_empty_cell_in_one_row(tmp_path: Path) -> None:
     path = _write_jsonl(tmp_path / "j.jsonl", [ROWS[0], {**ROWS[1], "value": ""}])
-    assert _error(path) == f"{path}:2: column 'value' is empty; fill it in or drop the row"
+    assert _error(path) == (
+        f"{path}:2: column 'value' is empty; fill it in, drop the row, or pass --drop-empty "
+        "to drop and count such rows"
+    )
 
 
 def test_error_empty_cell_in_a_frame_names_rows() -> None:
@@ -360,7 +363,7 @@ def test_error_unknown_extension(tmp_path: Path) -> None:
     path = tmp_path / "j.xlsx"
     path.write_bytes(b"PK\x03\x04")
     assert _error(path) == (
-        f"{path}: unknown judgments format '.xlsx'; use .jsonl, .ndjson, .csv, .parquet, "
+        f"{path}: unknown judgments format '.xlsx'; use .jsonl, .ndjson, .csv, .tsv, .parquet, "
         "or .json (Label Studio or Argilla export)"
     )
 

@@ -53,31 +53,77 @@ Naive timestamps are taken to be UTC.
 
 from __future__ import annotations
 
-from connector.judgments.exports import argilla_judgments, label_studio_judgments
-from connector.judgments.files import INPUT_FORMATS, InputFormat, load_judgments
-from connector.judgments.labelbox import labelbox_judgments
-from connector.judgments.mturk import mturk_judgments
-from connector.judgments.prodigy import prodigy_judgments
-from connector.judgments.scale import scale_judgments
-from connector.judgments.sources import (
+import importlib
+import typing
+
+from connector.judgments.formats import (
+    INPUT_FORMATS,
     PLATFORM_FORMATS,
-    UNKNOWN_ANNOTATOR_PREFIX,
-    AnswerMap,
+    InputFormat,
     PlatformFormat,
-    PlatformTable,
-    input_format,
-    is_unknown_annotator,
-    unknown_annotator,
 )
-from connector.judgments.surge import surge_judgments
-from connector.judgments.table import (
-    COLUMNS,
-    REQUIRED_COLUMNS,
-    JudgmentTable,
-    TableFormat,
-    normalise,
-    with_canonical_dtypes,
-)
+
+if typing.TYPE_CHECKING:
+    from connector.judgments.exports import argilla_judgments, label_studio_judgments
+    from connector.judgments.files import load_judgments
+    from connector.judgments.labelbox import labelbox_judgments
+    from connector.judgments.layout import TableLayout
+    from connector.judgments.mturk import mturk_judgments
+    from connector.judgments.prodigy import prodigy_judgments
+    from connector.judgments.scale import scale_judgments
+    from connector.judgments.sources import (
+        UNKNOWN_ANNOTATOR_PREFIX,
+        AnswerMap,
+        PlatformTable,
+        input_format,
+        is_unknown_annotator,
+        unknown_annotator,
+    )
+    from connector.judgments.surge import surge_judgments
+    from connector.judgments.table import (
+        COLUMNS,
+        REQUIRED_COLUMNS,
+        JudgmentTable,
+        TableFormat,
+        normalise,
+        with_canonical_dtypes,
+    )
+
+# The readers need pandas; they are imported when first used, so ``iaa-connector --help`` does
+# not pay for them (name -> module that defines it).
+_LAZY: dict[str, str] = {
+    "argilla_judgments": "exports",
+    "label_studio_judgments": "exports",
+    "load_judgments": "files",
+    "labelbox_judgments": "labelbox",
+    "TableLayout": "layout",
+    "mturk_judgments": "mturk",
+    "prodigy_judgments": "prodigy",
+    "scale_judgments": "scale",
+    "UNKNOWN_ANNOTATOR_PREFIX": "sources",
+    "AnswerMap": "sources",
+    "PlatformTable": "sources",
+    "input_format": "sources",
+    "is_unknown_annotator": "sources",
+    "unknown_annotator": "sources",
+    "surge_judgments": "surge",
+    "COLUMNS": "table",
+    "REQUIRED_COLUMNS": "table",
+    "JudgmentTable": "table",
+    "TableFormat": "table",
+    "normalise": "table",
+    "with_canonical_dtypes": "table",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "COLUMNS",
@@ -91,6 +137,7 @@ __all__ = [
     "PlatformFormat",
     "PlatformTable",
     "TableFormat",
+    "TableLayout",
     "argilla_judgments",
     "input_format",
     "is_unknown_annotator",

@@ -9,20 +9,21 @@ import io
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from connector.errors import JudgmentTableError
 from connector.judgments.exports import argilla_judgments, label_studio_judgments
+from connector.judgments.formats import INPUT_FORMATS, PLATFORM_FORMATS, InputFormat, PlatformFormat
 from connector.judgments.labelbox import labelbox_judgments
+from connector.judgments.layout import TableLayout, to_long
 from connector.judgments.mturk import mturk_judgments
 from connector.judgments.prodigy import prodigy_judgments
 from connector.judgments.scale import scale_judgments
 from connector.judgments.sources import (
-    PLATFORM_FORMATS,
     AnswerMap,
-    PlatformFormat,
     PlatformTable,
     csv_rows,
     json_array,
@@ -32,7 +33,7 @@ from connector.judgments.surge import surge_judgments
 from connector.judgments.table import (
     REQUIRED_COLUMNS,
     JudgmentTable,
-    _is_blank,
+    _all_strings,
     _Rows,
     _validate,
 )
@@ -40,11 +41,12 @@ from connector.metrics._options import choose
 
 __all__ = ["INPUT_FORMATS", "InputFormat", "load_judgments"]
 
-InputFormat = Literal[
-    "canonical", "label-studio", "argilla", "prodigy", "labelbox", "surge", "scale", "mturk"
-]
-INPUT_FORMATS: tuple[InputFormat, ...] = ("canonical", "label-studio", "argilla", *PLATFORM_FORMATS)
 _PROJECT_EXPORTS = ("label-studio", "argilla")
+_DELIMITED = (".csv", ".tsv")
+_CSV_PLATFORMS = ("mturk", "surge")
+_DELIMITERS = ",;\t|"
+_HEAD_BYTES = 1 << 16
+_MISSING_MARKERS = frozenset({"null", "na", "n/a", "nan", "none", "#n/a"})
 _PRODIGY_KEYS = ("_input_hash", "_task_hash", "_annotator_id", "_session_id")
 
 PlatformReader = Callable[..., PlatformTable]
@@ -62,6 +64,7 @@ def load_judgments(
     *,
     format: str | None = None,
     answers: AnswerMap | None = None,
+    layout: TableLayout | None = None,
 ) -> JudgmentTable:
     """Read a judgments table, detecting its format by extension and content.
 
@@ -78,6 +81,12 @@ def load_judgments(
             detecting it.
         answers: for platform exports, which answer fields are dimensions and which are
             rationale (see :class:`AnswerMap`).
+        layout: for tables of judgments (not platform exports), how their columns map onto the
+            canonical ones: other names, a composite item, wide or one-hot tables, empty
+            values dropped (see :class:`TableLayout`).
+
+    CSV files are read with their delimiter sniffed from the first lines (comma, semicolon,
+    tab or pipe); ``.tsv`` files are tab-separated.
 
     Raises:
         JudgmentTableError: the file is missing, unreadable or invalid; the message names the file,
@@ -87,19 +96,32 @@ def load_judgments(
     file = Path(path)
     source = str(path)
     chosen = None if format is None else choose("format", format, INPUT_FORMATS)
+    layout = layout or TableLayout()
     if not file.is_file():
         raise JudgmentTableError(f"{source}: no such file")
     suffix = file.suffix.lower()
+    if layout.reshapes and chosen in (None, "canonical"):
+        chosen = "canonical"  # named columns: a table of judgments, not a platform's export
     parquet = suffix == ".parquet" and chosen in (None, "canonical")
-    text = "" if parquet else _read_text(file, source)
+    delimited = suffix in _DELIMITED and chosen in (None, "canonical", *_CSV_PLATFORMS)
+    text = "" if parquet else _read_text(file, source, head=delimited)
     detected = chosen or _detect(text, suffix)
+    if detected == "canonical":
+        detected = None
     mapped = answers is not None and bool(answers.dimensions or answers.rationale)
     if mapped and detected not in PLATFORM_FORMATS:
         raise JudgmentTableError(
             f"{source}: --map and --rationale apply to platform exports "
             f"({', '.join(PLATFORM_FORMATS)}); this file reads as {detected or 'canonical'}"
         )
+    if layout.reshapes and detected is not None:
+        raise JudgmentTableError(
+            f"{source}: the column options (--item-col, --wide, --one-hot, ...) apply to tables "
+            f"of judgments; this file reads as a {detected} export"
+        )
     if detected in PLATFORM_FORMATS:
+        if delimited:
+            text = _read_text(file, source)
         records, lines = _platform_records(text, source, suffix, detected)
         return _READERS[detected](records, source=source, lines=lines, answers=answers)
     if detected in _PROJECT_EXPORTS:
@@ -107,21 +129,21 @@ def load_judgments(
         reader = label_studio_judgments if detected == "label-studio" else argilla_judgments
         return reader(document, source=source)
     if suffix == ".parquet":
-        return _load_parquet(file, source)
+        return _load_parquet(file, source, layout)
     if suffix in (".jsonl", ".ndjson"):
-        return _load_json_lines(text, source)
-    if suffix == ".csv":
-        return _load_csv(file, source)
+        return _load_json_lines(text, source, layout)
+    if delimited:
+        return _load_csv(file, source, text, suffix, layout)
     if suffix == ".json":
-        return _load_json_document(text, source)
+        return _load_json_document(text, source, layout)
     first = text.lstrip()[:1]
     if first == "[":
-        return _load_json_document(text, source)
+        return _load_json_document(text, source, layout)
     if first == "{":
-        return _load_json_lines(text, source)
+        return _load_json_lines(text, source, layout)
     raise JudgmentTableError(
         f"{source}: unknown judgments format {suffix or '(no extension)'!r}; "
-        "use .jsonl, .ndjson, .csv, .parquet, or .json (Label Studio or Argilla export)"
+        "use .jsonl, .ndjson, .csv, .tsv, .parquet, or .json (Label Studio or Argilla export)"
     )
 
 
@@ -136,8 +158,10 @@ def _detect(text: str, suffix: str) -> InputFormat | None:
     if suffix == ".parquet":
         return None
     body = text.lstrip("\ufeff \t\r\n")
-    if suffix == ".csv" or (suffix not in (".json", ".jsonl", ".ndjson") and body[:1] not in "[{"):
-        return _detect_header(body)
+    if suffix in _DELIMITED or (
+        suffix not in (".json", ".jsonl", ".ndjson") and body[:1] not in "[{"
+    ):
+        return _detect_header(body, _delimiter(body, suffix))
     if body[:1] == "[" or suffix == ".json":
         try:
             document = json.loads(body)
@@ -154,9 +178,21 @@ def _detect(text: str, suffix: str) -> InputFormat | None:
         return None
 
 
-def _detect_header(body: str) -> InputFormat | None:
+def _delimiter(head: str, suffix: str) -> str:
+    """The delimiter of a delimited text file: tab for ``.tsv``, else sniffed from its first
+    lines among comma, semicolon, tab and pipe (comma when the sniffer cannot tell)."""
+    if suffix == ".tsv":
+        return "\t"
+    sample = "\n".join(head.splitlines()[:50])
     try:
-        header = next(csv.reader(io.StringIO(body)), [])
+        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def _detect_header(body: str, delimiter: str = ",") -> InputFormat | None:
+    try:
+        header = next(csv.reader(io.StringIO(body[:_HEAD_BYTES]), delimiter=delimiter), [])
     except csv.Error:
         return None
     if "HITId" in header and "AssignmentId" in header:
@@ -232,8 +268,13 @@ def _json_list(text: str, source: str) -> list[Any]:
 # --------------------------------------------------------------------------------------------
 
 
-def _read_text(file: Path, source: str) -> str:
+def _read_text(file: Path, source: str, *, head: bool = False) -> str:
+    """The file's text, or with ``head`` its first 64 KiB (enough to tell a delimited file's
+    format and delimiter without holding all of it)."""
     try:
+        if head:
+            with file.open("rb") as stream:
+                return stream.read(_HEAD_BYTES).decode("utf-8", errors="ignore")
         return file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise JudgmentTableError(f"{source}: not UTF-8 text ({exc.reason})") from exc
@@ -241,7 +282,55 @@ def _read_text(file: Path, source: str) -> str:
         raise JudgmentTableError(f"{source}: cannot read ({exc.strerror})") from exc
 
 
-def _load_json_lines(text: str, source: str) -> JudgmentTable:
+def _canonical(
+    frame: pd.DataFrame, rows: _Rows, layout: TableLayout, *, from_text: bool | None
+) -> JudgmentTable:
+    """A table of judgments read from a file: reshaped by ``layout``, then validated.
+
+    ``from_text``: values arrived as text (CSV); None: decide from the reshaped values (text
+    when every present value is a string)."""
+    if frame.empty:
+        raise JudgmentTableError(
+            f"{rows.source}: no judgments (the table has a header and no rows); "
+            "export the judgments again or check the file"
+        )
+    long, located, notes = to_long(frame, layout, rows)
+    if long.empty:
+        raise JudgmentTableError(
+            f"{rows.source}: no judgments left: {'; '.join(notes) or 'every row was dropped'}"
+        )
+    if from_text is None:
+        values = long["value"] if "value" in long else pd.Series([], dtype=object)
+        from_text = bool(values.notna().any()) and _all_strings(values)
+    validated, warnings = _validate(long, located, from_text=from_text)
+    marker = _missing_value_markers(validated, located)
+    return JudgmentTable(
+        frame=validated,
+        source=rows.source,
+        format="canonical",
+        warnings=(*notes, *warnings, *marker),
+        lines=None if located.numbered_rows else located.lines,
+    )
+
+
+def _missing_value_markers(frame: pd.DataFrame, rows: _Rows) -> list[str]:
+    """Warnings for values that read like a missing-value marker (``NULL``, ``N/A``): they are
+    scored as a category, which is rarely what the table meant."""
+    codes, distinct = pd.factorize(frame["value"], use_na_sentinel=True)
+    warnings = []
+    for code, value in enumerate(distinct):
+        if isinstance(value, str) and value.strip().lower() in _MISSING_MARKERS:
+            at = np.flatnonzero(codes == code)
+            warnings.append(
+                f"{rows.source}: value {value!r} ({at.size} judgment(s), first at "
+                f"{rows.label(int(at[0]))}) reads like a missing-value marker and is scored as "
+                f"a category; pass --na {value} to read it as empty (with --drop-empty to drop "
+                "those rows)"
+            )
+    return warnings
+
+
+def _load_json_lines(text: str, source: str, layout: TableLayout) -> JudgmentTable:
     records: list[dict[str, Any]] = []
     lines: list[int] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -263,35 +352,55 @@ def _load_json_lines(text: str, source: str) -> JudgmentTable:
     if not records:
         raise JudgmentTableError(f"{source}: no judgments (the file has no JSON lines)")
     frame = pd.DataFrame.from_records(records)
-    validated, warnings = _validate(frame, _Rows(source, lines), from_text=False)
-    return JudgmentTable(
-        frame=validated,
-        source=source,
-        format="canonical",
-        warnings=tuple(warnings),
-        lines=tuple(lines),
-    )
+    return _canonical(frame, _Rows(source, lines), layout, from_text=False)
 
 
-def _load_csv(file: Path, source: str) -> JudgmentTable:
+def _load_csv(
+    file: Path, source: str, head: str, suffix: str, layout: TableLayout
+) -> JudgmentTable:
+    """A delimited file, read by pandas' C parser with every column as text; values become
+    numbers per dimension later (:func:`_validate`)."""
+    delimiter = _delimiter(head.lstrip("\ufeff"), suffix)
+    options: dict[str, Any] = {
+        "sep": delimiter,
+        "dtype": str,
+        "keep_default_na": False,
+        "na_values": ["", *layout.empty_markers],
+    }
     try:
-        frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""])
+        frame = _read_delimited(file, options)
     except pd.errors.EmptyDataError as exc:
         raise JudgmentTableError(f"{source}: no judgments (the file is empty)") from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise JudgmentTableError(f"{source}: not a valid CSV file: {exc}") from exc
-    lines = list(range(2, len(frame) + 2))  # line 1 is the header
-    validated, warnings = _validate(frame, _Rows(source, lines), from_text=True)
-    return JudgmentTable(
-        frame=validated,
-        source=source,
-        format="canonical",
-        warnings=tuple(warnings),
-        lines=tuple(lines),
-    )
+        raise JudgmentTableError(f"{source}: not a valid CSV file: {str(exc).strip()}") from exc
+    lines = range(2, len(frame) + 2)  # line 1 is the header
+    return _canonical(frame, _Rows(source, lines), layout, from_text=True)
 
 
-def _load_parquet(file: Path, source: str) -> JudgmentTable:
+def _read_delimited(file: Path, options: dict[str, Any]) -> pd.DataFrame:
+    """``pandas.read_csv`` with pyarrow's multi-threaded parser when pyarrow is installed (three
+    times faster than the C parser on a 1M-row file, and its strings take a third of the
+    memory); the C parser otherwise, and for what pyarrow cannot read (its error, re-read by
+    the C parser, gives the message with the line)."""
+    frame: pd.DataFrame
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        frame = pd.read_csv(file, engine="c", encoding="utf-8-sig", **options)
+        return frame
+    try:
+        frame = pd.read_csv(file, engine="pyarrow", **options)
+    except (pd.errors.EmptyDataError, UnicodeDecodeError):
+        raise
+    except Exception:  # pyarrow's own error types: let the C parser say where and why
+        frame = pd.read_csv(file, engine="c", encoding="utf-8-sig", **options)
+        return frame
+    if len(frame.columns) and str(frame.columns[0]).startswith("\ufeff"):
+        frame = frame.rename(columns={frame.columns[0]: str(frame.columns[0])[1:]})
+    return frame
+
+
+def _load_parquet(file: Path, source: str, layout: TableLayout) -> JudgmentTable:
     try:
         frame = pd.read_parquet(file)
     except ImportError as exc:
@@ -300,15 +409,10 @@ def _load_parquet(file: Path, source: str) -> JudgmentTable:
         ) from exc
     except Exception as exc:  # pyarrow raises its own error types for damaged files
         raise JudgmentTableError(f"{source}: not a valid Parquet file: {exc}") from exc
-    strings = [v for v in frame["value"].tolist() if not _is_blank(v)] if "value" in frame else []
-    from_text = bool(strings) and all(isinstance(v, str) for v in strings)
-    validated, warnings = _validate(frame, _Rows(source, None), from_text=from_text)
-    return JudgmentTable(
-        frame=validated, source=source, format="canonical", warnings=tuple(warnings)
-    )
+    return _canonical(frame, _Rows(source, None), layout, from_text=None)
 
 
-def _load_json_document(text: str, source: str) -> JudgmentTable:
+def _load_json_document(text: str, source: str, layout: TableLayout) -> JudgmentTable:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -332,12 +436,9 @@ def _load_json_document(text: str, source: str) -> JudgmentTable:
         return label_studio_judgments(document, source=source)
     if "responses" in first and "fields" in first:
         return argilla_judgments(document, source=source)
-    if all(column in first for column in REQUIRED_COLUMNS):
+    if layout.reshapes or all(column in first for column in REQUIRED_COLUMNS):
         frame = pd.DataFrame.from_records(document)
-        validated, warnings = _validate(frame, _Rows(source, None), from_text=False)
-        return JudgmentTable(
-            frame=validated, source=source, format="canonical", warnings=tuple(warnings)
-        )
+        return _canonical(frame, _Rows(source, None), layout, from_text=False)
     if any(key.endswith(".responses") for key in first):
         raise JudgmentTableError(
             f"{source}: this looks like a flattened Argilla export (to_list(flatten=True)); "

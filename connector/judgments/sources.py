@@ -21,12 +21,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from connector.errors import JudgmentTableError
+from connector.judgments.formats import PLATFORM_FORMATS, PlatformFormat
 from connector.judgments.table import (
     COLUMNS,
     REQUIRED_COLUMNS,
@@ -48,8 +49,6 @@ __all__ = [
     "unknown_annotator",
 ]
 
-PlatformFormat = Literal["prodigy", "labelbox", "surge", "scale", "mturk"]
-PLATFORM_FORMATS: tuple[PlatformFormat, ...] = ("prodigy", "labelbox", "surge", "scale", "mturk")
 UNKNOWN_ANNOTATOR_PREFIX = "?unknown:"
 _RATIONALE_NAME = re.compile(r"rationale|reason|explanation|justif|comment", re.IGNORECASE)
 

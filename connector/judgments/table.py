@@ -71,7 +71,7 @@ class JudgmentTable:
     skipped: int = 0
     gold: int = 0
     warnings: tuple[str, ...] = ()
-    lines: tuple[int, ...] | None = None
+    lines: Sequence[int] | None = None
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, *, source: str = "<frame>") -> JudgmentTable:
@@ -116,28 +116,37 @@ def with_canonical_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True, slots=True)
 class _Rows:
-    """Where the rows of a frame came from: file lines (1-based) or, if None, row positions."""
+    """Where the rows of a frame came from: file lines (1-based) or, if None, row positions.
+
+    ``numbered_rows``: ``lines`` holds 1-based row numbers, not file lines (a reshaped frame
+    from a source without lines)."""
 
     source: str
     lines: Sequence[int] | None
+    numbered_rows: bool = False
+
+    def _number(self, position: int) -> int:
+        return position + 1 if self.lines is None else int(self.lines[position])
 
     def where(self, position: int) -> str:
-        if self.lines is None:
-            return f"{self.source}: row {position + 1}"
+        if self.lines is None or self.numbered_rows:
+            return f"{self.source}: row {self._number(position)}"
         return f"{self.source}:{self.lines[position]}"
 
     def label(self, position: int) -> str:
-        if self.lines is None:
-            return f"row {position + 1}"
+        if self.lines is None or self.numbered_rows:
+            return f"row {self._number(position)}"
         return f"line {self.lines[position]}"
 
     def others(self, positions: Sequence[int]) -> str:
         """`` (also lines 20, 31)`` for the offending rows after the first; empty if none."""
-        rest = positions[1:]
+        first = self._number(positions[0]) if positions else None
+        # a reshaped row shares its line with others (a wide row's cells): each line once
+        rest = list(dict.fromkeys(n for n in map(self._number, positions[1:]) if n != first))
         if not rest:
             return ""
-        unit = "rows" if self.lines is None else "lines"
-        numbers = [str(p + 1 if self.lines is None else self.lines[p]) for p in rest[:_MAX_LISTED]]
+        unit = "rows" if self.lines is None or self.numbered_rows else "lines"
+        numbers = [str(n) for n in rest[:_MAX_LISTED]]
         more = f" and {len(rest) - _MAX_LISTED} more" if len(rest) > _MAX_LISTED else ""
         return f" (also {unit} {', '.join(numbers)}{more})"
 
@@ -177,6 +186,84 @@ def _as_text(value: object) -> str:
 
 def _blank_mask(column: pd.Series[Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
     return np.fromiter((_is_blank(v) for v in column.tolist()), dtype=bool, count=len(column))
+
+
+ObjectArray = np.ndarray[Any, np.dtype[np.object_]]
+
+
+def _all_strings(column: pd.Series[Any]) -> bool:
+    """Whether every present value of ``column`` is a ``str`` (a CSV read as text, a string
+    Parquet column): then values equal as Python objects exactly when their hashes group them,
+    and each distinct value needs checking once."""
+    if isinstance(column.dtype, pd.StringDtype):
+        return True
+    if column.dtype != object:
+        return False
+    return pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")
+
+
+def _per_distinct(column: pd.Series[Any], convert: Any) -> ObjectArray:
+    """``convert`` applied to each distinct value of a string column (``None`` for a missing
+    one), spread back over the rows: one Python call per distinct value, not per row."""
+    return _per_distinct_with_codes(column, convert)[0]
+
+
+def _per_distinct_with_codes(
+    column: pd.Series[Any], convert: Any
+) -> tuple[ObjectArray, np.ndarray[Any, np.dtype[np.intp]]]:
+    """:func:`_per_distinct` and each row's distinct-value code (-1: missing)."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    # tolist(): iterating a pyarrow-backed array makes one scalar per call, 10x slower
+    for position, value in enumerate(uniques.tolist()):
+        mapped[position] = convert(value)
+    mapped[-1] = convert(None)  # code -1: missing
+    result: ObjectArray = mapped[codes]
+    return result, codes
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if _is_blank(value) else _as_text(value)
+
+
+def _string_or_none(value: str | None) -> str | None:
+    return value if value is not None and value.strip() else None
+
+
+def _texts(column: pd.Series[Any]) -> ObjectArray:
+    """Each value of ``column`` as text, ``None`` where blank."""
+    if _all_strings(column):
+        return _per_distinct(column, _string_or_none)
+    array = np.empty(len(column), dtype=object)
+    array[:] = [_text_or_none(v) for v in column.tolist()]
+    return array
+
+
+def _present(column: pd.Series[Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Rows of a string column that are not blank (missing or only white space)."""
+    stripped = column.astype("str").str.strip() if column.dtype == object else column.str.strip()
+    return (column.notna() & stripped.ne("")).to_numpy(dtype=bool, na_value=False)
+
+
+def _numbers_by_dimension_of_strings(values: ObjectArray, dimensions: ObjectArray) -> ObjectArray:
+    """:func:`_numbers_by_dimension` for values that are all strings or ``None``, computed on
+    the distinct (dimension, value) pairs."""
+    value_codes, distinct_values = pd.factorize(values, use_na_sentinel=True)
+    dimension_codes, distinct_dimensions = pd.factorize(dimensions, use_na_sentinel=True)
+    parsed = np.empty(len(distinct_values) + 1, dtype=object)
+    for position, value in enumerate(distinct_values.tolist()):
+        parsed[position] = _parse_number(value)
+    parsed[-1] = None
+    readable = np.array([number is not None for number in parsed[:-1]] + [True], dtype=bool)
+    present = value_codes >= 0
+    unreadable = present & ~readable[value_codes]
+    text_dimension = (
+        np.bincount(dimension_codes[unreadable], minlength=len(distinct_dimensions)) > 0
+    )
+    numeric = present & ~text_dimension[dimension_codes]
+    result = values.copy()
+    result[numeric] = parsed[value_codes[numeric]]
+    return result
 
 
 def _numbers_by_dimension(values: list[object], dimensions: list[str]) -> list[object]:
@@ -240,27 +327,34 @@ def _validate(
             f"fill it in or {tail}"
         )
 
+    key_codes: dict[str, np.ndarray[Any, np.dtype[np.intp]]] = {}
     for column in REQUIRED_COLUMNS:
         values = frame[column]
-        positions = _offending(_blank_mask(values))
+        if column == "value" and not _all_strings(values):
+            positions = _offending(_blank_mask(values))
+        elif _all_strings(values):
+            texts, key_codes[column] = _per_distinct_with_codes(values, _string_or_none)
+            positions = _offending(pd.isna(texts))
+            if column != "value":
+                result[column] = pd.Series(texts, index=pd.RangeIndex(n), dtype=object)
+        else:
+            texts = _texts(values)
+            positions = _offending(pd.isna(texts))
+            if column != "value":
+                result[column] = pd.Series(texts, index=pd.RangeIndex(n), dtype=object)
         if positions:
             raise empty_error(column, positions)
-        if column != "value":
-            result[column] = _object_series([_as_text(v) for v in values.tolist()])
 
-    value_list = [_native(v) for v in frame["value"].tolist()]
-    _reject_containers("value", value_list, rows)
-    dimensions: list[str] = result["dimension"].tolist()
-    if from_text:
-        value_list = _numbers_by_dimension(value_list, dimensions)
-    result["value"] = _object_series(value_list)
+    dimension_array = result["dimension"].to_numpy(dtype=object)
+    result["value"] = _judgment_values(frame["value"], dimension_array, rows, from_text)
 
     for column in _TEXT_COLUMNS:
         if column not in frame.columns:
-            result[column] = _object_series([None] * n)
+            result[column] = pd.Series(np.full(n, None, dtype=object), dtype=object)
             continue
-        texts = [None if _is_blank(v) else _as_text(v) for v in frame[column].tolist()]
+        text_array = _texts(frame[column])
         if column == "display_left":
+            texts = text_array.tolist()
             bad = [p for p, t in enumerate(texts) if t is not None and t not in _DISPLAY_SIDES]
             if bad:
                 raise JudgmentTableError(
@@ -268,7 +362,7 @@ def _validate(
                     f"{rows.others(bad)}; it must be 'a' or 'b' (the response shown on the left)"
                     " or empty"
                 )
-        result[column] = _object_series(texts)
+        result[column] = pd.Series(text_array, index=pd.RangeIndex(n), dtype=object)
 
     result["submitted_at"] = (
         _timestamps(frame["submitted_at"], rows)
@@ -284,13 +378,11 @@ def _validate(
         )
 
     if "gold_value" in frame.columns:
-        gold = [None if _is_blank(v) else _native(v) for v in frame["gold_value"].tolist()]
-        _reject_containers("gold_value", gold, rows)
-        if from_text:
-            gold = _numbers_by_dimension(gold, dimensions)
-        result["gold_value"] = _object_series(gold)
+        result["gold_value"] = _judgment_values(
+            frame["gold_value"], dimension_array, rows, from_text, column_name="gold_value"
+        )
     else:
-        result["gold_value"] = _object_series([None] * n)
+        result["gold_value"] = pd.Series(np.full(n, None, dtype=object), dtype=object)
 
     extra = [c for c in found if c not in COLUMNS]
     if extra:
@@ -298,14 +390,16 @@ def _validate(
             f"{rows.source}: unknown column(s) {', '.join(repr(c) for c in extra)} kept as they "
             f"are; the connector reads only {', '.join(COLUMNS)}"
         )
-    out = pd.DataFrame({c: result[c] for c in COLUMNS}, index=pd.RangeIndex(n))
+    # concat, not DataFrame(dict): the columns stay separate blocks, no 2-D copy of the table
+    columns = [result[c].set_axis(pd.RangeIndex(n)).rename(c) for c in COLUMNS]
+    out = pd.concat(columns, axis=1)
     for column in extra:
         out[column] = frame[column].to_numpy()
 
-    keys = out.duplicated(subset=["item_id", "annotator", "dimension"], keep="first")
-    repeats = int(keys.sum())
+    repeated = _repeated_keys(out, key_codes)
+    repeats = int(repeated.sum())
     if repeats:
-        first = int(np.flatnonzero(keys.to_numpy())[0])
+        first = int(np.flatnonzero(repeated)[0])
         warnings.append(
             f"{rows.source}: {repeats} judgment(s) repeat an (item_id, annotator, dimension) "
             f"already judged, first at {rows.label(first)}; "
@@ -314,9 +408,47 @@ def _validate(
     return out, warnings
 
 
+def _judgment_values(
+    column: pd.Series[Any],
+    dimensions: ObjectArray,
+    rows: _Rows,
+    from_text: bool,
+    *,
+    column_name: str = "value",
+) -> pd.Series[Any]:
+    """The ``value`` (or ``gold_value``) column: blanks as ``None``, numpy scalars as Python
+    ones, and, from text, numbers where every value of the dimension reads as one."""
+    n = len(column)
+    if _all_strings(column):
+        values = _per_distinct(column, lambda v: None if _is_blank(v) else v)
+        if from_text:
+            values = _numbers_by_dimension_of_strings(values, dimensions)
+        return pd.Series(values, index=pd.RangeIndex(n), dtype=object)
+    value_list = [None if _is_blank(v) else _native(v) for v in column.tolist()]
+    _reject_containers(column_name, value_list, rows)
+    if from_text:
+        value_list = _numbers_by_dimension(value_list, dimensions.tolist())
+    return _object_series(value_list)
+
+
+def _repeated_keys(
+    out: pd.DataFrame, codes: dict[str, np.ndarray[Any, np.dtype[np.intp]]]
+) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Rows whose (item_id, annotator, dimension) an earlier row has: from the columns' codes
+    when reading text gave them (distinct strings, distinct codes), else from the columns."""
+    key = ("item_id", "annotator", "dimension")
+    sizes = [int(codes[c].max(initial=0)) + 1 for c in key if c in codes]
+    if len(sizes) == len(key) and math.prod(sizes) < 2**62:
+        combined = np.zeros(len(out), dtype=np.int64)
+        for column in key:
+            combined = combined * (int(codes[column].max(initial=0)) + 1) + codes[column]
+        return pd.Series(combined).duplicated(keep="first").to_numpy(dtype=bool)
+    return out.duplicated(subset=list(key), keep="first").to_numpy(dtype=bool)
+
+
 def _object_series(values: Sequence[object]) -> pd.Series[Any]:
     array = np.empty(len(values), dtype=object)
-    array[:] = list(values)
+    array[:] = values if isinstance(values, list) else list(values)
     return pd.Series(array, index=pd.RangeIndex(len(values)), dtype=object)
 
 
@@ -335,15 +467,27 @@ def _timestamps(column: pd.Series[Any], rows: _Rows) -> pd.Series[Any]:
     if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(column):
         parsed = pd.to_datetime(column, utc=True)
         return parsed.astype(_TIMESTAMP_DTYPE).reset_index(drop=True)
-    raw = column.tolist()
-    present = [not _is_blank(v) for v in raw]
-    texts = pd.Series([_as_text(v) if p else None for v, p in zip(raw, present, strict=True)])
+    if _all_strings(column):
+        texts = column.reset_index(drop=True)
+        present = np.array(texts.notna(), dtype=bool)  # blank strings: below, when they fail
+    else:
+        raw_texts = [None if _is_blank(v) else _as_text(v) for v in column.tolist()]
+        texts = pd.Series(raw_texts, dtype=object)
+        present = np.array(texts.notna(), dtype=bool)
     parsed = pd.to_datetime(texts, utc=True, format="ISO8601", errors="coerce")
-    failed = [p for p in range(len(raw)) if present[p] and pd.isna(parsed.iloc[p])]
-    if failed:
-        retry = pd.to_datetime(texts.iloc[failed], utc=True, format="mixed", errors="coerce")
-        parsed.iloc[failed] = retry
-        failed = [p for p in failed if pd.isna(parsed.iloc[p])]
+    failed_mask = present & np.array(parsed.isna(), dtype=bool)
+    if failed_mask.any():
+        blank = [p for p in np.flatnonzero(failed_mask) if _is_blank(texts.iloc[p])]
+        present[blank] = False
+        failed_mask[blank] = False
+    if failed_mask.any():
+        retry_at = np.flatnonzero(failed_mask)
+        retry = pd.to_datetime(texts.iloc[retry_at], utc=True, format="mixed", errors="coerce")
+        parsed = parsed.astype(_TIMESTAMP_DTYPE)
+        parsed.iloc[retry_at] = retry.astype(_TIMESTAMP_DTYPE)
+        failed_mask = present & parsed.isna().to_numpy()
+    failed = _offending(failed_mask)
+    raw = texts
     if failed:
         raise JudgmentTableError(
             f"{rows.where(failed[0])}: column 'submitted_at' is not a timestamp: "
@@ -354,6 +498,10 @@ def _timestamps(column: pd.Series[Any], rows: _Rows) -> pd.Series[Any]:
 
 
 def _floats(column: pd.Series[Any], name: str, rows: _Rows) -> pd.Series[Any]:
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column):
+        return pd.Series(column.to_numpy(dtype="float64", na_value=np.nan), dtype="float64")
+    if _all_strings(column):
+        return _floats_from_strings(column, name, rows)
     raw = column.tolist()
     numbers: list[float] = []
     bad: list[int] = []
@@ -368,8 +516,35 @@ def _floats(column: pd.Series[Any], name: str, rows: _Rows) -> pd.Series[Any]:
         else:
             numbers.append(float(number))
     if bad:
-        raise JudgmentTableError(
-            f"{rows.where(bad[0])}: column {name!r} is not a number: {raw[bad[0]]!r}"
-            f"{rows.others(bad)}"
-        )
+        raise _not_a_number(name, raw, bad, rows)
     return pd.Series(numbers, dtype="float64")
+
+
+def _floats_from_strings(column: pd.Series[Any], name: str, rows: _Rows) -> pd.Series[Any]:
+    """:func:`_floats` of a string column: parsed at once, the rows pandas cannot read (white
+    space, ``inf``) looked at one by one."""
+    try:  # pyarrow's cast, when the strings are pyarrow's: all-or-nothing, in C
+        numbers = np.array(column.astype("float64").to_numpy(), dtype="float64")
+        present = column.notna().to_numpy(dtype=bool)  # no blank string: the cast took them all
+    except (ValueError, TypeError):
+        present = _present(column)
+        parsed = pd.to_numeric(column, errors="coerce")
+        numbers = np.array(parsed.to_numpy(dtype="float64", na_value=np.nan), dtype="float64")
+    odd = [int(p) for p in np.flatnonzero(present & ~np.isfinite(numbers))]
+    raw_odd = column.iloc[odd].tolist()
+    bad: list[int] = []
+    for position, value in zip(odd, raw_odd, strict=True):
+        number = _parse_number(value)
+        if number is None:
+            bad.append(position)
+        numbers[position] = math.nan if number is None else float(number)
+    numbers[~present] = math.nan
+    if bad:
+        raise _not_a_number(name, column.tolist(), bad, rows)
+    return pd.Series(numbers, dtype="float64")
+
+
+def _not_a_number(name: str, raw: list[Any], bad: list[int], rows: _Rows) -> JudgmentTableError:
+    return JudgmentTableError(
+        f"{rows.where(bad[0])}: column {name!r} is not a number: {raw[bad[0]]!r}{rows.others(bad)}"
+    )
