@@ -223,7 +223,8 @@ def test_repeated_judgments_are_kept_and_warned(tmp_path: Path) -> None:
     assert len(table.frame) == 3
     assert table.warnings == (
         f"{path}: 1 judgment(s) repeat an (item_id, annotator, dimension) already judged, "
-        "first at line 3; they are kept (re-tests?); drop them if they are duplicates",
+        "first at line 3; they are read as re-tests, except exact copies (same value and "
+        "time), which the report drops and counts",
     )
 
 

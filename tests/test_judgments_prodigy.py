@@ -101,7 +101,8 @@ def test_db_out_of_an_ab_choice_dataset() -> None:
     # Alice answered the same input twice (a relabel): kept, first for agreement, second re-test.
     assert table.warnings == (
         f"{DB_OUT}: 1 judgment(s) repeat an (item_id, annotator, dimension) already judged, "
-        "first at line 10; they are kept (re-tests?); drop them if they are duplicates",
+        "first at line 10; they are read as re-tests, except exact copies (same value and "
+        "time), which the report drops and counts",
     )
 
 

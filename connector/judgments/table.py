@@ -403,7 +403,8 @@ def _validate(
         warnings.append(
             f"{rows.source}: {repeats} judgment(s) repeat an (item_id, annotator, dimension) "
             f"already judged, first at {rows.label(first)}; "
-            "they are kept (re-tests?); drop them if they are duplicates"
+            "they are read as re-tests, except exact copies (same value and time), which the "
+            "report drops and counts"
         )
     return out, warnings
 
