@@ -18,7 +18,7 @@ import pandas as pd
 
 from connector.errors import JudgmentTableError
 
-__all__ = ["OUTPUT_FORMATS", "to_csv_text", "write_consensus"]
+__all__ = ["OUTPUT_FORMATS", "output_format", "to_csv_text", "write_consensus"]
 
 OUTPUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 _OBJECT_COLUMNS = ("votes", "soft_label")
@@ -47,8 +47,8 @@ def to_csv_text(table: pd.DataFrame) -> str:
     return buffer.getvalue()
 
 
-def write_consensus(table: pd.DataFrame, path: str | Path) -> str:
-    """Write ``table`` to ``path``; return the format written.
+def output_format(path: str | Path) -> str:
+    """``csv``, ``jsonl`` or ``parquet``, by the extension of ``path``.
 
     Raises:
         JudgmentTableError: an extension other than those of :data:`OUTPUT_FORMATS`.
@@ -60,6 +60,13 @@ def write_consensus(table: pd.DataFrame, path: str | Path) -> str:
             f"--out {file}: write the consensus table to a file ending in "
             f"{', '.join(OUTPUT_FORMATS)}"
         )
+    return kind
+
+
+def write_consensus(table: pd.DataFrame, path: str | Path) -> str:
+    """Write ``table`` to ``path``; return the format written (:func:`output_format`)."""
+    file = Path(path)
+    kind = output_format(file)
     file.parent.mkdir(parents=True, exist_ok=True)
     if kind == "csv":
         file.write_text(to_csv_text(table), encoding="utf-8")
