@@ -172,14 +172,16 @@ def dawid_skene(
 
     def e_step(priors: FloatArray, errors: FloatArray) -> tuple[FloatArray, float]:
         with np.errstate(divide="ignore"):
-            log_errors = np.log(errors).ravel()
-        per_judgment = log_errors[cell].reshape(-1, k)
-        log_joint = np.log(np.maximum(priors, EPS)) + np.add.reduceat(per_judgment, starts, axis=0)
+            log_errors = np.log(errors).reshape(-1, k)
+        log_joint = np.add.reduceat(np.take(log_errors, key, axis=0), starts, axis=0)
+        log_joint += np.log(np.maximum(priors, EPS))
         top = log_joint.max(axis=1, keepdims=True)
-        scaled = np.exp(log_joint - top)
+        log_joint -= top
+        scaled = np.exp(log_joint, out=log_joint)
         total = scaled.sum(axis=1, keepdims=True)
         log_likelihood = float((top + np.log(total)).sum()) / max(it.size, 1)
-        return scaled / total, log_likelihood
+        scaled /= total
+        return scaled, log_likelihood
 
     counts0 = np.bincount(it * k + va, minlength=n * k).reshape(n, k).astype(np.float64)
     posterior = counts0 / per_item[:, None] if n else counts0
