@@ -71,9 +71,10 @@ _Estimate = tuple[
 
 
 def _per_value(values: Sequence[Any], table: npt.NDArray[Any], *, integral: bool) -> list[Any]:
+    """One ``{value: number}`` dict per row of ``table`` (n_rows, q)."""
     keys = [str(v) for v in values]
-    cast = int if integral else float
-    return [dict(zip(keys, map(cast, row), strict=True)) for row in table.tolist()]
+    rows = table.astype(np.int64 if integral else np.float64).tolist()
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def _estimate(
