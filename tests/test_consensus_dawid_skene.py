@@ -10,6 +10,7 @@ their eq. 2.5, the M-step eqs. 2.3–2.4).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -220,3 +221,38 @@ def test_bad_codes_are_refused(arrays: tuple[list[int], ...], message: str) -> N
 def test_negative_max_iter_is_refused() -> None:
     with pytest.raises(ValueError, match="max_iter must be >= 0, got -1"):
         fit(-1)
+
+
+# --- real data ------------------------------------------------------------------------------------
+
+
+@CROWD_KIT_WARNINGS
+@pytest.mark.parametrize("source", ["tests-data", "shared-data"])
+def test_real_crowd_votes_equal_crowd_kit(source: str) -> None:
+    """UKPConvArg1 crowd votes (Habernal & Gurevych 2016; the slice in tests/data/public, and
+    the full 84,445 votes when ../shared/data is present): a real crowd with many single-vote
+    workers. Every posterior after 20 iterations equals crowd-kit's."""
+    import public_datasets as datasets
+    from crowdkit.aggregation import DawidSkene
+
+    root = (
+        Path(__file__).resolve().parent / "data" / "public"
+        if source == "tests-data"
+        else datasets.shared_data_dir()
+    )
+    if not (root / "ukpconvarg1").is_dir():
+        pytest.skip(f"{root / 'ukpconvarg1'} is not here")
+    frame = datasets.ukpconvarg1(root / "ukpconvarg1")
+    first = frame.drop_duplicates(["item_id", "annotator"])
+    item, items = pd.factorize(first["item_id"])
+    annotator, annotators = pd.factorize(first["annotator"])
+    value = first["value"].map({"a": 0, "b": 1, "tie": 2}).to_numpy()
+    ours = dawid_skene(
+        item, annotator, value, n_items=len(items), n_annotators=len(annotators), q=3,
+        max_iter=20, tol=-np.inf,
+    )  # fmt: skip
+    data = pd.DataFrame({"task": item, "worker": annotator, "label": value})
+    reference = DawidSkene(n_iter=20, tol=-np.inf).fit(data)
+    probas = reference.probas_.reindex(index=range(len(items)), columns=range(3)).to_numpy()
+    assert len(first) > 500
+    np.testing.assert_allclose(ours.posterior, probas, rtol=0, atol=1e-9)

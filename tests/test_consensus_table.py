@@ -308,3 +308,16 @@ def test_the_three_formats_hold_the_same_table(tmp_path: Path) -> None:
 def test_an_unknown_extension_lists_the_formats(tmp_path: Path) -> None:
     with pytest.raises(JudgmentTableError, match=r"ending in \.csv, \.jsonl, \.ndjson, \.parquet"):
         write_consensus(consensus_table(FRAME, RUBRIC), tmp_path / "c.xlsx")
+
+
+def test_all_is_complete_and_sorted() -> None:
+    import connector.consensus as package
+
+    public = {
+        name
+        for name, value in vars(package).items()
+        if not name.startswith("_") and not isinstance(value, type(package))
+    }
+    order = sorted(package.__all__, key=lambda n: (not n.isupper(), not n[0].isupper(), n))
+    assert package.__all__ == order
+    assert set(package.__all__) == public
