@@ -662,9 +662,7 @@ def consensus(
         rulings: list[Adjudication] = load_adjudications(adjudicated) if adjudicated else []
         path = Path(source)
         if path.is_file():
-            if config_path.is_file() and source in {
-                p.key for p in load_config(config_path).projects
-            }:
+            if _is_project(config_path, source):
                 raise JudgmentTableError(
                     f"{source!r} is both a file and a project of {config_path}; write ./{source} "
                     "for the file, or move the file"
@@ -729,6 +727,17 @@ def consensus(
         highlight=False,
         markup=False,
     )
+
+
+def _is_project(config_path: Path, key: str) -> bool:
+    """Whether a readable configuration names a project ``key`` (an unreadable one names none:
+    it does not stand in the way of reading a file)."""
+    if not config_path.is_file():
+        return False
+    try:
+        return key in {p.key for p in load_config(config_path).projects}
+    except ConnectorError:
+        return False
 
 
 def main() -> None:

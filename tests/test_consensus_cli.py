@@ -191,3 +191,18 @@ def test_an_unknown_project_lists_the_configured_ones(tmp_path: Path) -> None:
     result = runner.invoke(app, ["consensus", "pairwize", "-c", str(config)])
     assert result.exit_code == 2
     assert "no project named 'pairwize' (configured: pairwise)" in " ".join(result.output.split())
+
+
+def test_a_name_both_file_and_project_is_ambiguous(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pairwise").write_text(
+        '{"item_id": "i", "annotator": "x", "dimension": "overall", "value": "a"}\n'
+    )
+    result = runner.invoke(app, ["consensus", "pairwise", "-c", str(config)])
+    assert result.exit_code == 2
+    assert (
+        f"'pairwise' is both a file and a project of {config}; write ./pairwise for the file"
+    ) in " ".join(result.output.split())
