@@ -17,8 +17,9 @@ both dimensions, each the best of ``--runs`` (ours and crowd-kit's alike). ``lab
 the share of (item, dimension) whose Dawid–Skene label is crowd-kit's (a tie counts as unequal).
 ``table_seconds`` is the whole consensus table (both methods) from the judgments frame. The last
 output line is one JSON object: judgments, tol, reference_tol, majority_seconds, ds_seconds,
-ds_iterations, reference_ds_seconds, reference_ds_iterations, ds_speedup, labels_equal_share,
-table_seconds, peak_rss_mb.
+ds_iterations, reference_ds_seconds, reference_ds_iterations, ds_speedup, ds_cpu_seconds,
+reference_ds_cpu_seconds, ds_cpu_speedup (the same on this process's CPU time, steadier when the
+machine is shared), labels_equal_share, table_seconds, peak_rss_mb.
 """
 
 from __future__ import annotations
@@ -36,13 +37,21 @@ from bench_metrics import rubric, synthetic
 from connector.consensus import consensus_table, dawid_skene, majority_vote
 from connector.report.build import first_judgments
 
+CPU: dict[str, float] = {}
 
-def best_of(runs: int, fn):  # type: ignore[no-untyped-def]
-    times, result = [], None
+
+def best_of(runs: int, fn, cpu_key: str | None = None):  # type: ignore[no-untyped-def]
+    """The least wall-clock time of ``runs`` calls and the last result; with ``cpu_key``, the
+    least CPU time of this process is added to ``CPU[cpu_key]`` (on a machine shared with
+    other work, CPU time is the steadier figure)."""
+    times, cpu, result = [], [], None
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = fn()
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    if cpu_key is not None:
+        CPU[cpu_key] = CPU.get(cpu_key, 0.0) + min(cpu)
     return min(times), result
 
 
@@ -83,12 +92,15 @@ def main() -> None:
                 q=j.q,
                 tol=args.tol,
             ),
+            "ds",
         )
         data = pd.DataFrame({"task": j.item, "worker": j.annotator, "label": j.value})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # crowd-kit's pandas deprecation warnings
             reference_time, reference = best_of(
-                args.runs, lambda data=data: DawidSkene(tol=args.reference_tol).fit(data)
+                args.runs,
+                lambda data=data: DawidSkene(tol=args.reference_tol).fit(data),
+                "reference_ds",
             )
         theirs = reference.labels_.reindex(range(j.n_items)).to_numpy()
         judged = np.flatnonzero(np.bincount(j.item, minlength=j.n_items) > 0)
@@ -126,6 +138,9 @@ def main() -> None:
                 "reference_ds_seconds": round(reference_seconds, 3),
                 "reference_ds_iterations": reference_iterations,
                 "ds_speedup": round(reference_seconds / ds_seconds, 2),
+                "ds_cpu_seconds": round(CPU["ds"], 3),
+                "reference_ds_cpu_seconds": round(CPU["reference_ds"], 3),
+                "ds_cpu_speedup": round(CPU["reference_ds"] / CPU["ds"], 2),
                 "labels_equal_share": round(equal / compared, 6),
                 "table_seconds": round(table_seconds, 3),
                 "peak_rss_mb": round(peak_rss_mb, 1),
