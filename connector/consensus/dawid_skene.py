@@ -171,9 +171,14 @@ def dawid_skene(
         return posterior.mean(axis=0), errors
 
     def e_step(priors: FloatArray, errors: FloatArray) -> tuple[FloatArray, float]:
+        # per true value c: the sum over each item's judgments of log e[w, given, c]
+        # (one bincount per column of a (k, N) gather: faster than a reduceat over (N, k))
         with np.errstate(divide="ignore"):
-            log_errors = np.log(errors).reshape(-1, k)
-        log_joint = np.add.reduceat(np.take(log_errors, key, axis=0), starts, axis=0)
+            log_errors = np.ascontiguousarray(np.log(errors).reshape(-1, k).T)
+        per_judgment = np.take(log_errors, key, axis=1)
+        log_joint = np.empty((n, k))
+        for c in range(k):
+            log_joint[:, c] = np.bincount(it, weights=per_judgment[c], minlength=n)
         log_joint += np.log(np.maximum(priors, EPS))
         top = log_joint.max(axis=1, keepdims=True)
         log_joint -= top
