@@ -176,6 +176,21 @@ def test_relabelling_values_permutes_the_posterior() -> None:
     assert moved.n_iter == base.n_iter
 
 
+def test_the_order_of_judgments_changes_nothing() -> None:
+    data = synthetic(4)
+    shuffled = data.sample(frac=1.0, random_state=1)
+    fits = [
+        dawid_skene(
+            d["task"].to_numpy(), d["worker"].to_numpy(), d["label"].to_numpy(),
+            n_items=400, n_annotators=15, q=3,
+        )
+        for d in (data, shuffled)
+    ]  # fmt: skip
+    assert (np.diff(shuffled["task"].to_numpy()) < 0).any()
+    np.testing.assert_allclose(fits[1].posterior, fits[0].posterior, rtol=0, atol=1e-12)
+    assert fits[1].n_iter == fits[0].n_iter
+
+
 def test_values_nobody_gave_and_items_nobody_judged() -> None:
     # q=4 but value 2 never given; item 3 of 4 never judged
     result = dawid_skene(

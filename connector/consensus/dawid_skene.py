@@ -145,13 +145,18 @@ def dawid_skene(
     # Only items judged and values given take part; compact codes keep every array dense.
     judged = np.bincount(item_codes, minlength=n_items) > 0
     given = np.bincount(value_codes, minlength=q) > 0
-    item_index = np.cumsum(judged) - 1
-    value_index = np.cumsum(given) - 1
     n, k = int(judged.sum()), int(given.sum())
-    order = np.argsort(item_codes, kind="stable")
-    it = item_index[item_codes[order]]
-    an = annotator_codes[order]
-    va = value_index[value_codes[order]]
+    # judgments grouped by item (first_judgments gives them so: then nothing is copied)
+    if item_codes.size and (item_codes[1:] < item_codes[:-1]).any():
+        order = np.argsort(item_codes, kind="stable")
+        item_codes, annotator_codes, value_codes = (
+            item_codes[order],
+            annotator_codes[order],
+            value_codes[order],
+        )
+    it = item_codes if n == n_items else (np.cumsum(judged) - 1)[item_codes]
+    an = annotator_codes
+    va = value_codes if k == q else (np.cumsum(given) - 1)[value_codes]
     starts = np.flatnonzero(np.r_[True, it[1:] != it[:-1]]) if it.size else it
     per_item = np.diff(np.r_[starts, it.size]) if it.size else it
 
