@@ -4,11 +4,14 @@ synced project read from a real SQLite store, rulings, output formats and clear 
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import create_engine, make_url, text
 from typer.testing import CliRunner
 
 from connector.cli import app
@@ -71,14 +74,44 @@ def test_an_adjudication_file_wins(tmp_path: Path) -> None:
     assert (table["adjudicated"].sum()) == 2
 
 
-def _project(tmp_path: Path) -> Path:
+def _project(tmp_path: Path, store_url: str | None = None) -> Path:
     rubrics = tmp_path / "rubrics" / "rlhf-pairwise"
     rubrics.mkdir(parents=True)
     for name in ("v2.yaml", "guidelines-v2.md"):
         (rubrics / name).write_text((Path("rubrics/rlhf-pairwise") / name).read_text())
     config = tmp_path / "iaa.toml"
-    config.write_text(EXAMPLE)
+    text = EXAMPLE
+    if store_url is not None:
+        default = 'url = "sqlite:///iaa-connector.db"'
+        assert default in text
+        text = text.replace(default, f"url = {json.dumps(store_url)}")
+    config.write_text(text)
     return config
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty store: a SQLite file in tmp_path, or a new schema of a real PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'iaa-connector.db'}"
+        return
+    base = request.getfixturevalue("postgres_url")
+    schema = f"iaa_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def _judgment(annotation: str, item: str, annotator: str, value: str) -> JudgmentRow:
@@ -94,9 +127,9 @@ def _judgment(annotation: str, item: str, annotator: str, value: str) -> Judgmen
     )
 
 
-def test_a_project_reads_the_store_and_its_adjudicated_gold(tmp_path: Path) -> None:
-    config = _project(tmp_path)
-    with Store.open(f"sqlite:///{tmp_path / 'iaa-connector.db'}") as store:
+def test_a_project_reads_the_store_and_its_adjudicated_gold(tmp_path: Path, store_url: str) -> None:
+    config = _project(tmp_path, store_url)
+    with Store.open(store_url) as store:
         store.apply_judgments(
             "pairwise",
             [
