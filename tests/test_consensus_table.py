@@ -321,3 +321,30 @@ def test_all_is_complete_and_sorted() -> None:
     order = sorted(package.__all__, key=lambda n: (not n.isupper(), not n[0].isupper(), n))
     assert package.__all__ == order
     assert set(package.__all__) == public
+
+
+def test_the_judgments_counted_are_the_reports() -> None:
+    """One coding rule: each item's vote count is the report's per-item judgment count."""
+    import public_datasets as datasets
+
+    from connector.report.build import item_agreements
+    from connector.rubric import load_rubric
+
+    frame = datasets.mt_bench(
+        Path(__file__).resolve().parent
+        / "data"
+        / "public"
+        / "mt-bench"
+        / "human_judgments_turn1.jsonl"
+    )
+    rubric = load_rubric("rubrics/mt-bench/v1.yaml", check_layout=False)
+    table = consensus_table(frame, rubric, methods=["majority"])
+    report = item_agreements(frame, rubric)
+    counted = {(r.dimension, r.item_id): r.n_judgments for r in table.itertuples()}
+    expected = {
+        (dimension, item): entry.n_judgments
+        for dimension, items in report.items()
+        for item, entry in items.items()
+    }
+    assert len(counted) > 100
+    assert counted == expected
