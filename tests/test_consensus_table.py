@@ -171,6 +171,12 @@ def test_a_value_outside_the_rubric_names_row_item_and_annotator() -> None:
         consensus_table(bad, RUBRIC)
 
 
+def test_a_method_named_twice_gives_one_row_per_item() -> None:
+    table = consensus_table(FRAME, RUBRIC, methods=["majority", "majority"])
+    assert len(table) == 4
+    assert set(table["method"]) == {"majority"}
+
+
 def test_an_unknown_method_lists_the_valid_ones() -> None:
     with pytest.raises(OptionError, match="method='vote' is not one of 'majority', 'dawid-skene'"):
         consensus_table(FRAME, RUBRIC, methods=["vote"])

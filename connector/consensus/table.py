@@ -127,7 +127,7 @@ def consensus_table(
         JudgmentTableError: a dimension not in the rubric, a value outside its dimension's
             values, or a bad or conflicting ruling (the message names where).
     """
-    chosen: list[Method] = [choose("method", m, METHODS) for m in methods]
+    chosen: list[Method] = list(dict.fromkeys(choose("method", m, METHODS) for m in methods))
     rulings = resolve(adjudications, rubric)
     coded = first_judgments(frame, rubric) if len(frame) else None
     parts: list[pd.DataFrame] = []
