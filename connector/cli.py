@@ -692,6 +692,22 @@ def consensus(
                 )
             config = load_config(config_path)
             project = config.project(source)
+            file_options = [
+                name
+                for name, given in (
+                    ("--rubric", rubric),
+                    ("--format", read_as),
+                    ("--map", answer_map),
+                    ("--rationale", rationale),
+                    ("--non-decisive", non_decisive),
+                )
+                if given
+            ]
+            if file_options:
+                raise JudgmentTableError(
+                    f"{', '.join(file_options)}: for a judgments FILE only; project {source!r} "
+                    f"is read from the store with its configured rubric {project.rubric}"
+                )
             chosen = load_rubric(project.rubric, check_layout=False)
             with _open_store(config) as store:
                 frame = store.judgments_frame(project.key)

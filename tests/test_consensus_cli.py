@@ -239,3 +239,16 @@ def test_a_name_both_file_and_project_is_ambiguous(
     assert (
         f"'pairwise' is both a file and a project of {config}; write ./pairwise for the file"
     ) in " ".join(result.output.split())
+
+
+def test_file_options_with_a_project_are_refused(tmp_path: Path) -> None:
+    config = _project(tmp_path)
+    result = runner.invoke(
+        app,
+        ["consensus", "pairwise", "-c", str(config), "--rubric", "rubrics/mt-bench/v1.yaml"],
+    )
+    assert result.exit_code == 2
+    assert (
+        "--rubric: for a judgments FILE only; project 'pairwise' is read from the store with its "
+        "configured rubric"
+    ) in " ".join(result.output.split())
