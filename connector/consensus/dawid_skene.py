@@ -160,41 +160,42 @@ def dawid_skene(
     starts = np.flatnonzero(np.r_[True, it[1:] != it[:-1]]) if it.size else it
     per_item = np.diff(np.r_[starts, it.size]) if it.size else it
 
-    # cell[j, c]: flat index of (annotator, given value, true value c) for judgment j.
-    key = an * k + va
-    cell = (key[:, None] * k + np.arange(k)).ravel()
+    # Posteriors are kept as (k, n): one contiguous row per true value, so that the per-item
+    # normalisation works on whole rows and each M-step count is one bincount.
+    key = an * k + va  # (annotator, given value) of each judgment
     gave = np.zeros(n_annotators * k, dtype=bool)
     gave[key] = True
 
     def m_step(posterior: FloatArray) -> tuple[FloatArray, FloatArray]:
-        counts = np.bincount(
-            cell, weights=np.repeat(posterior, per_item, axis=0).ravel(), minlength=gave.size * k
-        ).reshape(n_annotators, k, k)
-        counts = np.where(gave.reshape(n_annotators, k)[:, :, None], np.maximum(counts, EPS), 0.0)
+        counts = np.empty((n_annotators * k, k))
+        for c in range(k):
+            counts[:, c] = np.bincount(
+                key, weights=np.repeat(posterior[c], per_item), minlength=gave.size
+            )
+        clipped = np.where(gave[:, None], np.maximum(counts, EPS), 0.0).reshape(n_annotators, k, k)
         with np.errstate(invalid="ignore"):
-            errors = counts / counts.sum(axis=1, keepdims=True)
-        return posterior.mean(axis=0), errors
+            errors = clipped / clipped.sum(axis=1, keepdims=True)
+        return posterior.mean(axis=1), errors
 
     def e_step(priors: FloatArray, errors: FloatArray) -> tuple[FloatArray, float]:
         # per true value c: the sum over each item's judgments of log e[w, given, c]
-        # (one bincount per column of a (k, N) gather: faster than a reduceat over (N, k))
         with np.errstate(divide="ignore"):
             log_errors = np.ascontiguousarray(np.log(errors).reshape(-1, k).T)
         per_judgment = np.take(log_errors, key, axis=1)
-        log_joint = np.empty((n, k))
+        log_joint = np.empty((k, n))
         for c in range(k):
-            log_joint[:, c] = np.bincount(it, weights=per_judgment[c], minlength=n)
-        log_joint += np.log(np.maximum(priors, EPS))
-        top = log_joint.max(axis=1, keepdims=True)
+            log_joint[c] = np.bincount(it, weights=per_judgment[c], minlength=n)
+        log_joint += np.log(np.maximum(priors, EPS))[:, None]
+        top = log_joint.max(axis=0)
         log_joint -= top
         scaled = np.exp(log_joint, out=log_joint)
-        total = scaled.sum(axis=1, keepdims=True)
+        total = scaled.sum(axis=0)
         log_likelihood = float((top + np.log(total)).sum()) / max(it.size, 1)
         scaled /= total
         return scaled, log_likelihood
 
-    counts0 = np.bincount(it * k + va, minlength=n * k).reshape(n, k).astype(np.float64)
-    posterior = counts0 / per_item[:, None] if n else counts0
+    counts0 = np.bincount(va * n + it, minlength=k * n).reshape(k, n).astype(np.float64)
+    posterior = counts0 / per_item if n else counts0
     priors, errors = m_step(posterior) if n else (np.zeros(k), np.zeros((n_annotators, k, k)))
     history: list[float] = []
     converged = False
@@ -208,7 +209,7 @@ def dawid_skene(
 
     full = np.full((n_items, q), np.nan)
     full_k = np.zeros((n, q))
-    full_k[:, np.flatnonzero(given)] = posterior
+    full_k[:, np.flatnonzero(given)] = posterior.T
     full[judged] = full_k
     full_priors = np.zeros(q)
     full_priors[given] = priors
