@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	# irrCAC (independent Gwet AC1/AC2 implementation, tests only) pins an old SciPy it does not need
 	$(BIN)/pip install --quiet -c constraints.txt --no-deps 'irrCAC==0.4.4'
+	# crowd-kit (independent Dawid-Skene, tests and bench_consensus only) requires transformers,
+	# which its classification aggregators do not import; its nltk import is in the dev extra
+	$(BIN)/pip install --quiet -c constraints.txt --no-deps 'crowd-kit==1.4.2'
 	touch $(STAMP)
 
 install: $(STAMP)

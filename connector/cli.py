@@ -1,7 +1,7 @@
 """The ``iaa-connector`` command line.
 
-Offline: ``report``, ``rubric validate``, ``rubric new``, ``labelconfig``. With a configuration file
-(``iaa-connector init`` writes one): ``sync``, ``push``, ``webhooks install``.
+Offline: ``report``, ``consensus``, ``rubric validate``, ``rubric new``, ``labelconfig``. With a
+configuration file (``iaa-connector init`` writes one): ``sync``, ``push``, ``webhooks install``.
 
 Errors the user can fix (a bad rubric, a bad input table, an unknown option) print one clear
 line on stderr and exit with status 2 (``rubric validate`` prints every error of each file, one
@@ -927,6 +927,179 @@ def serve(
         raise _fail(str(exc)) from None
     store = _open_store(config)
     run_service(config, store, host=host, port=port, scheduler=scheduler, level=level)
+
+
+@app.command()
+def consensus(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="PROJECT|FILE",
+            help="A judgments file (any format report reads), or a project key of the "
+            "configuration whose synced judgments the store holds.",
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the table here: .csv, .jsonl/.ndjson or .parquet (default: "
+            "CSV on standard output).",
+            dir_okay=False,
+        ),
+    ] = None,
+    method: Annotated[
+        list[str] | None,
+        typer.Option(help="majority or dawid-skene (repeatable; default: both, one row each)."),
+    ] = None,
+    adjudicated: Annotated[
+        Path | None,
+        typer.Option(
+            help="Rulings (CSV or JSON Lines with item_id, dimension, value): they win over "
+            "every vote.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    rubric: Annotated[
+        Path | None,
+        typer.Option(
+            help="Rubric YAML for a FILE (a PROJECT uses its configured rubric).", dir_okay=False
+        ),
+    ] = None,
+    non_decisive: Annotated[
+        list[str] | None,
+        typer.Option(help="Non-decisive value when no rubric is given (repeatable; default: tie)."),
+    ] = None,
+    read_as: Annotated[
+        str | None,
+        typer.Option("--format", help=f"Read FILE as: {', '.join(INPUT_FORMATS)}."),
+    ] = None,
+    answer_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", metavar="FIELD=DIMENSION", help="As for report (repeatable)."),
+    ] = None,
+    rationale: Annotated[
+        list[str] | None, typer.Option(metavar="FIELD", help="As for report (repeatable).")
+    ] = None,
+    max_iter: Annotated[int, typer.Option(min=0, help="Dawid-Skene: most EM iterations.")] = 100,
+    tol: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Dawid-Skene: stop when the log-likelihood per judgment grows by less than this.",
+        ),
+    ] = 1e-6,
+    config_path: ConfigOption = Path("iaa.toml"),
+) -> None:
+    """Consensus label per item and dimension (majority vote, Dawid-Skene; rulings win), with
+    confidence, vote counts and vote shares. Columns: docs/consensus.md."""
+    from connector.config import load_config
+    from connector.consensus import consensus_table, load_adjudications
+    from connector.consensus.adjudication import Adjudication
+    from connector.consensus.output import output_format, to_csv_text, write_consensus
+    from connector.judgments import AnswerMap, load_judgments
+    from connector.rubric import default_rubric_for, load_rubric
+
+    try:
+        if out is not None:
+            output_format(out)
+        rulings: list[Adjudication] = load_adjudications(adjudicated) if adjudicated else []
+        path = Path(source)
+        if path.is_file():
+            if _is_project(config_path, source):
+                raise JudgmentTableError(
+                    f"{source!r} is both a file and a project of {config_path}; write ./{source} "
+                    "for the file, or move the file"
+                )
+            answers = AnswerMap(
+                dimensions=_answer_map(answer_map or []), rationale=tuple(rationale or ())
+            )
+            table = load_judgments(path, format=read_as, answers=answers)
+            frame = table.frame
+            for warning in table.warnings:
+                err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+            if frame.empty:
+                raise JudgmentTableError(f"{path}: no judgment was read")
+            chosen: Rubric
+            if rubric is not None:
+                chosen = load_rubric(rubric, check_layout=False)
+            else:
+                observed = {
+                    str(name): group["value"].tolist() for name, group in frame.groupby("dimension")
+                }
+                chosen = default_rubric_for(observed, non_decisive=tuple(non_decisive or ("tie",)))
+        else:
+            if not config_path.is_file():
+                raise JudgmentTableError(
+                    f"{source}: no such file, and no configuration {config_path} to find a "
+                    "project of that name in (pass --config)"
+                )
+            config = load_config(config_path)
+            project = config.project(source)
+            file_options = [
+                name
+                for name, given in (
+                    ("--rubric", rubric),
+                    ("--format", read_as),
+                    ("--map", answer_map),
+                    ("--rationale", rationale),
+                    ("--non-decisive", non_decisive),
+                )
+                if given
+            ]
+            if file_options:
+                raise JudgmentTableError(
+                    f"{', '.join(file_options)}: for a judgments FILE only; project {source!r} "
+                    f"is read from the store with its configured rubric {project.rubric}"
+                )
+            chosen = load_rubric(project.rubric, check_layout=False)
+            with _open_store(config) as store:
+                frame = store.judgments_frame(project.key)
+                rulings += [
+                    Adjudication(
+                        item_id=gold.item_key,
+                        dimension=gold.dimension,
+                        value=gold.value,
+                        where=f"store gold_answers (adjudicated by {gold.set_by or 'unknown'})",
+                    )
+                    for gold in store.gold_for(project.key).values()
+                    if gold.source == "adjudicated"
+                ]
+        result = consensus_table(
+            frame,
+            chosen,
+            methods=method or ("majority", "dawid-skene"),
+            adjudications=rulings,
+            max_iter=max_iter,
+            tol=tol,
+        )
+        if out is not None:
+            kind = write_consensus(result, out)
+    except ConnectorError as exc:
+        raise _fail(escape(str(exc))) from None
+    if out is None:
+        typer.echo(to_csv_text(result), nl=False)
+        return
+    ties = int(result["tied"].sum()) if len(result) else 0
+    ruled = int(result["adjudicated"].sum()) if len(result) else 0
+    err.print(
+        f"wrote {len(result)} consensus rows ({ties} tied, {ruled} adjudicated) as {kind} to {out}",
+        highlight=False,
+        markup=False,
+    )
+
+
+def _is_project(config_path: Path, key: str) -> bool:
+    """Whether a readable configuration names a project ``key`` (an unreadable one names none:
+    it does not stand in the way of reading a file)."""
+    from connector.config import load_config
+
+    if not config_path.is_file():
+        return False
+    try:
+        return key in {p.key for p in load_config(config_path).projects}
+    except ConnectorError:
+        return False
 
 
 def main() -> None:

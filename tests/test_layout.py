@@ -21,6 +21,8 @@ ALLOWED: dict[str, set[str]] = {
     "quality": {"metrics", "rubric", "judgments", "store"},
     "calibration": {"rubric", "store", "platforms", "config", "metrics"},
     "report": {"metrics", "rubric", "judgments", "quality"},
+    # the report's coding rule (report.build.first_judgments) is the one consensus reads
+    "consensus": {"metrics", "rubric", "judgments", "report"},
 }
 LEAVES = {"errors", "__init__", "py"}
 

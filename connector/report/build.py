@@ -49,9 +49,11 @@ from connector.rubric import Dimension, Rubric
 
 __all__ = [
     "SCHEMA",
+    "FirstJudgments",
     "ItemAgreement",
     "ReportOptions",
     "build_report",
+    "first_judgments",
     "item_agreements",
     "jsonable",
 ]
@@ -614,12 +616,7 @@ def build_report(
     checked = checked if checked is not None else check_input(frame, rubric)
     origin = checked.frame.index.to_numpy().astype(np.intp)
     frame = checked.frame.reset_index(drop=True)
-    unknown = sorted(set(frame["dimension"].unique()) - {d.name for d in rubric.dimensions})
-    if unknown:
-        raise JudgmentTableError(
-            f"dimension(s) {unknown} are not in rubric {rubric.id!r} version {rubric.version!r}, "
-            f"whose dimensions are {[d.name for d in rubric.dimensions]}"
-        )
+    _check_dimensions(frame, rubric)
     item, item_ids = pd.factorize(frame["item_id"])
     annotator, annotator_names = pd.factorize(frame["annotator"])
     dimension_of_row, dimension_names = pd.factorize(frame["dimension"])
@@ -698,6 +695,15 @@ def build_report(
         "annotator_pairs": pairs,
     }
     return _without_unknown_annotators(report, frame)
+
+
+def _check_dimensions(frame: pd.DataFrame, rubric: Rubric) -> None:
+    unknown = sorted(set(frame["dimension"].unique()) - {d.name for d in rubric.dimensions})
+    if unknown:
+        raise JudgmentTableError(
+            f"dimension(s) {unknown} are not in rubric {rubric.id!r} version {rubric.version!r}, "
+            f"whose dimensions are {[d.name for d in rubric.dimensions]}"
+        )
 
 
 def _without_unknown_annotators(report: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
@@ -798,3 +804,53 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FirstJudgments:
+    """Each dimension's first judgments (one per item and annotator, re-tests left out), coded
+    with the rubric exactly as :func:`build_report` codes them.
+
+    Attributes:
+        item_ids: item id of each item code.
+        annotators: annotator of each annotator code.
+        dimensions: per dimension present in the table (rubric order), its coded judgments;
+            value codes index the dimension's ``values``.
+    """
+
+    item_ids: npt.NDArray[Any]
+    annotators: tuple[str, ...]
+    dimensions: dict[str, CodedJudgments]
+
+
+def first_judgments(frame: pd.DataFrame, rubric: Rubric) -> FirstJudgments:
+    """The judgments every per-item figure starts from (the report's coding rule, one owner).
+
+    Raises:
+        JudgmentTableError: a dimension not in the rubric, or a value outside its dimension's
+            values (the message names the row, item, annotator and value).
+    """
+    _check_dimensions(frame, rubric)
+    item, item_ids = pd.factorize(frame["item_id"])
+    annotator, annotator_names = pd.factorize(frame["annotator"])
+    dimension_of_row, dimension_names = pd.factorize(frame["dimension"])
+    coded: dict[str, CodedJudgments] = {}
+    for dimension in rubric.dimensions:
+        if dimension.name not in dimension_names:
+            continue
+        index = int(np.flatnonzero(np.asarray(dimension_names) == dimension.name)[0])
+        rows = np.flatnonzero(dimension_of_row == index).astype(np.intp)
+        coded[dimension.name] = _code_dimension(
+            frame,
+            rows,
+            dimension,
+            item.astype(np.intp),
+            annotator.astype(np.intp),
+            len(item_ids),
+            len(annotator_names),
+        ).judgments
+    return FirstJudgments(
+        item_ids=np.asarray(item_ids, dtype=object),
+        annotators=tuple(str(a) for a in annotator_names),
+        dimensions=coded,
+    )

@@ -1,0 +1,190 @@
+"""The consensus table: one row per item, dimension and method, from a judgments table.
+
+Judgments are coded with the rubric by the report's own rule
+(:func:`connector.report.build.first_judgments`): one judgment per item and annotator (the
+first; re-tests are left out), values checked against the dimension's values. Then each method
+(:data:`METHODS`) gives every judged item a label, and a ruling (:mod:`.adjudication`) replaces
+the label of its item and dimension.
+
+Columns (:data:`CONSENSUS_COLUMNS`):
+
+==================  =======================================================================
+``item_id``         the item
+``dimension``       the rubric dimension
+``label``           the consensus value: the ruling if adjudicated, else the method's
+                    label; empty when the method found a tie and there is no ruling
+``method``          ``majority`` or ``dawid-skene``
+``confidence``      majority: the top value's share of the votes; Dawid–Skene: its
+                    posterior probability; empty on adjudicated rows (a ruling is not an
+                    estimate) and on ties
+``tied``            the method found two values equally supported (majority: equal top
+                    counts; Dawid–Skene: posteriors within 1e-9); never broken silently
+``n_judgments``     judgments counted (first per annotator)
+``votes``           votes per value of the dimension, ``{value: count}``, every value listed
+``soft_label``      per value: the vote share (majority) or the posterior (Dawid–Skene)
+``adjudicated``     whether a ruling set ``label``
+``method_label``    the method's own label (empty on a tie), to compare with a ruling
+==================  =======================================================================
+
+Values are JSON object keys in ``votes`` and ``soft_label``, so a value 4 is the key ``"4"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from connector.consensus.adjudication import Adjudication, resolve
+from connector.consensus.dawid_skene import dawid_skene
+from connector.consensus.majority import majority_vote
+from connector.metrics._options import choose
+from connector.metrics.judgments import CodedJudgments
+from connector.report.build import first_judgments
+from connector.rubric import Rubric
+
+__all__ = ["CONSENSUS_COLUMNS", "METHODS", "Method", "consensus_table"]
+
+Method = Literal["majority", "dawid-skene"]
+METHODS: tuple[Method, ...] = ("majority", "dawid-skene")
+CONSENSUS_COLUMNS = (
+    "item_id",
+    "dimension",
+    "label",
+    "method",
+    "confidence",
+    "tied",
+    "n_judgments",
+    "votes",
+    "soft_label",
+    "adjudicated",
+    "method_label",
+)
+
+
+_Estimate = tuple[
+    npt.NDArray[np.intp], npt.NDArray[np.bool_], npt.NDArray[np.float64], npt.NDArray[np.float64]
+]
+
+
+def _per_value(values: Sequence[Any], table: npt.NDArray[Any], *, integral: bool) -> list[Any]:
+    """One ``{value: number}`` dict per row of ``table`` (n_rows, q)."""
+    keys = [str(v) for v in values]
+    rows = table.astype(np.int64 if integral else np.float64).tolist()
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def _estimate(
+    method: Method,
+    judgments: CodedJudgments,
+    counts: npt.NDArray[np.float64],
+    judged: npt.NDArray[np.intp],
+    *,
+    max_iter: int,
+    tol: float,
+) -> _Estimate:
+    """(label code or -1, tie, confidence, soft label) of each judged item."""
+    if method == "majority":
+        vote = majority_vote(counts[judged])
+        return vote.label, vote.tie, vote.confidence, vote.shares
+    fit = dawid_skene(
+        judgments.item,
+        judgments.annotator,
+        judgments.value,
+        n_items=judgments.n_items,
+        n_annotators=judgments.n_annotators,
+        q=judgments.q,
+        max_iter=max_iter,
+        tol=tol,
+    )
+    return fit.label[judged], fit.tie[judged], fit.confidence[judged], fit.posterior[judged]
+
+
+def consensus_table(
+    frame: pd.DataFrame,
+    rubric: Rubric,
+    *,
+    methods: Iterable[str] = METHODS,
+    adjudications: Iterable[Adjudication] = (),
+    max_iter: int = 100,
+    tol: float = 1e-6,
+) -> pd.DataFrame:
+    """The consensus label of every judged item per dimension and method.
+
+    Args:
+        frame: canonical judgments (see :mod:`connector.judgments`).
+        rubric: each dimension's values.
+        methods: any of :data:`METHODS`.
+        adjudications: rulings; an item ruled on but never judged on that dimension gets a row
+            too (``n_judgments`` 0).
+        max_iter, tol: Dawid–Skene's stopping rule (:func:`.dawid_skene`).
+
+    Raises:
+        OptionError: an unknown method.
+        JudgmentTableError: a dimension not in the rubric, a value outside its dimension's
+            values, or a bad or conflicting ruling (the message names where).
+    """
+    chosen: list[Method] = list(dict.fromkeys(choose("method", m, METHODS) for m in methods))
+    rulings = resolve(adjudications, rubric)
+    coded = first_judgments(frame, rubric) if len(frame) else None
+    parts: list[pd.DataFrame] = []
+    for dimension in rubric.dimensions:
+        values = list(dimension.values)
+        q = len(values)
+        labels = np.asarray([*values, None], dtype=object)  # code -1 → None
+        judgments = coded.dimensions.get(dimension.name) if coded else None
+        ruled = {
+            item: value for (item, dim), (value, _) in rulings.items() if dim == dimension.name
+        }
+        if judgments is None and not ruled:
+            continue
+        if judgments is not None and coded is not None:
+            counts = judgments.counts()
+            judged = np.flatnonzero(counts.sum(axis=1) > 0).astype(np.intp)
+            item_ids = [str(i) for i in coded.item_ids[judged]]
+        else:
+            counts, judged, item_ids = np.zeros((0, q)), np.zeros(0, dtype=np.intp), []
+        unjudged = sorted(set(ruled) - set(item_ids))
+        n_unjudged = len(unjudged)
+        votes = np.vstack([counts[judged], np.zeros((n_unjudged, q))])
+        for method in chosen:
+            if judgments is not None:
+                label, tie, confidence, soft = _estimate(
+                    method, judgments, counts, judged, max_iter=max_iter, tol=tol
+                )
+            else:
+                label, tie = np.zeros(0, dtype=np.intp), np.zeros(0, dtype=bool)
+                confidence, soft = np.zeros(0), np.zeros((0, q))
+            method_label = np.r_[labels[label], np.full(n_unjudged, None, dtype=object)]
+            part = pd.DataFrame(
+                {
+                    "item_id": pd.Series([*item_ids, *unjudged], dtype=object),
+                    "dimension": dimension.name,
+                    "label": pd.Series(method_label, dtype=object),
+                    "method": method,
+                    "confidence": np.r_[
+                        np.where(tie, np.nan, confidence), np.full(n_unjudged, np.nan)
+                    ],
+                    "tied": np.r_[tie, np.zeros(n_unjudged, dtype=bool)],
+                    "n_judgments": votes.sum(axis=1).astype(np.int64),
+                    "votes": _per_value(values, votes, integral=True),
+                    "soft_label": _per_value(values, soft, integral=False) + [None] * n_unjudged,
+                    "adjudicated": False,
+                    "method_label": pd.Series(method_label, dtype=object),
+                }
+            )
+            if ruled:
+                rows = np.flatnonzero(part["item_id"].isin(list(ruled)).to_numpy())
+                ruling = pd.Series(
+                    [ruled[i] for i in part["item_id"].iloc[rows]], index=rows, dtype=object
+                )
+                part.loc[rows, "label"] = ruling
+                part.loc[rows, "adjudicated"] = True
+                part.loc[rows, "confidence"] = np.nan
+            parts.append(part)
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in CONSENSUS_COLUMNS})
+    return pd.concat(parts, ignore_index=True)[list(CONSENSUS_COLUMNS)]
