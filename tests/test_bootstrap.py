@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
+from connector.errors import OptionError
 from connector.metrics import agreement as agreement_module
 from connector.metrics.agreement import summarise_agreement
 from connector.metrics.bootstrap import (
@@ -233,8 +234,8 @@ def test_bca_undefined_cases_are_nan() -> None:
 
 def test_unknown_interval_method_is_named() -> None:
     counts = _counts(3)
-    message = r"unknown interval method 'bc'; use one of bca, percentile"
-    with pytest.raises(ValueError, match=message):
+    message = r"^interval_method='bc' is not one of 'bca', 'percentile'$"
+    with pytest.raises(OptionError, match=message):
         summarise_agreement(
             counts,
             categories=[0, 1, 2],
@@ -242,7 +243,7 @@ def test_unknown_interval_method_is_named() -> None:
             weights=np.eye(3),
             interval_method="bc",  # type: ignore[arg-type]
         )
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(OptionError, match=message):
         bootstrap_interval(np.sum, np.ones((3, 1)), np.ones(3), method="bc")  # type: ignore[arg-type]
 
 

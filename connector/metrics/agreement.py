@@ -105,7 +105,7 @@ def summarise_agreement(
             interval is not, the estimate gets the percentile one and says so (``ci_method``).
 
     Raises:
-        ValueError: an unknown ``interval_method``.
+        OptionError: an unknown ``interval_method`` (the message lists the valid ones).
     """
     interval_method = check_interval_method(interval_method)
     q = len(categories)

@@ -35,6 +35,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import ndtr, ndtri
 
+from connector.metrics._options import choose
+
 __all__ = [
     "DEFAULT_INTERVAL_METHOD",
     "DEFAULT_RESAMPLES",
@@ -218,14 +220,10 @@ def bca_interval(
     return (float(lo), float(hi))
 
 
-def check_interval_method(method: str) -> IntervalMethod:
-    """``method`` as an :data:`IntervalMethod`; raises ValueError naming the valid ones."""
-    for known in INTERVAL_METHODS:
-        if method == known:
-            return known
-    raise ValueError(
-        f"unknown interval method {method!r}; use one of {', '.join(INTERVAL_METHODS)}"
-    )
+def check_interval_method(method: object) -> IntervalMethod:
+    """``method`` as an :data:`IntervalMethod`; raises :class:`~connector.errors.OptionError`
+    (a ValueError) listing the valid ones."""
+    return choose("interval_method", method, INTERVAL_METHODS)
 
 
 def bootstrap_interval(
@@ -247,7 +245,8 @@ def bootstrap_interval(
         method: ``"bca"`` or ``"percentile"``.
 
     Raises:
-        ValueError: an unknown ``method``, ``resamples`` < 1, ``confidence`` outside (0, 1).
+        OptionError: an unknown ``method``.
+        ValueError: ``resamples`` < 1, ``confidence`` outside (0, 1).
     """
     method = check_interval_method(method)
     totals = bootstrap_totals(features, multiplicity, resamples=resamples, seed=seed)
