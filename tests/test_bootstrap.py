@@ -23,6 +23,7 @@ from connector.metrics.bootstrap import (
     unit_patterns,
 )
 from connector.metrics.krippendorff import alpha_from_coincidences, coincidences, unit_coincidences
+from connector.metrics.multirater import chance_corrected_from_totals, unit_features
 from connector.metrics.table import value_counts
 from connector.metrics.weights import category_scores
 
@@ -352,3 +353,37 @@ def test_bca_alpha_interval_covers_at_least_94_percent_at_50_items() -> None:
     assert coverage["bca"] >= 0.94, coverage
     # the same simulation catches the percentile interval this replaced
     assert coverage["percentile"] < 0.94, coverage
+
+
+@pytest.mark.parametrize(("name", "chance"), [("fleiss_kappa", "fleiss"), ("gwet_ac1", "gwet")])
+def test_kappa_and_ac1_bca_equal_scipy_bca_on_the_same_resamples(name: str, chance: str) -> None:
+    """As for alpha: the summary's Fleiss and Gwet intervals are scipy's BCa of the same
+    resamples, scipy's jackknife leaving out raw items one at a time (weighted: AC2 and
+    weighted kappa with linear weights over 3 ordered values)."""
+    counts = _counts(10, units=150)
+    counts = counts[counts.sum(axis=1) > 0]  # the summary resamples rated items only
+    weights = 1.0 - np.abs(np.subtract.outer(np.arange(3), np.arange(3))) / 2.0
+    patterns = unit_patterns(counts)
+    features = unit_features(patterns.counts, weights)
+
+    def coefficient(totals: np.ndarray) -> np.ndarray:
+        return np.asarray(chance_corrected_from_totals(totals, weights, chance))  # type: ignore[arg-type]
+
+    samples = coefficient(bootstrap_totals(features, patterns.multiplicity, seed=4))
+    summary = summarise_agreement(
+        counts, categories=[0, 1, 2], level="ordinal", weights=weights, seed=4
+    )
+
+    def statistic(items: np.ndarray) -> float:
+        return float(coefficient(unit_features(counts[items.astype(int)], weights).sum(axis=0)))
+
+    theirs = scipy.stats.bootstrap(
+        (np.arange(len(counts)),),
+        statistic,
+        vectorized=False,
+        n_resamples=0,
+        bootstrap_result=types.SimpleNamespace(bootstrap_distribution=samples),
+        method="BCa",
+    ).confidence_interval
+    assert getattr(summary, name).ci95 == pytest.approx((theirs.low, theirs.high), abs=1e-12)
+    assert getattr(summary, name).ci_method == "bca"
