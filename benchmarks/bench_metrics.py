@@ -1,6 +1,7 @@
 """Time the full agreement report on N synthetic judgments, against the `krippendorff` package.
 
     python benchmarks/bench_metrics.py --judgments 1000000
+    python benchmarks/bench_metrics.py --judgments 1000000 --ci-method percentile
 
 Synthetic data: items judged by 5 annotators drawn from a pool of 500, one 3-value preference
 dimension (a / b / tie) and one 5-point ordinal rating, 10% of judgments missing, 10% of items
@@ -9,7 +10,7 @@ gold. Annotators differ in skill so the figures are not degenerate.
 The reference is ``krippendorff.alpha`` on the same data in the same process, including building
 its (units × values) count input with ``numpy.bincount`` from the same integer codes our engine
 starts from, so ``alpha_speedup`` compares like with like. The last output line is one JSON
-object: judgments, report_seconds, alpha_seconds, reference_alpha_seconds, alpha_speedup,
+object: judgments, ci_method, report_seconds, alpha_seconds, reference_alpha_seconds, alpha_speedup,
 peak_rss_mb.
 """
 
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from connector.judgments import COLUMNS
+from connector.metrics.bootstrap import DEFAULT_INTERVAL_METHOD, INTERVAL_METHODS
 from connector.metrics.krippendorff import alpha_from_coincidences, coincidences
 from connector.metrics.table import value_counts
 from connector.metrics.weights import category_scores
@@ -128,6 +130,12 @@ def main() -> None:
     parser.add_argument("--judgments", type=int, default=1_000_000)
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3, help="alpha timings: best of this many")
+    parser.add_argument(
+        "--ci-method",
+        choices=INTERVAL_METHODS,
+        default=DEFAULT_INTERVAL_METHOD,
+        help="the report's bootstrap intervals (BCa's jackknife is the difference)",
+    )
     args = parser.parse_args()
 
     import krippendorff  # test/bench-only dependency
@@ -142,7 +150,11 @@ def main() -> None:
     print(f"input checks: {checks_seconds:.3f} s", flush=True)
 
     start = time.perf_counter()
-    report = build_report(frame, rubric(), options=ReportOptions(resamples=args.resamples))
+    report = build_report(
+        frame,
+        rubric(),
+        options=ReportOptions(resamples=args.resamples, interval_method=args.ci_method),
+    )
     report_seconds = time.perf_counter() - start
     overall = report["dimensions"]["overall"]
     print(
@@ -186,6 +198,7 @@ def main() -> None:
         json.dumps(
             {
                 "judgments": len(frame),
+                "ci_method": args.ci_method,
                 "report_seconds": round(report_seconds, 3),
                 "input_checks_seconds": round(checks_seconds, 3),
                 "alpha_seconds": round(alpha_seconds, 5),

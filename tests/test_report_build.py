@@ -4,6 +4,7 @@ figures (checked against values computed by hand), bias, re-tests and errors."""
 from __future__ import annotations
 
 import itertools
+import math
 from datetime import UTC, datetime
 
 import numpy as np
@@ -12,9 +13,10 @@ import pytest
 
 from connector.errors import JudgmentTableError
 from connector.judgments import normalise
-from connector.metrics import cohen_kappa, krippendorff_alpha
+from connector.metrics import agreement, cohen_kappa, krippendorff_alpha
 from connector.metrics.stats import binomial_test, wilson_interval
 from connector.report.build import ReportOptions, build_report, jsonable
+from connector.report.markdown import render_markdown
 from connector.rubric import Dimension, Rubric
 
 PREFERENCE = Dimension(
@@ -251,6 +253,51 @@ def test_bootstrap_intervals_bracket_the_estimate() -> None:
     for name in ("krippendorff_alpha", "fleiss_kappa", "gwet_ac1"):
         lo, hi = section[name]["ci95"]
         assert lo <= section[name]["value"] <= hi
+
+
+def _random_votes(seed: int, items: int = 60) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return votes(
+        {
+            f"r{k}": list(rng.choice(["a", "b", "tie"], size=items, p=[0.5, 0.4, 0.1]))
+            for k in range(4)
+        }
+    )
+
+
+def test_report_names_its_interval_method() -> None:
+    judgments = _random_votes(1)
+    bca = build_report(judgments, RUBRIC)
+    percentile = build_report(
+        judgments, RUBRIC, options=ReportOptions(interval_method="percentile")
+    )
+    assert bca["options"]["ci_method"] == "bca"
+    assert percentile["options"]["ci_method"] == "percentile"
+    for name in ("krippendorff_alpha", "fleiss_kappa", "gwet_ac1", "krippendorff_alpha_decisive"):
+        bca_entry = bca["dimensions"]["overall"][name]
+        percentile_entry = percentile["dimensions"]["overall"][name]
+        # every interval is of the report's method: no per-estimate ci_method
+        assert "ci_method" not in bca_entry
+        assert "ci_method" not in percentile_entry
+        assert bca_entry["value"] == percentile_entry["value"]
+        assert bca_entry["ci95"] != pytest.approx(percentile_entry["ci95"], abs=1e-9)
+    assert "95% BCa bootstrap intervals" in render_markdown(bca)
+    assert "95% percentile bootstrap intervals" in render_markdown(percentile)
+
+
+def test_an_interval_that_fell_back_to_percentile_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fault injected: BCa undefined everywhere. Each estimate keeps its percentile interval
+    and names it (``ci_method``), since ``options.ci_method`` says BCa."""
+    judgments = _random_votes(2)
+    percentile = build_report(
+        judgments, RUBRIC, options=ReportOptions(interval_method="percentile")
+    )
+    monkeypatch.setattr(agreement, "bca_interval", lambda *a, **k: (math.nan, math.nan))
+    fallen = build_report(judgments, RUBRIC)
+    assert fallen["options"]["ci_method"] == "bca"
+    entry = fallen["dimensions"]["overall"]["krippendorff_alpha"]
+    assert entry["ci_method"] == "percentile"
+    assert entry["ci95"] == percentile["dimensions"]["overall"]["krippendorff_alpha"]["ci95"]
 
 
 def test_unknown_dimension_is_named() -> None:

@@ -35,6 +35,7 @@ from connector.report import (
     fmt_p,
     fmt_percent,
     fmt_percent_ci,
+    interval_kind,
     number,
     peer_network,
 )
@@ -559,6 +560,23 @@ def test_low_peer_agreement_over_few_pairs_is_not_flagged(report: dict[str, Any]
     assert reasons[("overall", "crowd_chen")] == (
         "agrees with peers less than the others do on the same items",
     )
+
+
+def test_renderers_name_the_interval_method(report: dict[str, Any]) -> None:
+    """options.ci_method names the intervals; a report written before the key existed (this
+    fixture) had percentile intervals and says only "bootstrap"."""
+    assert "ci_method" not in report["options"]
+    assert interval_kind(report) == "bootstrap"
+    assert "95% bootstrap intervals" in render_markdown(report)
+    bca = copy.deepcopy(report)
+    bca["options"]["ci_method"] = "bca"
+    assert interval_kind(bca) == "BCa bootstrap"
+    assert "95% BCa bootstrap intervals" in render_markdown(bca)
+    page = render_html(bca)
+    assert "intervals are 95% BCa bootstrap intervals" in page
+    assert "with its 95% BCa bootstrap interval" in page
+    bca["options"]["ci_method"] = "percentile"
+    assert interval_kind(bca) == "percentile bootstrap"
 
 
 def test_an_interval_that_reaches_zero_is_not_a_flag(report: dict[str, Any]) -> None:

@@ -15,8 +15,14 @@ import numpy as np
 import numpy.typing as npt
 
 from connector.metrics.bootstrap import (
+    DEFAULT_INTERVAL_METHOD,
     DEFAULT_RESAMPLES,
+    IntervalMethod,
+    acceleration,
+    bca_interval,
     bootstrap_totals,
+    check_interval_method,
+    leave_one_out_totals,
     percentile_interval,
     unit_patterns,
 )
@@ -43,10 +49,16 @@ every resample); below it the summary has no interval and ``interval_note`` says
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Estimate:
-    """A point estimate and its bootstrap percentile interval (NaNs when undefined)."""
+    """A point estimate and its bootstrap interval (NaNs when undefined).
+
+    ``ci_method`` names how the interval was made: ``"bca"`` or ``"percentile"`` (asked for, or
+    BCa undefined for this estimate, :func:`~connector.metrics.bootstrap.bca_interval`); None
+    when there is no interval.
+    """
 
     value: float
     ci95: tuple[float, float]
+    ci_method: IntervalMethod | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +89,7 @@ def summarise_agreement(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int | np.random.Generator | None = 0,
     confidence: float = 0.95,
+    interval_method: IntervalMethod = DEFAULT_INTERVAL_METHOD,
 ) -> AgreementSummary:
     """Alpha, Fleiss' kappa, Gwet's AC1/AC2 with intervals, and percent agreement.
 
@@ -87,7 +100,14 @@ def summarise_agreement(
         weights: agreement weights for Fleiss and Gwet, shape (q, q).
         resamples: bootstrap resamples of items (0 for no intervals). Below
             :data:`MIN_INTERVAL_ITEMS` pairable items there are no intervals either.
+        interval_method: ``"bca"`` (default; holds its coverage at 50 items) or
+            ``"percentile"``. Where BCa is undefined for an estimate and the percentile
+            interval is not, the estimate gets the percentile one and says so (``ci_method``).
+
+    Raises:
+        OptionError: an unknown ``interval_method`` (the message lists the valid ones).
     """
+    interval_method = check_interval_method(interval_method)
     q = len(categories)
     rated = counts.sum(axis=1) > 0
     patterns = unit_patterns(counts[rated])
@@ -118,6 +138,7 @@ def summarise_agreement(
     alpha, fleiss, ac1, pooled = (float(x) for x in estimates(point_totals))
     n_pairs = round(float(point_totals[widths[2] + ALL_PAIRS]) / 2.0)
     intervals = [NAN_PAIR, NAN_PAIR, NAN_PAIR]
+    methods: list[IntervalMethod | None] = [None, None, None]
     note = None
     if resamples > 0 and 0 < n_pairable < MIN_INTERVAL_ITEMS:
         note = (
@@ -126,17 +147,28 @@ def summarise_agreement(
         )
     if resamples > 0 and n_pairable >= MIN_INTERVAL_ITEMS:
         boot = bootstrap_totals(features, patterns.multiplicity, resamples=resamples, seed=seed)
-        samples = estimates(boot)
-        intervals = [percentile_interval(s, confidence=confidence) for s in samples[:3]]
+        samples = estimates(boot)[:3]
+        if interval_method == "bca":
+            jackknife = estimates(leave_one_out_totals(features, patterns.multiplicity))
+            for k, point in enumerate((alpha, fleiss, ac1)):
+                accel = acceleration(jackknife[k], patterns.multiplicity)
+                intervals[k] = bca_interval(samples[k], point, accel, confidence=confidence)
+                methods[k] = "bca"
+        for k, sample in enumerate(samples):
+            if methods[k] is None or not np.isfinite(intervals[k]).all():
+                intervals[k] = percentile_interval(sample, confidence=confidence)
+                methods[k] = "percentile"
+            if not np.isfinite(intervals[k]).all():
+                methods[k] = None
     if n_pairable == 0:
         alpha = fleiss = ac1 = pooled = float("nan")
     return AgreementSummary(
         n_items=patterns.n_units,
         n_pairable_items=n_pairable,
         n_judgments=int(counts.sum()),
-        krippendorff_alpha=Estimate(value=alpha, ci95=intervals[0]),
-        fleiss_kappa=Estimate(value=fleiss, ci95=intervals[1]),
-        gwet_ac1=Estimate(value=ac1, ci95=intervals[2]),
+        krippendorff_alpha=Estimate(value=alpha, ci95=intervals[0], ci_method=methods[0]),
+        fleiss_kappa=Estimate(value=fleiss, ci95=intervals[1], ci_method=methods[1]),
+        gwet_ac1=Estimate(value=ac1, ci95=intervals[2], ci_method=methods[2]),
         percent_agreement=pooled,
         n_pairs=n_pairs,
         interval_note=note,

@@ -35,6 +35,7 @@ __all__ = [
     "fmt_percent_ci",
     "fmt_seconds",
     "headline_table",
+    "interval_kind",
     "kappa_name",
     "lookup",
     "number",
@@ -242,6 +243,17 @@ HEADLINE_COLUMNS = (
     ("% agreement (decisive)", True),
     ("Flag", False),
 )
+
+
+INTERVAL_KINDS = {"bca": "BCa bootstrap", "percentile": "percentile bootstrap"}
+
+
+def interval_kind(report: Mapping[str, Any]) -> str:
+    """What the report's intervals are, from ``options.ci_method``: ``"BCa bootstrap"``,
+    ``"percentile bootstrap"``, or ``"bootstrap"`` for a report written before the key
+    existed (percentile intervals then)."""
+    method = lookup(report, "options", "ci_method")
+    return INTERVAL_KINDS.get(method, "bootstrap") if isinstance(method, str) else "bootstrap"
 
 
 def target_verdict(stat: object, target: object) -> str | None:

@@ -37,6 +37,7 @@ from connector.metrics.bias import (
     constant_side,
     unmeasurable_position,
 )
+from connector.metrics.bootstrap import DEFAULT_INTERVAL_METHOD, IntervalMethod
 from connector.metrics.confusion import confusion_pairs, pair_confusion
 from connector.metrics.consistency import Consistency, retest_consistency
 from connector.metrics.item_agreement import item_agreement
@@ -76,6 +77,8 @@ class ReportOptions:
         resamples: bootstrap resamples of items per interval (0 for none).
         seed: bootstrap seed; the same seed gives the same intervals.
         confidence: interval coverage.
+        interval_method: ``"bca"`` (bias-corrected and accelerated, the default) or
+            ``"percentile"``; written to ``options.ci_method``.
         min_shared_items: annotator pairs sharing fewer items are left out of ``annotator_pairs``.
         top_confusions: how many disagreeing value pairs to list per dimension.
     """
@@ -83,6 +86,7 @@ class ReportOptions:
     resamples: int = 1000
     seed: int = 0
     confidence: float = 0.95
+    interval_method: IntervalMethod = DEFAULT_INTERVAL_METHOD
     min_shared_items: int = 5
     top_confusions: int = 5
 
@@ -98,13 +102,16 @@ def _pair(low: float, high: float) -> list[float | None] | None:
     return [_num(low), _num(high)] if math.isfinite(low) and math.isfinite(high) else None
 
 
-def _estimate(estimate: Estimate, note: str | None = None) -> dict[str, Any]:
-    """``{"value", "ci95"}``, and ``no_interval`` (why) when too few items for an interval."""
+def _estimate(estimate: Estimate, note: str | None, *, method: IntervalMethod) -> dict[str, Any]:
+    """``{"value", "ci95"}``, and ``no_interval`` (why) when too few items for an interval;
+    ``ci_method`` when the interval is not of the report's ``method`` (BCa undefined for it)."""
     lo, hi = estimate.ci95
     interval = [_num(lo), _num(hi)] if math.isfinite(lo) and math.isfinite(hi) else None
     entry: dict[str, Any] = {"value": _num(estimate.value), "ci95": interval}
     if note is not None and interval is None and entry["value"] is not None:
         entry["no_interval"] = note
+    if interval is not None and estimate.ci_method != method:
+        entry["ci_method"] = estimate.ci_method
     return entry
 
 
@@ -266,7 +273,11 @@ class _DimensionReport:
             resamples=self.options.resamples,
             seed=self.options.seed,
             confidence=self.options.confidence,
+            interval_method=self.options.interval_method,
         )
+
+    def _estimate(self, estimate: Estimate, note: str | None) -> dict[str, Any]:
+        return _estimate(estimate, note, method=self.options.interval_method)
 
     def _side_choice(self) -> tuple[IntArray, BoolPair | None, BoolPair | None]:
         """Which primary judgments chose the left / the longer response (decisive only: the
@@ -331,7 +342,7 @@ class _DimensionReport:
                     "n_items": summary.n_items,
                     "n_pairable_items": summary.n_pairable_items,
                     "n_judgments": summary.n_judgments,
-                    "krippendorff_alpha": _estimate(
+                    "krippendorff_alpha": self._estimate(
                         summary.krippendorff_alpha, summary.interval_note
                     ),
                     "percent_agreement": {
@@ -365,9 +376,9 @@ class _DimensionReport:
             "n_annotators": int(np.unique(j.annotator).size),
             "n_retests": len(self.coded.retest_first),
             "n_extra_repeats": self.coded.extra_repeats,
-            "krippendorff_alpha": _estimate(summary.krippendorff_alpha, summary.interval_note),
-            "fleiss_kappa": _estimate(summary.fleiss_kappa, summary.interval_note),
-            "gwet_ac1": _estimate(summary.gwet_ac1, summary.interval_note),
+            "krippendorff_alpha": self._estimate(summary.krippendorff_alpha, summary.interval_note),
+            "fleiss_kappa": self._estimate(summary.fleiss_kappa, summary.interval_note),
+            "gwet_ac1": self._estimate(summary.gwet_ac1, summary.interval_note),
             "percent_agreement": {
                 "value": _num(summary.percent_agreement),
                 "n_pairs": summary.n_pairs,
@@ -383,7 +394,7 @@ class _DimensionReport:
                 "value": _num(sub.percent_agreement),
                 "n_pairs": sub.n_pairs,
             }
-            section["krippendorff_alpha_decisive"] = _estimate(
+            section["krippendorff_alpha_decisive"] = self._estimate(
                 sub.krippendorff_alpha, sub.interval_note
             )
         matrix = pair_confusion(self.counts)
@@ -674,6 +685,7 @@ def build_report(
             "bootstrap_resamples": options.resamples,
             "seed": options.seed,
             "confidence": options.confidence,
+            "ci_method": options.interval_method,
             "min_shared_items": options.min_shared_items,
         },
         "summary": {

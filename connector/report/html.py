@@ -39,6 +39,7 @@ from connector.report import (
     gold_release_note,
     gold_thresholds,
     headline_table,
+    interval_kind,
     lookup,
     number,
     peer_network,
@@ -244,7 +245,8 @@ def _header(report: Mapping[str, Any], dimensions: Sequence[tuple[str, Any]]) ->
     options_text = (
         f"{fmt_count(options.get('bootstrap_resamples'))} bootstrap resamples, "
         f"seed {_esc(options.get('seed', DASH))}, "
-        f"{DASH if confidence is None else f'{100 * confidence:g}%'} intervals, "
+        f"{DASH if confidence is None else f'{100 * confidence:g}%'} "
+        f"{interval_kind(report)} intervals, "
         f"annotator pairs need at least {fmt_count(options.get('min_shared_items'))} shared items"
     )
     meta = [
@@ -293,7 +295,8 @@ def _overview(report: Mapping[str, Any]) -> str:
         _table(table, cell_html=names, css_class="headline"),
         "<p class=\"muted\">α: Krippendorff's alpha at the dimension's level of measurement; "
         "κ: Fleiss' kappa, or weighted κ where the Weights column names weights; AC1: Gwet's "
-        "AC1, or AC2 (AC1 with those weights); intervals are 95% bootstrap intervals. "
+        f"AC1, or AC2 (AC1 with those weights); intervals are 95% {interval_kind(report)} "
+        "intervals. "
         "% agreement (decisive) leaves out non-decisive values such as ties.</p>",
         _alpha_forest(report),
         _flagged(flagged_annotators(report)),
@@ -347,7 +350,8 @@ def _alpha_forest(report: Mapping[str, Any]) -> str:
     full = _esc(_full_labels((e.label for e in estimates), ROW_LABEL_CHARS))
     return _figure(
         svg,
-        "Krippendorff's alpha per dimension with its 95% bootstrap interval; the dashed line is "
+        f"Krippendorff's alpha per dimension with its 95% {interval_kind(report)} interval; the "
+        "dashed line is "
         "the target. Red: the whole interval below target (an interval that reaches the target "
         "is not a verdict). “Decisive only” leaves out non-decisive values "
         "(ties) before computing alpha." + full,

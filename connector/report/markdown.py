@@ -28,6 +28,7 @@ from connector.report import (
     fmt_count,
     fmt_percent,
     headline_table,
+    interval_kind,
     kappa_name,
     lookup,
     number,
@@ -107,7 +108,8 @@ def _header(report: Mapping[str, Any]) -> list[str]:
             "Options",
             f"{fmt_count(options.get('bootstrap_resamples'))} bootstrap resamples, "
             f"seed {_md(options.get('seed', DASH))}, "
-            f"{DASH if confidence is None else f'{100 * confidence:g}%'} intervals, "
+            f"{DASH if confidence is None else f'{100 * confidence:g}%'} "
+            f"{interval_kind(report)} intervals, "
             f"annotator pairs need at least {fmt_count(options.get('min_shared_items'))} "
             "shared items",
         ),
@@ -129,7 +131,7 @@ def _overview(report: Mapping[str, Any]) -> list[str]:
         _table(headline_table(report)),
         "α: Krippendorff's alpha at the dimension's level of measurement; κ: Fleiss' kappa, or "
         "weighted κ where the Weights column names weights; AC1: Gwet's AC1, or AC2 (AC1 with "
-        "those weights); intervals are 95% bootstrap intervals.",
+        f"those weights); intervals are 95% {interval_kind(report)} intervals.",
         "## Flagged annotators",
     ]
     flagged = flagged_annotators(report)
