@@ -3,7 +3,7 @@
 Each test acts as an annotator would, with the annotator's own token: marking their own answers
 as ground truth, reading everything the API lets them read, editing the project description;
 and kills a full sync inside the store write after its first page. See issue "Gold stays secret
-and trusted" and the README's security section.
+and trusted" and docs/security.md.
 """
 
 from __future__ import annotations

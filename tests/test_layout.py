@@ -1,4 +1,4 @@
-"""Imports run one way (README, "Layout"): each package of connector/ may import only the
+"""Imports run one way (docs/layout.md): each package of connector/ may import only the
 packages below it. Read from the source with ast, so a new import that breaks the layering
 fails here instead of hiding in a cycle."""
 

@@ -240,7 +240,7 @@ def test_votes_coded_1_2_0_give_the_figures_of_a_b_tie(tmp_path: Path) -> None:
     assert section["krippendorff_alpha"]["value"] == pytest.approx(
         reference_alpha(reliability_data=matrix, level_of_measurement="nominal"), abs=1e-12
     )
-    # the figures the README quotes for this table
+    # the figures docs/report.md quotes for this table
     assert section["krippendorff_alpha"]["value"] == pytest.approx(0.264, abs=5e-4)
     assert section["percent_agreement_decisive"] == {"value": pytest.approx(8 / 11), "n_pairs": 11}
     assert section["position_bias"]["left_share"] == pytest.approx(8 / 14)
