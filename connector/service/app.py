@@ -36,7 +36,7 @@ Untrusted bodies are bounded before they are read: Label Studio's secret header 
 first; an Argilla request must carry the Standard Webhooks headers with a timestamp within the
 tolerance, else it is refused before a byte of its body is read. A body is then read only up to
 ``max_body_bytes`` (256 KiB: a real Argilla response event, record and dataset schema included,
-is a few KiB; see the README) and only ``max_concurrent_bodies`` at once across both routes, so
+is a few KiB; see docs/service.md) and only ``max_concurrent_bodies`` at once across both routes, so
 200 concurrent 1 MiB posts cost the process a few MiB instead of 200.
 
 Durable intake: an accepted event is written to the store before the 2xx is sent; the
