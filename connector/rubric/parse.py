@@ -347,7 +347,8 @@ def _dimension(raw: YamlSection, index: int) -> Dimension | None:
         if section.has("target_alpha")
         else None
     )
-    gating, gating_reason = section.attempt(lambda: _gating(section), (True, None))
+    no_reason: str | None = None
+    gating, gating_reason = section.attempt(lambda: _gating(section), (True, no_reason))
     non_decisive: tuple[Value, ...] = ()
     first: Value | None = None
     second: Value | None = None
@@ -388,8 +389,8 @@ def _dimension(raw: YamlSection, index: int) -> Dimension | None:
 def _gating(section: YamlSection) -> tuple[bool, str | None]:
     """``gating`` (default true) and ``gating_reason``, required when ``gating`` is false."""
     gating = True
-    if section.has("gating"):
-        node = section.node("gating")
+    node = section.node("gating")
+    if node is not None:
         value = node.value if isinstance(node, YamlScalar) else None
         if not isinstance(value, bool):
             raise section.error(
