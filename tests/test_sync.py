@@ -304,7 +304,7 @@ def test_one_rule_says_who_is_flagged_on_every_surface(tmp_path: Path) -> None:
         flagged = {f.annotator: f.reasons for f in flagged_annotators(report)}
         assert set(flagged) == {CARELESS}
         [reason] = flagged[CARELESS]
-        assert reason.startswith("retraining: 10/20 gold judgments right (50.0%)")
+        assert reason.startswith("retraining: overall: 10/20 gold judgments right (50.0%)")
         assert "Flagged" not in world.platform.description
         assert CARELESS not in world.platform.description
         assert "1 annotator flagged" in render_html(report)

@@ -98,6 +98,7 @@ from connector.rubric import Rubric
 __all__ = [
     "Z_ONE_SIDED_95",
     "AnnotatorEvidence",
+    "DimensionEvidence",
     "DriftEvidence",
     "Event",
     "Evidence",
