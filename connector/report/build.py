@@ -776,13 +776,18 @@ def item_agreements(frame: pd.DataFrame, rubric: Rubric) -> dict[str, dict[str, 
     return found
 
 
-def _statuses(frame: pd.DataFrame, rubric: Rubric) -> dict[str, dict[str, str]]:
+def _statuses(frame: pd.DataFrame, rubric: Rubric) -> dict[str, dict[str, Any]]:
     """Each annotator's status as the lifecycle decides it from this table alone (the sync
-    replaces it by the stored status): the one rule for who is flagged on gold."""
+    replaces it by the stored status): the one rule for who is flagged on gold, with the
+    dimensions that decided it (``status_dimensions``)."""
     if "gold_value" not in frame.columns or frame["gold_value"].isna().all():
         return {}
     return {
-        t.annotator: {"status": t.status, "status_reason": t.reason}
+        t.annotator: {
+            "status": t.status,
+            "status_reason": t.reason,
+            "status_dimensions": list(t.dimensions),
+        }
         for t in first_decisions(frame, rubric)
     }
 
