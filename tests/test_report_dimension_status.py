@@ -10,9 +10,9 @@ import pytest
 
 from connector.judgments import normalise
 from connector.report import flagged_annotators
+from connector.report.build import ReportOptions, build_report
 from connector.report.html import render_html
 from connector.report.markdown import render_markdown
-from connector.report.build import ReportOptions, build_report
 from connector.report.sections import gold_estimates
 from connector.rubric import load_rubric
 
