@@ -418,7 +418,7 @@ class _Reader:
         ordered += sorted(present - set(ordered))
         found = []
         for dimension in ordered:
-            own = stream.select(np.array([d == dimension for d in stream.dimension], dtype=bool))
+            own = stream.select(np.asarray(stream.dimension == dimension, dtype=bool))
             n, k = len(own), own.correct
             gating = self.rubric.gates(dimension)
             found.append(
