@@ -429,7 +429,7 @@ def test_status_change_describes_itself() -> None:
         status="retraining",
         evidence={
             "event": "batch_assigned",
-            "reason": "waits for retraining batch b-1 (16 gold judgments)",
+            "reason": "waits for retraining batch b-1 (16 gold items)",
         },
     )
-    assert waiting.describe() == "a5: waits for retraining batch b-1 (16 gold judgments)"
+    assert waiting.describe() == "a5: waits for retraining batch b-1 (16 gold items)"

@@ -50,8 +50,8 @@ Rules
   alarm of the restarted chart, and the window qualifies (the same rule as qualifying, so no
   flapping around q).
 - retraining: waits for a calibration batch (:func:`needs_retraining_batch` names who needs
-  one, :func:`assign_retraining_batch` records its id); once the batch holds its gold
-  judgments (``batch_gold``, default m) it is evaluated alone: if it qualifies → **qualified**,
+  one, :func:`assign_retraining_batch` records its id); once the annotator has judged its
+  gold items (``batch_gold``, default m) it is evaluated alone: if it qualifies → **qualified**,
   otherwise a failure, and the annotator waits for a new batch.
 - → **suspended**: at the ``policy.max_retraining_failures``-th (2nd) failed retraining batch,
   or when a ``policy.max_retraining_episodes + 1``-th (3rd) retraining episode would start.
@@ -132,8 +132,8 @@ class Policy:
         arl0: in-control average run length of the gold chart, in gold judgments.
         window: gold judgments after probation began before it can end (default: the rubric's
             ``min_gold_judgments``).
-        retraining_batch_gold: gold judgments that complete a retraining batch (default: the
-            rubric's ``min_gold_judgments``).
+        retraining_batch_gold: gold items judged that complete a retraining batch (default:
+            the rubric's ``min_gold_judgments``).
         max_retraining_failures: the failed retraining batch that suspends (2: the second).
         max_retraining_episodes: retraining episodes allowed; needing one more suspends.
     """
@@ -168,7 +168,7 @@ class StatusState:
         since: regular gold judgments the annotator had when this status began.
         episodes: retraining episodes so far; failures: failed retraining batches so far.
         batch_id: the retraining batch waited for (None: one should be pushed).
-        batch_gold: gold judgments that complete ``batch_id``.
+        batch_gold: gold items whose judgments complete ``batch_id``.
         retraining_batches: every retraining batch of the annotator, kept out of the windows.
     """
 
@@ -822,8 +822,9 @@ def assign_retraining_batch(
     gold_judgments: int | None = None,
     policy: Policy | None = None,
 ) -> Transition:
-    """Record that ``batch_id`` was pushed for an annotator in retraining; its gold judgments
-    (``gold_judgments``, default the policy's or the rubric's minimum) will decide.
+    """Record that ``batch_id`` was pushed for an annotator in retraining; its gold items
+    (``gold_judgments`` of them, default the policy's or the rubric's minimum), judged on every
+    dimension they have a gold answer for, will decide.
 
     Raises:
         ValueError: the annotator is not in retraining, or the batch id is empty.
@@ -841,7 +842,7 @@ def assign_retraining_batch(
     reader.use_window("all gold judgments", reader.regular, chart=False)
     return reader.move(
         "retraining",
-        f"waits for retraining batch {batch_id} ({needed} gold judgments)",
+        f"waits for retraining batch {batch_id} ({needed} gold items)",
         event="batch_assigned",
         batch_id=batch_id,
         batch_gold=needed,
