@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 from bench_metrics import best_of, rubric, synthetic
 
@@ -32,9 +31,7 @@ def main() -> None:
     names = sorted(frame["annotator"].astype(str).unique())
     first_seconds, first = best_of(args.runs, lambda: first_decisions(frame, rules))
     print(f"first_decisions: {first_seconds:.3f} s, {len(first)} decisions", flush=True)
-    qualified = {
-        name: StatusState(annotator=name, status="qualified", since=20) for name in names
-    }
+    qualified = {name: StatusState(annotator=name, status="qualified", since=20) for name in names}
     all_seconds, moved = best_of(args.runs, lambda: decide_all(frame, qualified, rules))
     print(f"decide_all (qualified): {all_seconds:.3f} s, {len(moved)} transitions", flush=True)
     print(

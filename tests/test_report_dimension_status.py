@@ -14,7 +14,7 @@ from connector.report.build import ReportOptions, build_report
 from connector.report.html import render_html
 from connector.report.markdown import render_markdown
 from connector.report.sections import gold_estimates
-from connector.rubric import load_rubric
+from connector.rubric import load_rubric, parse_rubric
 
 RUBRIC = load_rubric("rubrics/response-quality/v1.yaml")  # qualify 0.85, retrain 0.80, min 20
 
@@ -85,3 +85,49 @@ def test_decisions_without_dimensions_flag_every_dimension(report: dict[str, Any
     }
     flagged = {(f.annotator, f.dimension) for f in flagged_annotators(legacy)}
     assert flagged == {("unsafe", "helpfulness"), ("unsafe", "safety")}
+
+
+def test_each_dimension_says_whether_it_decides_statuses(report: dict[str, Any]) -> None:
+    assert report["dimensions"]["safety"]["gating"] is True
+    assert "**Decides statuses:** yes" in " ".join(render_markdown(report).split())
+    rubric = parse_rubric(
+        """\
+id: pairwise
+version: 1
+changelog: test
+guidelines: Judge carefully.
+dimensions:
+  - name: overall
+    question: Which response is better?
+    kind: preference
+    values: [a, b]
+    level: nominal
+  - name: strength
+    question: How much better?
+    kind: rating
+    values: [1, 2, 3]
+    level: ordinal
+    gating: false
+    gating_reason: margins are judgement calls
+"""
+    )
+    rows = [
+        {"item_id": f"g{k}", "annotator": who, "dimension": d, "value": v, "gold_value": g}
+        for k in range(20)
+        for who in ("x", "y")
+        for d, v, g in (("overall", "a", "a"), ("strength", 1 + (k % 2), 2))
+    ]
+    built = build_report(normalise(pd.DataFrame(rows)), rubric, options=ReportOptions(resamples=0))
+    strength = built["dimensions"]["strength"]
+    assert (strength["gating"], strength["gating_reason"]) == (
+        False,
+        "margins are judgement calls",
+    )
+    text = " ".join(render_markdown(built).split())
+    assert "**Decides statuses:** no (gating: false): margins are judgement calls" in text
+    assert "margins are judgement calls" in render_html(built)
+    # strength is half wrong but does not gate: both qualify on overall
+    assert {e["annotator"]: e["status"] for e in built["annotators"]} == {
+        "x": "qualified",
+        "y": "qualified",
+    }

@@ -1136,6 +1136,14 @@ def test_a_dimension_can_be_marked_not_gating_with_a_reason() -> None:
     assert parse_rubric(explicit).content_hash == parse_rubric(TWO_DIMENSIONS).content_hash
 
 
+def test_a_broken_gating_dimension_is_not_also_reported_as_missing() -> None:
+    broken = NOT_GATING.replace("values: [a, b, tie]", "values: [a, b, tie, both]")
+    with pytest.raises(RubricError) as caught:
+        parse_rubric(broken)
+    assert "value 'both'" in str(caught.value)
+    assert "every dimension has 'gating: false'" not in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [

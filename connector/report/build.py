@@ -357,6 +357,8 @@ class _DimensionReport:
             "weights": self.level_weights.name,
             "weight_distances": self.level_weights.distances,
             "target_alpha": self.rubric.target_alpha_for(dim.name),
+            "gating": dim.gating,
+            "gating_reason": dim.gating_reason,
             "n_items": summary.n_items,
             "n_pairable_items": summary.n_pairable_items,
             "n_judgments": summary.n_judgments,
