@@ -196,6 +196,13 @@ def test_a_non_gating_dimension_is_reported_but_never_decides() -> None:
     assert (strength.dimension, strength.gating, strength.correct) == ("strength", False, 10)
     assert strength.gating_reason == "margins are judgement calls"
     assert transition.evidence_dict()["dimensions"][1]["gating"] is False
+    # gold on the non-gating dimension alone decides nothing
+    only = must(decide(history([{"strength": 1}] * 25), None, NOT_GATING))
+    assert (only.status, only.dimensions) == ("candidate", ())
+    assert only.reason == (
+        "no gold judgments on a gating dimension (all gold judgments); qualifying needs at "
+        "least 20 on one"
+    )
 
 
 # --- qualified, probation, retraining ---------------------------------------------------------

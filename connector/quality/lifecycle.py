@@ -646,7 +646,10 @@ def _candidate_rules(reader: _Reader, *, prefix: str) -> Transition:
     parts += [
         f"{reader.dimension_counts(d)}; qualifying needs at least {m}" for d in reader.pending(m)
     ]
-    reason = "; ".join(parts) or f"no gold judgments ({reader.window_name}); qualifying needs {m}"
+    reason = "; ".join(parts) or (
+        f"no gold judgments on a gating dimension ({reader.window_name}); qualifying needs at "
+        f"least {m} on one"
+    )
     return reader.move("candidate", prefix + reason, dimensions=[*short, *reader.pending(m)])
 
 
