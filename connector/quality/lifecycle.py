@@ -376,10 +376,6 @@ def qualifies(correct: int, n: int, rubric: Rubric, *, z: float = Z_ONE_SIDED_95
     )
 
 
-def _upper(correct: int, n: int, z: float) -> float:
-    return wilson_interval(correct, n, z=z)[1] if n else math.nan
-
-
 def _pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
@@ -473,16 +469,6 @@ class _Reader:
     @property
     def k(self) -> int:
         return self.window.correct
-
-    def upper(self) -> float:
-        return _upper(self.k, self.n, self.policy.z)
-
-    def lower(self) -> float:
-        return wilson_interval(self.k, self.n, z=self.policy.z)[0] if self.n else math.nan
-
-    def counts(self) -> str:
-        accuracy = f" ({_pct(self.k / self.n)})" if self.n else ""
-        return f"{self.k}/{self.n} gold judgments right{accuracy} ({self.window_name})"
 
     def evidence(self) -> Evidence:
         n, k = self.n, self.k
