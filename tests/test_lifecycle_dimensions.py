@@ -14,6 +14,7 @@ from connector.quality.lifecycle import (
     AnnotatorEvidence,
     StatusState,
     Transition,
+    assign_retraining_batch,
     decide,
     decide_all,
     first_decisions,
@@ -141,6 +142,14 @@ def test_a_failing_dimension_sends_a_candidate_to_retraining_naming_it() -> None
         decide(history(items(helpfulness=ones(20), safety=half)), state("candidate"), RUBRIC)
     )
     assert (transition.status, transition.dimensions) == ("retraining", ("safety",))
+    # the batch pushed for it keeps naming safety, through the stored state
+    stored = StatusState.from_record("ann", "retraining", transition.evidence_dict())
+    assert stored.decided_by == ("safety",)
+    assigned = assign_retraining_batch(
+        history(items(helpfulness=ones(20), safety=half)), stored, RUBRIC, batch_id="rt-1"
+    )
+    assert (assigned.event, assigned.dimensions) == ("batch_assigned", ("safety",))
+    assert assigned.evidence_dict()["decided_by"] == ["safety"]
     upper = wilson_interval(10, 20, z=1.6448536269514722)[1]
     assert transition.reason == (
         "safety: 10/20 gold judgments right (50.0%) (all gold judgments): the Wilson upper "

@@ -330,7 +330,7 @@ def test_status_is_decided_on_every_dimension_and_names_it_everywhere(tmp_path: 
 
     world = World(
         tmp_path,
-        gold_items=20,
+        gold_items=40,  # 20 judged, 20 left for a retraining batch
         rubric=REPO / "rubrics" / "rlhf-pairwise" / "v2.yaml",
         answers={"overall": "a", "strength": 2},
     )
@@ -341,8 +341,10 @@ def test_status_is_decided_on_every_dimension_and_names_it_everywhere(tmp_path: 
                     f"t-g{i}", f"g{i}", annotator=who, value={"overall": "a", "strength": strength}
                 )
         result = world.sync()
-        changes = {c.annotator: c for c in result.status_changes}
+        changes = {c.annotator: c for c in result.status_changes if c.evidence["event"] == "status"}
         assert (changes[GOOD].status, changes[CARELESS].status) == ("qualified", "retraining")
+        [assigned] = [c for c in result.status_changes if c.evidence["event"] == "batch_assigned"]
+        assert (assigned.annotator, assigned.evidence["decided_by"]) == (CARELESS, ["strength"])
         careless = changes[CARELESS].evidence
         assert careless["decided_by"] == ["strength"]
         assert careless["reason"].startswith("strength: 10/20 gold judgments right (50.0%)")
@@ -358,6 +360,14 @@ def test_status_is_decided_on_every_dimension_and_names_it_everywhere(tmp_path: 
         assert entry["status_dimensions"] == ["strength"]
         flagged = {(f.annotator, f.dimension) for f in flagged_annotators(report)}
         assert flagged == {(CARELESS, "strength")}
+        # the next sync reads the stored decision (a retraining batch was assigned since): it
+        # still names strength
+        current = world.store.current_statuses("p", "rlhf-pairwise")[CARELESS].evidence
+        assert (current["event"], current["decided_by"]) == ("batch_assigned", ["strength"])
+        world.sync()
+        report = json.loads((tmp_path / "reports" / "p" / "latest.json").read_text())
+        entry = next(e for e in report["annotators"] if e["annotator"] == CARELESS)
+        assert (entry["status"], entry["status_dimensions"]) == ("retraining", ["strength"])
     finally:
         world.store.close()
 

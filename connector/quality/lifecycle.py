@@ -170,6 +170,8 @@ class StatusState:
         batch_id: the retraining batch waited for (None: one should be pushed).
         batch_gold: gold items whose judgments complete ``batch_id``.
         retraining_batches: every retraining batch of the annotator, kept out of the windows.
+        decided_by: the dimensions that decided the current status (kept while a retraining
+            batch is assigned, so every surface still names them).
     """
 
     annotator: str
@@ -180,6 +182,7 @@ class StatusState:
     batch_id: str | None = None
     batch_gold: int | None = None
     retraining_batches: tuple[str, ...] = ()
+    decided_by: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -190,6 +193,7 @@ class StatusState:
             "batch_id": self.batch_id,
             "batch_gold": self.batch_gold,
             "retraining_batches": list(self.retraining_batches),
+            "decided_by": list(self.decided_by),
         }
 
     @classmethod
@@ -217,6 +221,7 @@ class StatusState:
             batch_id=None if batch_id is None else str(batch_id),
             batch_gold=None if batch_gold is None else int(batch_gold),
             retraining_batches=tuple(str(b) for b in stored.get("retraining_batches") or ()),
+            decided_by=tuple(str(d) for d in stored.get("decided_by") or ()),
         )
 
 
@@ -511,10 +516,14 @@ class _Reader:
         **changes: Any,
     ) -> Transition:
         fresh = status != self.state.status
+        names = tuple(d.dimension for d in dimensions)
+        if event == "batch_assigned":  # bookkeeping: the status stands on what decided it
+            names = self.state.decided_by
         state = replace(
             self.state,
             status=status,
             since=len(self.regular) if fresh else self.state.since,
+            decided_by=names,
             **changes,
         )
         return Transition(
@@ -525,7 +534,7 @@ class _Reader:
             evidence=self.evidence(),
             state=state,
             event=event,
-            dimensions=tuple(d.dimension for d in dimensions),
+            dimensions=names,
         )
 
     def retrain(self, reason: str, dimensions: Iterable[DimensionEvidence]) -> Transition:
