@@ -358,6 +358,20 @@ def _transition_alert(transition: Transition, project: str) -> Alert:
         fields["Gold drift (CUSUM)"] = f"{drift.statistic:.2f} (h = {drift.design.h:.2f})" + (
             " — alarm" if drift.alarm else ""
         )
+    if transition.dimensions:
+        fields["Decided by"] = ", ".join(transition.dimensions)
+    decided = set(transition.dimensions)
+    for d in e.dimensions:
+        if d.dimension not in decided:
+            continue
+        figures = f"{d.correct}/{d.judgments} right ({_pct(d.accuracy)})" + (
+            f", Wilson [{_pct(d.interval[0])}, {_pct(d.interval[1])}]" if d.interval else ""
+        )
+        if d.drift is not None:
+            figures += f", CUSUM {d.drift.statistic:.2f} (h = {d.drift.design.h:.2f})" + (
+                " — alarm" if d.drift.alarm else ""
+            )
+        fields[f"Gold on {d.dimension}"] = figures
     previous = transition.previous or "new"
     change = (
         f"{previous} → {transition.status}"

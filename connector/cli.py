@@ -852,7 +852,8 @@ def annotators(
     except ConnectorError as exc:
         raise _fail(str(exc)) from None
     table = Table(title=f"{project.key}: annotators under {rubric.ref}")
-    for column in ("Annotator", "Status", "Since", "Gold", "Accuracy [95% CI]", "Reason"):
+    columns = ("Annotator", "Status", "Since", "Gold", "Accuracy [95% CI]", "Decided by", "Reason")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for decision in decisions:
         evidence = decision.evidence
@@ -870,6 +871,7 @@ def annotators(
             decision.decided_at.strftime("%Y-%m-%d %H:%M"),
             f"{correct}/{judged}" if judged is not None else "—",
             shown,
+            ", ".join(str(d) for d in evidence.get("decided_by") or ()) or "—",
             str(evidence.get("reason", "")),
         )
     Console(width=160).print(table)

@@ -319,12 +319,21 @@ class _ProjectSync:
         self.release_gold(report, now)
         # The lifecycle's stored decision is the status every surface shows (one owner).
         status = {
-            name: (d.status, str(d.evidence.get("reason") or "")) for name, d in stored.items()
+            name: (
+                d.status,
+                str(d.evidence.get("reason") or ""),
+                [str(x) for x in d.evidence.get("decided_by") or ()],
+            )
+            for name, d in stored.items()
         }
-        status.update({t.annotator: (t.status, t.reason) for t in self.transitions})
+        status.update(
+            {t.annotator: (t.status, t.reason, list(t.dimensions)) for t in self.transitions}
+        )
         for entry in report["annotators"]:
             if entry["annotator"] in status:
-                entry["status"], entry["status_reason"] = status[entry["annotator"]]
+                (entry["status"], entry["status_reason"], entry["status_dimensions"]) = status[
+                    entry["annotator"]
+                ]
         return report, changes
 
     def record(self, transitions: Sequence[Transition], now: datetime) -> list[StatusChange]:

@@ -8,6 +8,9 @@ through its failure paths in milliseconds.
     platform = MemoryPlatform(page_size=2)
     platform.annotate("t1", "i1", annotator="ann@x", value="a")
     platform.fail_pull_on_page[2] = PlatformError("gone", platform="memory")
+
+A value is the answer on ``overall``; a mapping answers several dimensions at once
+(``value={"overall": "a", "strength": 2}``).
 """
 
 from __future__ import annotations
@@ -36,9 +39,16 @@ EPOCH = datetime(2026, 12, 1, tzinfo=UTC)
 class MemoryAnnotation:
     annotation_id: str
     annotator: str
-    value: Value
+    value: Value | Mapping[str, Value]
     updated_at: datetime
     ground_truth: bool = False
+
+    @property
+    def values(self) -> dict[str, Value]:
+        """The answers by dimension (a plain value answers ``overall``)."""
+        if isinstance(self.value, Mapping):
+            return dict(self.value)
+        return {"overall": self.value}
 
 
 @dataclass
@@ -78,7 +88,7 @@ class MemoryPlatform:
         item_key: str,
         *,
         annotator: str,
-        value: Value,
+        value: Value | Mapping[str, Value],
         ground_truth: bool = False,
     ) -> str:
         now = self.tick()
@@ -111,7 +121,6 @@ class MemoryPlatform:
             (t for t in self.tasks.values() if since is None or t.updated_at > since),
             key=lambda t: (t.updated_at, t.task_id),
         )
-        dimension = "overall"
         for number, start in enumerate(range(0, len(changed), self.page_size), start=1):
             if number in self.fail_pull_on_page:
                 raise self.fail_pull_on_page.pop(number)
@@ -125,23 +134,24 @@ class MemoryPlatform:
                             GroundTruth(
                                 annotation_id=a.annotation_id,
                                 author=a.annotator,
-                                values={dimension: a.value},
+                                values=a.values,
                                 updated_at=a.updated_at,
                             )
                         )
                         if a.annotator in gold_authors:
                             continue
-                    judgments.append(
+                    judgments.extend(
                         PulledJudgment(
                             task_id=task.task_id,
                             annotation_id=a.annotation_id,
                             annotator=a.annotator,
                             dimension=dimension,
-                            value=a.value,
+                            value=value,
                             submitted_at=a.updated_at,
                             updated_at=a.updated_at,
                             lead_time_s=5.0,
                         )
+                        for dimension, value in a.values.items()
                     )
                 seen.append(
                     TaskSeen(

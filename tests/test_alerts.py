@@ -346,7 +346,14 @@ def test_alerts_for_report_and_transitions() -> None:
     ]
     probation, alpha = alerts
     assert probation.text.startswith(
-        "proj: annotator ann qualified → probation. gold drift alarm: the CUSUM reached 2.01"
+        "proj: annotator ann qualified → probation. gold drift alarm on overall: the CUSUM "
+        "reached 2.01"
+    )
+    assert probation.fields["Decided by"] == "overall"
+    # Wilson 30/37 at z = 1.645 by hand: centre (0.8108 + z²/74) / (1 + z²/37) = 0.7896,
+    # half-width z·sqrt(0.8108·0.1892/37 + z²/5476) / (1 + z²/37) = 0.1044
+    assert probation.fields["Gold on overall"] == (
+        "30/37 right (81.1%), Wilson [68.5%, 89.4%], CUSUM 2.01 (h = 1.84) — alarm"
     )
     assert probation.fields["Gold"] == "30/37 right (81.1%), since qualified"
     assert probation.fields["Gold drift (CUSUM)"] == "2.01 (h = 1.84) — alarm"

@@ -115,6 +115,7 @@ def test_annotators_table_shows_status_and_evidence(tmp_path: Path) -> None:
                         "gold_accuracy": 0.6,
                         "wilson": [0.44, 0.74],
                         "reason": "upper bound below the retrain threshold",
+                        "decided_by": ["safety"],
                     },
                 )
             ],
@@ -126,3 +127,5 @@ def test_annotators_table_shows_status_and_evidence(tmp_path: Path) -> None:
     assert "15/25" in result.output
     assert "60.0% [44.0%, 74.0%]" in result.output
     assert "2026-01-02 03:04" in result.output
+    assert "Decided by" in result.output
+    assert "safety" in result.output.split("Decided by", 1)[1]

@@ -86,8 +86,10 @@ def test_qualifies(correct: int, n: int, expected: bool) -> None:
 def test_first_seen_becomes_candidate() -> None:
     transition = must(decide(history(right(5)), None, RUBRIC))
     assert (transition.previous, transition.status) == (None, "candidate")
-    assert transition.reason == "5/5 gold judgments right (100.0%) (all gold judgments); " + (
-        "qualifying needs at least 20"
+    assert (
+        transition.reason
+        == "overall: 5/5 gold judgments right (100.0%) (all gold judgments); "
+        + ("qualifying needs at least 20")
     )
 
 
@@ -101,7 +103,7 @@ def test_candidate_qualifies_on_the_interval_rule() -> None:
     assert (transition.previous, transition.status) == ("candidate", "qualified")
     assert transition.state.since == 20
     assert transition.reason == (
-        "19/20 gold judgments right (95.0%) (all gold judgments): at least 85.0%, and the "
+        "overall: 19/20 gold judgments right (95.0%) (all gold judgments): at least 85.0%, and the "
         "Wilson lower bound 80.4% is at least 80.0%"
     )
 
@@ -173,7 +175,9 @@ def test_drift_alarm_puts_on_probation() -> None:
     assert drift.design.h == pytest.approx(1.835, abs=0.01)
     assert transition.evidence.window == "since qualified"
     assert (transition.evidence.judgments, transition.evidence.correct) == (37, 30)
-    assert transition.reason.startswith("gold drift alarm: the CUSUM reached 2.01 ≥ h = 1.84")
+    assert transition.reason.startswith(
+        "gold drift alarm on overall: the CUSUM reached 2.01 ≥ h = 1.84"
+    )
     assert transition.state.since == 57
     assert transition.evidence_dict()["gold_drift"]["alarm_at"] == 36
 
@@ -198,7 +202,7 @@ def test_probation_recovers() -> None:
     recovered = must(decide(history([*past, *wrong(1), *right(19)]), probation, RUBRIC))
     assert (recovered.previous, recovered.status) == ("probation", "qualified")
     assert recovered.evidence.window == "since probation"
-    assert recovered.reason.startswith("recovered: 19/20 gold judgments right")
+    assert recovered.reason.startswith("recovered: overall: 19/20 gold judgments right")
     assert recovered.state.since == 60
 
 
@@ -303,7 +307,9 @@ def test_failed_batch_needs_another() -> None:
     assert (transition.status, transition.event) == ("retraining", "batch_failed")
     assert transition.state.failures == 1
     assert transition.state.batch_id is None
-    assert transition.reason.startswith("failed retraining batch rt-1: 15/20 right (75.0%)")
+    assert transition.reason.startswith(
+        "failed retraining batch rt-1: overall: 15/20 gold judgments right (75.0%)"
+    )
     assert needs_retraining_batch([transition]) == ["ann"]
 
 
@@ -423,7 +429,7 @@ def test_status_change_describes_itself() -> None:
         status="retraining",
         evidence={
             "event": "batch_assigned",
-            "reason": "waits for retraining batch b-1 (16 gold judgments)",
+            "reason": "waits for retraining batch b-1 (16 gold items)",
         },
     )
-    assert waiting.describe() == "a5: waits for retraining batch b-1 (16 gold judgments)"
+    assert waiting.describe() == "a5: waits for retraining batch b-1 (16 gold items)"

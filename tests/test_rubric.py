@@ -1086,3 +1086,92 @@ def test_shipped_rubrics_keep_the_hash_they_had_before_first_and_second(
     # Hashes computed at commit 02f7cef, before Dimension.first/second existed: stored
     # judgments and batches name their rubric by this hash.
     assert load_rubric(RUBRICS / path).content_hash == f"sha256:{content_hash}"
+
+
+# --- gating: false -------------------------------------------------------------------------
+
+TWO_DIMENSIONS = (
+    VALID
+    + """\
+  - name: strength
+    question: How much better?
+    kind: rating
+    values: [1, 2, 3]
+    level: ordinal
+"""
+)
+NOT_GATING = TWO_DIMENSIONS + "    gating: false\n    gating_reason: margins are judgement calls\n"
+
+
+def test_shipped_rubric_hashes_do_not_move_with_the_gating_option() -> None:
+    # The hashes at commit 724cebd, before dimensions could be marked gating: false.
+    shipped = sorted(RUBRICS.glob("*/v*.yaml"))
+    assert {p.relative_to(RUBRICS).as_posix(): load_rubric(p).content_hash for p in shipped} == {
+        "mt-bench/v1.yaml": (
+            "sha256:5000410c72430f448dda4368f2a38e4cab01cd48d58c0d016838d7c136843450"
+        ),
+        "response-quality/v1.yaml": (
+            "sha256:6910851324b4d8a4b7a1961b0b8199b1a8bc63eb00952836f55166c04f6c2a0d"
+        ),
+        "rlhf-pairwise/v1.yaml": (
+            "sha256:755bf5dbe53fe330b1b562ff7b74dbbf0c6e463498ce97226e6c86ae8c9aa465"
+        ),
+        "rlhf-pairwise/v2.yaml": (
+            "sha256:4b84eb2bd5fd3ddf05ab317985212e80e7a722dc5e51a4461e58d886450bd656"
+        ),
+    }
+
+
+def test_a_dimension_can_be_marked_not_gating_with_a_reason() -> None:
+    rubric = parse_rubric(NOT_GATING)
+    strength = rubric.dimension("strength")
+    assert (strength.gating, strength.gating_reason) == (False, "margins are judgement calls")
+    assert rubric.gating_dimensions == ("overall",)
+    assert rubric.gates("overall")
+    assert not rubric.gates("strength")
+    assert rubric.gates("not-in-the-rubric")  # unknown dimensions are never silently skipped
+    assert rubric.content_hash != parse_rubric(TWO_DIMENSIONS).content_hash
+    # Writing the default out changes nothing.
+    explicit = TWO_DIMENSIONS + "    gating: true\n"
+    assert parse_rubric(explicit).content_hash == parse_rubric(TWO_DIMENSIONS).content_hash
+
+
+def test_a_broken_gating_dimension_is_not_also_reported_as_missing() -> None:
+    broken = NOT_GATING.replace("values: [a, b, tie]", "values: [a, b, tie, both]")
+    with pytest.raises(RubricError) as caught:
+        parse_rubric(broken)
+    assert "value 'both'" in str(caught.value)
+    assert "every dimension has 'gating: false'" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (
+            TWO_DIMENSIONS + "    gating: false\n",
+            17,
+            "dimension 'strength': 'gating: false' needs a 'gating_reason'",
+        ),
+        (
+            TWO_DIMENSIONS + "    gating_reason: why not\n",
+            17,
+            "dimension 'strength': 'gating_reason' applies only with 'gating: false'",
+        ),
+        (
+            TWO_DIMENSIONS + "    gating: no-thanks\n",
+            17,
+            "dimension 'strength': 'gating' must be true or false, got",
+        ),
+        (
+            edit("    level: nominal\n", "    level: nominal\n    gating: false\n")
+            + "    gating_reason: x\n",
+            6,
+            "every dimension has 'gating: false', so no gold result could qualify anyone",
+        ),
+    ],
+)
+def test_bad_gating_option_names_line_and_what_to_do(text: str, line: int, message: str) -> None:
+    with pytest.raises(RubricError) as caught:
+        parse_rubric(text)
+    assert caught.value.line == line
+    assert message in str(caught.value)

@@ -27,7 +27,9 @@ RUBRIC = REPO / "rubrics" / "rlhf-pairwise" / "v1.yaml"
 GOOD, CARELESS, LEAD = "good@x", "careless@x", "lead@x"
 
 
-def _gold_file(path: Path, n: int, answer: str = "a") -> Path:
+def _gold_file(
+    path: Path, n: int, answer: str = "a", answers: dict[str, Any] | None = None
+) -> Path:
     path.write_text(
         "".join(
             json.dumps(
@@ -36,7 +38,7 @@ def _gold_file(path: Path, n: int, answer: str = "a") -> Path:
                     "prompt": "p",
                     "response_a": "x",
                     "response_b": "y",
-                    "answers": {"overall": answer},
+                    "answers": answers or {"overall": answer},
                 }
             )
             + "\n"
@@ -49,11 +51,19 @@ def _gold_file(path: Path, n: int, answer: str = "a") -> Path:
 class World:
     """A project on the in-memory platform, its config and store."""
 
-    def __init__(self, tmp_path: Path, *, gold_items: int = 0, toml: str = "") -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        *,
+        gold_items: int = 0,
+        toml: str = "",
+        rubric: Path = RUBRIC,
+        answers: dict[str, Any] | None = None,
+    ) -> None:
         self.tmp_path = tmp_path
         gold = ""
         if gold_items:
-            self.gold_path = _gold_file(tmp_path / "gold.jsonl", gold_items)
+            self.gold_path = _gold_file(tmp_path / "gold.jsonl", gold_items, answers=answers)
             gold = f'gold = "{self.gold_path}"\n'
         path = tmp_path / "iaa.toml"
         path.write_text(
@@ -61,7 +71,7 @@ class World:
             f'[reports]\ndir = "{tmp_path / "reports"}"\n'
             '[[platforms]]\nname = "mem"\nkind = "label-studio"\nurl = "http://127.0.0.1:9"\n'
             'token_env = "UNUSED"\n[[projects]]\nkey = "p"\nplatform = "mem"\n'
-            f'project_id = 1\nrubric = "{RUBRIC}"\noverlap_seconds = 1\n' + gold + toml
+            f'project_id = 1\nrubric = "{rubric}"\noverlap_seconds = 1\n' + gold + toml
         )
         self.config: Config = load_config(path)
         self.store = Store.open(self.config.store_url)
@@ -304,10 +314,60 @@ def test_one_rule_says_who_is_flagged_on_every_surface(tmp_path: Path) -> None:
         flagged = {f.annotator: f.reasons for f in flagged_annotators(report)}
         assert set(flagged) == {CARELESS}
         [reason] = flagged[CARELESS]
-        assert reason.startswith("retraining: 10/20 gold judgments right (50.0%)")
+        assert reason.startswith("retraining: overall: 10/20 gold judgments right (50.0%)")
         assert "Flagged" not in world.platform.description
         assert CARELESS not in world.platform.description
         assert "1 annotator flagged" in render_html(report)
+    finally:
+        world.store.close()
+
+
+def test_status_is_decided_on_every_dimension_and_names_it_everywhere(tmp_path: Path) -> None:
+    """rlhf-pairwise v2 has two gating dimensions, overall and strength. Right on every overall
+    gold answer and on half the strength ones: the sync sends the annotator to retraining on
+    strength, and the stored decision, the alert and the report all name strength."""
+    from connector.report import flagged_annotators
+
+    world = World(
+        tmp_path,
+        gold_items=40,  # 20 judged, 20 left for a retraining batch
+        rubric=REPO / "rubrics" / "rlhf-pairwise" / "v2.yaml",
+        answers={"overall": "a", "strength": 2},
+    )
+    try:
+        for i in range(20):
+            for who, strength in ((GOOD, 2), (CARELESS, 2 if i % 2 else 3)):
+                world.platform.annotate(
+                    f"t-g{i}", f"g{i}", annotator=who, value={"overall": "a", "strength": strength}
+                )
+        result = world.sync()
+        changes = {c.annotator: c for c in result.status_changes if c.evidence["event"] == "status"}
+        assert (changes[GOOD].status, changes[CARELESS].status) == ("qualified", "retraining")
+        [assigned] = [c for c in result.status_changes if c.evidence["event"] == "batch_assigned"]
+        assert (assigned.annotator, assigned.evidence["decided_by"]) == (CARELESS, ["strength"])
+        careless = changes[CARELESS].evidence
+        assert careless["decided_by"] == ["strength"]
+        assert careless["reason"].startswith("strength: 10/20 gold judgments right (50.0%)")
+        shown = {d["dimension"]: d["gold_correct"] for d in careless["dimensions"]}
+        assert shown == {"overall": 20, "strength": 10}
+        stored = world.store.current_statuses("p", "rlhf-pairwise")[CARELESS]
+        assert stored.evidence["decided_by"] == ["strength"]
+        [alert] = [t for t in world.texts() if CARELESS in t and "retraining" in t]
+        assert "Gold on strength" in alert
+        assert "strength: 10/20 gold judgments right" in alert
+        report = json.loads((tmp_path / "reports" / "p" / "latest.json").read_text())
+        entry = next(e for e in report["annotators"] if e["annotator"] == CARELESS)
+        assert entry["status_dimensions"] == ["strength"]
+        flagged = {(f.annotator, f.dimension) for f in flagged_annotators(report)}
+        assert flagged == {(CARELESS, "strength")}
+        # the next sync reads the stored decision (a retraining batch was assigned since): it
+        # still names strength
+        current = world.store.current_statuses("p", "rlhf-pairwise")[CARELESS].evidence
+        assert (current["event"], current["decided_by"]) == ("batch_assigned", ["strength"])
+        world.sync()
+        report = json.loads((tmp_path / "reports" / "p" / "latest.json").read_text())
+        entry = next(e for e in report["annotators"] if e["annotator"] == CARELESS)
+        assert (entry["status"], entry["status_dimensions"]) == ("retraining", ["strength"])
     finally:
         world.store.close()
 

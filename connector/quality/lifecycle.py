@@ -2,7 +2,28 @@
 
 One state per annotator and rubric, moved one step at a time by :func:`decide` from the
 annotator's gold stream (:func:`connector.quality.streams.gold_streams`: right/wrong per gold
-judgment, pooled over dimensions, oldest first). Every :class:`Transition` carries its evidence.
+judgment, oldest first). Every :class:`Transition` carries its evidence.
+
+Every dimension decides on its own gold
+---------------------------------------
+The window is split by dimension, and each rule below reads each *gating* dimension alone: its
+own counts, Wilson bounds and CUSUM chart (a pooled rate would let an annotator excellent on
+``overall`` and careless on ``safety`` qualify). "At least m judgments" is per dimension; a
+dimension with fewer is *pending*: it blocks nothing, and the reason says so. So:
+
+- a status moves *down* (retraining, probation) when **any** gating dimension meets the rule;
+- it moves *up* (qualified) when **every** gating dimension with at least m judgments
+  qualifies, and at least one has them; leaving probation also needs every gating dimension
+  with gold to have ``policy.window`` judgments since probation began (none may be pending);
+- a retraining batch is complete when its gold *items* (``batch_gold``) are judged, then
+  decided per dimension in the same way (with ``min(m, batch_gold)`` as the minimum).
+
+A rubric dimension marked ``gating: false`` (e.g. a strength scale) is reported in the
+evidence, never decides; a dimension the rubric does not name gates. Each transition names the
+dimensions that decided (:attr:`Transition.dimensions`, ``decided_by`` in the stored evidence)
+and the reason starts each dimension's part with its name. The pooled figures stay in the
+evidence as a summary. With d gating dimensions there are d charts, so the false-alarm rate of
+"any chart alarms" is up to d times one chart's (ARL0 500 judgments per dimension).
 
 Notation: ``q`` = qualify threshold (0.85), ``r`` = retrain threshold (0.80), ``m`` = minimum
 gold judgments (20) of the rubric; bounds are Wilson bounds at ``z = 1.645``, i.e. one-sided 95%
@@ -29,8 +50,8 @@ Rules
   alarm of the restarted chart, and the window qualifies (the same rule as qualifying, so no
   flapping around q).
 - retraining: waits for a calibration batch (:func:`needs_retraining_batch` names who needs
-  one, :func:`assign_retraining_batch` records its id); once the batch holds its gold
-  judgments (``batch_gold``, default m) it is evaluated alone: if it qualifies → **qualified**,
+  one, :func:`assign_retraining_batch` records its id); once the annotator has judged its
+  gold items (``batch_gold``, default m) it is evaluated alone: if it qualifies → **qualified**,
   otherwise a failure, and the annotator waits for a new batch.
 - → **suspended**: at the ``policy.max_retraining_failures``-th (2nd) failed retraining batch,
   or when a ``policy.max_retraining_episodes + 1``-th (3rd) retraining episode would start.
@@ -77,6 +98,7 @@ from connector.rubric import Rubric
 __all__ = [
     "Z_ONE_SIDED_95",
     "AnnotatorEvidence",
+    "DimensionEvidence",
     "DriftEvidence",
     "Event",
     "Evidence",
@@ -110,8 +132,8 @@ class Policy:
         arl0: in-control average run length of the gold chart, in gold judgments.
         window: gold judgments after probation began before it can end (default: the rubric's
             ``min_gold_judgments``).
-        retraining_batch_gold: gold judgments that complete a retraining batch (default: the
-            rubric's ``min_gold_judgments``).
+        retraining_batch_gold: gold items judged that complete a retraining batch (default:
+            the rubric's ``min_gold_judgments``).
         max_retraining_failures: the failed retraining batch that suspends (2: the second).
         max_retraining_episodes: retraining episodes allowed; needing one more suspends.
     """
@@ -146,8 +168,10 @@ class StatusState:
         since: regular gold judgments the annotator had when this status began.
         episodes: retraining episodes so far; failures: failed retraining batches so far.
         batch_id: the retraining batch waited for (None: one should be pushed).
-        batch_gold: gold judgments that complete ``batch_id``.
+        batch_gold: gold items whose judgments complete ``batch_id``.
         retraining_batches: every retraining batch of the annotator, kept out of the windows.
+        decided_by: the dimensions that decided the current status (kept while a retraining
+            batch is assigned, so every surface still names them).
     """
 
     annotator: str
@@ -158,6 +182,7 @@ class StatusState:
     batch_id: str | None = None
     batch_gold: int | None = None
     retraining_batches: tuple[str, ...] = ()
+    decided_by: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -168,6 +193,7 @@ class StatusState:
             "batch_id": self.batch_id,
             "batch_gold": self.batch_gold,
             "retraining_batches": list(self.retraining_batches),
+            "decided_by": list(self.decided_by),
         }
 
     @classmethod
@@ -195,6 +221,7 @@ class StatusState:
             batch_id=None if batch_id is None else str(batch_id),
             batch_gold=None if batch_gold is None else int(batch_gold),
             retraining_batches=tuple(str(b) for b in stored.get("retraining_batches") or ()),
+            decided_by=tuple(str(d) for d in stored.get("decided_by") or ()),
         )
 
 
@@ -221,12 +248,55 @@ class DriftEvidence:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DimensionEvidence:
+    """One dimension's gold window as read for a decision: its counts, Wilson interval (at
+    the decision's ``z``; None without judgments) and, for qualified and probation decisions,
+    its own CUSUM chart. ``gating`` False: reported, never deciding (``gating_reason`` says
+    why)."""
+
+    dimension: str
+    gating: bool
+    judgments: int
+    correct: int
+    interval: tuple[float, float] | None
+    drift: DriftEvidence | None = None
+    gating_reason: str | None = None
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.judgments if self.judgments else None
+
+    @property
+    def lower(self) -> float:
+        return self.interval[0] if self.interval else math.nan
+
+    @property
+    def upper(self) -> float:
+        return self.interval[1] if self.interval else math.nan
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dimension": self.dimension,
+            "gating": self.gating,
+            "gating_reason": self.gating_reason,
+            "gold_judgments": self.judgments,
+            "gold_correct": self.correct,
+            "gold_accuracy": self.accuracy,
+            "wilson": list(self.interval) if self.interval else None,
+            "gold_drift": self.drift.as_dict() if self.drift else None,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Evidence:
     """The figures a transition was decided from.
 
     ``judgments``/``correct``/``accuracy``/``interval`` describe the ``window`` (the gold
     judgments since the status began, or the retraining batch); ``total_*`` all regular gold.
-    ``interval`` is the Wilson interval at ``z`` (None without judgments).
+    ``interval`` is the Wilson interval at ``z`` (None without judgments). Those pooled
+    figures are a summary: the decision reads ``dimensions`` (the same window per dimension,
+    rubric order); ``gold_drift`` is the chart of the gating dimension nearest its alarm (the
+    first alarmed one if any).
     """
 
     window: str
@@ -244,6 +314,7 @@ class Evidence:
     min_gold_judgments: int
     rubric: str
     rubric_hash: str
+    dimensions: tuple[DimensionEvidence, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -264,6 +335,7 @@ class Evidence:
             },
             "rubric": self.rubric,
             "rubric_hash": self.rubric_hash,
+            "dimensions": [d.as_dict() for d in self.dimensions],
         }
 
 
@@ -271,7 +343,8 @@ class Evidence:
 class Transition:
     """A status decision: from ``previous`` to ``status`` (the same status for the retraining
     bookkeeping events ``batch_assigned`` and ``batch_failed``), with the reason as a sentence,
-    the evidence and the new state."""
+    the evidence and the new state. ``dimensions`` names the dimensions that decided (the
+    failing, drifting or pending ones; every gating one for a qualification)."""
 
     annotator: str
     previous: Status | None
@@ -280,6 +353,7 @@ class Transition:
     evidence: Evidence
     state: StatusState
     event: Event = "status"
+    dimensions: tuple[str, ...] = ()
 
     def evidence_dict(self) -> dict[str, Any]:
         """JSON-able evidence for :class:`connector.store.StatusDecision` (with the state)."""
@@ -288,6 +362,7 @@ class Transition:
             "previous": self.previous,
             "event": self.event,
             "reason": self.reason,
+            "decided_by": list(self.dimensions),
             "state": self.state.as_dict(),
         }
 
@@ -304,10 +379,6 @@ def qualifies(correct: int, n: int, rubric: Rubric, *, z: float = Z_ONE_SIDED_95
         correct / n >= t.qualify_gold_accuracy
         and wilson_interval(correct, n, z=z)[0] >= t.retrain_gold_accuracy
     )
-
-
-def _upper(correct: int, n: int, z: float) -> float:
-    return wilson_interval(correct, n, z=z)[1] if n else math.nan
 
 
 def _pct(value: float) -> str:
@@ -329,6 +400,7 @@ class _Reader:
         self.window_name = "all gold judgments"
         self.window = self.regular
         self.drift: DriftEvidence | None = None
+        self.dimensions: tuple[DimensionEvidence, ...] = ()
 
     @cached_property
     def design(self) -> DriftDesign:
@@ -338,15 +410,58 @@ class _Reader:
         )
 
     def use_window(self, name: str, stream: Stream, *, chart: bool) -> None:
+        """Read ``stream`` as the window, split by dimension, each with its own chart if
+        ``chart``: every dimension with regular gold or gold in the window, rubric order
+        first."""
         self.window_name, self.window = name, stream
-        if chart:
-            result = self.design.run(stream.successes)
-            self.drift = DriftEvidence(
-                statistic=result.last,
-                alarm_at=result.alarm_at,
-                judgments=len(stream),
-                design=self.design,
+        present = {*map(str, self.regular.dimension), *map(str, stream.dimension)}
+        ordered = [d.name for d in self.rubric.dimensions if d.name in present]
+        ordered += sorted(present - set(ordered))
+        found = []
+        for dimension in ordered:
+            own = stream.select(np.asarray(stream.dimension == dimension, dtype=bool))
+            n, k = len(own), own.correct
+            gating = self.rubric.gates(dimension)
+            found.append(
+                DimensionEvidence(
+                    dimension=dimension,
+                    gating=gating,
+                    gating_reason=None
+                    if gating
+                    else self.rubric.dimension(dimension).gating_reason,
+                    judgments=n,
+                    correct=k,
+                    interval=wilson_interval(k, n, z=self.policy.z) if n else None,
+                    drift=self.chart(own) if chart else None,
+                )
             )
+        self.dimensions = tuple(found)
+        charts = [d.drift for d in self.gating if d.drift is not None]
+        alarmed = [c for c in charts if c.alarm]
+        nearest = sorted(charts, key=lambda c: -c.statistic / c.design.h)
+        self.drift = (alarmed or nearest)[0] if charts else None
+
+    def chart(self, stream: Stream) -> DriftEvidence:
+        result = self.design.run(stream.successes)
+        return DriftEvidence(
+            statistic=result.last,
+            alarm_at=result.alarm_at,
+            judgments=len(stream),
+            design=self.design,
+        )
+
+    @property
+    def gating(self) -> tuple[DimensionEvidence, ...]:
+        """The window's dimensions that decide (every dimension unless the rubric marks it
+        ``gating: false``)."""
+        return tuple(d for d in self.dimensions if d.gating)
+
+    def dimension_counts(self, d: DimensionEvidence) -> str:
+        accuracy = f" ({_pct(d.correct / d.judgments)})" if d.judgments else ""
+        return (
+            f"{d.dimension}: {d.correct}/{d.judgments} gold judgments right{accuracy} "
+            f"({self.window_name})"
+        )
 
     def since_status(self) -> Stream:
         start = min(self.state.since, len(self.regular))
@@ -359,16 +474,6 @@ class _Reader:
     @property
     def k(self) -> int:
         return self.window.correct
-
-    def upper(self) -> float:
-        return _upper(self.k, self.n, self.policy.z)
-
-    def lower(self) -> float:
-        return wilson_interval(self.k, self.n, z=self.policy.z)[0] if self.n else math.nan
-
-    def counts(self) -> str:
-        accuracy = f" ({_pct(self.k / self.n)})" if self.n else ""
-        return f"{self.k}/{self.n} gold judgments right{accuracy} ({self.window_name})"
 
     def evidence(self) -> Evidence:
         n, k = self.n, self.k
@@ -397,6 +502,7 @@ class _Reader:
             min_gold_judgments=self.t.min_gold_judgments,
             rubric=self.rubric.ref,
             rubric_hash=self.rubric.content_hash,
+            dimensions=self.dimensions,
         )
 
     def move(
@@ -406,13 +512,18 @@ class _Reader:
         *,
         event: Event = "status",
         previous: Status | Literal["current"] | None = "current",
+        dimensions: Iterable[DimensionEvidence] = (),
         **changes: Any,
     ) -> Transition:
         fresh = status != self.state.status
+        names = tuple(d.dimension for d in dimensions)
+        if event == "batch_assigned":  # bookkeeping: the status stands on what decided it
+            names = self.state.decided_by
         state = replace(
             self.state,
             status=status,
             since=len(self.regular) if fresh else self.state.since,
+            decided_by=names,
             **changes,
         )
         return Transition(
@@ -423,17 +534,118 @@ class _Reader:
             evidence=self.evidence(),
             state=state,
             event=event,
+            dimensions=names,
         )
 
-    def retrain(self, reason: str) -> Transition:
+    def retrain(self, reason: str, dimensions: Iterable[DimensionEvidence]) -> Transition:
         episodes = self.state.episodes + 1
         if episodes > self.policy.max_retraining_episodes:
             return self.move(
                 "suspended",
                 f"{reason}; this would be retraining episode {episodes}, more than the "
                 f"{self.policy.max_retraining_episodes} allowed",
+                dimensions=dimensions,
             )
-        return self.move("retraining", reason, episodes=episodes, batch_id=None, batch_gold=None)
+        return self.move(
+            "retraining",
+            reason,
+            episodes=episodes,
+            batch_id=None,
+            batch_gold=None,
+            dimensions=dimensions,
+        )
+
+    # --- the per-dimension rules --------------------------------------------------------
+
+    def pending(self, enough: int) -> list[DimensionEvidence]:
+        """Gating dimensions with fewer than ``enough`` judgments in the window: they block
+        nothing, and a reason says they are pending."""
+        return [d for d in self.gating if d.judgments < enough]
+
+    def pending_note(self, enough: int) -> str:
+        thin = self.pending(enough)
+        if not thin:
+            return ""
+        names = ", ".join(f"{d.dimension} {d.judgments}/{enough}" for d in thin)
+        return f"; pending (too little gold to decide): {names} gold judgments"
+
+    def below(self, threshold: float, enough: int) -> list[DimensionEvidence]:
+        """Gating dimensions with at least ``enough`` judgments whose Wilson upper bound is
+        below ``threshold``."""
+        return [d for d in self.gating if d.judgments >= enough and d.upper < threshold]
+
+    def below_reason(self, found: list[DimensionEvidence], threshold: float) -> str:
+        return "; ".join(
+            f"{self.dimension_counts(d)}: the Wilson upper bound {_pct(d.upper)} is below "
+            f"{_pct(threshold)}"
+            for d in found
+        )
+
+    def qualifying(self, enough: int) -> tuple[bool, list[DimensionEvidence]]:
+        """(whether the window qualifies, the dimensions that keep it from qualifying): every
+        gating dimension with at least ``enough`` judgments qualifies (:func:`qualifies`), and
+        at least one has that many."""
+        ready = [d for d in self.gating if d.judgments >= enough]
+        short = [
+            d for d in ready if not qualifies(d.correct, d.judgments, self.rubric, z=self.policy.z)
+        ]
+        return bool(ready) and not short, short
+
+    def qualified_reason(self, enough: int) -> str:
+        q, r = _pct(self.t.qualify_gold_accuracy), _pct(self.t.retrain_gold_accuracy)
+        ready = [d for d in self.gating if d.judgments >= enough]
+        return "; ".join(
+            f"{self.dimension_counts(d)}: at least {q}, and the Wilson lower bound "
+            f"{_pct(d.lower)} is at least {r}"
+            for d in ready
+        ) + self.pending_note(enough)
+
+
+def _alarm_text(reader: _Reader, d: DimensionEvidence, since: str) -> str:
+    drift = d.drift
+    if drift is None:  # pragma: no cover - callers pass charted dimensions
+        raise ValueError(f"dimension {d.dimension!r} has no chart")
+    return (
+        f"gold drift alarm on {d.dimension}: the CUSUM reached {drift.statistic:.2f} ≥ h = "
+        f"{drift.design.h:.2f} after {drift.judgments} gold judgments on {d.dimension} {since} "
+        f"(first at judgment {(drift.alarm_at or 0) + 1}); {reader.dimension_counts(d)}"
+    )
+
+
+def _candidate_rules(reader: _Reader, *, prefix: str) -> Transition:
+    """The candidate rules on the reader's window, per gating dimension: any dimension with
+    at least m judgments and Wilson upper bound < r → retraining; every dimension with at
+    least m judgments qualifying (and at least one) → qualified; else candidate. Dimensions
+    with fewer than m judgments are pending: named, never blocking."""
+    t = reader.t
+    m = t.min_gold_judgments
+    q, r = _pct(t.qualify_gold_accuracy), _pct(t.retrain_gold_accuracy)
+    failing = reader.below(t.retrain_gold_accuracy, m)
+    if failing:
+        reason = prefix + reader.below_reason(failing, t.retrain_gold_accuracy)
+        if reader.state.status == "retraining":
+            return reader.move("retraining", reason, dimensions=failing)
+        return reader.retrain(reason, failing)
+    passes, short = reader.qualifying(m)
+    if passes:
+        return reader.move(
+            "qualified",
+            prefix + reader.qualified_reason(m),
+            dimensions=reader.gating,
+        )
+    parts = [
+        f"{reader.dimension_counts(d)}: not yet at least {q} with Wilson lower bound "
+        f"{_pct(d.lower)} at least {r}"
+        for d in short
+    ]
+    parts += [
+        f"{reader.dimension_counts(d)}; qualifying needs at least {m}" for d in reader.pending(m)
+    ]
+    reason = "; ".join(parts) or (
+        f"no gold judgments on a gating dimension ({reader.window_name}); qualifying needs at "
+        f"least {m} on one"
+    )
+    return reader.move("candidate", prefix + reason, dimensions=[*short, *reader.pending(m)])
 
 
 def decide(
@@ -456,68 +668,63 @@ def decide(
             f"{annotator_history.annotator!r}"
         )
     reader = _Reader(annotator_history, state, rubric, policy)
-    t, z = rubric.thresholds, policy.z
+    t = rubric.thresholds
     m = t.min_gold_judgments
     window = policy.window or m
     q, r = _pct(t.qualify_gold_accuracy), _pct(t.retrain_gold_accuracy)
 
     if state.status == "candidate":
         reader.use_window("all gold judgments", reader.regular, chart=False)
-        if reader.n >= m and qualifies(reader.k, reader.n, rubric, z=z):
-            return reader.move(
-                "qualified",
-                f"{reader.counts()}: at least {q}, and the Wilson lower bound "
-                f"{_pct(reader.lower())} is at least {r}",
-                previous=state.status if current else None,
-            )
-        if reader.n >= m and reader.upper() < t.retrain_gold_accuracy:
-            transition = reader.retrain(
-                f"{reader.counts()}: the Wilson upper bound {_pct(reader.upper())} is below {r}"
-            )
+        transition = _candidate_rules(reader, prefix="")
+        if transition.status != "candidate" or current is None:
             return replace(transition, previous=state.status if current else None)
-        if current is None:
-            return reader.move(
-                "candidate",
-                f"{reader.counts()}; qualifying needs at least {m}",
-                previous=None,
-            )
         return None
 
     if state.status == "qualified":
         reader.use_window("since qualified", reader.since_status(), chart=True)
-        drift = reader.drift
-        if drift is not None and drift.alarm:
+        alarmed = [d for d in reader.gating if d.drift is not None and d.drift.alarm]
+        if alarmed:
             return reader.move(
                 "probation",
-                f"gold drift alarm: the CUSUM reached {drift.statistic:.2f} ≥ h = "
-                f"{drift.design.h:.2f} after {drift.judgments} gold judgments since qualified "
-                f"(first at judgment {(drift.alarm_at or 0) + 1}); {reader.counts()}",
+                "; ".join(_alarm_text(reader, d, "since qualified") for d in alarmed),
+                dimensions=alarmed,
             )
-        if reader.n >= m and reader.upper() < t.qualify_gold_accuracy:
+        low = reader.below(t.qualify_gold_accuracy, m)
+        if low:
             return reader.move(
-                "probation",
-                f"{reader.counts()}: the Wilson upper bound {_pct(reader.upper())} is below {q}",
+                "probation", reader.below_reason(low, t.qualify_gold_accuracy), dimensions=low
             )
         return None
 
     if state.status == "probation":
         reader.use_window("since probation", reader.since_status(), chart=True)
-        drift = reader.drift
-        if reader.n >= m and reader.upper() < t.retrain_gold_accuracy:
+        failing = reader.below(t.retrain_gold_accuracy, m)
+        if failing:
+            return reader.retrain(reader.below_reason(failing, t.retrain_gold_accuracy), failing)
+        continued = [
+            d
+            for d in reader.gating
+            if d.drift is not None and d.drift.alarm and d.judgments >= window
+        ]
+        if continued:
             return reader.retrain(
-                f"{reader.counts()}: the Wilson upper bound {_pct(reader.upper())} is below {r}"
+                "; ".join(
+                    f"continued gold drift on {d.dimension}: the CUSUM restarted at probation "
+                    f"alarmed again (at judgment {((d.drift.alarm_at if d.drift else 0) or 0) + 1})"
+                    f"; {reader.dimension_counts(d)}"
+                    for d in continued
+                ),
+                continued,
             )
-        if drift is not None and drift.alarm and reader.n >= window:
-            return reader.retrain(
-                f"continued gold drift: the CUSUM restarted at probation alarmed again "
-                f"(at judgment {(drift.alarm_at or 0) + 1}); {reader.counts()}"
-            )
-        recovered = reader.n >= window and not (drift and drift.alarm)
-        if recovered and qualifies(reader.k, reader.n, rubric, z=z):
+        # Recovery waits for every gating dimension with gold: none may be left pending.
+        waiting = [d for d in reader.gating if d.judgments < window]
+        drifting = [d for d in reader.gating if d.drift is not None and d.drift.alarm]
+        passes, _ = reader.qualifying(window)
+        if not waiting and not drifting and passes:
             return reader.move(
                 "qualified",
-                f"recovered: {reader.counts()}, at least {q} with Wilson lower bound "
-                f"{_pct(reader.lower())} at least {r}, and no drift alarm",
+                f"recovered: {reader.qualified_reason(window)}; no drift alarm",
+                dimensions=reader.gating,
             )
         return None
 
@@ -526,24 +733,29 @@ def decide(
             return None
         gold = annotator_history.gold
         batch = gold.select(np.array([b == state.batch_id for b in gold.batch], dtype=bool))
-        reader.use_window(f"retraining batch {state.batch_id}", batch, chart=False)
         needed = state.batch_gold or policy.retraining_batch_gold or m
-        if reader.n < needed:
+        # A batch is complete when its gold items are judged (on each item, every dimension
+        # with a gold answer is one judgment); it is then decided per dimension.
+        if len(set(map(str, batch.item_id))) < needed:
             return None
-        if qualifies(reader.k, reader.n, rubric, z=z):
+        reader.use_window(f"retraining batch {state.batch_id}", batch, chart=False)
+        enough = min(m, needed)
+        passes, short = reader.qualifying(enough)
+        if passes:
             return reader.move(
                 "qualified",
-                f"passed {reader.window_name}: {reader.k}/{reader.n} right "
-                f"({_pct(reader.k / reader.n)}), at least {q} with Wilson lower bound "
-                f"{_pct(reader.lower())} at least {r}",
+                f"passed {reader.window_name}: {reader.qualified_reason(enough)}",
                 batch_id=None,
                 batch_gold=None,
+                dimensions=reader.gating,
             )
         failures = state.failures + 1
+        named = short or reader.gating
         failed = (
-            f"failed {reader.window_name}: {reader.k}/{reader.n} right "
-            f"({_pct(reader.k / reader.n)}); qualifying needs at least {q} with Wilson lower "
-            f"bound at least {r}"
+            f"failed {reader.window_name}: "
+            + "; ".join(reader.dimension_counts(d) for d in named)
+            + f"; qualifying needs at least {q} with Wilson lower bound at least {r} on every "
+            + ("gating dimension")
         )
         if failures >= policy.max_retraining_failures:
             return reader.move(
@@ -552,6 +764,7 @@ def decide(
                 failures=failures,
                 batch_id=None,
                 batch_gold=None,
+                dimensions=named,
             )
         return reader.move(
             "retraining",
@@ -560,6 +773,7 @@ def decide(
             failures=failures,
             batch_id=None,
             batch_gold=None,
+            dimensions=named,
         )
 
     return None  # suspended: only a person ends a suspension
@@ -590,32 +804,10 @@ def rescore(
     fresh = replace(state, status="candidate", since=0, batch_id=None, batch_gold=None)
     reader = _Reader(annotator_history, fresh, rubric, policy)
     reader.use_window("all gold judgments", reader.regular, chart=False)
-    t, m = rubric.thresholds, rubric.thresholds.min_gold_judgments
-    q, r = _pct(t.qualify_gold_accuracy), _pct(t.retrain_gold_accuracy)
     previous = state.status if current else None
-    if reader.n >= m and qualifies(reader.k, reader.n, rubric, z=policy.z):
-        transition = reader.move(
-            "qualified",
-            f"re-scored because {cause}: {reader.counts()}, at least {q} with Wilson lower "
-            f"bound {_pct(reader.lower())} at least {r}",
-        )
-    elif reader.n >= m and reader.upper() < t.retrain_gold_accuracy:
-        if state.status == "retraining":
-            transition = reader.move(
-                "retraining",
-                f"re-scored because {cause}: {reader.counts()}: the Wilson upper bound "
-                f"{_pct(reader.upper())} is below {r}",
-            )
-        else:
-            transition = reader.retrain(
-                f"re-scored because {cause}: {reader.counts()}: the Wilson upper bound "
-                f"{_pct(reader.upper())} is below {r}"
-            )
-    else:
-        transition = reader.move(
-            "candidate",
-            f"re-scored because {cause}: {reader.counts()}; qualifying needs at least {m}",
-        )
+    # Still in retraining if the rules send there again (no new episode for the same one).
+    reader.state = replace(fresh, status="retraining") if state.status == "retraining" else fresh
+    transition = _candidate_rules(reader, prefix=f"re-scored because {cause}: ")
     return replace(transition, previous=previous)
 
 
@@ -628,8 +820,9 @@ def assign_retraining_batch(
     gold_judgments: int | None = None,
     policy: Policy | None = None,
 ) -> Transition:
-    """Record that ``batch_id`` was pushed for an annotator in retraining; its gold judgments
-    (``gold_judgments``, default the policy's or the rubric's minimum) will decide.
+    """Record that ``batch_id`` was pushed for an annotator in retraining; its gold items
+    (``gold_judgments`` of them, default the policy's or the rubric's minimum), judged on every
+    dimension they have a gold answer for, will decide.
 
     Raises:
         ValueError: the annotator is not in retraining, or the batch id is empty.
@@ -647,7 +840,7 @@ def assign_retraining_batch(
     reader.use_window("all gold judgments", reader.regular, chart=False)
     return reader.move(
         "retraining",
-        f"waits for retraining batch {batch_id} ({needed} gold judgments)",
+        f"waits for retraining batch {batch_id} ({needed} gold items)",
         event="batch_assigned",
         batch_id=batch_id,
         batch_gold=needed,

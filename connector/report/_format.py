@@ -448,6 +448,10 @@ def dimension_facts(dimension: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Categories", categories or DASH),
         ("Non-decisive", non_decisive or "none"),
         ("Target α", fmt_coef(dimension.get("target_alpha"))),
+    ]
+    if "gating" in dimension:  # reports written before statuses were decided per dimension
+        facts.append(("Decides statuses", _gating_text(dimension)))
+    facts += [
         ("Pairable items", fmt_count(dimension.get("n_pairable_items"))),
         ("Weights", _weights_cell(dimension)),
     ]
@@ -469,6 +473,14 @@ def dimension_facts(dimension: Mapping[str, Any]) -> list[tuple[str, str]]:
         intra_text = DASH
     facts.append(("Intra-annotator", intra_text))
     return facts
+
+
+def _gating_text(dimension: Mapping[str, Any]) -> str:
+    """Whether the dimension's gold results decide annotator statuses, and why not."""
+    if dimension.get("gating") is not False:
+        return "yes (its gold results are decided on their own)"
+    reason = dimension.get("gating_reason")
+    return f"no (gating: false): {reason}" if reason else "no (gating: false)"
 
 
 def _position_p(bias: object) -> str:

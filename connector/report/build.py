@@ -370,6 +370,8 @@ class _DimensionReport:
             "weights": self.level_weights.name,
             "weight_distances": self.level_weights.distances,
             "target_alpha": self.rubric.target_alpha_for(dim.name),
+            "gating": dim.gating,
+            "gating_reason": dim.gating_reason,
             "n_items": summary.n_items,
             "n_pairable_items": summary.n_pairable_items,
             "n_judgments": summary.n_judgments,
@@ -794,13 +796,18 @@ def item_agreements(frame: pd.DataFrame, rubric: Rubric) -> dict[str, dict[str, 
     return found
 
 
-def _statuses(frame: pd.DataFrame, rubric: Rubric) -> dict[str, dict[str, str]]:
+def _statuses(frame: pd.DataFrame, rubric: Rubric) -> dict[str, dict[str, Any]]:
     """Each annotator's status as the lifecycle decides it from this table alone (the sync
-    replaces it by the stored status): the one rule for who is flagged on gold."""
+    replaces it by the stored status): the one rule for who is flagged on gold, with the
+    dimensions that decided it (``status_dimensions``)."""
     if "gold_value" not in frame.columns or frame["gold_value"].isna().all():
         return {}
     return {
-        t.annotator: {"status": t.status, "status_reason": t.reason}
+        t.annotator: {
+            "status": t.status,
+            "status_reason": t.reason,
+            "status_dimensions": list(t.dimensions),
+        }
         for t in first_decisions(frame, rubric)
     }
 

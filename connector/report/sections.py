@@ -42,6 +42,8 @@ __all__ = [
     "alpha_estimate",
     "flag_rules",
     "flagged_annotators",
+    "flagged_on",
+    "flagged_statuses",
     "flagged_table",
     "gold_estimates",
     "gold_release_note",
@@ -140,26 +142,46 @@ def peer_shortfall(figures: Mapping[str, Any]) -> bool:
     )
 
 
+def flagged_statuses(report: Mapping[str, Any]) -> dict[str, tuple[str, str, frozenset[str]]]:
+    """Annotators whose status is in :data:`FLAGGED_STATUSES`: (status, reason, dimensions).
+
+    ``dimensions`` are the ones the lifecycle named as deciding (the report's
+    ``status_dimensions``); empty when the decision names none (a decision stored before
+    decisions were per dimension), which flags the annotator in every dimension they judged.
+    """
+    return {
+        str(entry.get("annotator")): (
+            str(entry["status"]),
+            str(entry.get("status_reason") or ""),
+            frozenset(str(d) for d in entry.get("status_dimensions") or ()),
+        )
+        for entry in report.get("annotators", [])
+        if entry.get("status") in FLAGGED_STATUSES
+    }
+
+
+def flagged_on(flagged: Mapping[str, tuple[str, str, frozenset[str]]], who: str, dim: str) -> bool:
+    """Whether :func:`flagged_statuses` flags ``who`` on dimension ``dim``."""
+    found = flagged.get(who)
+    return found is not None and (not found[2] or dim in found[2])
+
+
 def flagged_annotators(report: Mapping[str, Any]) -> list[FlaggedAnnotator]:
     """Annotators of each dimension, most judgments first, who
 
-    - are in one of :data:`FLAGGED_STATUSES` (the lifecycle's decision, pooled over the
-      dimensions of the rubric, so it flags them in each dimension they judged), or
+    - are in one of :data:`FLAGGED_STATUSES` (the lifecycle's decision, taken per dimension:
+      they are flagged in the dimensions that decided it, see :func:`flagged_statuses`), or
     - agree with their peers less than the other annotators agree among themselves on the same
       items (:func:`peer_shortfall`): like with like, so an annotator who judged the hard items
       is not flagged for their difficulty.
     """
-    statuses = {
-        str(entry.get("annotator")): (str(entry["status"]), str(entry.get("status_reason") or ""))
-        for entry in report.get("annotators", [])
-        if entry.get("status") in FLAGGED_STATUSES
-    }
+    statuses = flagged_statuses(report)
     flagged = []
     for name, _ in dimensions_of(report):
         for who, figures in annotators_of(report, name):
             reasons = []
-            if who in statuses:
-                status, why = statuses[who]
+            if flagged_on(statuses, who, name):
+                status, why, _ = statuses[who]
                 reasons.append(f"{status}: {why}" if why else status)
             if peer_shortfall(figures):
                 reasons.append("agrees with peers less than the others do on the same items")
@@ -321,11 +343,7 @@ def gold_estimates(report: Mapping[str, Any], dimension: str) -> list[Estimate]:
     """Gold accuracy of every annotator of ``dimension`` with gold figures, as chart rows: surest
     failures first (lowest upper bound of the interval, then lowest accuracy); red when the
     lifecycle flags the annotator (:data:`FLAGGED_STATUSES`)."""
-    flagged = {
-        str(entry.get("annotator"))
-        for entry in report.get("annotators", [])
-        if entry.get("status") in FLAGGED_STATUSES
-    }
+    statuses = flagged_statuses(report)
     kappa = kappa_name(lookup(report, "dimensions", dimension) or {})
     estimates = []
     for who, figures in annotators_of(report, dimension):
@@ -346,7 +364,7 @@ def gold_estimates(report: Mapping[str, Any], dimension: str) -> list[Estimate]:
                     f"{plural(lookup(gold, 'n'), 'gold item')}, "
                     f"{kappa} {fmt_coef(lookup(gold, 'cohen_kappa'))}"
                 ),
-                alert=who in flagged,
+                alert=flagged_on(statuses, who, dimension),
             )
         )
     estimates.sort(

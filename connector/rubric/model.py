@@ -41,6 +41,9 @@ class Dimension:
     ``non_decisive`` (preference dimensions only) lists values that prefer neither response.
     ``first`` and ``second`` (preference dimensions only) are the values that mean response_a
     and response_b; ``None`` means the default ``a`` and ``b`` (see :attr:`responses`).
+    ``gating`` False marks a dimension whose gold results are reported but never decide an
+    annotator's status (:mod:`connector.quality.lifecycle`); ``gating_reason`` says why (a
+    non-gating dimension must give one).
     """
 
     name: str
@@ -52,6 +55,8 @@ class Dimension:
     target_alpha: float | None = None
     first: Value | None = None
     second: Value | None = None
+    gating: bool = True
+    gating_reason: str | None = None
 
     @property
     def responses(self) -> tuple[Value, Value]:
@@ -146,6 +151,16 @@ class Rubric:
         names = ", ".join(d.name for d in self.dimensions)
         raise KeyError(f"rubric {self.ref} has no dimension {name!r}; its dimensions are {names}")
 
+    @property
+    def gating_dimensions(self) -> tuple[str, ...]:
+        """Names of the dimensions whose gold results decide an annotator's status."""
+        return tuple(d.name for d in self.dimensions if d.gating)
+
+    def gates(self, name: str) -> bool:
+        """Whether dimension ``name`` decides statuses; a name the rubric lacks gates (its gold
+        is evidence like any other, and is never silently left out)."""
+        return all(d.gating for d in self.dimensions if d.name == name)
+
     def target_alpha_for(self, name: str) -> float:
         """The dimension's own ``target_alpha`` if it sets one, else the rubric threshold."""
         own = self.dimension(name).target_alpha
@@ -158,9 +173,12 @@ class Rubric:
         for dimension in content["dimensions"]:
             # The default a/b coding is left out, so rubrics written before first/second
             # existed keep their content hash.
-            for key in ("first", "second"):
+            for key in ("first", "second", "gating_reason"):
                 if dimension[key] is None:
                     del dimension[key]
+            # Likewise a gating dimension (the default) leaves ``gating`` out.
+            if dimension["gating"] is True:
+                del dimension["gating"]
         return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 

@@ -59,6 +59,8 @@ _DIMENSION_KEYS = (
     "second",
     "non_decisive",
     "target_alpha",
+    "gating",
+    "gating_reason",
 )
 _CODING_KEYS = ("first", "second")
 _THRESHOLD_KEYS = (
@@ -315,6 +317,14 @@ def _dimensions(top: YamlSection) -> tuple[Dimension, ...]:
             continue
         first_line[dimension.name] = node.line
         dimensions.append(dimension)
+    # Only when every dimension read cleanly: a gating one with a mistake is reported as such.
+    complete = len(dimensions) == len(sequence.items)
+    if complete and dimensions and not any(d.gating for d in dimensions):
+        top.report(
+            "every dimension has 'gating: false', so no gold result could qualify anyone; "
+            "let at least one dimension gate (remove its 'gating: false')",
+            line=sequence.line,
+        )
     return tuple(dimensions)
 
 
@@ -339,6 +349,8 @@ def _dimension(raw: YamlSection, index: int) -> Dimension | None:
         if section.has("target_alpha")
         else None
     )
+    no_reason: str | None = None
+    gating, gating_reason = section.attempt(lambda: _gating(section), (True, no_reason))
     non_decisive: tuple[Value, ...] = ()
     first: Value | None = None
     second: Value | None = None
@@ -371,7 +383,37 @@ def _dimension(raw: YamlSection, index: int) -> Dimension | None:
         target_alpha=target_alpha,
         first=first,
         second=second,
+        gating=gating,
+        gating_reason=gating_reason,
     )
+
+
+def _gating(section: YamlSection) -> tuple[bool, str | None]:
+    """``gating`` (default true) and ``gating_reason``, required when ``gating`` is false."""
+    gating = True
+    node = section.node("gating")
+    if node is not None:
+        value = node.value if isinstance(node, YamlScalar) else None
+        if not isinstance(value, bool):
+            raise section.error(
+                f"'gating' must be true or false, got {describe(node)}",
+                line=section.key_line("gating"),
+            )
+        gating = value
+    reason = section.string("gating_reason") if section.has("gating_reason") else None
+    if not gating and reason is None:
+        raise section.error(
+            "'gating: false' needs a 'gating_reason' saying why this dimension's gold results "
+            "must not decide annotator statuses (e.g. 'a strength scale: margins are judgement "
+            "calls')",
+            line=section.key_line("gating"),
+        )
+    if gating and reason is not None:
+        raise section.error(
+            "'gating_reason' applies only with 'gating: false'; remove it or set 'gating: false'",
+            line=section.key_line("gating_reason"),
+        )
+    return gating, reason
 
 
 def _dimension_name(section: YamlSection) -> str:
