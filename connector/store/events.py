@@ -100,10 +100,7 @@ class WebhookIntake:
                     died = kept is not None and dialect.is_disconnect(
                         exc, kept.dbapi_connection, None
                     )
-                    if not self._wait and _busy_code(exc):
-                        self._rollback()  # the connection is fine: keep it (and its cache)
-                    else:
-                        self._drop()
+                    self._drop()
                     if died:
                         continue  # the kept connection died (a database restart): a new one
                     # as SQLAlchemy would raise it, so the store reports it as any other
@@ -150,13 +147,6 @@ class WebhookIntake:
                     connection.invalidate()  # not back to the pool without its settings
             connection.close()
 
-    def _rollback(self) -> None:
-        try:
-            if self._connection is not None:
-                self._connection.rollback()
-        except Exception:
-            self._drop()
-
     def _drop(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
@@ -185,17 +175,10 @@ def is_busy(error: BaseException) -> bool:
     holds the write lock): what a ``wait=False`` :class:`WebhookIntake` raises instead of
     waiting."""
     cause = error.__cause__
-    return _busy_code(getattr(cause, "orig", cause))
-
-
-def _busy_code(error: object) -> bool:
-    code = getattr(error, "sqlite_errorcode", None)
+    original = getattr(cause, "orig", cause)
+    code = getattr(original, "sqlite_errorcode", None)
     # the primary code of an extended one (SQLITE_BUSY_SNAPSHOT …) is its low byte
-    return (
-        isinstance(error, sqlite3.Error)
-        and isinstance(code, int)
-        and code & 0xFF == sqlite3.SQLITE_BUSY
-    )
+    return isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
 class EventStore(StoreBase):
