@@ -14,8 +14,6 @@ import json
 import logging
 import re
 import socket
-import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -35,7 +33,6 @@ from connector.config import Config, PlatformConfig, ProjectConfig
 from connector.rubric import load_rubric
 from connector.service import EventWorker, Metrics, create_app
 from connector.service.app import MAX_BODY_BYTES
-from connector.service.lock import sqlite_write_lock
 from connector.service.redact import SecretFilter, install_secret_filter, secret_env_names
 from connector.service.webhooks import sign_standard_webhook
 from connector.store import StatusDecision, Store, StoreError
@@ -117,12 +114,6 @@ def config(tmp_path: Path) -> Config:
 @pytest.fixture
 def app(config: Config, store: Store) -> Starlette:
     return create_app(config, store, env=ENV, clock=lambda: NOW)
-
-
-@pytest.fixture
-def threaded_app(config: Config, store: Store) -> Starlette:
-    """Every event through the intake's writer thread (none written by the event loop)."""
-    return create_app(config, store, env=ENV, clock=lambda: NOW, in_loop_writes=False)
 
 
 @pytest.fixture
@@ -1332,10 +1323,10 @@ def _event_body(n: int) -> bytes:
 
 
 def test_events_arriving_together_share_a_transaction_each_stored_before_its_answer(
-    threaded_app: Starlette, store: Store
+    app: Starlette, store: Store
 ) -> None:
-    post_argilla(TestClient(threaded_app), argilla_payload(), event_id="msg_old")
-    before = threaded_app.state.intake.transactions
+    post_argilla(TestClient(app), argilla_payload(), event_id="msg_old")
+    before = app.state.intake.transactions
     bodies = [(f"msg_{n}", _event_body(n)) for n in range(40)]
     bodies += [("msg_3", _event_body(3)), ("msg_old", _event_body(99))]  # repeats
     seen_stored: dict[str, bool] = {}
@@ -1344,7 +1335,7 @@ def test_events_arriving_together_share_a_transaction_each_stored_before_its_ans
         # the answer is being sent: the event must be in the store already
         seen_stored[event_id] = event_id in stored(store)
 
-    answers = _post_concurrently(threaded_app, bodies, on_answer=on_answer)
+    answers = _post_concurrently(app, bodies, on_answer=on_answer)
     assert [status for status, _ in answers] == [202] * 40 + [200, 200]
     assert answers[0][1] == {"status": "accepted", "event_id": "msg_0"}
     assert answers[-1][1] == {"status": "duplicate", "event_id": "msg_old"}
@@ -1352,8 +1343,8 @@ def test_events_arriving_together_share_a_transaction_each_stored_before_its_ans
     assert all(seen_stored.values())
     assert sorted(stored(store)) == sorted({"msg_old", *(f"msg_{n}" for n in range(40))})
     # one turn of the event loop: one transaction, not 42
-    assert threaded_app.state.intake.transactions - before <= 3
-    metrics: Metrics = threaded_app.state.metrics
+    assert app.state.intake.transactions - before <= 3
+    metrics: Metrics = app.state.metrics
     assert metrics.counter("iaa_webhook_events_stored_total", platform="argilla") == 41
     assert metrics.counter("iaa_webhook_events_duplicate_total", platform="argilla") == 2
 
@@ -1391,7 +1382,7 @@ def test_a_database_failure_fails_its_batch_with_503_counted(
     locked = OperationalError("INSERT", None, Exception("database is locked"))
     intake = _FailingIntake(store, lambda ids: locked)
     monkeypatch.setattr(store, "webhook_intake", lambda: intake)
-    app = create_app(config, store, env=ENV, clock=lambda: NOW, in_loop_writes=False)
+    app = create_app(config, store, env=ENV, clock=lambda: NOW)
     answers = _post_concurrently(app, [(f"msg_{n}", _event_body(n)) for n in range(5)])
     assert [status for status, _ in answers] == [503] * 5
     assert answers[0][1] == {"error": "the event could not be stored; retry"}
@@ -1416,7 +1407,7 @@ def test_an_event_the_database_refuses_fails_alone(
     refused = DataError("INSERT", None, Exception("unsupported Unicode escape sequence"))
     intake = _FailingIntake(store, lambda ids: refused if "msg_bad" in ids else None)
     monkeypatch.setattr(store, "webhook_intake", lambda: intake)
-    app = create_app(config, store, env=ENV, clock=lambda: NOW, in_loop_writes=False)
+    app = create_app(config, store, env=ENV, clock=lambda: NOW)
     bodies = [(f"msg_{n}", _event_body(n)) for n in range(4)]
     bodies.insert(2, ("msg_bad", _event_body(9)))
     answers = _post_concurrently(app, bodies)
@@ -1427,118 +1418,19 @@ def test_an_event_the_database_refuses_fails_alone(
 
 
 def test_the_intake_writer_thread_ends_with_the_app_and_starts_again(
-    threaded_app: Starlette, store: Store
+    app: Starlette, store: Store
 ) -> None:
-    intake = threaded_app.state.intake
-    with TestClient(threaded_app) as client:
+    intake = app.state.intake
+    with TestClient(app) as client:
         assert post_argilla(client, argilla_payload(), event_id="msg_1").status_code == 202
         assert intake.running
     assert not intake.running  # the lifespan's end wrote what was handed over and ended it
     # an app driven without its lifespan starts the thread with the next event
-    assert (
-        post_argilla(TestClient(threaded_app), argilla_payload(), event_id="msg_2").status_code
-        == 202
-    )
+    assert post_argilla(TestClient(app), argilla_payload(), event_id="msg_2").status_code == 202
     assert intake.running
     assert stored(store) == ["msg_1", "msg_2"]
     intake.close()
     assert not intake.running
-
-
-# --- events written by the event loop (SQLite, store idle) ---------------------------------
-
-
-def _post_in_a_thread(app: Starlette, event_id: str) -> tuple[threading.Thread, list[Any]]:
-    answers: list[Any] = []
-    thread = threading.Thread(
-        target=lambda: answers.append(
-            post_argilla(TestClient(app), argilla_payload(), event_id=event_id)
-        )
-    )
-    thread.start()
-    return thread, answers
-
-
-def test_an_event_finding_the_store_idle_is_written_by_the_event_loop(
-    app: Starlette, store: Store
-) -> None:
-    intake = app.state.intake
-    client = TestClient(app)
-    response = post_argilla(client, argilla_payload(), event_id="msg_1")
-    assert (response.status_code, response.json()["status"]) == (202, "accepted")
-    assert stored(store) == ["msg_1"]
-    assert post_argilla(client, argilla_payload(), event_id="msg_1").status_code == 200
-    assert (intake.in_loop_transactions, intake.transactions) == (2, 2)
-    assert not intake.running  # the writer thread was never needed
-    intake.close()
-
-
-def test_an_event_finding_sqlite_locked_by_another_connection_waits_in_the_writer_thread(
-    app: Starlette, store: Store, tmp_path: Path
-) -> None:
-    """Another process (here: connection) holds SQLite's write lock: the event loop does not
-    wait for it (its connection has no busy timeout); the writer thread does, and the answer
-    comes once the event is stored, never before."""
-    intake = app.state.intake
-    other = sqlite3.connect(tmp_path / "iaa.db", isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        thread, answers = _post_in_a_thread(app, "msg_1")
-        time.sleep(0.5)
-        assert answers == []  # not answered while it cannot be stored
-        assert intake.running
-    finally:
-        other.execute("COMMIT")
-        other.close()
-    thread.join(30)
-    assert [a.status_code for a in answers] == [202]
-    assert stored(store) == ["msg_1"]
-    assert intake.in_loop_transactions == 0
-    intake.close()
-
-
-def test_an_event_finding_the_write_lock_held_in_the_process_goes_to_the_writer_thread(
-    app: Starlette, store: Store
-) -> None:
-    """The worker marking events processed holds the process's write lock: the event loop does
-    not wait for it; the event goes to the writer thread."""
-    intake = app.state.intake
-    with sqlite_write_lock(store):
-        thread, answers = _post_in_a_thread(app, "msg_1")
-        time.sleep(0.3)
-        assert answers == []
-    thread.join(30)
-    assert [a.status_code for a in answers] == [202]
-    assert stored(store) == ["msg_1"]
-    assert intake.in_loop_transactions == 0
-    assert intake.running
-    intake.close()
-
-
-def test_an_event_the_database_refuses_in_the_event_loop_is_503(
-    config: Config, store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from sqlalchemy.exc import DataError
-
-    refused = DataError("INSERT", None, Exception("unsupported Unicode escape sequence"))
-    intake = _FailingIntake(store, lambda ids: refused if "msg_bad" in ids else None)
-    monkeypatch.setattr(store, "webhook_intake", lambda **options: intake)
-    app = create_app(config, store, env=ENV, clock=lambda: NOW)
-    client = TestClient(app)
-    bad = post_argilla(client, argilla_payload(), event_id="msg_bad")
-    assert (bad.status_code, bad.json()) == (503, {"error": "the event could not be stored; retry"})
-    assert post_argilla(client, argilla_payload(), event_id="msg_ok").status_code == 202
-    assert intake.batches == [["msg_bad"], ["msg_ok"]]
-    assert stored(store) == ["msg_ok"]
-    assert not app.state.intake.running  # both written by the event loop
-    metrics: Metrics = app.state.metrics
-    assert (
-        metrics.counter(
-            "iaa_webhook_events_rejected_total", platform="argilla", reason="store_error"
-        )
-        == 1
-    )
-    app.state.intake.close()
 
 
 def test_webhook_paths_other_than_the_routes_get_the_routers_answers(client: TestClient) -> None:
@@ -1616,11 +1508,11 @@ def test_an_unexpected_error_in_a_webhook_endpoint_is_a_logged_500(
 
 
 def test_the_intake_writer_thread_ends_when_idle_and_starts_again(
-    threaded_app: Starlette, store: Store
+    app: Starlette, store: Store
 ) -> None:
-    intake = threaded_app.state.intake
+    intake = app.state.intake
     intake.idle_s = 0.05
-    client = TestClient(threaded_app)
+    client = TestClient(app)
     assert post_argilla(client, argilla_payload(), event_id="msg_1").status_code == 202
     deadline = time.monotonic() + 10
     while intake.running and time.monotonic() < deadline:

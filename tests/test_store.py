@@ -13,7 +13,6 @@ import dataclasses
 import json
 import math
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -45,8 +44,7 @@ from connector.store import (
     StoreRowError,
     TaskMapping,
 )
-from connector.store.base import SQLITE_BUSY_TIMEOUT_MS
-from connector.store.events import NewWebhookEvent, is_busy
+from connector.store.events import NewWebhookEvent
 from connector.store.migrate import head_revision
 from connector.store.schema import metadata
 
@@ -927,45 +925,6 @@ def test_an_event_the_database_refuses_is_an_error_of_its_data(store: Store) -> 
         store.add_webhook_events([event])
     assert isinstance(raised.value.__cause__, DataError)
     assert store.pending_webhook_events(10) == []
-
-
-def test_a_webhook_intake_that_must_not_wait_raises_busy_at_once(store: Store) -> None:
-    """``wait=False`` (the event loop's intake): while another connection holds SQLite's write
-    lock, a write fails at once, recognisably (is_busy), storing nothing; its connection goes
-    back to the pool with the pool's busy timeout and checkpoint setting."""
-    if store.dialect != "sqlite":
-        pytest.skip("PostgreSQL: wait=False changes nothing")
-
-    def event(event_id: str) -> NewWebhookEvent:
-        return NewWebhookEvent(event_id=event_id, platform="argilla", payload={})
-
-    intake = store.webhook_intake(wait=False)
-    assert intake.add([event("a")]) == [True]
-    other = store.engine.raw_connection()
-    cursor = other.cursor()
-    cursor.execute("BEGIN IMMEDIATE")
-    started = time.monotonic()
-    with pytest.raises(StoreError) as raised:
-        intake.add([event("b")])
-    assert time.monotonic() - started < 1.0  # the store's busy timeout is 30 s
-    assert is_busy(raised.value)
-    other.rollback()
-    assert intake.add([event("b")]) == [True]
-    intake.close()
-    for _ in range(3):  # the pool's connections, the intake's among them
-        connection = store.engine.raw_connection()
-        cursor = connection.cursor()
-        cursor.execute("PRAGMA busy_timeout")
-        assert cursor.fetchone()[0] == SQLITE_BUSY_TIMEOUT_MS
-        cursor.execute("PRAGMA wal_autocheckpoint")
-        assert cursor.fetchone()[0] == 1000
-        connection.close()
-    other.close()
-    assert [e.event_id for e in store.pending_webhook_events(10)] == ["a", "b"]
-    with pytest.raises(StoreError) as failed:
-        # NOT NULL: a database error that is not "locked"
-        store.add_webhook_events([NewWebhookEvent(event_id="c", platform=None, payload={})])  # type: ignore[arg-type]
-    assert not is_busy(failed.value)
 
 
 def test_webhook_intake_outlives_a_database_restart(store: Store) -> None:

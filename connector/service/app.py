@@ -41,17 +41,13 @@ is a few KiB; see the README) and only ``max_concurrent_bodies`` at once across 
 
 Durable intake: an accepted event is written to the store before the 2xx is sent; the
 :class:`EventWorker` then syncs (at most once per project per ``[server]
-webhook_min_interval_seconds``). On a SQLite store, an event that finds the store idle (no
-event of this loop waiting for the writer thread, the process's write lock free) is written by
-the event loop itself, as one statement on a connection that never waits (no busy timeout, no
-WAL checkpoint): tens of microseconds, less than the two thread switches of a hand-over. Every
-other event is group-committed: one thread (so the event loop never waits for the database)
-keeps one connection and stores every event that arrived while its previous transaction ran in
-one transaction, under the process's write lock; each request waits for the commit holding its
-own event. A transaction costs far more than a row, so the busier the service, the more events
-share one; nothing waits for a batch to fill. If a batch fails for its data rather than the
-database (PostgreSQL refusing one event's text), its events are written again one per
-transaction, so one bad event fails alone. PostgreSQL is always written by the thread.
+webhook_min_interval_seconds``). The writes are group-committed: one thread (so the event loop
+never blocks on the database) keeps one connection and stores every event that arrived while
+its previous transaction ran in one transaction, under the process's write lock; each request
+waits for the commit holding its own event. A transaction costs far more than a row, so the
+busier the service, the more events share one; nothing waits for a batch to fill. If a batch
+fails for its data rather than the database (PostgreSQL refusing one event's text), its events
+are written again one per transaction, so one bad event fails alone.
 
 POSTs to the two webhook routes go round Starlette (:class:`_ServiceApp`): the endpoints read
 the ASGI scope and body messages themselves and answer with two ASGI messages, without
@@ -91,7 +87,7 @@ from starlette.types import Receive, Scope, Send
 from connector.config import Config, ProjectConfig
 from connector.rubric import load_rubric
 from connector.service.health import Readiness
-from connector.service.lock import sqlite_write_lock, write_lock
+from connector.service.lock import write_lock
 from connector.service.metrics import CONTENT_TYPE, Metrics, Sample
 from connector.service.scheduler import SyncScheduler
 from connector.service.webhooks import (
@@ -109,7 +105,7 @@ from connector.service.webhooks import (
 )
 from connector.service.worker import EventWorker
 from connector.store import ANNOTATOR_STATUSES, Store
-from connector.store.events import NewWebhookEvent, WebhookIntake, is_busy
+from connector.store.events import NewWebhookEvent, WebhookIntake
 
 __all__ = [
     "ARGILLA_WEBHOOK_SECRET_ENV",
@@ -192,17 +188,8 @@ class _GroupCommit:
     :meth:`add` returns once the transaction holding the event has committed: True if the
     event is new, False if it was stored already; it raises what the write raised.
 
-    ``in_loop`` (default: on a SQLite store): an event that finds the store idle (nothing
-    handed to the writer thread from this event loop, the process's SQLite write lock free) is
-    written at once by the event loop itself, on a connection of its own that never waits
-    (:class:`~connector.store.events.WebhookIntake` with ``wait=False``: no busy timeout, no
-    checkpoint): one statement, tens of microseconds, which costs less than handing it to the
-    thread and being woken (two thread switches). If SQLite's write lock is held by another
-    connection or process, the event goes to the thread, which waits for it. PostgreSQL is a
-    network round trip away: always the thread.
-
-    Otherwise the events of one turn of the event loop are handed to the writer thread together
-    (or every ``max_batch``); the thread writes everything handed over while its previous
+    The events of one turn of the event loop are handed to the writer thread together (or
+    every ``max_batch``); the thread writes everything handed over while its previous
     transaction ran in one transaction, then wakes each event loop once. Nothing waits for a
     batch to fill: a wait would save CPU at a steady 500 events/s, but cap a sender that posts
     one event at a time per connection at one event per wait per connection. The thread starts
@@ -215,34 +202,21 @@ class _GroupCommit:
         *,
         max_batch: int = 500,
         idle_s: float = 10.0,
-        in_loop: bool | None = None,
     ) -> None:
         self.store = store
         self.max_batch = max_batch
         self.idle_s = idle_s
-        sqlite = store.dialect == "sqlite"
-        self.in_loop = sqlite if in_loop is None else in_loop and sqlite
-        # the event loops' own connection (any loop: used under the write lock only)
-        self._loop_intake: WebhookIntake | None = None
-        self._loop_lock = sqlite_write_lock(store) if sqlite else None
         self._gathering: dict[asyncio.AbstractEventLoop, _Waiting] = {}
         self._queue: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, _Waiting] | None]
         self._queue = queue.SimpleQueue()
         self._lock = threading.Lock()  # the thread's start and idle exit vs. a hand-over
         self._thread: threading.Thread | None = None
         self.transactions = 0  # transactions written (tests and benchmarks read it)
-        self.in_loop_transactions = 0  # of which written by an event loop
 
     async def add(self, event: NewWebhookEvent) -> bool:
         loop = asyncio.get_running_loop()
-        waiting = self._gathering.get(loop)
-        if waiting is None and self.in_loop:
-            outcome = self._write_in_loop(event)
-            if isinstance(outcome, bool):
-                return outcome
-            if outcome is not None:
-                raise outcome
         future: asyncio.Future[bool] = loop.create_future()
+        waiting = self._gathering.get(loop)
         if waiting is None:
             waiting = self._gathering[loop] = []
             loop.call_soon(self._hand_over, loop, waiting)
@@ -250,27 +224,6 @@ class _GroupCommit:
         if len(waiting) >= self.max_batch:
             self._hand_over(loop, waiting)
         return await future
-
-    def _write_in_loop(self, event: NewWebhookEvent) -> _Outcome | None:
-        """The event's outcome, written by the calling event loop; None if the store is busy
-        (the writer thread takes it)."""
-        lock = self._loop_lock
-        if lock is None or not lock.acquire(blocking=False):
-            return None
-        try:
-            if self._loop_intake is None:
-                self._loop_intake = self.store.webhook_intake(wait=False)
-            new = self._loop_intake.add([event])[0]
-        except Exception as exc:
-            if is_busy(exc):
-                return None
-            self.transactions += 1
-            return exc
-        finally:
-            lock.release()
-        self.transactions += 1
-        self.in_loop_transactions += 1
-        return new
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop, waiting: _Waiting) -> None:
         if self._gathering.get(loop) is not waiting:
@@ -291,19 +244,13 @@ class _GroupCommit:
         return thread is not None and thread.is_alive()
 
     def close(self, timeout_s: float = 30.0) -> None:
-        """Write what was handed over, then end the thread; hand the event loops' connection
-        back."""
+        """Write what was handed over, then end the thread."""
         with self._lock:
             thread = self._thread
             if thread is not None:
                 self._queue.put(None)
         if thread is not None:
             thread.join(timeout_s)
-        if self._loop_lock is not None:
-            with self._loop_lock:
-                intake, self._loop_intake = self._loop_intake, None
-            if intake is not None:
-                intake.close()
 
     def _run(self) -> None:
         intake = self.store.webhook_intake()  # one connection while the thread lives
@@ -489,11 +436,10 @@ class _Receiver:
         max_concurrent_bodies: int,
         tolerance_s: float,
         argilla_secret_env: str,
-        in_loop_writes: bool | None,
     ) -> None:
         self.config = config
         self.store = store
-        self.writer = _GroupCommit(store, in_loop=in_loop_writes)
+        self.writer = _GroupCommit(store)
         self.worker = worker
         self.metrics = metrics
         self.env = env
@@ -884,7 +830,6 @@ def create_app(
     timestamp_tolerance_s: float = TIMESTAMP_TOLERANCE_S,
     argilla_secret_env: str = ARGILLA_WEBHOOK_SECRET_ENV,
     freeze_gc: bool = True,
-    in_loop_writes: bool | None = None,
 ) -> Starlette:
     """The service's ASGI app.
 
@@ -895,9 +840,7 @@ def create_app(
     ``/reports`` (the variable named by ``config.api_token_env``). ``clock`` gives unix seconds.
     ``max_body_bytes`` and ``max_concurrent_bodies`` bound what webhook bodies can cost.
     ``freeze_gc``: at startup, move the objects alive then out of the garbage collector's
-    reach (:func:`gc.freeze`), so full collections stay short. ``in_loop_writes``: whether
-    an event that finds a SQLite store idle is written by the event loop itself (default: on
-    SQLite; see :class:`_GroupCommit`); False sends every event through the writer thread.
+    reach (:func:`gc.freeze`), so full collections stay short.
     """
     if metrics is None:
         metrics = worker.metrics if worker is not None else Metrics()
@@ -913,7 +856,6 @@ def create_app(
         max_concurrent_bodies=max_concurrent_bodies,
         tolerance_s=timestamp_tolerance_s,
         argilla_secret_env=argilla_secret_env,
-        in_loop_writes=in_loop_writes,
     )
     ready = Readiness(config, store) if readiness is None else readiness
     auth = BearerAuth(secrets_env, config.api_token_env, metrics)

@@ -27,7 +27,7 @@ from sqlalchemy import text
 
 from connector.store import Store
 
-__all__ = ["LOCK_NAMESPACE", "lock_file", "project_lock", "sqlite_write_lock", "write_lock"]
+__all__ = ["LOCK_NAMESPACE", "lock_file", "project_lock", "write_lock"]
 
 log = logging.getLogger(__name__)
 LOCK_NAMESPACE = "iaa-connector:"
@@ -50,12 +50,6 @@ def write_lock(store: Store) -> contextlib.AbstractContextManager[object]:
     """
     if store.dialect != "sqlite":
         return contextlib.nullcontext()
-    return sqlite_write_lock(store)
-
-
-def sqlite_write_lock(store: Store) -> threading.Lock:
-    """The lock :func:`write_lock` takes on a SQLite store (for a caller that must not wait:
-    ``acquire(blocking=False)``)."""
     database = store.engine.url.database or ":memory:"
     return _thread_lock(database, "\0write")
 

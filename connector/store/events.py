@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 
-from connector.store.base import SQLITE_BUSY_TIMEOUT_MS, StoreBase, moment
+from connector.store.base import StoreBase, moment
 from connector.store.bulk import PreparedInsert, chunks, insert_each, prepare_insert, upsert
 from connector.store.columns import utcnow
 from connector.store.errors import StoreError
@@ -28,9 +27,7 @@ from connector.store.schema import (
     webhook_events,
 )
 
-__all__ = ["EventStore", "NewWebhookEvent", "WebhookIntake", "is_busy"]
-
-SQLITE_WAL_AUTOCHECKPOINT = 1000  # pages: SQLite's default, which the store's connections keep
+__all__ = ["EventStore", "NewWebhookEvent", "WebhookIntake"]
 
 _INTAKE_KEYS = ("event_id", "platform", "project_key", "received_at", "payload", "attempts")
 
@@ -54,17 +51,10 @@ class WebhookIntake:
     For one thread at a time; :meth:`close` hands the connection back. After a failure the
     connection is dropped and the next :meth:`add` opens another; if the kept connection turns
     out dead (the database restarted), the same :meth:`add` tries once more on a new one.
-
-    ``wait=False`` (SQLite only): never wait on the database file, for a writer that must not
-    block (the service's event loop). SQLite's busy timeout is 0 on the connection, so when
-    another connection or process holds the write lock :meth:`add` raises at once
-    (:func:`is_busy` tells); and its commits never run a WAL checkpoint (the store's other
-    connections do, as usual), whose writes to the database file would be synchronous.
     """
 
-    def __init__(self, store: EventStore, *, wait: bool = True) -> None:
+    def __init__(self, store: EventStore) -> None:
         self._store = store
-        self._wait = wait or store.dialect != "sqlite"
         self._connection: PoolProxiedConnection | None = None
 
     def add(self, events: Sequence[NewWebhookEvent]) -> list[bool]:
@@ -113,10 +103,7 @@ class WebhookIntake:
 
     def _write(self, prepared: PreparedInsert, rows: list[dict[str, Any]]) -> list[bool]:
         if self._connection is None:
-            connection = self._store.engine.raw_connection()
-            if not self._wait:
-                _set_pragmas(connection, busy_timeout=0, wal_autocheckpoint=0)
-            self._connection = connection
+            self._connection = self._store.engine.raw_connection()
         cursor = self._connection.cursor()
         try:
             # PostgreSQL's driver begins by itself. The store's SQLite connections are in the
@@ -133,18 +120,9 @@ class WebhookIntake:
         return inserted
 
     def close(self) -> None:
-        """Hand the connection back to the store's pool (as the pool made it)."""
+        """Hand the connection back to the store's pool."""
         connection, self._connection = self._connection, None
         if connection is not None:
-            if not self._wait:
-                try:
-                    _set_pragmas(
-                        connection,
-                        busy_timeout=SQLITE_BUSY_TIMEOUT_MS,
-                        wal_autocheckpoint=SQLITE_WAL_AUTOCHECKPOINT,
-                    )
-                except Exception:
-                    connection.invalidate()  # not back to the pool without its settings
             connection.close()
 
     def _drop(self) -> None:
@@ -159,26 +137,6 @@ class WebhookIntake:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _set_pragmas(connection: PoolProxiedConnection, **values: int) -> None:
-    cursor = connection.cursor()
-    try:
-        for name, value in values.items():
-            cursor.execute(f"PRAGMA {name}={int(value)}")
-    finally:
-        cursor.close()
-
-
-def is_busy(error: BaseException) -> bool:
-    """Whether a store error is SQLite's "database is locked" (another connection or process
-    holds the write lock): what a ``wait=False`` :class:`WebhookIntake` raises instead of
-    waiting."""
-    cause = error.__cause__
-    original = getattr(cause, "orig", cause)
-    code = getattr(original, "sqlite_errorcode", None)
-    # the primary code of an extended one (SQLITE_BUSY_SNAPSHOT …) is its low byte
-    return isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
 class EventStore(StoreBase):
@@ -220,10 +178,9 @@ class EventStore(StoreBase):
         with self.webhook_intake() as intake:
             return intake.add(events)
 
-    def webhook_intake(self, *, wait: bool = True) -> WebhookIntake:
-        """A :class:`WebhookIntake`: a connection kept for storing webhook events (``wait``:
-        see there)."""
-        return WebhookIntake(self, wait=wait)
+    def webhook_intake(self) -> WebhookIntake:
+        """A :class:`WebhookIntake`: a connection kept for storing webhook events."""
+        return WebhookIntake(self)
 
     def _intake_statement(self) -> PreparedInsert:
         prepared = self._intake_insert
