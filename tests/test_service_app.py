@@ -1443,6 +1443,70 @@ def test_webhook_paths_other_than_the_routes_get_the_routers_answers(client: Tes
         assert client.post(path, content=b"{}", headers=headers).status_code == 404
 
 
+def test_webhooks_under_a_root_path_go_through_the_router_with_the_same_answers(
+    app: Starlette, store: Store
+) -> None:
+    """Under a root_path the webhook POSTs take the router (not the way round Starlette); the
+    answers are the same: status, JSON body, content type and length, Retry-After."""
+    direct = TestClient(app)
+    mounted = TestClient(app, root_path="/iaa")
+    body = json.dumps(argilla_payload()).encode()
+    answers = []
+    for client, event_id in ((direct, "msg_direct"), (mounted, "msg_mounted")):
+        headers = signed_headers(body, event_id=event_id)
+        path = "/webhooks/argilla" if client is direct else "/iaa/webhooks/argilla"
+        accepted = client.post(path, content=body, headers=headers)
+        duplicate = client.post(path, content=body, headers=headers)
+        wrong = client.post(path, content=body + b" ", headers=headers)
+        for response in (accepted, duplicate, wrong):
+            assert response.headers["content-type"] == "application/json"
+            assert response.headers["content-length"] == str(len(response.content))
+        answers.append(
+            [
+                (accepted.status_code, accepted.json()["status"]),
+                (duplicate.status_code, duplicate.json()["status"]),
+                (wrong.status_code, wrong.json()),
+            ]
+        )
+        ignored = client.post(
+            path,
+            content=(other := json.dumps(argilla_payload(dataset="other")).encode()),
+            headers=signed_headers(other, event_id=event_id + "_other"),
+        )
+        assert (ignored.status_code, ignored.content) == (204, b"")
+        assert "content-length" not in ignored.headers
+    assert (
+        answers[0]
+        == answers[1]
+        == [
+            (202, "accepted"),
+            (200, "duplicate"),
+            (401, {"error": "no webhook-signature matches"}),
+        ]
+    )
+    assert stored(store) == ["msg_direct", "msg_mounted"]
+
+
+def test_an_unexpected_error_in_a_webhook_endpoint_is_a_logged_500(
+    app: Starlette, store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug on the intake's path is answered as Starlette's server-error middleware would
+    (500, logged with its traceback), and the event is not stored."""
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(service.app, "argilla_summary", broken)
+    with caplog.at_level(logging.ERROR, logger="connector.service.app"):
+        response = post_argilla(TestClient(app), argilla_payload())
+    assert (response.status_code, response.text) == (500, "Internal Server Error")
+    (record,) = [r for r in caplog.records if r.name == "connector.service.app"]
+    assert record.getMessage() == "webhook /webhooks/argilla failed"
+    assert record.exc_info is not None
+    assert "a bug" in str(record.exc_info[1])
+    assert stored(store) == []
+
+
 def test_the_intake_writer_thread_ends_when_idle_and_starts_again(
     app: Starlette, store: Store
 ) -> None:

@@ -49,9 +49,10 @@ busier the service, the more events share one; nothing waits for a batch to fill
 fails for its data rather than the database (PostgreSQL refusing one event's text), its events
 are written again one per transaction, so one bad event fails alone.
 
-POSTs to the two webhook routes skip Starlette's router and exception middleware
-(:class:`_WebhookFastPath`); every other request, and any other method on those paths, goes
-through the router as usual.
+POSTs to the two webhook routes go round Starlette (:class:`_ServiceApp`): the endpoints read
+the ASGI scope and body messages themselves and answer with two ASGI messages, without
+Starlette's middleware, router, Request or Response objects; every other request, any other
+method on those paths, and everything under a ``root_path`` goes through the router as usual.
 
 Payloads and headers are never logged and only a summary of each payload is stored (see
 :mod:`connector.service.webhooks`): Label Studio payloads can carry the project's API token.
@@ -78,11 +79,10 @@ from typing import Any
 import anyio.to_thread
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from connector.config import Config, ProjectConfig
 from connector.rubric import load_rubric
@@ -101,6 +101,7 @@ from connector.service.webhooks import (
     check_timestamp,
     decode_secret,
     label_studio_intake,
+    signing_key,
 )
 from connector.service.worker import EventWorker
 from connector.store import ANNOTATOR_STATUSES, Store
@@ -134,6 +135,47 @@ TIMESTAMP_TOLERANCE_S = 300.0
 JSON_MEDIA_TYPE = "application/json"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+Headers = list[tuple[bytes, bytes]]
+
+
+class _Answer:
+    """A webhook route's answer, sent as two ASGI messages (no Starlette Response on the
+    intake's path): status, body, and headers (content type and length included)."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, body: bytes = b"", headers: Headers | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.headers = [] if headers is None else headers
+
+    @classmethod
+    def json(
+        cls, status: int, content: object, headers: Mapping[str, str] | None = None
+    ) -> _Answer:
+        """A JSON answer, encoded as Starlette's JSONResponse does."""
+        body = json.dumps(
+            content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+        ).encode()
+        fields = [(b"content-length", b"%d" % len(body)), (b"content-type", _JSON_TYPE)]
+        for name, value in (headers or {}).items():
+            fields.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+        return cls(status, body, fields)
+
+    async def send(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+    def response(self) -> Response:
+        """The same answer as a Starlette response (for the router's path)."""
+        response = Response(self.body, status_code=self.status)
+        response.raw_headers = list(self.headers)
+        return response
+
+
+_JSON_TYPE = JSON_MEDIA_TYPE.encode()
+_NO_CONTENT = _Answer(204)
+WebhookEndpoint = Callable[[Scope, Receive], Awaitable[_Answer]]
 
 
 _Outcome = bool | Exception
@@ -312,11 +354,11 @@ class _RejectedError(Exception):
         super().__init__(message)
 
 
-def _headers(request: Request) -> dict[str, str]:
+def _headers(scope: Scope) -> dict[str, str]:
     """The request's headers in one pass (ASGI names are lower case; the first of repeated
     ones, as Starlette's ``headers.get``), for the webhook routes' several look-ups."""
     found: dict[str, str] = {}
-    for name, value in request.scope["headers"]:
+    for name, value in scope["headers"]:
         key = name.decode("latin-1")
         if key not in found:
             found[key] = value.decode("latin-1")
@@ -409,7 +451,7 @@ class _Receiver:
         self._dummy_secret = secrets.token_urlsafe(32)
         self.tolerance_s = tolerance_s
         self.argilla_secret_env = argilla_secret_env
-        self._argilla_keys: tuple[str, bytes] | None = None  # (secret, its decoded key)
+        self._argilla_keys: tuple[str, hmac.HMAC] | None = None  # (secret, its prepared key)
         kinds = {p.name: p.kind for p in config.platforms}
         self.label_studio = {
             p.key: p for p in config.projects if kinds.get(p.platform) == "label-studio"
@@ -437,19 +479,17 @@ class _Receiver:
             self._warned.add(key)
             log.warning(message, *args)
 
-    def reject(self, platform: str, rejected: _RejectedError) -> Response:
+    def reject(self, platform: str, rejected: _RejectedError) -> _Answer:
         self.metrics.count(
             "iaa_webhook_events_rejected_total", platform=platform, reason=rejected.reason
         )
         log.debug("webhook rejected (%s %s): %s", platform, rejected.reason, rejected.message)
-        return JSONResponse(
-            {"error": rejected.message}, status_code=rejected.status, headers=rejected.headers
-        )
+        return _Answer.json(rejected.status, {"error": rejected.message}, rejected.headers)
 
-    def ignore(self, platform: str, reason: str) -> Response:
+    def ignore(self, platform: str, reason: str) -> _Answer:
         self.metrics.count("iaa_webhook_events_received_total", platform=platform)
         self.metrics.count("iaa_webhook_events_ignored_total", platform=platform, reason=reason)
-        return Response(status_code=204)
+        return _NO_CONTENT
 
     @staticmethod
     def check_content_type(headers: Mapping[str, str]) -> None:
@@ -482,20 +522,23 @@ class _Receiver:
         if int(declared) > self.max_body_bytes:
             raise _RejectedError(413, "too_large", f"body over {self.max_body_bytes} bytes")
 
-    async def read_body(self, request: Request) -> bytes:
-        """The body, refused with 413 as soon as the streamed size is over (the declared size
-        is :meth:`check_declared_length`'s, before)."""
+    async def read_body(self, receive: Receive) -> bytes:
+        """The body, from the ASGI messages, refused with 413 as soon as the streamed size is
+        over (the declared size is :meth:`check_declared_length`'s, before)."""
         chunks: list[bytes] = []
         size = 0
-        try:
-            async for chunk in request.stream():
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # http.disconnect
+                raise _RejectedError(400, "disconnected", "the client went away")
+            chunk: bytes = message.get("body", b"")
+            if chunk:
                 size += len(chunk)
                 if size > self.max_body_bytes:
                     raise _RejectedError(413, "too_large", f"body over {self.max_body_bytes} bytes")
                 chunks.append(chunk)
-        except ClientDisconnect:
-            raise _RejectedError(400, "disconnected", "the client went away") from None
-        return b"".join(chunks)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     @staticmethod
     def parse(body: bytes) -> Mapping[str, Any]:
@@ -509,7 +552,7 @@ class _Receiver:
 
     async def store_event(
         self, platform: str, event_id: str, project_key: str, summary: Mapping[str, Any]
-    ) -> Response:
+    ) -> _Answer:
         """Write the event durably, then acknowledge: 202 new, 200 duplicate."""
         event = NewWebhookEvent(
             event_id=event_id, platform=platform, payload=summary, project_key=project_key
@@ -524,22 +567,35 @@ class _Receiver:
         self.metrics.count("iaa_webhook_events_received_total", platform=platform)
         if not new:
             self.metrics.count("iaa_webhook_events_duplicate_total", platform=platform)
-            return JSONResponse({"status": "duplicate", "event_id": event_id}, status_code=200)
+            return _Answer.json(200, {"status": "duplicate", "event_id": event_id})
         self.metrics.count("iaa_webhook_events_stored_total", platform=platform)
         if self.worker is not None:
             self.worker.notify(project_key)
-        return JSONResponse({"status": "accepted", "event_id": event_id}, status_code=202)
+        return _Answer.json(202, {"status": "accepted", "event_id": event_id})
 
     # -- endpoints ---------------------------------------------------------------------------
 
-    def _label_studio_secret(self, request: Request, headers: Mapping[str, str]) -> ProjectConfig:
+    def webhook_endpoint(self, scope: Scope) -> WebhookEndpoint | None:
+        """The webhook endpoint of a request's path (setting the Label Studio route's
+        ``{project}`` path parameter), or None if the path is not a webhook route."""
+        path: str = scope["path"]
+        if path == ARGILLA_ROUTE:
+            return self.argilla_webhook
+        if path.startswith(LABEL_STUDIO_ROUTE):
+            project = path[len(LABEL_STUDIO_ROUTE) :]
+            if project and "/" not in project:  # as the route's {project}
+                scope["path_params"] = {"project": project}
+                return self.label_studio_webhook
+        return None
+
+    def _label_studio_secret(self, scope: Scope, headers: Mapping[str, str]) -> ProjectConfig:
         """The project the request names, if its secret header is right; else 401.
 
         The secret is checked before anything else, and an unknown project (or one that takes
         no webhooks) is compared with a dummy secret the same way: unknown and wrong get the
         same answer, so the route does not tell which project keys exist.
         """
-        project = self.label_studio.get(request.path_params["project"])
+        project = self.label_studio.get(scope["path_params"]["project"])
         known = project is not None and bool(project.webhook_secret_env)
         expected = ""
         if project is not None and project.webhook_secret_env:
@@ -563,15 +619,15 @@ class _Receiver:
             raise _RejectedError(401, reason, f"missing or wrong {LABEL_STUDIO_SECRET_HEADER}")
         return project
 
-    async def label_studio_webhook(self, request: Request) -> Response:
+    async def label_studio_webhook(self, scope: Scope, receive: Receive) -> _Answer:
         platform = "label-studio"
         try:
-            headers = _headers(request)
-            project = self._label_studio_secret(request, headers)
+            headers = _headers(scope)
+            project = self._label_studio_secret(scope, headers)
             self.check_content_type(headers)
             self.check_declared_length(headers)
             with self.body_slot():
-                intake = self._label_studio_parse(project.key, await self.read_body(request))
+                intake = self._label_studio_parse(project.key, await self.read_body(receive))
             if intake is None:
                 return self.ignore(platform, "event_type")
             return await self.store_event(platform, intake.event_id, project.key, intake.summary)
@@ -582,7 +638,7 @@ class _Receiver:
         # in a function of its own, so the body and payload are freed before the store write
         return label_studio_intake(project_key, self.parse(body))
 
-    async def argilla_webhook(self, request: Request) -> Response:
+    async def argilla_webhook(self, scope: Scope, receive: Receive) -> _Answer:
         platform = "argilla"
         try:
             secret = self.env.get(self.argilla_secret_env, "")
@@ -596,7 +652,7 @@ class _Receiver:
                 raise _RejectedError(401, "secret_unset", "webhooks are not configured")
             # refused before a byte of the body is read: no headers, a stale or future
             # timestamp, an overlong id, another media type, a declared size over the limit
-            headers = _headers(request)
+            headers = _headers(scope)
             try:
                 event_id, stamp, signatures = check_standard_webhook_headers(
                     headers, now=self.clock(), tolerance_s=self.tolerance_s
@@ -611,7 +667,7 @@ class _Receiver:
             self.check_content_type(headers)
             self.check_declared_length(headers)
             with self.body_slot():
-                body = await self.read_body(request)
+                body = await self.read_body(receive)
                 try:  # the timestamp again: reading the body took time
                     check_timestamp(stamp, now=self.clock(), tolerance_s=self.tolerance_s)
                     check_signature(event_id, stamp, signatures, body, key=key)
@@ -625,12 +681,12 @@ class _Receiver:
         except _RejectedError as rejected:
             return self.reject(platform, rejected)
 
-    def _argilla_key(self, secret: str) -> bytes:
-        """The HMAC key of the secret, decoded once per value (read on every request, so a
-        rotated secret takes effect at once)."""
+    def _argilla_key(self, secret: str) -> hmac.HMAC:
+        """The HMAC key of the secret, decoded and prepared once per value (the value is read
+        on every request, so a rotated secret takes effect at once)."""
         cached = self._argilla_keys
         if cached is None or cached[0] != secret:
-            cached = self._argilla_keys = (secret, decode_secret(secret))
+            cached = self._argilla_keys = (secret, signing_key(decode_secret(secret)))
         return cached[1]
 
     def _signature_rejection(self, exc: SignatureError) -> _RejectedError:
@@ -715,34 +771,48 @@ ARGILLA_ROUTE = "/webhooks/argilla"
 LABEL_STUDIO_ROUTE = "/webhooks/label-studio/"
 
 
-class _WebhookFastPath:
-    """ASGI middleware: a POST to a webhook route goes straight to its endpoint; anything else
-    goes on to the app's router. The endpoints are the routes' own; what is skipped is the
-    router's matching, the exception middleware and the per-request wrappers around an
-    endpoint, which cost more than verifying and storing an event. It sits inside Starlette's
-    server-error middleware, so an unexpected error is still a logged 500.
+class _ServiceApp(Starlette):
+    """The service's Starlette app, with a way round it for the webhook intake: a POST to a
+    webhook route goes straight to its endpoint, which reads the ASGI scope and messages itself
+    and answers with two ASGI messages. What is skipped (Starlette's middleware stack, router,
+    exception middleware, Request and Response objects) cost more than verifying and storing
+    an event. Every other request, and any other method on those paths, goes through
+    Starlette as usual; so does everything under a ``root_path``. An unexpected error is
+    logged and answered 500, as Starlette's server-error middleware would.
     """
 
-    def __init__(self, app: ASGIApp, receiver: _Receiver) -> None:
-        self.app = app
+    def __init__(self, receiver: _Receiver, **options: Any) -> None:
+        super().__init__(**options)
         self.receiver = receiver
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
-            path: str = scope["path"]
-            endpoint: Endpoint | None = None
-            if path == ARGILLA_ROUTE:
-                endpoint = self.receiver.argilla_webhook
-            elif path.startswith(LABEL_STUDIO_ROUTE):
-                project = path[len(LABEL_STUDIO_ROUTE) :]
-                if project and "/" not in project:  # as the route's {project}
-                    scope["path_params"] = {"project": project}
-                    endpoint = self.receiver.label_studio_webhook
+            endpoint = self.receiver.webhook_endpoint(scope)
             if endpoint is not None:
-                response = await endpoint(Request(scope, receive))
-                await response(scope, receive, send)
+                try:
+                    answer = await endpoint(scope, receive)
+                except Exception:
+                    log.exception("webhook %s failed", scope["path"])
+                    answer = _SERVER_ERROR
+                await answer.send(send)
                 return
-        await self.app(scope, receive, send)
+        await super().__call__(scope, receive, send)
+
+
+def _route(endpoint: WebhookEndpoint) -> Endpoint:
+    """A webhook endpoint as a Starlette route's (the router's path: under a root_path)."""
+
+    async def route(request: Request) -> Response:
+        return (await endpoint(request.scope, request.receive)).response()
+
+    return route
+
+
+_SERVER_ERROR = _Answer(
+    500,
+    b"Internal Server Error",
+    [(b"content-length", b"21"), (b"content-type", b"text/plain; charset=utf-8")],
+)
 
 
 def create_app(
@@ -833,21 +903,22 @@ def create_app(
             if worker is not None:
                 await anyio.to_thread.run_sync(worker.stop)
 
-    app = Starlette(
+    app = _ServiceApp(
+        receiver,
         routes=[
-            # POSTs to these two take _WebhookFastPath; the routes answer anything else (405)
+            # POSTs to these two go round Starlette (_ServiceApp); the routes answer them under a
+            # root_path, and anything else (405)
             Route(
                 LABEL_STUDIO_ROUTE + "{project}",
-                receiver.label_studio_webhook,
+                _route(receiver.label_studio_webhook),
                 methods=["POST"],
             ),
-            Route(ARGILLA_ROUTE, receiver.argilla_webhook, methods=["POST"]),
+            Route(ARGILLA_ROUTE, _route(receiver.argilla_webhook), methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", auth.protect(metrics_endpoint), methods=["GET"]),
             Route("/reports/{project}", auth.protect(receiver.latest_report), methods=["GET"]),
         ],
-        middleware=[Middleware(_WebhookFastPath, receiver=receiver)],
         lifespan=lifespan,
     )
     app.state.metrics = metrics

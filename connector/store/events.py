@@ -106,7 +106,12 @@ class WebhookIntake:
             self._connection = self._store.engine.raw_connection()
         cursor = self._connection.cursor()
         try:
-            if self._store.dialect == "sqlite":  # PostgreSQL's driver begins by itself
+            # PostgreSQL's driver begins by itself. The store's SQLite connections are in the
+            # driver's autocommit mode (base._sqlite_engine), where one statement is a
+            # transaction of its own, committed when the statement ends: one call into SQLite
+            # for a single event instead of three (BEGIN, INSERT, COMMIT), each of which lets
+            # go of the GIL and takes it back from the busy event loop.
+            if self._store.dialect == "sqlite" and len(rows) > 1:
                 cursor.execute("BEGIN IMMEDIATE")
             inserted = insert_each(cursor, prepared, rows)
             self._connection.commit()
