@@ -761,24 +761,9 @@ def item_agreements(frame: pd.DataFrame, rubric: Rubric) -> dict[str, dict[str, 
     in :func:`build_report`. Items with no judgment on a dimension are absent from it."""
     if frame.empty:
         return {}
-    item, item_ids = pd.factorize(frame["item_id"])
-    annotator, annotator_names = pd.factorize(frame["annotator"])
-    dimension_of_row, dimension_names = pd.factorize(frame["dimension"])
     found: dict[str, dict[str, ItemAgreement]] = {}
-    for dimension in rubric.dimensions:
-        if dimension.name not in dimension_names:
-            continue
-        index = int(np.flatnonzero(np.asarray(dimension_names) == dimension.name)[0])
-        rows = np.flatnonzero(dimension_of_row == index).astype(np.intp)
-        coded = _code_dimension(
-            frame,
-            rows,
-            dimension,
-            item.astype(np.intp),
-            annotator.astype(np.intp),
-            len(item_ids),
-            len(annotator_names),
-        )
+    item_ids, _, coded_dimensions = _coded_dimensions(frame, rubric)
+    for dimension, coded in coded_dimensions:
         counts = coded.judgments.counts()
         level_weights = weights_for_level(dimension.level)
         w = agreement_weights(
@@ -842,6 +827,33 @@ class FirstJudgments:
     dimensions: dict[str, CodedJudgments]
 
 
+def _coded_dimensions(
+    frame: pd.DataFrame, rubric: Rubric
+) -> tuple[pd.Index[Any], pd.Index[Any], list[tuple[Dimension, _Coded]]]:
+    """The item ids, the annotators and each rubric dimension present in ``frame`` coded as
+    :func:`build_report` codes it (rubric order; dimensions not in the rubric are left out)."""
+    item, item_ids = pd.factorize(frame["item_id"])
+    annotator, annotator_names = pd.factorize(frame["annotator"])
+    dimension_of_row, dimension_names = pd.factorize(frame["dimension"])
+    coded: list[tuple[Dimension, _Coded]] = []
+    for dimension in rubric.dimensions:
+        if dimension.name not in dimension_names:
+            continue
+        index = int(np.flatnonzero(np.asarray(dimension_names) == dimension.name)[0])
+        rows = np.flatnonzero(dimension_of_row == index).astype(np.intp)
+        found = _code_dimension(
+            frame,
+            rows,
+            dimension,
+            item.astype(np.intp),
+            annotator.astype(np.intp),
+            len(item_ids),
+            len(annotator_names),
+        )
+        coded.append((dimension, found))
+    return item_ids, annotator_names, coded
+
+
 def first_judgments(frame: pd.DataFrame, rubric: Rubric) -> FirstJudgments:
     """The judgments every per-item figure starts from (the report's coding rule, one owner).
 
@@ -850,24 +862,8 @@ def first_judgments(frame: pd.DataFrame, rubric: Rubric) -> FirstJudgments:
             values (the message names the row, item, annotator and value).
     """
     _check_dimensions(frame, rubric)
-    item, item_ids = pd.factorize(frame["item_id"])
-    annotator, annotator_names = pd.factorize(frame["annotator"])
-    dimension_of_row, dimension_names = pd.factorize(frame["dimension"])
-    coded: dict[str, CodedJudgments] = {}
-    for dimension in rubric.dimensions:
-        if dimension.name not in dimension_names:
-            continue
-        index = int(np.flatnonzero(np.asarray(dimension_names) == dimension.name)[0])
-        rows = np.flatnonzero(dimension_of_row == index).astype(np.intp)
-        coded[dimension.name] = _code_dimension(
-            frame,
-            rows,
-            dimension,
-            item.astype(np.intp),
-            annotator.astype(np.intp),
-            len(item_ids),
-            len(annotator_names),
-        ).judgments
+    item_ids, annotator_names, coded_dimensions = _coded_dimensions(frame, rubric)
+    coded = {dimension.name: found.judgments for dimension, found in coded_dimensions}
     return FirstJudgments(
         item_ids=np.asarray(item_ids, dtype=object),
         annotators=tuple(str(a) for a in annotator_names),
