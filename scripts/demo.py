@@ -371,9 +371,11 @@ def webhook_step(
     stored = store.latest_report("demo")
     n_after = stored.body["summary"]["n_judgments"] if stored else 0
     after = task_agreement(url, admin, task.task_id)
+    seconds = ((synced.finished_at or synced.started_at) - synced.started_at).total_seconds()
     print(
-        f"webhook: the service synced it {waited:.1f} s after the annotation (run {synced.id}, "
-        f"{synced.counts.created} new judgment); report judgments {n_before} → {n_after}; "
+        f"webhook: the service synced it {waited:.1f} s after the annotation (run {synced.id}: "
+        f"{synced.counts.created} new judgment, {seconds:.1f} s); report judgments "
+        f"{n_before} → {n_after}; "
         f"task {task.task_id} agreement {before} → {after}"
     )
     return n_after == n_before + 1 and after != before
