@@ -196,6 +196,17 @@ class Chromium:
         if not result.get("result", {}).get("value"):
             raise ChromiumError(f"no element shows the text {text!r} to click")
 
+    def scroll_right(self) -> None:
+        """Scroll every horizontally scrollable element to its right end (a wide table's last
+        columns into view), then give the page a moment to render."""
+        expression = (
+            "[...document.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth + 8"
+            " && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX))"
+            ".forEach(e => { e.scrollLeft = e.scrollWidth; })"
+        )
+        self.call("Runtime.evaluate", {"expression": expression}, session=True)
+        time.sleep(1.0)
+
     def screenshot(self, path: Path) -> Path:
         """Save the page as PNG."""
         shot = self.call("Page.captureScreenshot", {"format": "png"}, session=True)

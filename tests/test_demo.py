@@ -167,6 +167,7 @@ def test_project_page_in_chromium(demo: DemoRun) -> None:
         # the column holds the per-task figures: some cell shows a number between 0 and 1
         assert re.search(r"^(0(\.\d+)?|1(\.0+)?)$", data, re.MULTILINE), data[:1000]
         if shots:
+            browser.scroll_right()  # the agreement column is the table's last
             browser.screenshot(Path(shots) / "label-studio-data-manager.png")
         settings = browser.open(
             f"{url}/projects/{demo.project_id}/settings",
