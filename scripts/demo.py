@@ -325,8 +325,9 @@ def task_agreement(url: str, admin: str, task_id: str) -> Any:
 def webhook_step(
     config: Config, annotators: Annotators, store: Store, batch_ids: Sequence[str], admin: str
 ) -> bool:
-    """Serve, register the webhook, post one annotation, and wait until the service's sync of
-    it is stored; show the report's judgments and the task's agreement before and after."""
+    """Serve, register the webhook, post one annotation, and wait until the service's sync has
+    stored a report with it (found), then until that sync has written back; show the report's
+    judgments and alpha and the task's agreement before and after."""
     url = annotators.url
     port = free_port()
     env = {"IAA_API_TOKEN": secrets.token_urlsafe(16)}
@@ -339,8 +340,7 @@ def webhook_step(
     before = figures.get(task.task_id)
     runs = store.recent_runs("demo", limit=1)
     last_run = runs[0].id if runs else 0
-    stored = store.latest_report("demo")
-    n_before = stored.body["summary"]["n_judgments"] if stored else 0
+    n_before, alpha_before = report_figures(store)
     with service(config.path, env, port):
         subprocess.run(
             [
@@ -353,32 +353,50 @@ def webhook_step(
         annotators.answer_tasks([(task, ["crowd1"])], phase=2)
         print(f"webhook: crowd1 annotated task {task.task_id}; waiting for the service's sync")
         started = time.monotonic()
-        synced = None
-        while synced is None and time.monotonic() - started < 90:
+        # the report is stored before the per-task write-back, which may take minutes
+        n_after, alpha_after = n_before, alpha_before
+        while n_after == n_before and time.monotonic() - started < 120:
             time.sleep(0.5)
+            n_after, alpha_after = report_figures(store)
+        reported = time.monotonic() - started
+        if n_after == n_before:
+            print(f"webhook: FAILURE: no report with the new judgment within {reported:.0f} s")
+            return False
+        print(
+            f"webhook: the service's sync stored the report {reported:.1f} s after the "
+            f"annotation: judgments {n_before} → {n_after}, {DIMENSION} α "
+            f"{alpha_before:.4f} → {alpha_after:.4f}; waiting for its per-task write-back"
+        )
+        synced = None
+        while synced is None and time.monotonic() - started < 600:
+            time.sleep(1.0)
             synced = next(
                 (
                     run
                     for run in store.recent_runs("demo", limit=5)
-                    if run.id > last_run and run.finished_at and run.counts.created
+                    if run.id > last_run and run.finished_at
                 ),
                 None,
             )
-    waited = time.monotonic() - started
-    if synced is None:
-        print(f"webhook: FAILURE: no sync of the new annotation was stored within {waited:.0f} s")
-        return False
-    stored = store.latest_report("demo")
-    n_after = stored.body["summary"]["n_judgments"] if stored else 0
     after = task_agreement(url, admin, task.task_id)
-    seconds = ((synced.finished_at or synced.started_at) - synced.started_at).total_seconds()
-    print(
-        f"webhook: the service synced it {waited:.1f} s after the annotation (run {synced.id}: "
-        f"{synced.counts.created} new judgment, {seconds:.1f} s); report judgments "
-        f"{n_before} → {n_after}; "
-        f"task {task.task_id} agreement {before} → {after}"
-    )
-    return n_after == n_before + 1 and after != before
+    if synced is None:
+        print("webhook: the service's sync did not finish its write-back within 600 s")
+    else:
+        seconds = ((synced.finished_at or synced.started_at) - synced.started_at).total_seconds()
+        print(
+            f"webhook: the sync (run {synced.id}, {synced.counts.created} new judgment) took "
+            f"{seconds:.1f} s; task {task.task_id} agreement {before} → {after}"
+        )
+    return n_after == n_before + 1
+
+
+def report_figures(store: Store) -> tuple[int, float]:
+    """Judgments and alpha of the project's latest stored report."""
+    stored = store.latest_report("demo")
+    if stored is None:
+        return 0, float("nan")
+    alpha = stored.body["dimensions"][DIMENSION]["krippendorff_alpha"]["value"]
+    return int(stored.body["summary"]["n_judgments"]), float("nan" if alpha is None else alpha)
 
 
 def gold_slices(gold: Sequence[Item], first: int, second: int) -> tuple[list[Item], list[Item]]:

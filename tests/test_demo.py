@@ -127,7 +127,11 @@ def test_the_whole_loop_ran(demo: DemoRun) -> None:
     assert re.search(r"annotator7@iaa\.local: retraining → suspended: failed retraining batch", out)
     assert re.search(r"annotator5@iaa\.local: qualified → probation: gold drift alarm", out)
     assert "webhook loop: FOUND the new annotation" in out
-    assert re.search(r"webhook: the service synced it .*; report judgments (\d+) → \d+", out)
+    found = re.search(
+        r"webhook: the service's sync stored the report .*judgments (\d+) → (\d+)", out
+    )
+    assert found, out
+    assert int(found.group(2)) == int(found.group(1)) + 1
 
 
 def _logged_in_session(url: str) -> requests.Session:
