@@ -8,14 +8,16 @@
    fewer items still give every annotator the 20 gold judgments a decision needs);
 2. pushes a calibration batch (UKPConvArg1 argument pairs plus gold; gold answers stay in the
    connector's store; display sides randomised); eight annotators answer it with their own API
-   tokens: four replay the real crowd votes, four carry planted faults (see scripts/demo_faults.py);
+   tokens (every gold task by all, other tasks by the rubric's annotators_per_item in rotation):
+   four replay the real crowd votes, four carry planted faults (see scripts/demo_faults.py);
 3. sync 1: pull, score against gold, decide statuses, push a retraining batch to each annotator
    sent to retraining, write the report back (project description, per-task agreement);
-4. pushes a second production batch (everyone answers; the drifting annotator is careless now)
-   and the retraining annotators answer their batches; sync 2; the annotators who failed answer
-   their new retraining batch; sync 3 (requalified or suspended);
+4. pushes a second production batch (answered the same way; the drifting annotator is careless
+   now) and the retraining annotators answer the gold tasks of their batches; sync 2; the
+   annotators who failed answer their new retraining batch; sync 3 (requalified or suspended);
 5. starts ``iaa-connector serve``, registers the project's webhook, posts one new annotation and
-   waits until the service has synced it and the task's agreement in Label Studio is updated;
+   waits until the service's webhook-triggered sync has stored a report with it, then until that
+   sync has written back (the task's agreement in Label Studio);
 6. prints, for each planted fault, whether the connector found it; exit status 1 if one was not.
 """
 
