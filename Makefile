@@ -1,14 +1,20 @@
 # One entry point for a newcomer, for CI and for the developers.
-#   make demo     install, start a local Label Studio, run the connector's whole loop on real data
+#   make demo     install (the connector only, no development tools), start a local Label Studio
+#                 with 8 annotator users, run the connector's whole loop on real data
 #   make report   install and run the offline report on the bundled MT-Bench example
 #   make check    format check, lint, types and tests (what .ci/run runs)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+# the demo needs the connector and its runtime dependencies only (no test or lint tools)
+DEMO_STAMP = $(VENV)/.installed-runtime
 
 .PHONY: install demo report check format lint types test bench clean
 LS_PORT ?= 8089
+# where start.sh keeps Label Studio's venv (~1 GB, installed once), data and env files
+LS_HOME ?= $(CURDIR)/.cache/label-studio
+DEMO_ANNOTATORS = 8
 
 # constraints.txt pins every dependency to the versions make check was last run with (the lock
 # file CI, the demo and the Docker image install from; see its header to regenerate it).
@@ -23,6 +29,16 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt --no-deps 'crowd-kit==1.4.2'
 	touch $(STAMP)
 
+# (a development install, `make install`, already holds it all)
+$(DEMO_STAMP): pyproject.toml constraints.txt
+	@if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ] && [ $(STAMP) -nt constraints.txt ]; then \
+		echo "using the development install in $(VENV)"; \
+	else \
+		$(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet --upgrade pip && \
+		$(BIN)/pip install --quiet -c constraints.txt -e . ; \
+	fi
+	touch $(DEMO_STAMP)
+
 install: $(STAMP)
 
 report: $(STAMP)
@@ -30,12 +46,13 @@ report: $(STAMP)
 		--json build/mt-bench-report.json --md build/mt-bench-report.md --html build/mt-bench-report.html
 	@echo "open build/mt-bench-report.html"
 
-demo: $(STAMP)
-	@curl -sf http://127.0.0.1:$(LS_PORT)/health >/dev/null && [ -f .cache/label-studio/server-$(LS_PORT).env ] \
-		|| IAA_LS_PORT=$(LS_PORT) IAA_LS_ANNOTATORS=5 deploy/label-studio/start.sh
-	IAA_LS_PORT=$(LS_PORT) $(BIN)/python scripts/demo.py
+demo: $(DEMO_STAMP)
+	@curl -sf http://127.0.0.1:$(LS_PORT)/health >/dev/null && [ -f $(LS_HOME)/server-$(LS_PORT).env ] \
+		|| IAA_LS_HOME=$(LS_HOME) IAA_LS_PORT=$(LS_PORT) IAA_LS_ANNOTATORS=$(DEMO_ANNOTATORS) \
+		deploy/label-studio/start.sh
+	$(BIN)/python scripts/demo.py --env $(LS_HOME)/server-$(LS_PORT).env $(DEMO_ARGS)
 	@echo "Label Studio keeps running on http://127.0.0.1:$(LS_PORT) (admin@iaa.local / iaa-ls-password);"
-	@echo "stop it with: deploy/label-studio/stop.sh $(LS_PORT)"
+	@echo "stop it with: IAA_LS_HOME=$(LS_HOME) deploy/label-studio/stop.sh $(LS_PORT)"
 
 format:
 	$(BIN)/ruff format connector tests benchmarks scripts

@@ -19,7 +19,7 @@ from pathlib import Path
 from public_datasets import shared_data_dir
 
 OUT = Path(__file__).resolve().parents[1] / "examples" / "label-studio-demo"
-N_ITEMS, N_GOLD, MAX_CHARS = 200, 40, 600
+N_ITEMS, N_GOLD, MAX_CHARS = 350, 90, 600
 SIDE = {"a1": "a", "a2": "b", "equal": "tie"}
 
 
