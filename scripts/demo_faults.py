@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connector.report import FLAGGED_STATUSES, flagged_annotators, significance_level
+from connector.report import FLAGGED_STATUSES, flagged_annotators
 from connector.store import StatusDecision
 
 __all__ = ["ANNOTATORS", "FAULTS", "Verdict", "answer", "verdicts"]
@@ -131,22 +131,21 @@ def _drift(history: Sequence[StatusDecision], annotator: str) -> Verdict:
 
 
 def _left(report: Mapping[str, Any], annotator: str, dimension: str) -> Verdict:
-    """Found: the report flags the annotator, and its per-annotator position-bias test is
-    significant at the report's level towards the left."""
-    bias = _figures(report, annotator, dimension).get("position_bias") or {}
-    p, share = bias.get("p_value"), bias.get("left_share")
-    level = significance_level(report)
+    """Found: the report flags the annotator for choosing the left side
+    (:func:`connector.report.sections.side_preference`)."""
     reasons = _flag_reasons(report, annotator)
-    significant = p is not None and share is not None and p < level and share > 0.5
+    about_side = [r for r in reasons if "shown on the left" in r]
+    share = (_figures(report, annotator, dimension).get("position_bias") or {}).get("left_share")
+    shown = f"{share:.0%}" if isinstance(share, float) else "—"
     return Verdict(
         fault="left",
         annotator=annotator,
-        found=bool(reasons) and significant,
+        found=bool(about_side),
         evidence=(
-            f"position bias: left chosen {share:.0%} of {bias.get('n')} decisive judgments, "
-            f"p = {p:.2g} (level {level:g}); flagged: {'; '.join(reasons) or 'no'}"
-            if share is not None and p is not None
-            else "the report has no position-bias figure for this annotator"
+            "; ".join(about_side)
+            if about_side
+            else f"left share {shown} is in the report, but no flag names the side "
+            f"(flagged for: {'; '.join(reasons) or 'nothing'})"
         ),
     )
 

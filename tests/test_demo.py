@@ -88,23 +88,7 @@ def verdict(run: DemoRun, fault: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize(
-    "fault",
-    [
-        "left",
-        "random",
-        "drift",
-        pytest.param(
-            "tie",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="no rule in the connector flags an annotator's tie rate: the report "
-                "gives annotators[].dimensions.*.non_decisive_rate, and flagged_annotators "
-                "(connector/report/sections.py) flags on status and peer agreement only",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("fault", ["left", "random", "drift", "tie"])
 def test_planted_fault_is_found(demo: DemoRun, fault: str) -> None:
     line = verdict(demo, fault)
     assert ": FOUND: " in line, line

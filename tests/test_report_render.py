@@ -516,6 +516,11 @@ def flag_reasons(report: dict[str, Any]) -> dict[tuple[str, str], tuple[str, ...
     return {(f.dimension, f.annotator): f.reasons for f in flagged_annotators(report)}
 
 
+NEW_HIRE_TIES = (  # 27 of 60 against the others' 23.8%: a tie excess (sections.non_decisive_excess)
+    "answers non-decisive values in 45.0% of 60 judgments against 23.8% for the others "
+    "(p = 0.00036)"
+)
+
 NEW_HIRE_REASON = (
     "11/20 gold judgments right (55.0%) (all gold judgments): the Wilson upper bound 72.0% is "
     "below 80.0%"
@@ -543,6 +548,7 @@ def test_low_peer_agreement_over_enough_pairs_is_flagged_with_its_pairs(
         "retraining: 11/20 gold judgments right (55.0%) (all gold judgments): the Wilson upper "
         "bound 72.0% is below 80.0%",
         "agrees with peers less than the others do on the same items",
+        NEW_HIRE_TIES,
     )
     assert ("overall", "crowd_ben") not in reasons  # 59.3%: only 7.1 points below
     # helpfulness: the others agree 51.2%; its lowest, crowd_chen at 42.6%, is 8.6 points below
@@ -556,7 +562,7 @@ def test_low_peer_agreement_over_few_pairs_is_not_flagged(report: dict[str, Any]
     new_hire["dimensions"]["overall"]["peers"]["same_items"]["n_pairs"] = PEER_MIN_PAIRS - 1
     crowd_chen["dimensions"]["overall"]["peers"]["same_items"]["n_pairs"] = PEER_MIN_PAIRS
     reasons = flag_reasons(in_retraining(report, "new_hire"))
-    assert reasons[("overall", "new_hire")] == (f"retraining: {NEW_HIRE_REASON}",)
+    assert reasons[("overall", "new_hire")] == (f"retraining: {NEW_HIRE_REASON}", NEW_HIRE_TIES)
     assert reasons[("overall", "crowd_chen")] == (
         "agrees with peers less than the others do on the same items",
     )

@@ -1,7 +1,9 @@
 """What the report singles out, for every renderer: findings and the heatmap's annotators.
 
-- :func:`flagged_annotators`: annotators the lifecycle put in :data:`FLAGGED_STATUSES`, or
-  whose peer agreement is below the others' on the same items (:func:`peer_shortfall`);
+- :func:`flagged_annotators`: annotators the lifecycle put in :data:`FLAGGED_STATUSES`, whose
+  peer agreement is below the others' on the same items (:func:`peer_shortfall`), who pick one
+  display side (:func:`side_preference`) or answer non-decisive values far more often than the
+  others (:func:`non_decisive_excess`);
   :func:`flagged_table` lays them out and :func:`flag_rules` says the rules in one sentence;
 - :func:`peer_network`: which annotators the annotator × annotator heatmap shows, in which order;
 - :func:`alpha_estimate`, :func:`gold_estimates`: rows of the interval charts.
@@ -15,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from connector.metrics.stats import binomial_test
 from connector.report._format import (
     TextTable,
     annotators_of,
@@ -29,6 +32,7 @@ from connector.report._format import (
     number,
     peer_difference_text,
     plural,
+    significance_level,
     target_verdict,
 )
 from connector.report.svg import Estimate
@@ -48,8 +52,10 @@ __all__ = [
     "gold_estimates",
     "gold_release_note",
     "gold_thresholds",
+    "non_decisive_excess",
     "peer_network",
     "peer_shortfall",
+    "side_preference",
 ]
 
 FLAGGED_STATUSES = ("probation", "retraining", "suspended")
@@ -65,6 +71,16 @@ PEER_MARGIN = 0.10
 """Flag an annotator whose agreement with peers is below the agreement among the *other*
 annotators on the same items (``peers.same_items`` of the report) by more than this, and whose
 95% interval of that difference lies wholly below zero."""
+
+HABIT_MIN_JUDGMENTS = 20
+"""Side preference and non-decisive excess are only judged over at least this many of the
+annotator's judgments (decisive ones, for the side)."""
+
+HABIT_MARGIN = 0.20
+"""Flag a side preference when the share of the left response is this far from one half, and a
+non-decisive excess when the annotator's rate exceeds the other annotators' by this much; in
+both cases only when the exact binomial test is significant at the report's level divided by
+the number of annotators tested in the dimension (Bonferroni: one test per annotator)."""
 
 
 # --------------------------------------------------------------------------- findings
@@ -118,7 +134,11 @@ def flag_rules() -> str:
         "rubric's gold thresholds, with its reason), or agreement with peers more than "
         f"{100 * PEER_MARGIN:g} percentage points below the agreement among the other annotators "
         "on the same items, with the whole 95% interval of the difference below zero, over at "
-        f"least {PEER_MIN_PAIRS} pairs."
+        f"least {PEER_MIN_PAIRS} pairs; or, over at least {HABIT_MIN_JUDGMENTS} judgments, "
+        f"choosing one display side at least {100 * HABIT_MARGIN:g} points away from half the "
+        "time, or non-decisive values at least "
+        f"{100 * HABIT_MARGIN:g} points more often than the others, each significant by an exact "
+        "binomial test at the report's level divided by the number of annotators."
     )
 
 
@@ -140,6 +160,67 @@ def peer_shortfall(figures: Mapping[str, Any]) -> bool:
         and high is not None
         and high < 0
     )
+
+
+def _bonferroni(report: Mapping[str, Any], tested: int) -> float:
+    return significance_level(report) / max(tested, 1)
+
+
+def side_preference(figures: Mapping[str, Any], level: float) -> str | None:
+    """Why an annotator's figures in one dimension flag a side preference, else None: at least
+    :data:`HABIT_MIN_JUDGMENTS` decisive judgments with randomised sides, a left share at least
+    :data:`HABIT_MARGIN` from one half, and its binomial test's p-value below ``level``. The one
+    rule; every surface reads it."""
+    bias = lookup(figures, "position_bias")
+    n, share, p = (number(lookup(bias, key)) for key in ("n", "left_share", "p_value"))
+    if n is None or share is None or p is None or n < HABIT_MIN_JUDGMENTS:
+        return None
+    if abs(share - 0.5) < HABIT_MARGIN or p >= level:
+        return None
+    side = "left" if share > 0.5 else "right"
+    chosen = share if share > 0.5 else 1.0 - share
+    return (
+        f"chooses the response shown on the {side} in {fmt_percent(chosen)} of "
+        f"{int(n):,} decisive judgments (p = {p:.2g})"
+    )
+
+
+def non_decisive_excess(
+    figures: Mapping[str, Any], others_rate: float | None, level: float
+) -> str | None:
+    """Why an annotator's figures in one dimension flag a non-decisive excess (``tie`` far more
+    often than the others), else None: at least :data:`HABIT_MIN_JUDGMENTS` judgments, a rate
+    above ``others_rate`` (the other annotators' pooled rate) by at least :data:`HABIT_MARGIN`,
+    and the binomial test of the annotator's count against ``others_rate`` below ``level``."""
+    rate, n = number(lookup(figures, "non_decisive_rate")), number(lookup(figures, "n_judgments"))
+    if rate is None or n is None or others_rate is None or n < HABIT_MIN_JUDGMENTS:
+        return None
+    if rate - others_rate < HABIT_MARGIN:
+        return None
+    p = binomial_test(round(rate * n), int(n), others_rate)
+    if not p < level:
+        return None
+    return (
+        f"answers non-decisive values in {fmt_percent(rate)} of {int(n):,} judgments against "
+        f"{fmt_percent(others_rate)} for the others (p = {p:.2g})"
+    )
+
+
+def _others_rates(annotators: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, float | None]:
+    """Each annotator's others' pooled non-decisive rate (None without other judgments)."""
+    counts = {}
+    for who, figures in annotators:
+        rate, n = (
+            number(lookup(figures, "non_decisive_rate")),
+            number(lookup(figures, "n_judgments")),
+        )
+        if rate is not None and n:
+            counts[who] = (rate * n, n)
+    total = sum(c for c, _ in counts.values()), sum(n for _, n in counts.values())
+    return {
+        who: (total[0] - c) / (total[1] - n) if total[1] - n > 0 else None
+        for who, (c, n) in counts.items()
+    }
 
 
 def flagged_statuses(report: Mapping[str, Any]) -> dict[str, tuple[str, str, frozenset[str]]]:
@@ -173,18 +254,29 @@ def flagged_annotators(report: Mapping[str, Any]) -> list[FlaggedAnnotator]:
       they are flagged in the dimensions that decided it, see :func:`flagged_statuses`), or
     - agree with their peers less than the other annotators agree among themselves on the same
       items (:func:`peer_shortfall`): like with like, so an annotator who judged the hard items
-      is not flagged for their difficulty.
+      is not flagged for their difficulty, or
+    - pick one display side (:func:`side_preference`) or answer non-decisive values far more
+      often than the others (:func:`non_decisive_excess`).
     """
     statuses = flagged_statuses(report)
     flagged = []
     for name, _ in dimensions_of(report):
-        for who, figures in annotators_of(report, name):
+        annotators = list(annotators_of(report, name))
+        level = _bonferroni(report, len(annotators))
+        others_rates = _others_rates(annotators)
+        for who, figures in annotators:
             reasons = []
             if flagged_on(statuses, who, name):
                 status, why, _ = statuses[who]
                 reasons.append(f"{status}: {why}" if why else status)
             if peer_shortfall(figures):
                 reasons.append("agrees with peers less than the others do on the same items")
+            for habit in (
+                side_preference(figures, level),
+                non_decisive_excess(figures, others_rates.get(who), level),
+            ):
+                if habit is not None:
+                    reasons.append(habit)
             if reasons:
                 flagged.append(
                     FlaggedAnnotator(
