@@ -92,6 +92,14 @@ def _num(value: float | np.floating[Any] | None) -> float | None:
     return as_float if math.isfinite(as_float) else None
 
 
+def _nums(values: FloatArray) -> list[float | None]:
+    """:func:`_num` of each value, in bulk."""
+    listed: list[float | None] = np.asarray(values, dtype=np.float64).tolist()
+    for i in np.flatnonzero(~np.isfinite(values)).tolist():
+        listed[i] = None
+    return listed
+
+
 def _pair(low: float, high: float) -> list[float | None] | None:
     return [_num(low), _num(high)] if math.isfinite(low) and math.isfinite(high) else None
 
@@ -531,20 +539,15 @@ class _DimensionReport:
             )
             figures[self.annotators[a]] = entry
         keep = peers.shared_items >= self.options.min_shared_items
+        names = np.asarray(self.annotators, dtype=object)
         pairs = [
-            {
-                "a": self.annotators[int(x)],
-                "b": self.annotators[int(y)],
-                "shared_items": int(s),
-                "percent_agreement": _num(pa),
-                "cohen_kappa": _num(k),
-            }
+            {"a": x, "b": y, "shared_items": s, "percent_agreement": pa, "cohen_kappa": k}
             for x, y, s, pa, k in zip(
-                peers.first[keep],
-                peers.second[keep],
-                peers.shared_items[keep],
-                peers.pair_agreement[keep],
-                peers.pair_kappa[keep],
+                names[peers.first[keep]].tolist(),
+                names[peers.second[keep]].tolist(),
+                peers.shared_items[keep].tolist(),
+                _nums(peers.pair_agreement[keep]),
+                _nums(peers.pair_kappa[keep]),
                 strict=True,
             )
         ]
@@ -704,10 +707,10 @@ def _without_unknown_annotators(report: dict[str, Any], frame: pd.DataFrame) -> 
     """The report without per-annotator figures for annotators the export did not name
     (:func:`connector.judgments.is_unknown_annotator`, e.g. Scale AI exports): their judgments
     count in every coefficient, but they are not people to score, pair or count."""
-    unknown = frame["annotator"].map(is_unknown_annotator).astype(bool)
-    if not unknown.any():
+    unnamed = [a for a in frame["annotator"].unique() if is_unknown_annotator(a)]
+    if not unnamed:
         return report
-    known = frame.loc[~unknown]
+    known = frame.loc[~frame["annotator"].isin(unnamed)]
     report["annotators"] = [
         entry for entry in report["annotators"] if not is_unknown_annotator(entry["annotator"])
     ]
