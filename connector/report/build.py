@@ -52,6 +52,7 @@ __all__ = [
     "ItemAgreement",
     "ReportOptions",
     "build_report",
+    "iso_weeks",
     "item_agreements",
     "jsonable",
 ]
@@ -172,12 +173,16 @@ def _code_dimension(
     rows, codes, gold = rows[present], codes[present], gold[present]
     it, an = item[rows], annotator[rows]
     submitted = frame["submitted_at"]
+    pair_key = it.astype(np.int64) * n_annotators + an
+    # Sorted by item, annotator, submitted_at (NaT first), then row (rows ascend): stable sorts,
+    # the last by the first key; the same order as np.lexsort((rows, when, an, it)).
     if submitted.notna().any():
         when = np.asarray(pd.DatetimeIndex(submitted).asi8)[rows]  # NaT sorts first
-        order = np.lexsort((rows, when, an, it))
+        by_time = np.argsort(when, kind="stable")
+        order = by_time[np.argsort(pair_key[by_time], kind="stable")]
     else:
-        order = np.lexsort((rows, an, it))
-    key = it[order].astype(np.int64) * n_annotators + an[order]
+        order = np.argsort(pair_key, kind="stable")
+    key = pair_key[order]
     first_of_key = np.ones(len(order), dtype=bool)
     first_of_key[1:] = key[1:] != key[:-1]
     rank = np.arange(len(order)) - np.maximum.accumulate(
@@ -312,10 +317,9 @@ class _DimensionReport:
             )
         submitted = self.frame["submitted_at"]
         if submitted.notna().any():
-            when = submitted.iloc[self.coded.rows]
-            iso = when.dt.isocalendar()
-            weeks = iso["year"].astype("string") + "-W" + iso["week"].astype("string").str.zfill(2)
-            result["by_window"] = self._slice_by(weeks.to_numpy(dtype=object, na_value=None))
+            result["by_window"] = self._slice_by(
+                iso_weeks(pd.DatetimeIndex(submitted)[self.coded.rows])
+            )
         else:
             result["by_window"] = []
         return result
@@ -326,10 +330,15 @@ class _DimensionReport:
             return []
         codes, uniques = pd.factorize(pd.Series(keys[present], dtype=object), sort=True)
         item, value = self.j.item[present], self.j.value[present]
+        # Each slice's judgments, contiguous; its items numbered 0.. within the slice (items
+        # without a judgment in it do not count in any coefficient).
+        order = np.argsort(codes, kind="stable")
+        bounds = np.concatenate(([0], np.cumsum(np.bincount(codes, minlength=len(uniques)))))
         slices = []
         for k, key in enumerate(uniques):
-            mask = codes == k
-            counts = value_counts(item[mask], value[mask], n_units=self.j.n_items, q=self.j.q)
+            chosen = order[bounds[k] : bounds[k + 1]]
+            items, local = np.unique(item[chosen], return_inverse=True)
+            counts = value_counts(local, value[chosen], n_units=len(items), q=self.j.q)
             summary = self._summary(counts, self.categories, self.w)
             slices.append(
                 {
@@ -555,6 +564,25 @@ class _DimensionReport:
 
 
 BoolPair: TypeAlias = tuple[IntArray, npt.NDArray[np.bool_]]
+_NAT = np.iinfo(np.int64).min
+
+
+def iso_weeks(stamps: pd.DatetimeIndex) -> npt.NDArray[np.object_]:
+    """The ISO 8601 week (``"2024-W09"``) of each timestamp in its own time zone (``None`` for
+    NaT), as ``Series.dt.isocalendar()`` gives it, computed on integers."""
+    wall = stamps.tz_localize(None) if stamps.tz is not None else stamps
+    when = np.asarray(wall.as_unit("ns").asi8)
+    missing = when == _NAT
+    days = np.floor_divide(np.where(missing, 0, when), 86_400 * 10**9)
+    thursday = days - (days + 3) % 7 + 3  # 1970-01-01 was a Thursday; ISO weeks start Monday
+    year_start = thursday.astype("datetime64[D]").astype("datetime64[Y]").astype("datetime64[D]")
+    year = year_start.astype("datetime64[Y]").astype(np.int64) + 1970
+    week = (thursday - year_start.astype(np.int64)) // 7 + 1
+    combined, inverse = np.unique(year * 100 + week, return_inverse=True)
+    labels = np.array([f"{c // 100}-W{c % 100:02d}" for c in combined.tolist()], dtype=object)
+    weeks = labels[inverse.reshape(-1)]
+    weeks[missing] = None
+    return weeks
 
 
 def _position_bias(entry: dict[str, Any] | None, not_measurable: str | None) -> Any:
