@@ -174,15 +174,18 @@ def _code_dimension(
     it, an = item[rows], annotator[rows]
     submitted = frame["submitted_at"]
     pair_key = it.astype(np.int64) * n_annotators + an
-    # Sorted by item, annotator, submitted_at (NaT first), then row (rows ascend): stable sorts,
-    # the last by the first key; the same order as np.lexsort((rows, when, an, it)).
-    if submitted.notna().any():
-        when = np.asarray(pd.DatetimeIndex(submitted).asi8)[rows]  # NaT sorts first
-        by_time = np.argsort(when, kind="stable")
-        order = by_time[np.argsort(pair_key[by_time], kind="stable")]
-    else:
-        order = np.argsort(pair_key, kind="stable")
+    # Sorted by item and annotator, then submitted_at (NaT first), then row: the order of
+    # np.lexsort((rows, when, an, it)). A stable sort by (item, annotator) keeps rows ascending
+    # (rows ascend); only the judgments repeating an (item, annotator) are then sorted by time.
+    order = np.argsort(pair_key, kind="stable")
     key = pair_key[order]
+    repeated = np.zeros(len(order), dtype=bool)
+    repeated[1:] = key[1:] == key[:-1]
+    repeated[:-1] |= repeated[1:]
+    if repeated.any() and submitted.notna().any():
+        when = np.asarray(pd.DatetimeIndex(submitted).asi8)[rows]  # NaT sorts first
+        sub = order[repeated]
+        order[repeated] = sub[np.lexsort((sub, when[sub], pair_key[sub]))]
     first_of_key = np.ones(len(order), dtype=bool)
     first_of_key[1:] = key[1:] != key[:-1]
     rank = np.arange(len(order)) - np.maximum.accumulate(
