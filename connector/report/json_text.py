@@ -19,7 +19,7 @@ from connector.report.build import jsonable
 
 __all__ = ["report_json"]
 
-_SCALARS = (str, int, float, bool, type(None))
+_SCALARS = frozenset((str, int, float, bool, type(None)))
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 
@@ -33,11 +33,12 @@ def _compact(value: Any) -> str:
 
 
 def _flat(value: Any) -> bool:
-    """A list or dict of scalars only: written on one line."""
+    """A scalar, or a list or dict of scalars only (str, int, float, bool, None; a subclass
+    such as a numpy float counts as not flat, which changes the layout, not the content)."""
     if isinstance(value, dict):
-        return all(isinstance(v, _SCALARS) for v in value.values())
+        return _SCALARS.issuperset(map(type, value.values()))
     if isinstance(value, list | tuple):
-        return all(isinstance(v, _SCALARS) for v in value)
+        return _SCALARS.issuperset(map(type, value))
     return True
 
 
@@ -54,8 +55,9 @@ def _write(value: Any, indent: str, out: list[str]) -> None:
         out.append(f"\n{indent}}}")
     elif isinstance(value, list | tuple) and value and not _flat(value):
         out.append("[")
-        if all(_flat(v) for v in value):
-            out.append(f"\n{inner}" + f",\n{inner}".join([_compact(v) for v in value]))
+        lines = [_compact(v) if _flat(v) else "" for v in value]  # no encoding is empty
+        if all(lines):
+            out.append(f"\n{inner}" + f",\n{inner}".join(lines))
         else:
             last = len(value) - 1
             for n, item in enumerate(value):
