@@ -85,7 +85,8 @@ def stages(path: Path) -> dict[str, float]:
     """CPU seconds of the command's stages, run in this process as ``report`` runs them."""
     from connector.cli import _distinct
     from connector.judgments import load_judgments
-    from connector.report.build import build_report, jsonable
+    from connector.report.build import build_report
+    from connector.report.json_text import report_json
     from connector.rubric import default_rubric_for
 
     seconds: dict[str, float] = {}
@@ -97,7 +98,7 @@ def stages(path: Path) -> dict[str, float]:
     report = build_report(frame, default_rubric_for(observed))
     seconds["build_cpu_seconds"] = time.process_time() - start
     start = time.process_time()
-    json.dumps(jsonable(report), indent=2, ensure_ascii=False)
+    report_json(report)
     seconds["json_cpu_seconds"] = time.process_time() - start
     return {k: round(v, 3) for k, v in seconds.items()}
 

@@ -13,7 +13,6 @@ project another process is syncing print one line too and exit with status 1.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import time
@@ -310,9 +309,11 @@ def report(
         err.print(f"read {input} as {table.platform}:", highlight=False, markup=False)
         for note in table.notes:
             err.print(f"  {note}", highlight=False, markup=False)
-    result = jsonable(result)
     if json_path:
-        _write(json_path, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        from connector.report.json_text import report_json
+
+        _write(json_path, report_json(result))
+    result = jsonable(result) if (md_path or html_path or not json_path) else result
     if md_path:
         from connector.report.markdown import render_markdown
 

@@ -328,3 +328,15 @@ def test_incremental_alpha_errors() -> None:
         acc.add(1, "c")
     with pytest.raises(KeyError, match="unit 1 has no judgment 'a' to remove"):
         acc.remove(1, "a")
+
+
+def test_distinct_pair_keys_equal_np_unique_by_counting_and_by_sorting() -> None:
+    from connector.metrics.annotator import _distinct_keys
+
+    rng = np.random.default_rng(5)
+    for bound, n in ((50, 400), (10**9, 400), (1 << 16, 10), (7, 0)):
+        key = rng.integers(0, bound, n).astype(np.int64)
+        keys, inverse = _distinct_keys(key, bound)
+        expected, expected_inverse = np.unique(key, return_inverse=True)
+        assert keys.tolist() == expected.tolist()
+        assert inverse.tolist() == expected_inverse.reshape(-1).tolist()

@@ -404,3 +404,55 @@ def test_position_bias_per_annotator_needs_both_sides_for_that_annotator() -> No
     assert by_name["cy"]["p_value"] is None
     assert by_name["ann"]["measurable"] is True
     assert by_name["ann"]["p_value"] is not None
+
+
+def test_iso_weeks_equal_python_isocalendar_across_year_ends_and_zones() -> None:
+    from connector.report.build import iso_weeks
+
+    days = pd.date_range("1969-12-20", "1970-01-10", freq="D").append(
+        pd.date_range("2019-12-25", "2027-01-08", freq="37h")
+    )
+    for zone in ("UTC", "Asia/Kolkata", "America/Los_Angeles"):
+        stamps = pd.DatetimeIndex([*days.tz_localize("UTC").tz_convert(zone).tolist(), pd.NaT])
+        found = iso_weeks(stamps)
+        expected = [
+            f"{s.isocalendar()[0]}-W{s.isocalendar()[1]:02d}" if s is not pd.NaT else None
+            for s in stamps
+        ]
+        assert found.tolist() == expected
+    # Week 53 and week 1 across year ends (Python's datetime.date.isocalendar, ISO 8601).
+    edges = pd.DatetimeIndex(["2020-12-31", "2021-01-03", "2019-12-30", "2024-12-30"])
+    assert iso_weeks(edges).tolist() == ["2020-W53", "2020-W53", "2020-W01", "2025-W01"]
+
+
+def test_slice_figures_equal_the_summary_of_the_slice_over_all_items() -> None:
+    from connector.metrics.agreement import summarise_agreement
+    from connector.metrics.table import code_values, value_counts
+
+    # Slices are summarised over their own items only; the figures (bootstrap included) must
+    # equal those of the slice's judgments counted over every item of the table.
+    rng = np.random.default_rng(7)
+    table = {
+        f"r{r}": list(rng.choice(["a", "b", "tie"], size=60, p=[0.5, 0.3, 0.2])) for r in range(4)
+    }
+    categories = ["x", "y", "x", "z"] * 15
+    options = ReportOptions(resamples=200, seed=3, min_shared_items=1)
+    frame = votes(table, category=categories)
+    report = build_report(frame, RUBRIC, options=options)
+    items, item_ids = pd.factorize(frame["item_id"])
+    codes, _ = code_values(frame["value"].to_numpy(dtype=object), list(PREFERENCE.values))
+    for entry in report["dimensions"]["overall"]["by_category"]:
+        chosen = (frame["category"] == entry["key"]).to_numpy()
+        counts = value_counts(items[chosen], codes[chosen], n_units=len(item_ids), q=3)
+        summary = summarise_agreement(
+            counts,
+            categories=list(PREFERENCE.values),
+            level="nominal",
+            weights=np.eye(3),
+            resamples=200,
+            seed=3,
+        )
+        assert entry["n_items"] == summary.n_items
+        assert entry["krippendorff_alpha"]["value"] == summary.krippendorff_alpha.value
+        assert entry["n_pairable_items"] >= 10  # enough for an interval
+        assert entry["krippendorff_alpha"]["ci95"] == list(summary.krippendorff_alpha.ci95)

@@ -39,6 +39,19 @@ def _tables(group: IntArray, x: IntArray, y: IntArray, n_groups: int, q: int) ->
     return np.asarray(flat.reshape(n_groups, q, q), dtype=np.float64)
 
 
+def _distinct_keys(
+    key: npt.NDArray[np.int64], bound: int
+) -> tuple[npt.NDArray[np.int64], IntArray]:
+    """``np.unique(key, return_inverse=True)`` for keys in ``0..bound-1``: by counting when the
+    range is not much larger than the keys (no sort), else by sorting."""
+    if bound > max(4 * len(key), 1 << 16):
+        keys, inverse = np.unique(key, return_inverse=True)
+        return keys, inverse.reshape(-1).astype(np.intp)
+    seen = np.bincount(key, minlength=bound) > 0
+    rank = np.cumsum(seen) - 1
+    return np.flatnonzero(seen).astype(np.int64), rank[key].astype(np.intp)
+
+
 def _share(num: FloatArray, den: FloatArray) -> FloatArray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.asarray(np.where(den > 0, num / np.where(den > 0, den, 1), np.nan))
@@ -77,8 +90,8 @@ def peer_agreement(judgments: CodedJudgments, w: FloatArray) -> PeerAgreement:
     swap = a > b
     a, b = np.where(swap, b, a), np.where(swap, a, b)
     va, vb = np.where(swap, vb, va), np.where(swap, va, vb)
-    keys, pair_index = np.unique(a.astype(np.int64) * n_ann + b, return_inverse=True)
-    tables = _tables(pair_index.reshape(-1), va, vb, len(keys), q)
+    keys, pair_index = _distinct_keys(a.astype(np.int64) * n_ann + b, n_ann * n_ann)
+    tables = _tables(pair_index, va, vb, len(keys), q)
     shared = tables.sum(axis=(1, 2))
     agreeing = np.trace(tables, axis1=1, axis2=2)
     own = np.concatenate([a, b])

@@ -55,6 +55,7 @@ __all__ = [
     "ReportOptions",
     "build_report",
     "first_judgments",
+    "iso_weeks",
     "item_agreements",
     "jsonable",
 ]
@@ -96,6 +97,14 @@ def _num(value: float | np.floating[Any] | None) -> float | None:
         return None
     as_float = float(value)
     return as_float if math.isfinite(as_float) else None
+
+
+def _nums(values: FloatArray) -> list[float | None]:
+    """:func:`_num` of each value, in bulk."""
+    listed: list[float | None] = np.asarray(values, dtype=np.float64).tolist()
+    for i in np.flatnonzero(~np.isfinite(values)).tolist():
+        listed[i] = None
+    return listed
 
 
 def _pair(low: float, high: float) -> list[float | None] | None:
@@ -173,12 +182,19 @@ def _code_dimension(
     rows, codes, gold = rows[present], codes[present], gold[present]
     it, an = item[rows], annotator[rows]
     submitted = frame["submitted_at"]
-    if submitted.notna().any():
+    pair_key = it.astype(np.int64) * n_annotators + an
+    # Sorted by item and annotator, then submitted_at (NaT first), then row: the order of
+    # np.lexsort((rows, when, an, it)). A stable sort by (item, annotator) keeps rows ascending
+    # (rows ascend); only the judgments repeating an (item, annotator) are then sorted by time.
+    order = np.argsort(pair_key, kind="stable")
+    key = pair_key[order]
+    repeated = np.zeros(len(order), dtype=bool)
+    repeated[1:] = key[1:] == key[:-1]
+    repeated[:-1] |= repeated[1:]
+    if repeated.any() and submitted.notna().any():
         when = np.asarray(pd.DatetimeIndex(submitted).asi8)[rows]  # NaT sorts first
-        order = np.lexsort((rows, when, an, it))
-    else:
-        order = np.lexsort((rows, an, it))
-    key = it[order].astype(np.int64) * n_annotators + an[order]
+        sub = order[repeated]
+        order[repeated] = sub[np.lexsort((sub, when[sub], pair_key[sub]))]
     first_of_key = np.ones(len(order), dtype=bool)
     first_of_key[1:] = key[1:] != key[:-1]
     rank = np.arange(len(order)) - np.maximum.accumulate(
@@ -317,10 +333,9 @@ class _DimensionReport:
             )
         submitted = self.frame["submitted_at"]
         if submitted.notna().any():
-            when = submitted.iloc[self.coded.rows]
-            iso = when.dt.isocalendar()
-            weeks = iso["year"].astype("string") + "-W" + iso["week"].astype("string").str.zfill(2)
-            result["by_window"] = self._slice_by(weeks.to_numpy(dtype=object, na_value=None))
+            result["by_window"] = self._slice_by(
+                iso_weeks(pd.DatetimeIndex(submitted)[self.coded.rows])
+            )
         else:
             result["by_window"] = []
         return result
@@ -331,10 +346,15 @@ class _DimensionReport:
             return []
         codes, uniques = pd.factorize(pd.Series(keys[present], dtype=object), sort=True)
         item, value = self.j.item[present], self.j.value[present]
+        # Each slice's judgments, contiguous; its items numbered 0.. within the slice (items
+        # without a judgment in it do not count in any coefficient).
+        order = np.argsort(codes, kind="stable")
+        bounds = np.concatenate(([0], np.cumsum(np.bincount(codes, minlength=len(uniques)))))
         slices = []
         for k, key in enumerate(uniques):
-            mask = codes == k
-            counts = value_counts(item[mask], value[mask], n_units=self.j.n_items, q=self.j.q)
+            chosen = order[bounds[k] : bounds[k + 1]]
+            items, local = np.unique(item[chosen], return_inverse=True)
+            counts = value_counts(local, value[chosen], n_units=len(items), q=self.j.q)
             summary = self._summary(counts, self.categories, self.w)
             slices.append(
                 {
@@ -546,20 +566,15 @@ class _DimensionReport:
             )
             figures[self.annotators[a]] = entry
         keep = peers.shared_items >= self.options.min_shared_items
+        names = np.asarray(self.annotators, dtype=object)
         pairs = [
-            {
-                "a": self.annotators[int(x)],
-                "b": self.annotators[int(y)],
-                "shared_items": int(s),
-                "percent_agreement": _num(pa),
-                "cohen_kappa": _num(k),
-            }
+            {"a": x, "b": y, "shared_items": s, "percent_agreement": pa, "cohen_kappa": k}
             for x, y, s, pa, k in zip(
-                peers.first[keep],
-                peers.second[keep],
-                peers.shared_items[keep],
-                peers.pair_agreement[keep],
-                peers.pair_kappa[keep],
+                names[peers.first[keep]].tolist(),
+                names[peers.second[keep]].tolist(),
+                peers.shared_items[keep].tolist(),
+                _nums(peers.pair_agreement[keep]),
+                _nums(peers.pair_kappa[keep]),
                 strict=True,
             )
         ]
@@ -567,6 +582,25 @@ class _DimensionReport:
 
 
 BoolPair: TypeAlias = tuple[IntArray, npt.NDArray[np.bool_]]
+_NAT = np.iinfo(np.int64).min
+
+
+def iso_weeks(stamps: pd.DatetimeIndex) -> npt.NDArray[np.object_]:
+    """The ISO 8601 week (``"2024-W09"``) of each timestamp in its own time zone (``None`` for
+    NaT), as ``Series.dt.isocalendar()`` gives it, computed on integers."""
+    wall = stamps.tz_localize(None) if stamps.tz is not None else stamps
+    when = np.asarray(wall.as_unit("ns").asi8)
+    missing = when == _NAT
+    days = np.floor_divide(np.where(missing, 0, when), 86_400 * 10**9)
+    thursday = days - (days + 3) % 7 + 3  # 1970-01-01 was a Thursday; ISO weeks start Monday
+    year_start = thursday.astype("datetime64[D]").astype("datetime64[Y]").astype("datetime64[D]")
+    year = year_start.astype("datetime64[Y]").astype(np.int64) + 1970
+    week = (thursday - year_start.astype(np.int64)) // 7 + 1
+    combined, inverse = np.unique(year * 100 + week, return_inverse=True)
+    labels = np.array([f"{c // 100}-W{c % 100:02d}" for c in combined.tolist()], dtype=object)
+    weeks = labels[inverse.reshape(-1)]
+    weeks[missing] = None
+    return weeks
 
 
 def _position_bias(entry: dict[str, Any] | None, not_measurable: str | None) -> Any:
@@ -724,10 +758,10 @@ def _without_unknown_annotators(report: dict[str, Any], frame: pd.DataFrame) -> 
     """The report without per-annotator figures for annotators the export did not name
     (:func:`connector.judgments.is_unknown_annotator`, e.g. Scale AI exports): their judgments
     count in every coefficient, but they are not people to score, pair or count."""
-    unknown = frame["annotator"].map(is_unknown_annotator).astype(bool)
-    if not unknown.any():
+    unnamed = [a for a in frame["annotator"].unique() if is_unknown_annotator(a)]
+    if not unnamed:
         return report
-    known = frame.loc[~unknown]
+    known = frame.loc[~frame["annotator"].isin(unnamed)]
     report["annotators"] = [
         entry for entry in report["annotators"] if not is_unknown_annotator(entry["annotator"])
     ]
