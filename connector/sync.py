@@ -464,16 +464,20 @@ class _ProjectSync:
     def write_back(self, report: Mapping[str, Any]) -> int:
         """Write the summary, and per-task agreement where it changed; return tasks written.
 
-        Only tasks whose agreement differs from what was last written are patched (the store
-        remembers), lowest agreement first and at most ``max_task_writes`` per sync, so the
-        connector's own writes never look like new work and a large first sync spreads its
-        writes over a few cycles.
+        Only tasks that hold a judgment and whose agreement differs from what was last written
+        are patched (the store remembers), lowest agreement first and at most
+        ``max_task_writes`` per sync, so the connector's own writes never look like new work, a
+        large first sync spreads its writes over a few cycles, and the unanswered copies of an
+        item (re-test copies in a retraining batch) cost no request.
         """
         updates: list[TaskAgreement] = []
         if self.project.write_task_meta:
             by_dimension = item_agreements(self.frame, self.rubric)
             written = self.store.written_agreements(self.project.key)
+            judged = self.store.annotation_ids_by_task(self.project.key, None)
             for task_id, mapping in self.mappings.items():
+                if task_id not in judged and task_id not in written:
+                    continue  # nobody answered this copy of the item (a re-test copy, say)
                 figures = {
                     name: found[mapping.item_key]
                     for name, found in by_dimension.items()

@@ -440,3 +440,34 @@ def test_the_platform_summary_says_below_target_by_the_reports_rule(
         line
         == f"overall: alpha 0.610 [{ci95[0]:.3f}, {ci95[1]:.3f}] (target 0.80) {note}; 80 items"
     )
+
+
+def test_per_task_agreement_is_written_only_to_tasks_that_hold_a_judgment(
+    tmp_path: Path,
+) -> None:
+    """A retraining batch's re-test copies of an item nobody answered get no write (one PATCH
+    each on Label Studio); the judged tasks of the same items get their agreement."""
+    world = World(tmp_path, gold_items=45)
+    try:
+        _push(world, _items("x", 30))
+        ordinary = {
+            task: m.item_key
+            for task, m in world.store.task_mappings("p").items()
+            if m.item_key.startswith("x")
+        }
+        for task, item in ordinary.items():
+            for annotator in (GOOD, LEAD):
+                world.platform.annotate(task, item, annotator=annotator, value="a")
+        world.judge_gold(CARELESS, ["b"] * 25)
+        world.sync()  # CARELESS to retraining: a batch with re-test copies of the x items
+        copies = [
+            task
+            for task, m in world.store.task_mappings("p").items()
+            if m.kind == "retest" and task not in ordinary
+        ]
+        assert copies  # the retraining batch holds re-test copies of judged items
+        world.sync()
+        assert all("iaa" in world.platform.tasks[t].meta for t in ordinary)
+        assert [t for t in copies if "iaa" in world.platform.tasks[t].meta] == []
+    finally:
+        world.store.close()
