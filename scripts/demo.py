@@ -191,7 +191,10 @@ class Annotators:
         posts = []
         for task, roles in jobs:
             for role in roles:
-                value = answer(role, phase, self.votes[task.item_key], task.display_left, self.rng)
+                # each answer from its own seed (role, phase, item): the same whatever order the
+                # tasks come in (task keys, hence the order, differ per installation)
+                own = random.Random(f"{role}:{phase}:{task.item_key}")
+                value = answer(role, phase, self.votes[task.item_key], task.display_left, own)
                 posts.append(
                     Post(
                         task_id=task.task_id,
