@@ -388,21 +388,7 @@ def test_nothing_new_reads_nothing(loop: Loop) -> None:
     assert (quiet.tasks_seen, quiet.created, quiet.updated) == (0, 0, 0)
 
 
-VOTES_RUBRIC = """\
-id: votes
-version: 1
-changelog: votes coded 1/2/0
-guidelines: Pick the better response.
-dimensions:
-  - name: overall
-    question: Which response is better?
-    kind: preference
-    values: [1, 2, 0]
-    first: 1
-    second: 2
-    non_decisive: [0]
-    level: nominal
-"""
+VOTES_RUBRIC = Path(__file__).parent / "data" / "rubrics" / "votes.yaml"
 
 
 def test_a_rubric_coding_votes_1_2_0_drives_the_sync_and_its_report(
@@ -414,8 +400,7 @@ def test_a_rubric_coding_votes_1_2_0_drives_the_sync_and_its_report(
     position bias."""
     import json
 
-    rubric_path = tmp_path / "votes.yaml"
-    rubric_path.write_text(VOTES_RUBRIC)
+    rubric_path = VOTES_RUBRIC
     loop = Loop(argilla, tmp_path, rubric_path=rubric_path)
     try:
         loop.platform.check_project(loop.dataset_id, loop.rubric)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
@@ -13,7 +14,7 @@ from connector.platforms.label_studio.labelconfig import (
     generate_label_config,
     parse_result,
 )
-from connector.rubric import load_rubric, parse_rubric
+from connector.rubric import load_rubric
 
 V1 = load_rubric("rubrics/rlhf-pairwise/v1.yaml")
 V2 = load_rubric("rubrics/rlhf-pairwise/v2.yaml")
@@ -118,23 +119,7 @@ def test_rating_outside_scale_is_refused() -> None:
         parse_result(result, V2.dimension("strength"), "a")
 
 
-VOTES = parse_rubric(
-    """\
-id: votes
-version: 1
-changelog: votes coded 1/2/0
-guidelines: Pick the better response.
-dimensions:
-  - name: overall
-    question: Which response is better?
-    kind: preference
-    values: [1, 2, 0]
-    first: 1
-    second: 2
-    non_decisive: [0]
-    level: nominal
-"""
-)
+VOTES = load_rubric(Path(__file__).parent / "data" / "rubrics" / "votes.yaml", check_layout=False)
 
 
 @pytest.mark.parametrize(

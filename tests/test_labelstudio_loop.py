@@ -540,21 +540,7 @@ def test_retraining_batch_is_pushed_and_its_result_requalifies(
         loop.store.close()
 
 
-VOTES_RUBRIC = """\
-id: votes
-version: 1
-changelog: votes coded 1/2/0
-guidelines: Pick the better response.
-dimensions:
-  - name: overall
-    question: Which response is better?
-    kind: preference
-    values: [1, 2, 0]
-    first: 1
-    second: 2
-    non_decisive: [0]
-    level: nominal
-"""
+VOTES_RUBRIC = Path(__file__).parent / "data" / "rubrics" / "votes.yaml"
 
 
 def test_a_rubric_coding_votes_1_2_0_drives_the_sync_and_its_report(
@@ -565,8 +551,7 @@ def test_a_rubric_coding_votes_1_2_0_drives_the_sync_and_its_report(
     decisive agreement and position bias."""
     import json
 
-    rubric_path = tmp_path / "votes.yaml"
-    rubric_path.write_text(VOTES_RUBRIC)
+    rubric_path = VOTES_RUBRIC
     loop = Loop(label_studio, tmp_path, rubric_path=rubric_path)
     try:
         loop.push(_items("v", 6))
