@@ -8,7 +8,6 @@ point resumes cleanly: nothing lost, nothing applied twice.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import time
@@ -48,6 +47,7 @@ from connector.quality.lifecycle import (
 )
 from connector.report import target_verdict
 from connector.report.build import ReportOptions, build_report, item_agreements, jsonable
+from connector.report.json_text import report_json
 from connector.report.public import public_report
 from connector.rubric import Rubric, load_rubric
 from connector.store import (
@@ -453,7 +453,7 @@ class _ProjectSync:
 
         folder = self.config.reports_dir / self.project.key
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "latest.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        (folder / "latest.json").write_text(report_json(report), encoding="utf-8")
         html_path = folder / "latest.html"
         html_path.write_text(render_html(report), encoding="utf-8")
         self.store.save_report(

@@ -130,42 +130,43 @@ def _drift(history: Sequence[StatusDecision], annotator: str) -> Verdict:
     )
 
 
-def _left(report: Mapping[str, Any], annotator: str, dimension: str) -> Verdict:
-    """Found: the report flags the annotator for choosing the left side
-    (:func:`connector.report.sections.side_preference`)."""
+def _named_in_flag(
+    report: Mapping[str, Any], annotator: str, fault: str, phrase: str, figure: str
+) -> Verdict:
+    """Found: a reason the report flags ``annotator`` for contains ``phrase`` (the wording of
+    :func:`connector.report.sections.side_preference` or ``non_decisive_excess``); ``figure``
+    says what the report holds when no flag names it."""
     reasons = _flag_reasons(report, annotator)
-    about_side = [r for r in reasons if "shown on the left" in r]
-    share = (_figures(report, annotator, dimension).get("position_bias") or {}).get("left_share")
-    shown = f"{share:.0%}" if isinstance(share, float) else "—"
+    named = [r for r in reasons if phrase in r]
     return Verdict(
-        fault="left",
+        fault=fault,
         annotator=annotator,
-        found=bool(about_side),
+        found=bool(named),
         evidence=(
-            "; ".join(about_side)
-            if about_side
-            else f"left share {shown} is in the report, but no flag names the side "
+            "; ".join(named)
+            if named
+            else f"{figure} is in the report, but no flag names it "
             f"(flagged for: {'; '.join(reasons) or 'nothing'})"
         ),
     )
 
 
+def _share(value: object) -> str:
+    return f"{value:.0%}" if isinstance(value, float) else "—"
+
+
+def _left(report: Mapping[str, Any], annotator: str, dimension: str) -> Verdict:
+    """Found: the report flags the annotator for choosing the left side."""
+    bias = _figures(report, annotator, dimension).get("position_bias") or {}
+    figure = f"left share {_share(bias.get('left_share'))}"
+    return _named_in_flag(report, annotator, "left", "shown on the left", figure)
+
+
 def _tie(report: Mapping[str, Any], annotator: str, dimension: str) -> Verdict:
     """Found: the report flags the annotator for its tie (non-decisive) rate."""
     rate = _figures(report, annotator, dimension).get("non_decisive_rate")
-    reasons = _flag_reasons(report, annotator)
-    about_ties = [r for r in reasons if "tie" in r.lower() or "non-decisive" in r.lower()]
-    shown = f"{rate:.0%}" if isinstance(rate, float) else "—"
-    return Verdict(
-        fault="tie",
-        annotator=annotator,
-        found=bool(about_ties),
-        evidence=(
-            "; ".join(about_ties)
-            if about_ties
-            else f"tie rate {shown} is in the report, but no flag names the tie rate "
-            f"(flagged for: {'; '.join(reasons) or 'nothing'})"
-        ),
+    return _named_in_flag(
+        report, annotator, "tie", "non-decisive values", f"tie rate {_share(rate)}"
     )
 
 
