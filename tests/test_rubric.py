@@ -1175,3 +1175,80 @@ def test_bad_gating_option_names_line_and_what_to_do(text: str, line: int, messa
         parse_rubric(text)
     assert caught.value.line == line
     assert message in str(caught.value)
+
+
+# --- signed preference scales --------------------------------------------------------------
+
+# Lines: 1-5 as VALID, 6 name, 7 question, 8 kind, 9 signed, 10 values, 11 level
+SIGNED = """\
+id: x
+version: 1
+changelog: test
+guidelines: Judge carefully.
+dimensions:
+  - name: preference
+    question: Which response is better, and by how much? (-3 A much better … 3 B much better)
+    kind: preference
+    signed: true
+    values: [-3, -2, -1, 0, 1, 2, 3]
+    level: interval
+"""
+
+
+def test_a_signed_scale_reads_sign_as_response_and_magnitude_as_strength() -> None:
+    # The scale HelpSteer2-Preference collects (Wang et al. 2024, arXiv:2410.01257): -3 means
+    # response_a is much better, +3 response_b, 0 neither.
+    dimension = parse_rubric(SIGNED).dimension("preference")
+    assert dimension.signed
+    assert dimension.non_decisive == (0,)
+    assert [dimension.response_of(v) for v in dimension.values] == [
+        "a", "a", "a", None, "b", "b", "b"
+    ]  # fmt: skip
+    assert [dimension.strength_of(v) for v in (-3, -1, 0, 2)] == [3.0, 1.0, 0.0, 2.0]
+    assert [dimension.mirrored(v) for v in (-3, 0, 2)] == [3, 0, -2]
+    assert dimension.decisive_values == (-3, -2, -1, 1, 2, 3)
+    with pytest.raises(ValueError, match="signed scale"):
+        dimension.value_for("a")
+
+
+def test_unsigned_dimensions_have_no_strength_and_mirror_their_two_responses() -> None:
+    overall = parse_rubric(VALID).dimension("overall")
+    assert overall.strength_of("a") is None
+    assert [overall.mirrored(v) for v in ("a", "b", "tie")] == ["b", "a", "tie"]
+
+
+def test_a_signed_scale_without_zero_has_no_non_decisive_value() -> None:
+    dimension = parse_rubric(SIGNED.replace("-1, 0, 1", "-1, 1")).dimension("preference")
+    assert dimension.non_decisive == ()
+    assert parse_rubric(SIGNED.replace("interval", "ordinal")).dimension("preference").signed
+
+
+def test_the_signed_option_keeps_older_hashes_and_is_part_of_the_hash() -> None:
+    assert parse_rubric(VALID + "    signed: false\n").content_hash == (
+        parse_rubric(VALID).content_hash
+    )
+    unsigned = SIGNED.replace("    signed: true\n", "").replace(
+        "preference\n    values", "rating\n    values"
+    )
+    assert parse_rubric(unsigned).content_hash != parse_rubric(SIGNED).content_hash
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "message"),
+    [
+        ("kind: preference", "kind: rating", 9, "'signed' applies only to preference dimensions"),
+        ("signed: true", "signed: yes-please", 9, "'signed' must be true or false"),
+        ("[-3, -2, -1, 0, 1, 2, 3]", "[x, y, z]", 10, "needs numbers (e.g. -3 … 3); 'x'"),
+        ("[-3, -2, -1, 0, 1, 2, 3]", "[0, 1, 2]", 10, "needs negative values"),
+        ("level: interval", "level: nominal", 11, "use level 'ordinal' or 'interval'"),
+        ("level: interval", "level: interval\n    non_decisive: [0]", 12, "'non_decisive' does"),
+        ("level: interval", "level: interval\n    first: -1\n    second: 1", 12, "'first' does"),
+    ],
+)
+def test_bad_signed_scale_names_line_and_what_to_do(
+    old: str, new: str, line: int, message: str
+) -> None:
+    with pytest.raises(RubricError) as caught:
+        parse_rubric(SIGNED.replace(old, new))
+    assert caught.value.line == line
+    assert message in str(caught.value)

@@ -297,14 +297,14 @@ class _DimensionReport:
 
     def _side_choice(self) -> tuple[IntArray, BoolPair | None, BoolPair | None]:
         """Which primary judgments chose the left / the longer response (decisive only: the
-        values naming response_a and response_b, :attr:`Dimension.responses`)."""
+        values naming response_a or response_b, :meth:`Dimension.response_of`)."""
         j, cats = self.j, self.categories
-        first, second = self.dimension.responses
-        if self.dimension.kind != "preference" or first not in cats or second not in cats:
+        sides = [self.dimension.response_of(c) for c in cats]
+        if "a" not in sides or "b" not in sides:
             return np.zeros(0, dtype=np.intp), None, None
-        a_code, b_code = cats.index(first), cats.index(second)
-        decisive = (j.value == a_code) | (j.value == b_code)
-        chose_a = j.value == a_code
+        side = np.array([{"a": 1, "b": 2}.get(s or "", 0) for s in sides], dtype=np.int8)[j.value]
+        decisive = side > 0
+        chose_a = side == 1
         rows = self.coded.rows
         left = self.frame["display_left"].to_numpy(dtype=object)[rows]
         has_left = decisive & ~pd.isna(left)

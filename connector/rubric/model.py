@@ -44,6 +44,12 @@ class Dimension:
     ``gating`` False marks a dimension whose gold results are reported but never decide an
     annotator's status (:mod:`connector.quality.lifecycle`); ``gating_reason`` says why (a
     non-gating dimension must give one).
+
+    ``signed`` (preference dimensions only) marks a signed preference scale such as -3 … +3
+    (HelpSteer2-Preference's: -3 "response_a is much better" … +3 "response_b is much better"):
+    a negative value prefers response_a, a positive one response_b, ``0`` neither (it is then
+    the only non-decisive value), and the magnitude is the preference's strength
+    (:meth:`strength_of`). Its level is ordinal or interval.
     """
 
     name: str
@@ -57,6 +63,7 @@ class Dimension:
     second: Value | None = None
     gating: bool = True
     gating_reason: str | None = None
+    signed: bool = False
 
     @property
     def responses(self) -> tuple[Value, Value]:
@@ -69,9 +76,15 @@ class Dimension:
 
     def response_of(self, value: object) -> str | None:
         """``"a"`` or ``"b"`` for a preference dimension's value naming response_a or
-        response_b; ``None`` for any other value or dimension kind."""
+        response_b; ``None`` for any other value or dimension kind. On a signed scale the sign
+        decides (negative: ``"a"``, positive: ``"b"``, zero: ``None``)."""
         if self.kind != "preference":
             return None
+        if self.signed:
+            number = _number(value)
+            if number is None or number == 0:
+                return None
+            return "a" if number < 0 else "b"
         first, second = self.responses
         if value == first:
             return "a"
@@ -80,8 +93,30 @@ class Dimension:
         return None
 
     def value_for(self, response: str) -> Value:
-        """The dimension's value that names ``response`` (``"a"`` or ``"b"``)."""
+        """The dimension's value that names ``response`` (``"a"`` or ``"b"``); a signed scale
+        has several (see :meth:`mirrored`), so asking it is a ``ValueError``."""
+        if self.signed:
+            raise ValueError(
+                f"dimension {self.name!r} is a signed scale: several values name each response"
+            )
         return self.responses[_RESPONSES.index(response)]
+
+    def mirrored(self, value: Value) -> Value:
+        """``value`` as it reads with response_a and response_b swapped: the other response's
+        value (``-value`` on a signed scale); a non-decisive value, or any value of another
+        kind, is unchanged. Undoes a display order that showed response_b first."""
+        response = self.response_of(value)
+        if response is None:
+            return value
+        if self.signed:
+            return -value  # type: ignore[operator]  # response_of saw a number
+        return self.value_for("b" if response == "a" else "a")
+
+    def strength_of(self, value: object) -> float | None:
+        """A signed scale's strength of preference, ``abs(value)`` (0 for a tie); ``None`` on
+        any other dimension."""
+        number = _number(value) if self.signed else None
+        return None if number is None else abs(number)
 
     @property
     def decisive_values(self) -> tuple[Value, ...]:
@@ -176,10 +211,19 @@ class Rubric:
             for key in ("first", "second", "gating_reason"):
                 if dimension[key] is None:
                     del dimension[key]
-            # Likewise a gating dimension (the default) leaves ``gating`` out.
+            # Likewise a gating dimension (the default) leaves ``gating`` out, and an unsigned
+            # one ``signed``.
             if dimension["gating"] is True:
                 del dimension["gating"]
+            if dimension["signed"] is False:
+                del dimension["signed"]
         return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
 
 
 def _with_hash(rubric: Rubric) -> Rubric:

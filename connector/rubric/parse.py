@@ -61,6 +61,7 @@ _DIMENSION_KEYS = (
     "target_alpha",
     "gating",
     "gating_reason",
+    "signed",
 )
 _CODING_KEYS = ("first", "second")
 _THRESHOLD_KEYS = (
@@ -351,6 +352,7 @@ def _dimension(raw: YamlSection, index: int) -> Dimension | None:
     )
     no_reason: str | None = None
     gating, gating_reason = section.attempt(lambda: _gating(section), (True, no_reason))
+    signed = section.attempt(lambda: _flag(section, "signed"), False)
     non_decisive: tuple[Value, ...] = ()
     first: Value | None = None
     second: Value | None = None
@@ -358,9 +360,17 @@ def _dimension(raw: YamlSection, index: int) -> Dimension | None:
         # Checks across keys run only on a dimension whose keys read cleanly, so that one
         # mistake (a misspelt 'non_decisive') is not reported again as its consequences.
         values, lines = read
-        non_decisive = section.attempt(lambda: _non_decisive(section, kind=kind, values=values), ())
+        if signed:
+            non_decisive = section.attempt(
+                lambda: _signed_scale(section, kind=kind, level=level, values=values, lines=lines),
+                (),
+            )
+        else:
+            non_decisive = section.attempt(
+                lambda: _non_decisive(section, kind=kind, values=values), ()
+            )
         coded = None
-        if len(section.errors) == errors_before:
+        if not signed and len(section.errors) == errors_before:
             coded = section.attempt(
                 lambda: _preference_coding(
                     section, kind=kind, values=values, lines=lines, non_decisive=non_decisive
@@ -385,21 +395,69 @@ def _dimension(raw: YamlSection, index: int) -> Dimension | None:
         second=second,
         gating=gating,
         gating_reason=gating_reason,
+        signed=signed,
     )
+
+
+def _flag(section: YamlSection, key: str, *, default: bool = False) -> bool:
+    """An optional true/false key (``default`` when absent)."""
+    node = section.node(key)
+    if node is None:
+        return default
+    value = node.value if isinstance(node, YamlScalar) else None
+    if not isinstance(value, bool):
+        raise section.error(
+            f"'{key}' must be true or false, got {describe(node)}", line=section.key_line(key)
+        )
+    return value
+
+
+def _signed_scale(
+    section: YamlSection,
+    *,
+    kind: Kind,
+    level: Level | None,
+    values: tuple[Value, ...],
+    lines: tuple[int, ...],
+) -> tuple[Value, ...]:
+    """Check a ``signed: true`` dimension; its non-decisive values (``0`` when listed)."""
+    line = section.key_line("signed")
+    if kind != "preference":
+        raise section.error(
+            f"'signed' applies only to preference dimensions (this one is kind '{kind}'); "
+            "remove it",
+            line=line,
+        )
+    for key in ("first", "second", "non_decisive"):
+        if section.has(key):
+            raise section.error(
+                f"'{key}' does not apply to a signed scale: negative values prefer response_a, "
+                "positive ones response_b and 0 neither; remove it",
+                line=section.key_line(key),
+            )
+    for value, value_line in zip(values, lines, strict=True):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise section.error(
+                f"a signed scale needs numbers (e.g. -3 … 3); {value!r} is not one",
+                line=value_line,
+            )
+    if not any(float(v) < 0 for v in values) or not any(float(v) > 0 for v in values):
+        raise section.error(
+            "a signed scale needs negative values (response_a better) and positive values "
+            f"(response_b better); got {', '.join(str(v) for v in values)}",
+            line=section.sequence("values").line,
+        )
+    if level not in (None, "ordinal", "interval"):
+        raise section.error(
+            f"a signed scale is ordered: use level 'ordinal' or 'interval', not '{level}'",
+            line=section.key_line("level"),
+        )
+    return tuple(v for v in values if float(v) == 0)
 
 
 def _gating(section: YamlSection) -> tuple[bool, str | None]:
     """``gating`` (default true) and ``gating_reason``, required when ``gating`` is false."""
-    gating = True
-    node = section.node("gating")
-    if node is not None:
-        value = node.value if isinstance(node, YamlScalar) else None
-        if not isinstance(value, bool):
-            raise section.error(
-                f"'gating' must be true or false, got {describe(node)}",
-                line=section.key_line("gating"),
-            )
-        gating = value
+    gating = _flag(section, "gating", default=True)
     reason = section.string("gating_reason") if section.has("gating_reason") else None
     if not gating and reason is None:
         raise section.error(
