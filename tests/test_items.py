@@ -36,6 +36,11 @@ def test_gold_file_loads(tmp_path: Path) -> None:
         ("[1]", "gold.jsonl:1: each line must be a JSON object"),
         (GOOD.replace('"overall": "a"', '"overall": "c"'),
          "gold.jsonl:1: answers.overall: 'c' is not one of ['a', 'b', 'tie', 'both_bad']"),
+        (GOOD.replace('"strength": 2', '"strength": "2"'),
+         "gold.jsonl:1: answers.strength: '2' is not one of [1, 2, 3] (it matches a value "
+         "written differently: write it as in the rubric, e.g. 2)"),
+        (GOOD.replace('"strength": 2', '"strength": 2.5'),
+         "gold.jsonl:1: answers.strength: 2.5 is not one of [1, 2, 3]"),
         (GOOD.replace('"overall"', '"tone"'),
          "gold.jsonl:1: answers: 'tone' is not a dimension of rubric rlhf-pairwise@v2 "
          "(overall, strength)"),

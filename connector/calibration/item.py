@@ -51,6 +51,12 @@ def _optional_text(record: Mapping[str, Any], key: str, where: str) -> str | Non
     return None if record.get(key) is None else _text(record, key, where)
 
 
+def _as_in_rubric(value: object, values: tuple[Value, ...]) -> str:
+    """The rubric's own spelling of ``value`` as JSON (``1`` for ``"1"``, ``"1"`` for 1)."""
+    match = next(v for v in values if str(v) == str(value))
+    return json.dumps(match)
+
+
 def load_items(path: str | Path, rubric: Rubric, *, require_answers: bool = False) -> list[Item]:
     """Read and validate an items file against the rubric.
 
@@ -90,8 +96,15 @@ def load_items(path: str | Path, rubric: Rubric, *, require_answers: bool = Fals
                     f"({', '.join(d.name for d in rubric.dimensions)})"
                 ) from None
             if value not in dimension.values or isinstance(value, bool):
+                hint = ""
+                if str(value) in {str(v) for v in dimension.values}:
+                    hint = (
+                        " (it matches a value written differently: write it as in the rubric, "
+                        f"e.g. {_as_in_rubric(value, dimension.values)})"
+                    )
                 raise ItemFileError(
-                    f"{where}: answers.{name}: {value!r} is not one of {list(dimension.values)}"
+                    f"{where}: answers.{name}: {value!r} is not one of "
+                    f"{list(dimension.values)}{hint}"
                 )
         items.append(
             Item(
