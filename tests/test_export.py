@@ -431,9 +431,6 @@ def test_kto_rows_and_chat_messages(tmp_path: Path) -> None:
         assert (good["label"], bad["label"]) == (True, False)
         assert good["item_id"] == bad["item_id"] == pair["item_id"]
         assert good["consensus_label"] == pair["consensus_label"]
-    from trl.data_utils import is_conversational  # the check TRL's trainers make
-
-    assert is_conversational(paired[0])
 
 
 def test_a_ruling_wins_and_its_confidence_margin_is_one(tmp_path: Path) -> None:
