@@ -554,3 +554,16 @@ def test_no_strength_to_take_a_margin_from_is_refused(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "has no strength" in " ".join(result.output.split())
+
+
+def test_a_dimension_outside_the_rubric_is_an_error(tmp_path: Path) -> None:
+    frame = _table(n_items=5)
+    frame.loc[frame["dimension"] == "strength", "dimension"] = "intensity"
+    source = _write(frame, tmp_path / "j.jsonl")
+    result = runner.invoke(
+        app, ["export", str(source), "--rubric", str(V2), "--out", str(tmp_path / "p.jsonl")]
+    )
+    assert result.exit_code == 2
+    assert "dimension(s) ['intensity'] are not in rubric rlhf-pairwise@v2" in " ".join(
+        result.output.split()
+    )

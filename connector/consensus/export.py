@@ -23,6 +23,7 @@ provenance) alone, so pairs implied by other judgments (a ranking's) can use the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -275,6 +276,10 @@ def _display_left(sides: list[str] | None) -> str | None:
     return sides[0] if len(sides) == 1 else "mixed"
 
 
+def _label(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _number(value: Any) -> float | None:
     if value is None:
         return None
@@ -309,6 +314,13 @@ def build_export(source: ExportInput, options: ExportOptions = ExportOptions()) 
         )
     removals: list[Removal] = []
     frame = source.frame
+    unknown = sorted(set(frame["dimension"].unique()) - {d.name for d in rubric.dimensions})
+    if unknown:
+        raise JudgmentTableError(
+            f"{source.source}: dimension(s) {unknown} are not in rubric {rubric.ref}, whose "
+            f"dimensions are {[d.name for d in rubric.dimensions]}; export with the rubric the "
+            "judgments were made under"
+        )
     statuses: dict[str, str | None] = {
         str(a): source.statuses.get(str(a)) for a in frame["annotator"].unique()
     }
@@ -350,7 +362,14 @@ def build_export(source: ExportInput, options: ExportOptions = ExportOptions()) 
         frame = frame.loc[~dropped]
     frame = frame.reset_index(drop=True)
 
-    table = consensus_table(frame, rubric, methods=[method], adjudications=source.adjudications)
+    # the consensus and agreement of the dimensions the rows read (each dimension is coded on
+    # its own, so leaving the others out changes nothing but the time)
+    used = tuple(d for d in rubric.dimensions if d in (preference, strength))
+    focus = frame.loc[frame["dimension"].isin([d.name for d in used])]
+    focused = dataclasses.replace(rubric, dimensions=used)
+    unread = {d.name for d in rubric.dimensions} - {d.name for d in used}
+    rulings = [r for r in source.adjudications if r.dimension not in unread]
+    table = consensus_table(focus, focused, methods=[method], adjudications=rulings)
     on = table.loc[table["dimension"] == preference.name]
     strength_labels: dict[str, Any] = {}
     if margin_source == "strength" and strength is not None and not strength.signed:
@@ -360,7 +379,7 @@ def build_export(source: ExportInput, options: ExportOptions = ExportOptions()) 
             for i, label in zip(rated["item_id"], rated["label"], strict=True)
             if label is not None
         }
-    agreement = item_agreements(frame, rubric).get(preference.name, {})
+    agreement = item_agreements(focus, focused).get(preference.name, {})
     judged = frame.loc[frame["dimension"] == preference.name]
     batches = _per_item(judged, "batch")
     sides = _per_item(judged, "display_left")
@@ -375,7 +394,12 @@ def build_export(source: ExportInput, options: ExportOptions = ExportOptions()) 
         "strength": 0,
     }
     missing: list[str] = []
-    for record in on.to_dict("records"):
+    columns = ("item_id", "label", "confidence", "tied", "n_judgments", "votes", "adjudicated")
+    records = [
+        dict(zip(columns, row, strict=True))
+        for row in zip(*(on[c].tolist() for c in columns), strict=True)
+    ]
+    for record in records:
         item_id = str(record["item_id"])
         if options.exclude_gold and item_id in source.gold_items:
             counts["gold"] += 1
@@ -390,7 +414,7 @@ def build_export(source: ExportInput, options: ExportOptions = ExportOptions()) 
             "rubric_version": rubric.version,
             "rubric_hash": rubric.content_hash,
             "dimension": preference.name,
-            "consensus_label": record["label"],
+            "consensus_label": _label(record["label"]),
             "batch": batches.get(item_id, []),
             "n_votes": int(record["n_judgments"]),
             "votes": dict(record["votes"]),
@@ -521,9 +545,9 @@ def build_export(source: ExportInput, options: ExportOptions = ExportOptions()) 
         else:
             rows += kto_rows(text, chosen, provenance, chat=options.chat)
     return Export(
-        rows=_plain(rows),
+        rows=rows,
         pairs=len(kept),
-        non_decisive=_plain(non_decisive),
+        non_decisive=non_decisive,
         removals=tuple(removals),
         frame=frame,
         rubric=rubric,
@@ -533,20 +557,3 @@ def build_export(source: ExportInput, options: ExportOptions = ExportOptions()) 
         statuses=statuses,
         source=source.source,
     )
-
-
-def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows with numpy scalars as Python ones and non-finite floats as ``None``."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [plain(v) for v in value]
-        if isinstance(value, np.generic):
-            value = value.item()
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        return value
-
-    return [plain(row) for row in rows]
