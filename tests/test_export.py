@@ -19,7 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from connector.cli import app
-from connector.consensus.export import ExportInput, ExportOptions, build_export, preference_row
+from connector.consensus.export import ExportInput, ExportOptions, build_export
+from connector.consensus.pairs import preference_row
 from connector.consensus.texts import ItemText
 from connector.errors import JudgmentTableError
 from connector.judgments import load_judgments

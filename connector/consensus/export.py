@@ -17,8 +17,8 @@ From a judgments table (a file's, or a synced project's store) and its rubric:
    the consensus confidence; ``margin_source`` says which.
 
 What each step removed is counted (:attr:`Export.removals`), for the CLI and the dataset card.
-:func:`preference_row` and :func:`kto_rows` build rows from (texts, chosen, rejected,
-provenance) alone, so pairs implied by other judgments (a ranking's) can use them as well.
+:mod:`.pairs` builds the rows from (texts, chosen response, provenance) alone, so pairs implied
+by other judgments (a ranking's) can be written the same way.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from connector.consensus.adjudication import Adjudication
+from connector.consensus.pairs import kto_rows, preference_row
 from connector.consensus.table import METHODS, Method, consensus_table
 from connector.consensus.texts import ItemText
 from connector.errors import JudgmentTableError
@@ -51,8 +52,6 @@ __all__ = [
     "MarginSource",
     "Removal",
     "build_export",
-    "kto_rows",
-    "preference_row",
     "rubric_version_names",
 ]
 
@@ -167,52 +166,6 @@ def rubric_version_names(rubric: Rubric) -> frozenset[str]:
     return frozenset(names | ({rubric.content_hash} if rubric.content_hash else set()))
 
 
-def preference_row(
-    text: ItemText, chosen: str, provenance: Mapping[str, Any], *, chat: bool
-) -> dict[str, Any]:
-    """One TRL preference row: ``prompt``, ``chosen``, ``rejected`` (``chosen`` is ``"a"`` or
-    ``"b"``, the response the consensus prefers), then ``provenance`` as given."""
-    better, worse = _responses(text, chosen)
-    return {
-        "prompt": _user(text.prompt, chat),
-        "chosen": _assistant(better, chat),
-        "rejected": _assistant(worse, chat),
-        **provenance,
-    }
-
-
-def kto_rows(
-    text: ItemText, chosen: str, provenance: Mapping[str, Any], *, chat: bool
-) -> list[dict[str, Any]]:
-    """Two unpaired KTO rows of one pair: the chosen response with ``label`` True, the
-    rejected one with ``label`` False, each with ``provenance``."""
-    better, worse = _responses(text, chosen)
-    return [
-        {
-            "prompt": _user(text.prompt, chat),
-            "completion": _assistant(completion, chat),
-            "label": label,
-            **provenance,
-        }
-        for completion, label in ((better, True), (worse, False))
-    ]
-
-
-def _responses(text: ItemText, chosen: str) -> tuple[str | None, str | None]:
-    if chosen not in ("a", "b"):
-        raise ValueError(f"chosen must be 'a' or 'b', not {chosen!r}")
-    a, b = text.response_a, text.response_b
-    return (a, b) if chosen == "a" else (b, a)
-
-
-def _user(prompt: str | None, chat: bool) -> Any:
-    return [{"role": "user", "content": prompt}] if chat else prompt
-
-
-def _assistant(response: str | None, chat: bool) -> Any:
-    return [{"role": "assistant", "content": response}] if chat else response
-
-
 def _preference_dimension(rubric: Rubric, name: str | None) -> Dimension:
     if name is not None:
         try:
@@ -287,6 +240,129 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _kept_judgments(
+    source: ExportInput, statuses: Mapping[str, str | None], *, exclude_flagged: bool
+) -> tuple[pd.DataFrame, list[Removal]]:
+    """The judgments of the rubric's version, without flagged annotators' votes when asked,
+    and what each of these filters removed."""
+    rubric = source.rubric
+    removals: list[Removal] = []
+    frame = source.frame
+    unknown = sorted(set(frame["dimension"].unique()) - {d.name for d in rubric.dimensions})
+    if unknown:
+        raise JudgmentTableError(
+            f"{source.source}: dimension(s) {unknown} are not in rubric {rubric.ref}, whose "
+            f"dimensions are {[d.name for d in rubric.dimensions]}; export with the rubric the "
+            "judgments were made under"
+        )
+
+    versions = frame["rubric_version"]
+    named = versions.notna() & ~versions.isin(list(rubric_version_names(rubric)))
+    if named.any():
+        others = sorted({str(v) for v in versions[named]})
+        if named.all():
+            raise JudgmentTableError(
+                f"{source.source}: no judgment is under rubric {rubric.ref}; the judgments name "
+                f"rubric version(s) {_listed(others)}: export them with that version's rubric"
+            )
+        removals.append(
+            Removal(
+                reason="other rubric version",
+                unit="judgments",
+                count=int(named.sum()),
+                detail=f"one rubric version per export; left out: {', '.join(others)}",
+            )
+        )
+        frame = frame.loc[~named]
+
+    if exclude_flagged:
+        flagged = sorted(a for a, s in statuses.items() if s in FLAGGED_STATUSES)
+        dropped = frame["annotator"].isin(flagged)
+        removals.append(
+            Removal(
+                reason="flagged annotators' votes",
+                unit="judgments",
+                count=int(dropped.sum()),
+                detail=(
+                    f"status {', '.join(FLAGGED_STATUSES)}: {', '.join(flagged)}"
+                    if flagged
+                    else f"no annotator has status {', '.join(FLAGGED_STATUSES)}"
+                ),
+            )
+        )
+        frame = frame.loc[~dropped]
+    return frame.reset_index(drop=True), removals
+
+
+def _item_removals(
+    counts: Mapping[str, int],
+    missing: Sequence[str],
+    *,
+    options: ExportOptions,
+    preference: Dimension,
+    strength: Dimension | None,
+    method: str,
+) -> list[Removal]:
+    """What each item filter removed (``strength``: the margin's strength dimension, or None
+    when the margin is the confidence)."""
+    removals = [
+        Removal(
+            reason="gold items",
+            unit="items",
+            count=counts["gold"],
+            detail="gold items are annotator tests, not training data (--include-gold keeps them)"
+            if options.exclude_gold
+            else "kept (--include-gold)",
+        ),
+        Removal(
+            reason="non-decisive consensus (to the sidecar)",
+            unit="items",
+            count=counts["non_decisive"],
+            detail=f"a tied vote or a value naming neither response "
+            f"({', '.join(str(v) for v in preference.non_decisive) or 'none'})",
+        ),
+    ]
+    if options.min_agreement is not None:
+        removals.append(
+            Removal(
+                reason="agreement below minimum",
+                unit="items",
+                count=counts["agreement"],
+                detail=f"item agreement < {options.min_agreement} or undefined (one vote); "
+                "adjudicated items are kept",
+            )
+        )
+    if options.min_confidence is not None:
+        removals.append(
+            Removal(
+                reason="confidence below minimum",
+                unit="items",
+                count=counts["confidence"],
+                detail=f"{method} confidence < {options.min_confidence}; adjudicated items "
+                "are kept",
+            )
+        )
+    if strength is not None and not strength.signed:
+        removals.append(
+            Removal(
+                reason="no strength consensus",
+                unit="items",
+                count=counts["strength"],
+                detail=f"{strength.name} tied or not answered (--margin confidence keeps them)",
+            )
+        )
+    if missing:
+        removals.append(
+            Removal(
+                reason="no text (--skip-missing-text)",
+                unit="items",
+                count=len(missing),
+                detail=_listed(missing),
+            )
+        )
+    return removals
+
+
 def build_export(source: ExportInput, options: ExportOptions = ExportOptions()) -> Export:
     """The export of ``source`` (see the module docstring).
 
@@ -312,55 +388,10 @@ def build_export(source: ExportInput, options: ExportOptions = ExportOptions()) 
             f"dimension, or a rating dimension named {STRENGTH_DIMENSION!r}); use --margin "
             "confidence"
         )
-    removals: list[Removal] = []
-    frame = source.frame
-    unknown = sorted(set(frame["dimension"].unique()) - {d.name for d in rubric.dimensions})
-    if unknown:
-        raise JudgmentTableError(
-            f"{source.source}: dimension(s) {unknown} are not in rubric {rubric.ref}, whose "
-            f"dimensions are {[d.name for d in rubric.dimensions]}; export with the rubric the "
-            "judgments were made under"
-        )
     statuses: dict[str, str | None] = {
-        str(a): source.statuses.get(str(a)) for a in frame["annotator"].unique()
+        str(a): source.statuses.get(str(a)) for a in source.frame["annotator"].unique()
     }
-
-    versions = frame["rubric_version"]
-    named = versions.notna() & ~versions.isin(list(rubric_version_names(rubric)))
-    if named.any():
-        others = sorted({str(v) for v in versions[named]})
-        if named.all():
-            raise JudgmentTableError(
-                f"{source.source}: no judgment is under rubric {rubric.ref}; the judgments name "
-                f"rubric version(s) {_listed(others)}: export them with that version's rubric"
-            )
-        removals.append(
-            Removal(
-                reason="other rubric version",
-                unit="judgments",
-                count=int(named.sum()),
-                detail=f"one rubric version per export; left out: {', '.join(others)}",
-            )
-        )
-        frame = frame.loc[~named]
-
-    if options.exclude_flagged:
-        flagged = sorted(a for a, s in statuses.items() if s in FLAGGED_STATUSES)
-        dropped = frame["annotator"].isin(flagged)
-        removals.append(
-            Removal(
-                reason="flagged annotators' votes",
-                unit="judgments",
-                count=int(dropped.sum()),
-                detail=(
-                    f"status {', '.join(FLAGGED_STATUSES)}: {', '.join(flagged)}"
-                    if flagged
-                    else f"no annotator has status {', '.join(FLAGGED_STATUSES)}"
-                ),
-            )
-        )
-        frame = frame.loc[~dropped]
-    frame = frame.reset_index(drop=True)
+    frame, removals = _kept_judgments(source, statuses, exclude_flagged=options.exclude_flagged)
 
     # the consensus and agreement of the dimensions the rows read (each dimension is coded on
     # its own, so leaving the others out changes nothing but the time)
@@ -483,61 +514,14 @@ def build_export(source: ExportInput, options: ExportOptions = ExportOptions()) 
             "columns, or --items FILE keyed by item_id), or pass --skip-missing-text to leave "
             "them out"
         )
-    removals += [
-        Removal(
-            reason="gold items",
-            unit="items",
-            count=counts["gold"],
-            detail="gold items are annotator tests, not training data (--include-gold keeps them)"
-            if options.exclude_gold
-            else "kept (--include-gold)",
-        ),
-        Removal(
-            reason="non-decisive consensus (to the sidecar)",
-            unit="items",
-            count=counts["non_decisive"],
-            detail=f"a tied vote or a value naming neither response "
-            f"({', '.join(str(v) for v in preference.non_decisive) or 'none'})",
-        ),
-    ]
-    if options.min_agreement is not None:
-        removals.append(
-            Removal(
-                reason="agreement below minimum",
-                unit="items",
-                count=counts["agreement"],
-                detail=f"item agreement < {options.min_agreement} or undefined (one vote); "
-                "adjudicated items are kept",
-            )
-        )
-    if options.min_confidence is not None:
-        removals.append(
-            Removal(
-                reason="confidence below minimum",
-                unit="items",
-                count=counts["confidence"],
-                detail=f"{method} confidence < {options.min_confidence}; adjudicated items "
-                "are kept",
-            )
-        )
-    if margin_source == "strength" and strength is not None and not strength.signed:
-        removals.append(
-            Removal(
-                reason="no strength consensus",
-                unit="items",
-                count=counts["strength"],
-                detail=f"{strength.name} tied or not answered (--margin confidence keeps them)",
-            )
-        )
-    if missing:
-        removals.append(
-            Removal(
-                reason="no text (--skip-missing-text)",
-                unit="items",
-                count=len(missing),
-                detail=_listed(missing),
-            )
-        )
+    removals += _item_removals(
+        counts,
+        missing,
+        options=options,
+        preference=preference,
+        strength=strength if margin_source == "strength" else None,
+        method=method,
+    )
     rows: list[dict[str, Any]] = []
     for text, chosen, provenance in kept:
         if options.format == "trl":
