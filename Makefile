@@ -27,6 +27,9 @@ $(STAMP): pyproject.toml constraints.txt
 	# crowd-kit (independent Dawid-Skene, tests and bench_consensus only) requires transformers,
 	# which its classification aggregators do not import; its nltk import is in the dev extra
 	$(BIN)/pip install --quiet -c constraints.txt --no-deps 'crowd-kit==1.4.2'
+	# torch (CPU build), transformers and trl: tests/test_export_trl.py trains TRL's RewardTrainer
+	# on an export (pytest -m "not trl" leaves it out); torch pinned so pip picks no other build
+	$(BIN)/pip install --quiet -c constraints.txt 'torch==2.13.0' transformers trl
 	touch $(STAMP)
 
 # (a development install, `make install`, already holds it all)

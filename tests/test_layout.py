@@ -21,8 +21,10 @@ ALLOWED: dict[str, set[str]] = {
     "quality": {"metrics", "rubric", "judgments", "store"},
     "calibration": {"rubric", "store", "platforms", "config", "metrics"},
     "report": {"metrics", "rubric", "judgments", "quality"},
-    # the report's coding rule (report.build.first_judgments) is the one consensus reads
-    "consensus": {"metrics", "rubric", "judgments", "report"},
+    # the report's coding rule (report.build.first_judgments) is the one consensus reads; the
+    # export reads the lifecycle's statuses (quality) and a project's items, gold and tasks
+    # (store), both below report already
+    "consensus": {"metrics", "rubric", "judgments", "report", "quality", "store"},
 }
 LEAVES = {"errors", "__init__", "py"}
 

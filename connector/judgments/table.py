@@ -17,6 +17,7 @@ from connector.errors import JudgmentTableError
 
 __all__ = [
     "COLUMNS",
+    "ITEM_TEXT_COLUMNS",
     "REQUIRED_COLUMNS",
     "JudgmentTable",
     "TableFormat",
@@ -41,6 +42,9 @@ COLUMNS: tuple[str, ...] = (
     "length_a",
     "length_b",
 )
+# Optional columns the connector does not score but the export reads (an item's texts, repeated
+# on each of its judgments): kept without a warning.
+ITEM_TEXT_COLUMNS: tuple[str, ...] = ("prompt", "response_a", "response_b")
 _DISPLAY_SIDES = ("a", "b")
 _TIMESTAMP_DTYPE = pd.DatetimeTZDtype(unit="ns", tz="UTC")
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -385,9 +389,10 @@ def _validate(
         result["gold_value"] = pd.Series(np.full(n, None, dtype=object), dtype=object)
 
     extra = [c for c in found if c not in COLUMNS]
-    if extra:
+    unknown = [c for c in extra if c not in ITEM_TEXT_COLUMNS]
+    if unknown:
         warnings.append(
-            f"{rows.source}: unknown column(s) {', '.join(repr(c) for c in extra)} kept as they "
+            f"{rows.source}: unknown column(s) {', '.join(repr(c) for c in unknown)} kept as they "
             f"are; the connector reads only {', '.join(COLUMNS)}"
         )
     # concat, not DataFrame(dict): the columns stay separate blocks, no 2-D copy of the table
