@@ -354,3 +354,61 @@ def test_the_judgments_counted_are_the_reports() -> None:
     }
     assert len(counted) > 100
     assert counted == expected
+
+
+SIGNED = Rubric(
+    id="s",
+    version="1",
+    changelog="test",
+    guidelines="",
+    dimensions=(
+        Dimension(
+            name="preference",
+            question="-3 response_a much better … 3 response_b much better",
+            kind="preference",
+            values=(-3, -2, -1, 0, 1, 2, 3),
+            level="interval",
+            non_decisive=(0,),
+            signed=True,
+        ),
+    ),
+)
+
+
+@pytest.mark.parametrize("method", ["majority", "dawid-skene"])
+def test_a_signed_scale_decides_the_side_first_then_the_median_strength(method: str) -> None:
+    votes = {
+        "two_sides": [-3, -2, 3],  # response_a by 2 of 3 (not a three-way tie of values)
+        "even": [-3, -1, 0, -2, 3],  # response_a by 3; median of -3, -1, -2 is -2
+        "nearer_zero": [2, 3],  # an even number on the side: the one nearer 0
+        "neither": [0, 0, 1],
+        "split": [-1, 1],  # one vote per side: a tie, no label
+    }
+    frame = judgments(
+        [(item, f"r{n}", "preference", v) for item, vs in votes.items() for n, v in enumerate(vs)]
+    )
+    table = consensus_table(frame, SIGNED, methods=[method]).set_index("item_id")
+    labels = table["label"].to_dict()
+    if method == "majority":
+        assert labels == {
+            "two_sides": -2,
+            "even": -2,
+            "nearer_zero": 2,
+            "neither": 0,
+            "split": None,
+        }
+        assert table.loc["two_sides", "confidence"] == pytest.approx(2 / 3)
+        assert table.loc["two_sides", "soft_label"] == pytest.approx(
+            {"a": 2 / 3, "0": 0.0, "b": 1 / 3}
+        )
+        assert bool(table.loc["split", "tied"])
+    else:  # Dawid–Skene decides the side on the same sign-coded votes
+        assert {k: labels[k] for k in ("two_sides", "even", "nearer_zero")} == {
+            "two_sides": -2, "even": -2, "nearer_zero": 2
+        }  # fmt: skip
+        assert set(table.loc["even", "soft_label"]) == {"a", "0", "b"}
+    # votes still count every value of the scale
+    assert table.loc["two_sides", "votes"] == {
+        "-3": 1, "-2": 1, "-1": 0, "0": 0, "1": 0, "2": 0, "3": 1
+    }  # fmt: skip
+    assert SIGNED.dimensions[0].strength_of(labels["two_sides"]) == 2.0

@@ -212,7 +212,8 @@ def test_a_signed_scale_gives_the_margin_by_its_magnitude(tmp_path: Path) -> Non
         "s1": [-3, -3, -2],  # response_a, strength 3
         "s2": [2, 2, 1],  # response_b, strength 2
         "s3": [0, 0, 1],  # tie: non-decisive
-        "s4": [-1, 1, 2],  # a tied vote (each value once)
+        "s4": [-1, 1, 2],  # response_b by 2 of 3; strength the median of 1, 2 nearer 0
+        "s5": [-2, 3],  # one vote per side: a tied vote
     }
     rows = [
         {
@@ -231,19 +232,20 @@ def test_a_signed_scale_gives_the_margin_by_its_magnitude(tmp_path: Path) -> Non
     out = tmp_path / "signed-pairs.jsonl"
     _export([str(source), "--rubric", str(rubric_path), "--out", str(out)])
     found = {r["item_id"]: r for r in map(json.loads, out.read_text().splitlines())}
-    assert set(found) == {"s1", "s2"}
+    assert set(found) == {"s1", "s2", "s4"}
     assert (found["s1"]["chosen"], found["s1"]["rejected"], found["s1"]["margin"]) == (
         "A s1",
         "B s1",
         3.0,
     )
     assert (found["s2"]["chosen"], found["s2"]["margin"]) == ("B s2", 2.0)
+    assert (found["s4"]["chosen"], found["s4"]["margin"]) == ("B s4", 1.0)
     assert {r["margin_source"] for r in found.values()} == {"strength"}
     side = [
         json.loads(line)
         for line in out.with_name("signed-pairs.non_decisive.jsonl").read_text().splitlines()
     ]
-    assert {r["item_id"]: r["reason"] for r in side} == {"s3": "non-decisive", "s4": "tied vote"}
+    assert {r["item_id"]: r["reason"] for r in side} == {"s3": "non-decisive", "s5": "tied vote"}
     assert next(r for r in side if r["item_id"] == "s3")["votes"]["0"] == 2
 
 

@@ -27,10 +27,18 @@ Columns (:data:`CONSENSUS_COLUMNS`):
 ==================  =======================================================================
 
 Values are JSON object keys in ``votes`` and ``soft_label``, so a value 4 is the key ``"4"``.
+
+A signed preference scale (``signed: true``, e.g. -3 … 3) is decided in two steps, so that votes
+-3, -2 and 3 give response_a rather than a three-way tie: each method decides the *side* from the
+votes' signs (response_a, neither, response_b; ``soft_label`` is keyed ``a``, ``0`` and ``b``,
+``confidence`` is the side's share or posterior), and ``label`` is the median of the winning
+side's votes (the one nearer 0 when their number is even, so a strength is never overstated).
+``votes`` still counts every value.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
@@ -44,7 +52,7 @@ from connector.consensus.majority import majority_vote
 from connector.metrics._options import choose
 from connector.metrics.judgments import CodedJudgments
 from connector.report.build import first_judgments
-from connector.rubric import Rubric
+from connector.rubric import Dimension, Rubric
 
 __all__ = ["CONSENSUS_COLUMNS", "METHODS", "Method", "consensus_table"]
 
@@ -103,6 +111,41 @@ def _estimate(
     return fit.label[judged], fit.tie[judged], fit.confidence[judged], fit.posterior[judged]
 
 
+def _sides(dimension: Dimension) -> tuple[list[str], npt.NDArray[np.intp]]:
+    """A signed scale's sides (``a``, ``0`` if the scale has it, ``b``) and each value's side
+    code."""
+    names = ["a", *(["0"] if dimension.non_decisive else []), "b"]
+    side = [dimension.response_of(v) or "0" for v in dimension.values]
+    return names, np.array([names.index(s) for s in side], dtype=np.intp)
+
+
+def _by_side(
+    judgments: CodedJudgments, side_of: npt.NDArray[np.intp], n_sides: int
+) -> CodedJudgments:
+    return dataclasses.replace(judgments, value=side_of[judgments.value], q=n_sides)
+
+
+def _side_median(
+    counts: npt.NDArray[np.float64],
+    side_of: npt.NDArray[np.intp],
+    side: npt.NDArray[np.intp],
+    values: Sequence[Any],
+) -> npt.NDArray[np.intp]:
+    """Per item, the code of the median vote among the votes on ``side`` (-1 where ``side`` is
+    -1); with an even number of such votes, the one nearer 0."""
+    nearness = np.argsort(np.abs(np.asarray(values, dtype=np.float64)), kind="stable")
+    label = np.full(len(side), -1, dtype=np.intp)
+    for row in np.flatnonzero(side >= 0):
+        on_side = np.where(side_of[nearness] == side[row], counts[row, nearness], 0.0)
+        n = on_side.sum()
+        if n <= 0:
+            continue
+        # the lower median in order of nearness to 0: the ceil(n/2)-th vote
+        position = int(np.searchsorted(np.cumsum(on_side), np.ceil(n / 2)))
+        label[row] = nearness[position]
+    return label
+
+
 def consensus_table(
     frame: pd.DataFrame,
     rubric: Rubric,
@@ -150,14 +193,23 @@ def consensus_table(
         unjudged = sorted(set(ruled) - set(item_ids))
         n_unjudged = len(unjudged)
         votes = np.vstack([counts[judged], np.zeros((n_unjudged, q))])
+        soft_keys: list[Any] = values
+        if dimension.signed:
+            soft_keys, side_of = _sides(dimension)
         for method in chosen:
-            if judgments is not None:
+            if judgments is not None and dimension.signed:
+                by_side = _by_side(judgments, side_of, len(soft_keys))
+                side, tie, confidence, soft = _estimate(
+                    method, by_side, by_side.counts(), judged, max_iter=max_iter, tol=tol
+                )
+                label = _side_median(counts[judged], side_of, side, values)
+            elif judgments is not None:
                 label, tie, confidence, soft = _estimate(
                     method, judgments, counts, judged, max_iter=max_iter, tol=tol
                 )
             else:
                 label, tie = np.zeros(0, dtype=np.intp), np.zeros(0, dtype=bool)
-                confidence, soft = np.zeros(0), np.zeros((0, q))
+                confidence, soft = np.zeros(0), np.zeros((0, len(soft_keys)))
             method_label = np.r_[labels[label], np.full(n_unjudged, None, dtype=object)]
             part = pd.DataFrame(
                 {
@@ -171,7 +223,7 @@ def consensus_table(
                     "tied": np.r_[tie, np.zeros(n_unjudged, dtype=bool)],
                     "n_judgments": votes.sum(axis=1).astype(np.int64),
                     "votes": _per_value(values, votes, integral=True),
-                    "soft_label": _per_value(values, soft, integral=False) + [None] * n_unjudged,
+                    "soft_label": _per_value(soft_keys, soft, integral=False) + [None] * n_unjudged,
                     "adjudicated": False,
                     "method_label": pd.Series(method_label, dtype=object),
                 }
