@@ -33,7 +33,8 @@ from connector.judgments.formats import INPUT_FORMATS
 if TYPE_CHECKING:
     import pandas as pd
 
-    from connector.config import Config
+    from connector.config import Config, ProjectConfig
+    from connector.platforms.adjudication import AdjudicationDesk
     from connector.platforms.base import Platform
     from connector.rubric import Coding, Rubric
     from connector.store import Store
@@ -998,7 +999,7 @@ def consensus(
     confidence, vote counts and vote shares. Columns: docs/consensus.md."""
     from connector.config import load_config
     from connector.consensus import consensus_table, load_adjudications
-    from connector.consensus.adjudication import Adjudication
+    from connector.consensus.adjudication import Adjudication, project_rulings
     from connector.consensus.output import output_format, to_csv_text, write_consensus
     from connector.judgments import AnswerMap, load_judgments
     from connector.rubric import default_rubric_for, load_rubric
@@ -1058,16 +1059,10 @@ def consensus(
             chosen = load_rubric(project.rubric, check_layout=False)
             with _open_store(config) as store:
                 frame = store.judgments_frame(project.key)
-                rulings += [
-                    Adjudication(
-                        item_id=gold.item_key,
-                        dimension=gold.dimension,
-                        value=gold.value,
-                        where=f"store gold_answers (adjudicated by {gold.set_by or 'unknown'})",
-                    )
-                    for gold in store.gold_for(project.key).values()
-                    if gold.source == "adjudicated"
-                ]
+                rulings += project_rulings(
+                    store.current_rulings(project.key).values(),
+                    store.gold_for(project.key).values(),
+                )
         result = consensus_table(
             frame,
             chosen,
@@ -1090,6 +1085,124 @@ def consensus(
         highlight=False,
         markup=False,
     )
+
+
+adjudication_app = typer.Typer(
+    help="Queue low-agreement items for a senior annotator's ruling; pull and log the rulings.",
+    no_args_is_help=True,
+)
+app.add_typer(adjudication_app, name="adjudication")
+
+
+def _adjudication_context(
+    config_path: Path, project_key: str
+) -> tuple[ProjectConfig, Rubric, Store, AdjudicationDesk]:
+    from connector.config import load_config
+    from connector.platforms.registry import adjudication_desk_for
+    from connector.rubric import load_rubric
+
+    config = load_config(config_path)
+    project = config.project(project_key)
+    rubric = load_rubric(project.rubric, check_layout=False)
+    desk = adjudication_desk_for(config.platform(project.platform))
+    return project, rubric, _open_store(config), desk
+
+
+@adjudication_app.command("queue")
+def adjudication_queue(
+    project_key: Annotated[str, typer.Argument(help="Project key from the configuration.")],
+    below: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Queue items whose agreement is below this (default: the project's "
+            "adjudication_below).",
+        ),
+    ] = None,
+    dimension: Annotated[
+        list[str] | None, typer.Option(help="Only this dimension (repeatable; default: all).")
+    ] = None,
+    config_path: ConfigOption = Path("iaa.toml"),
+) -> None:
+    """Send items below an agreement threshold (per dimension; gold never) to the
+    adjudication project, each item and dimension once. docs/adjudication.md."""
+    from connector.calibration.adjudication import queue_adjudications
+    from connector.calibration.push import task_key_secret
+    from connector.report.build import item_agreements
+
+    try:
+        project, rubric, store, desk = _adjudication_context(config_path, project_key)
+        with store:
+            result = queue_adjudications(
+                project,
+                rubric,
+                store=store,
+                platform=desk,
+                key_secret=task_key_secret(store),
+                figures=item_agreements,
+                below=below,
+                dimensions=tuple(dimension or ()),
+            )
+    except ConnectorError as exc:
+        raise _fail(escape(str(exc))) from None
+    typer.echo(
+        f"{result.candidates} item-dimension(s) below {result.below:g}: {result.queued_now} "
+        f"queued now, {result.already_queued} queued before, {result.tasks_created} task(s) "
+        f"created; {result.gold_left_out} gold item-dimension(s) left out"
+    )
+
+
+@adjudication_app.command("pull")
+def adjudication_pull(
+    project_key: Annotated[str, typer.Argument(help="Project key from the configuration.")],
+    config_path: ConfigOption = Path("iaa.toml"),
+) -> None:
+    """Read the senior annotators' answers from the adjudication project and store them as
+    rulings (who, when, why); they win in the consensus and are never judgments."""
+    from connector.calibration.adjudication import pull_adjudications
+
+    try:
+        project, rubric, store, desk = _adjudication_context(config_path, project_key)
+        with store:
+            result = pull_adjudications(project, rubric, store=store, platform=desk)
+    except ConnectorError as exc:
+        raise _fail(escape(str(exc))) from None
+    for problem in result.problems:
+        err.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)
+    typer.echo(
+        f"{result.answers} answer(s) read: {result.recorded} ruling(s) recorded, "
+        f"{len(result.problems)} not recorded"
+    )
+
+
+@adjudication_app.command("log")
+def adjudication_log(
+    project_key: Annotated[str, typer.Argument(help="Project key from the configuration.")],
+    log_format: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the log here (default: standard output).", dir_okay=False),
+    ] = None,
+    config_path: ConfigOption = Path("iaa.toml"),
+) -> None:
+    """Every ruling of the project (adjudication and calibration sessions): item, dimension,
+    value, reason, who ruled, when, and where from."""
+    from connector.calibration.adjudication import ruling_log_text
+    from connector.config import load_config
+
+    try:
+        config = load_config(config_path)
+        project = config.project(project_key)
+        with _open_store(config) as store:
+            text = ruling_log_text(store.ruling_log(project.key), format=log_format)
+    except ConnectorError as exc:
+        raise _fail(escape(str(exc))) from None
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    _write(out, text)
+    err.print(f"wrote the ruling log to {out}", highlight=False, markup=False)
 
 
 def _is_project(config_path: Path, key: str) -> bool:
