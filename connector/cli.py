@@ -1205,6 +1205,124 @@ def adjudication_log(
     err.print(f"wrote the ruling log to {out}", highlight=False, markup=False)
 
 
+@app.command("calibration-session")
+def calibration_session(
+    project_key: Annotated[str, typer.Argument(help="Project key from the configuration.")],
+    size: Annotated[int, typer.Option(min=1, help="How many items the pack holds.")] = 20,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Directory for the pack (default: <reports dir>/calibration-sessions).",
+            file_okay=False,
+        ),
+    ] = None,
+    session: Annotated[
+        str | None,
+        typer.Option(help="The session id (default for a new pack: cs-<UTC time>)."),
+    ] = None,
+    rulings: Annotated[
+        Path | None,
+        typer.Option(
+            help="Record this session's rulings (CSV or JSON Lines: item_id, dimension, value, "
+            "reason, ruled_by) instead of writing a pack.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    make_gold: Annotated[
+        bool,
+        typer.Option(
+            "--make-gold",
+            help="With --rulings: the ruled items also become gold (rulers must be gold "
+            "authors; only under a new rubric version).",
+        ),
+    ] = False,
+    config_path: ConfigOption = Path("iaa.toml"),
+) -> None:
+    """Write a discussion pack of the most contentious items (Markdown, HTML, a rulings
+    template), or record the session's rulings. docs/calibration-sessions.md."""
+    from connector.calibration.adjudication import gold_items
+    from connector.calibration.pack import pack_html, pack_markdown, rulings_template
+    from connector.calibration.session import (
+        SessionRuling,
+        plan_session,
+        record_session_rulings,
+    )
+    from connector.config import load_config
+    from connector.consensus import load_adjudications
+    from connector.consensus.adjudication import resolve
+    from connector.report.build import item_agreements
+    from connector.rubric import load_rubric
+
+    now = datetime.now(UTC)
+    try:
+        config = load_config(config_path)
+        project = config.project(project_key)
+        rubric = load_rubric(project.rubric, check_layout=False)
+        if rulings is None and make_gold:
+            raise JudgmentTableError("--make-gold: only with --rulings FILE")
+        if rulings is not None and not session:
+            raise JudgmentTableError("--rulings: name the session they belong to (--session ID)")
+        with _open_store(config) as store:
+            if rulings is None:
+                session_id = session or f"cs-{now:%Y%m%d-%H%M%S}"
+                entries = plan_session(
+                    store, project.key, rubric, figures=item_agreements, size=size
+                )
+                folder = out or config.reports_dir / "calibration-sessions"
+                for suffix, render in ((".md", pack_markdown), (".html", pack_html)):
+                    text = render(
+                        entries,
+                        rubric,
+                        project=project.key,
+                        session_id=session_id,
+                        generated_at=now,
+                    )
+                    _write(folder / f"{session_id}{suffix}", text)
+                _write(folder / f"{session_id}-rulings.csv", rulings_template(entries))
+                typer.echo(
+                    f"session {session_id}: {len(entries)} item(s) in {folder}/{session_id}"
+                    ".{md,html} (rulings template: " + f"{session_id}-rulings.csv)"
+                )
+                return
+            found = load_adjudications(rulings)
+            matched = resolve(found, rubric)
+            by_where = {a.where: a for a in found}
+            frame = store.judgments_frame(project.key)
+            versions: dict[str, set[str]] = {}
+            for item, version in zip(frame["item_id"], frame["rubric_version"], strict=True):
+                if isinstance(version, str):
+                    versions.setdefault(str(item), set()).add(version)
+            decisions = record_session_rulings(
+                store,
+                project.key,
+                rubric,
+                [
+                    SessionRuling(
+                        item_key=item,
+                        dimension=dimension,
+                        value=value,
+                        reason=by_where[where].reason,
+                        ruled_by=by_where[where].ruled_by,
+                        where=where,
+                    )
+                    for (item, dimension), (value, where) in matched.items()
+                ],
+                session_id=str(session),
+                at=now,
+                make_gold=make_gold,
+                gold_authors=project.gold_authors,
+                judged_under=lambda item: versions.get(item, set()),
+                gold=gold_items(store, project.key, rulings_made_gold=False),
+            )
+    except ConnectorError as exc:
+        raise _fail(escape(str(exc))) from None
+    typer.echo(f"session {session}: {len(matched)} ruling(s) recorded")
+    for decision in decisions:
+        state = "gold" if decision.accepted else "not gold"
+        typer.echo(f"  {decision.item_key} {decision.dimension}: {state}: {decision.reason}")
+
+
 def _is_project(config_path: Path, key: str) -> bool:
     """Whether a readable configuration names a project ``key`` (an unreadable one names none:
     it does not stand in the way of reading a file)."""

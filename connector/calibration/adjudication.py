@@ -114,9 +114,15 @@ def adjudication_task_key(secret: str, project_key: str, item_key: str, dimensio
     return f"adj-{digest}-{dimension}"
 
 
-def gold_items(store: Store, project_key: str) -> set[str]:
-    """Items with a gold answer or shown as a gold task: never queued, never in a pack."""
-    found = {item for item, _ in store.gold_for(project_key)}
+def gold_items(store: Store, project_key: str, *, rulings_made_gold: bool = True) -> set[str]:
+    """Items with a gold answer or shown as a gold task: never queued, never in a pack.
+    ``rulings_made_gold`` False leaves out items whose only gold answers are rulings made gold
+    (source ``adjudicated``): a session may rule on them again."""
+    found = {
+        item
+        for (item, _), answer in store.gold_for(project_key).items()
+        if rulings_made_gold or answer.source != "adjudicated"
+    }
     found |= {m.item_key for m in store.task_mappings(project_key).values() if m.kind == "gold"}
     return found
 

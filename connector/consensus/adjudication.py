@@ -1,7 +1,8 @@
 """Adjudicated values: a reviewer's ruling on an item and dimension, which wins over every vote.
 
 Two sources: an adjudication file (CSV with a header row, or JSON Lines; columns ``item_id``,
-``dimension``, ``value``, other columns ignored), and a project's store
+``dimension``, ``value``, optionally ``reason`` and ``ruled_by``, other columns ignored), and
+a project's store
 (:func:`project_rulings`, the one reader every consensus of a project uses): its rulings (from
 the adjudication project or a calibration session; the latest per item and dimension) and its
 gold answers with source ``adjudicated`` (rulings made gold). Gold answers from a gold file or
@@ -38,12 +39,15 @@ ADJUDICATION_COLUMNS = ("item_id", "dimension", "value")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Adjudication:
     """One ruling: ``value`` is the item's value on ``dimension``; ``where`` says where it was
-    read (``file:line`` or the store)."""
+    read (``file:line`` or the store); ``reason`` and ``ruled_by`` as the file gives them
+    (optional columns; empty when absent)."""
 
     item_id: str
     dimension: str
     value: Any
     where: str
+    reason: str = ""
+    ruled_by: str = ""
 
 
 def _text(value: Any) -> str:
@@ -122,6 +126,8 @@ def load_adjudications(path: str | Path) -> list[Adjudication]:
                 dimension=_text(row["dimension"]),
                 value=value.strip() if isinstance(value, str) else value,
                 where=f"{file}:{line}",
+                reason=_text(row.get("reason")),
+                ruled_by=_text(row.get("ruled_by")),
             )
         )
     return found
