@@ -104,6 +104,17 @@ def test_an_adjudication_round_trip(adjudication: Adjudication) -> None:
     assert "x-1" not in json.dumps(data)  # nor the item key
 
     senior_token = server.annotator_tokens[2]
+    # gold secrecy: what a member of the adjudication project reads holds no gold item
+    seen = requests.get(
+        f"{server.url}/api/tasks/",
+        params={"project": adjudication.project_id, "fields": "all"},
+        headers=server.headers(senior_token),
+        timeout=30,
+    )
+    seen.raise_for_status()
+    assert len(seen.json()["tasks"]) == 1
+    assert "Question g" not in seen.text
+    assert mappings[gold_task].item_key not in seen.text
     response = requests.post(
         f"{server.url}/api/tasks/{task['id']}/annotations/",
         json={
@@ -163,3 +174,54 @@ def test_a_project_with_tasks_and_another_form_is_refused(adjudication: Adjudica
     loop.push(_items("y", 2))
     with pytest.raises(LabelConfigError, match="no Choices named 'ruling_overall'"):
         loop.platform.prepare_adjudication_project(str(loop.project_id), loop.rubric)
+
+
+def test_a_calibration_session_whose_rulings_become_gold_under_v2(
+    adjudication: Adjudication,
+) -> None:
+    """Pack from a real project's judgments, rulings recorded, made gold once the project's
+    rubric is version 2."""
+    loop, server = adjudication.loop, adjudication.server
+    loop.push(_items("x", 9), gold=_items("g", 3, gold=True))
+    mappings = loop.store.task_mappings("p")
+    by_item = {m.item_key: task for task, m in mappings.items()}
+    gold_task = next(task for task, m in mappings.items() if m.kind == "gold")
+    first, second = server.annotator_tokens[:2]
+    for token, x1, x2, gold in ((first, "a", "a", "a"), (second, "tie", "b", "b")):
+        for task, value in ((by_item["x-1"], x1), (by_item["x-2"], x2), (gold_task, gold)):
+            loop.annotate(token, task, _choice(_left_for(value, loop.side(task))))
+    loop.sync(write_back=False)
+
+    out = adjudication.config_path.parent / "pack"
+    said = adjudication.cli("calibration-session", "p", "--out", str(out), "--session", "s1")
+    assert "session s1: 2 item(s)" in said.output
+    page = (out / "s1.html").read_text()
+    assert "x-1" in page
+    assert "a vs tie" in page
+    assert "Question x 1?" in page
+    assert mappings[gold_task].item_key not in page
+
+    rulings = out / "s1-rulings.csv"
+    rulings.write_text(
+        "item_id,dimension,value,reason,ruled_by\n"
+        "x-1,overall,a,A answers; a tie undersells it,admin@iaa.local\n"
+    )
+    args = ("calibration-session", "p", "--session", "s1", "--rulings", str(rulings))
+    refused = CliRunner().invoke(
+        app, [*args, "--make-gold", "--config", str(adjudication.config_path)]
+    )
+    assert refused.exit_code == 2
+    assert "judged under rlhf-pairwise@v1" in refused.output
+    v2 = Path(__file__).resolve().parents[1] / "rubrics" / "rlhf-pairwise" / "v2.yaml"
+    text = adjudication.config_path.read_text().replace(str(loop.rubric.path), str(v2))
+    adjudication.config_path.write_text(text + 'gold_authors = ["admin@iaa.local"]\n')
+    made = adjudication.cli(*args, "--make-gold")
+    assert "x-1 overall: gold: new gold answer from admin@iaa.local" in made.output
+    gold = loop.store.gold_for("p")[("x-1", "overall")]
+    assert (gold.value, gold.source, gold.set_by) == ("a", "adjudicated", "admin@iaa.local")
+    consensus = adjudication.cli("consensus", "p", "--method", "majority")
+    rows = {r["item_id"]: r for r in csv.DictReader(io.StringIO(consensus.stdout))}
+    assert rows["x-1"]["label"] == "a"
+    assert rows["x-1"]["adjudicated"] == "True"
+    # the gold answer stays connector-side: nothing on the platform's tasks says it
+    assert "adjudicated" not in json.dumps(loop.tasks())
