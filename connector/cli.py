@@ -1229,6 +1229,14 @@ def calibration_session(
             dir_okay=False,
         ),
     ] = None,
+    compare_batch: Annotated[
+        str | None,
+        typer.Option(
+            metavar="BATCH",
+            help="Agreement on the session's ruled items before and after their re-annotation "
+            "in BATCH (a batch id), with intervals.",
+        ),
+    ] = None,
     make_gold: Annotated[
         bool,
         typer.Option(
@@ -1247,11 +1255,12 @@ def calibration_session(
         SessionRuling,
         plan_session,
         record_session_rulings,
+        session_change,
     )
     from connector.config import load_config
     from connector.consensus import load_adjudications
     from connector.consensus.adjudication import resolve
-    from connector.report.build import item_agreements
+    from connector.report.build import build_report, item_agreements
     from connector.rubric import load_rubric
 
     now = datetime.now(UTC)
@@ -1263,7 +1272,30 @@ def calibration_session(
             raise JudgmentTableError("--make-gold: only with --rulings FILE")
         if rulings is not None and not session:
             raise JudgmentTableError("--rulings: name the session they belong to (--session ID)")
+        if compare_batch is not None and (not session or rulings is not None):
+            raise JudgmentTableError("--compare-batch: with --session ID and without --rulings")
         with _open_store(config) as store:
+            if compare_batch is not None:
+                ruled = {
+                    r.item_key
+                    for r in store.ruling_log(project.key)
+                    if r.source == "calibration" and r.source_ref == session
+                }
+                if not ruled:
+                    raise JudgmentTableError(
+                        f"session {session!r} has no rulings recorded in project "
+                        f"{project.key!r}; record them first (--rulings FILE)"
+                    )
+                changes = session_change(
+                    store.judgments_frame(project.key),
+                    rubric,
+                    items=ruled,
+                    batch=compare_batch,
+                    summarise=build_report,
+                )
+                for change in changes:
+                    typer.echo(_change_line(change))
+                return
             if rulings is None:
                 session_id = session or f"cs-{now:%Y%m%d-%H%M%S}"
                 entries = plan_session(
@@ -1321,6 +1353,26 @@ def calibration_session(
     for decision in decisions:
         state = "gold" if decision.accepted else "not gold"
         typer.echo(f"  {decision.item_key} {decision.dimension}: {state}: {decision.reason}")
+
+
+def _change_line(change: Any) -> str:
+    """``overall: 12 items; alpha before 0.21 [0.05, 0.40], after 0.78 [0.61, 0.90], +0.57``."""
+
+    def side(entry: Any) -> str:
+        value, interval = entry.get("value"), entry.get("ci95")
+        if value is None:
+            return "undefined"
+        shown = f"{value:.3f}"
+        if interval:
+            return f"{shown} [{interval[0]:.3f}, {interval[1]:.3f}]"
+        return f"{shown} (no interval: {entry.get('no_interval', 'undefined')})"
+
+    delta = change.change
+    moved = "undefined" if delta is None else f"{delta:+.3f}"
+    return (
+        f"{change.dimension}: {change.n_items} item(s); alpha before {side(change.before)}, "
+        f"after {side(change.after)}, change {moved}"
+    )
 
 
 def _is_project(config_path: Path, key: str) -> bool:

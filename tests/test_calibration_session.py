@@ -11,21 +11,23 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import krippendorff
 import numpy as np
 import pandas as pd
 import pytest
 from memory_platform import MemoryPlatform
 from typer.testing import CliRunner
 
-from connector.calibration.session import confusion_of, contentious_items
+from connector.calibration.session import confusion_of, contentious_items, session_change
 from connector.cli import app
 from connector.config import load_config
 from connector.judgments import COLUMNS
-from connector.report.build import item_agreements
+from connector.report.build import build_report, item_agreements
 from connector.rubric import load_rubric
-from connector.store import ItemRow, Store
+from connector.store import ItemRow, JudgmentRow, Ruling, Store, TaskMapping
 from connector.sync import sync_project
 
 REPO = Path(__file__).resolve().parents[1]
@@ -276,3 +278,91 @@ def test_rulings_become_gold_only_under_a_new_rubric_version(world: World) -> No
     again = world.cli(*args, "--make-gold")  # the same decisions are logged once
     assert "gold:" not in again
     assert len(world.store.ruling_log("p")) == 2
+
+
+BEFORE = (("a", "b", "tie"), ("a", "a", "b"), ("b", "tie", "b"))
+
+
+def _after(i: int) -> tuple[str, ...]:
+    """After the session: unanimous (a, b, tie in turn) but for two items with one dissent."""
+    value = ("a", "b", "tie")[i % 3]
+    return (value, value, "tie" if value != "tie" else "a") if i in (0, 5) else (value,) * 3
+
+
+def _session_world(world: World) -> None:
+    """Twelve items ruled in session s1: split votes before, re-annotated in batch after-s1
+    with mostly unanimous votes."""
+    judgments, tasks = [], []
+    for i in range(12):
+        item = f"s{i}"
+        for batch, votes in ((None, BEFORE[i % 3]), ("after-s1", _after(i))):
+            task = f"t-{item}-{batch or 'first'}"
+            tasks.append(TaskMapping(platform_task_id=task, item_key=item, batch_id=batch))
+            judgments += [
+                JudgmentRow(
+                    platform_annotation_id=f"{task}-{annotator}",
+                    dimension="overall",
+                    item_key=item,
+                    annotator=annotator,
+                    value=value,
+                    platform_task_id=task,
+                    submitted_at=datetime(2026, 12, 1 if batch is None else 3, tzinfo=UTC),
+                )
+                for annotator, value in zip(ANNOTATORS, votes, strict=True)
+            ]
+    world.store.map_tasks("p", tasks)
+    world.store.apply_judgments("p", judgments)
+    world.store.record_rulings(
+        "p",
+        [
+            Ruling(
+                item_key=f"s{i}",
+                dimension="overall",
+                value="a",
+                reason="r",
+                ruled_by="lead@x",
+                ruled_at=datetime(2026, 12, 2, tzinfo=UTC),
+                source="calibration",
+                source_ref="s1",
+            )
+            for i in range(12)
+        ],
+    )
+
+
+def _alpha(votes: list[tuple[str, ...]]) -> float:
+    """Nominal alpha by the krippendorff package (an independent implementation)."""
+    codes = {"a": 0, "b": 1, "tie": 2}
+    data = np.array([[codes[v[k]] for v in votes] for k in range(3)], dtype=float)
+    return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
+
+
+def test_agreement_before_and_after_re_annotation_with_intervals(world: World) -> None:
+    _session_world(world)
+    frame = world.store.judgments_frame("p")
+    rubric = load_rubric(V1, check_layout=False)
+    items = {f"s{i}" for i in range(12)}
+    [change] = session_change(frame, rubric, items=items, batch="after-s1", summarise=build_report)
+    assert change.dimension == "overall"
+    assert change.n_items == 12
+    before = [BEFORE[i % 3] for i in range(12)]
+    after = [_after(i) for i in range(12)]
+    assert change.before["value"] == pytest.approx(_alpha(before), abs=1e-4)
+    assert change.after["value"] == pytest.approx(_alpha(after), abs=1e-4)
+    low, high = change.before["ci95"]
+    assert low <= change.before["value"] <= high
+    low, high = change.after["ci95"]
+    assert low <= change.after["value"] <= high
+    assert change.change == pytest.approx(change.after["value"] - change.before["value"])
+    assert change.after["value"] > 0.7 > 0 > change.before["value"]
+    said = world.cli("calibration-session", "p", "--session", "s1", "--compare-batch", "after-s1")
+    assert said.startswith("overall: 12 item(s); alpha before ")
+    assert f"change {change.change:+.3f}" in said
+    missing = world.cli(
+        "calibration-session", "p", "--session", "s1", "--compare-batch", "nope", code=2
+    )
+    assert "batch 'nope' holds no judgment of the session's 12 ruled item(s)" in missing
+    unknown = world.cli(
+        "calibration-session", "p", "--session", "s9", "--compare-batch", "after-s1", code=2
+    )
+    assert "session 's9' has no rulings recorded" in unknown

@@ -21,7 +21,7 @@ the project's current rubric version is refused, since its judges answered witho
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,11 +37,13 @@ from connector.store import GoldChangeRow, Ruling, Store
 
 __all__ = [
     "ContentiousItem",
+    "SessionChange",
     "SessionError",
     "SessionRuling",
     "confusion_of",
     "contentious_items",
     "record_session_rulings",
+    "session_change",
     "session_pack",
 ]
 
@@ -270,3 +272,64 @@ def plan_session(
         row.item_key: dict(row.payload or {}) for row in store.items_with_payload(project_key)
     }
     return session_pack(chosen, frame, rubric, payloads)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionChange:
+    """Agreement on one dimension of a session's items before and after their re-annotation:
+    the report's ``krippendorff_alpha`` entries (``value``, ``ci95``, ``no_interval``)."""
+
+    dimension: str
+    n_items: int
+    before: Mapping[str, Any]
+    after: Mapping[str, Any]
+
+    @property
+    def change(self) -> float | None:
+        """After minus before (None when either is undefined); no interval: the two sides'
+        intervals are shown, a paired interval is not computed."""
+        a, b = self.after.get("value"), self.before.get("value")
+        return None if a is None or b is None else float(a) - float(b)
+
+
+def session_change(
+    frame: pd.DataFrame,
+    rubric: Rubric,
+    *,
+    items: Collection[str],
+    batch: str,
+    summarise: Callable[[pd.DataFrame, Rubric], Mapping[str, Any]],
+) -> list[SessionChange]:
+    """Alpha with its interval on the session's ``items`` re-annotated in ``batch``: their
+    judgments outside the batch (before) against those in it (after), on the same items;
+    ``summarise`` is :func:`connector.report.build.build_report`.
+
+    Raises:
+        SessionError: the batch holds no judgment of the session's items.
+    """
+    batches = frame["batch"].astype(object)
+    again = frame[(batches == batch) & frame["item_id"].isin(list(items))]
+    if again.empty:
+        raise SessionError(
+            f"batch {batch!r} holds no judgment of the session's {len(items)} ruled item(s); "
+            "push them again as a batch (iaa-connector push PROJECT --items ... --label ...), "
+            "let the team judge them, sync, then compare with that batch's id"
+        )
+    subset = set(again["item_id"])
+    before_rows = frame[(batches != batch) & frame["item_id"].isin(list(subset))]
+    before, after = summarise(before_rows, rubric), summarise(again, rubric)
+    found = []
+    for dimension in rubric.dimensions:
+        was = before.get("dimensions", {}).get(dimension.name)
+        now = after.get("dimensions", {}).get(dimension.name)
+        if was is None or now is None:
+            continue
+        found.append(
+            SessionChange(
+                dimension=dimension.name,
+                n_items=len(set(again.loc[again["dimension"] == dimension.name, "item_id"])),
+                before=was["krippendorff_alpha"],
+                after=now["krippendorff_alpha"],
+            )
+        )
+    return found
