@@ -1173,6 +1173,7 @@ def adjudication_pull(
     typer.echo(
         f"{result.answers} answer(s) read: {result.recorded} ruling(s) recorded, "
         f"{len(result.problems)} not recorded"
+        + (f", {result.other_projects} on other projects' tasks" if result.other_projects else "")
     )
 
 

@@ -340,3 +340,14 @@ def test_the_adjudication_project_may_not_be_another_configured_project(tmp_path
     )
     with pytest.raises(ConfigError, match="is project 'q''s own project"):
         load_config(path)
+
+
+def test_answers_on_another_projects_tasks_are_counted_not_recorded(desk: Desk) -> None:
+    desk.queue()
+    foreign = "adj-0123456789abcdef0123-overall"
+    desk.desk.tasks[foreign] = desk.desk.tasks[desk.key_of("split")]
+    desk.desk.rule(foreign, "a", "ruled for another project")
+    result = desk.pull()
+    assert result.other_projects == 1
+    assert result.recorded == 0
+    assert result.problems == ()

@@ -104,6 +104,7 @@ class PullResult:
     answers: int
     recorded: int
     problems: tuple[str, ...]
+    other_projects: int = 0  # answers on tasks another project queued (a shared project)
 
 
 def adjudication_task_key(secret: str, project_key: str, item_key: str, dimension: str) -> str:
@@ -282,11 +283,12 @@ def pull_adjudications(
     answers = platform.pull_rulings(target, rubric)
     problems: list[str] = []
     found: list[Ruling] = []
+    others = 0
     for answer in answers:
         queued = by_key.get(answer.task_key)
         where = f"{platform.name} task {answer.task_key}, answer {answer.annotation_id}"
         if queued is None:
-            problems.append(f"{where}: not in project {project.key!r}'s queue; left out")
+            others += 1  # queued by another project sharing the adjudication project
             continue
         if answer.value is None or answer.problem is not None:
             problems.append(f"{where} by {answer.ruled_by}: {answer.problem}; not recorded")
@@ -304,7 +306,12 @@ def pull_adjudications(
             )
         )
     store.record_rulings(project.key, found)
-    return PullResult(answers=len(answers), recorded=len(found), problems=tuple(problems))
+    return PullResult(
+        answers=len(answers),
+        recorded=len(found),
+        problems=tuple(problems),
+        other_projects=others,
+    )
 
 
 def ruling_rows(rulings: Sequence[Ruling]) -> list[dict[str, Any]]:
