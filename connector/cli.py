@@ -1,7 +1,8 @@
 """The ``iaa-connector`` command line.
 
 Offline: ``report``, ``consensus``, ``rubric validate``, ``rubric new``, ``labelconfig``. With a
-configuration file (``iaa-connector init`` writes one): ``sync``, ``push``, ``webhooks install``.
+configuration file (``iaa-connector init`` writes one): ``sync``, ``push``, ``webhooks install``,
+``adjudication queue|pull|log``, ``calibration-session``.
 
 Errors the user can fix (a bad rubric, a bad input table, an unknown option) print one clear
 line on stderr and exit with status 2 (``rubric validate`` prints every error of each file, one
@@ -1250,7 +1251,6 @@ def calibration_session(
 ) -> None:
     """Write a discussion pack of the most contentious items (Markdown, HTML, a rulings
     template), or record the session's rulings. docs/calibration-sessions.md."""
-    from connector.calibration.adjudication import gold_items
     from connector.calibration.pack import pack_html, pack_markdown, rulings_template
     from connector.calibration.session import (
         SessionRuling,
@@ -1321,11 +1321,6 @@ def calibration_session(
             found = load_adjudications(rulings)
             matched = resolve(found, rubric)
             by_where = {a.where: a for a in found}
-            frame = store.judgments_frame(project.key)
-            versions: dict[str, set[str]] = {}
-            for item, version in zip(frame["item_id"], frame["rubric_version"], strict=True):
-                if isinstance(version, str):
-                    versions.setdefault(str(item), set()).add(version)
             decisions = record_session_rulings(
                 store,
                 project.key,
@@ -1345,8 +1340,6 @@ def calibration_session(
                 at=now,
                 make_gold=make_gold,
                 gold_authors=project.gold_authors,
-                judged_under=lambda item: versions.get(item, set()),
-                gold=gold_items(store, project.key, rulings_made_gold=False),
             )
     except ConnectorError as exc:
         raise _fail(escape(str(exc))) from None

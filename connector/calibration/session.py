@@ -190,8 +190,6 @@ def record_session_rulings(
     at: datetime,
     make_gold: bool = False,
     gold_authors: Collection[str] = (),
-    judged_under: Callable[[str], set[str]] | None = None,
-    gold: Collection[str] = (),
 ) -> list[GoldChangeRow]:
     """Store the session's rulings; with ``make_gold`` also claim them as gold. Returns the
     gold decisions logged now (accepted and refused).
@@ -200,6 +198,7 @@ def record_session_rulings(
         SessionError: a ruling without a reason or a ruler, a ruling on a gold item, or (with
             ``make_gold``) an item judged under the current rubric version (naming where).
     """
+    gold = gold_items(store, project_key, rulings_made_gold=False)
     for ruling in rulings:
         empty = [n for n in ("reason", "ruled_by") if not getattr(ruling, n).strip()]
         if empty:
@@ -213,8 +212,10 @@ def record_session_rulings(
                 "contested items, and a gold answer changes through the gold file or a gold "
                 "author"
             )
-    if make_gold and judged_under is not None:
-        stale = sorted(r.item_key for r in rulings if rubric.ref in judged_under(r.item_key))
+    if make_gold:
+        frame = store.judgments_frame(project_key)
+        under_current = set(frame.loc[frame["rubric_version"] == rubric.ref, "item_id"])
+        stale = sorted({r.item_key for r in rulings} & under_current)
         if stale:
             raise SessionError(
                 f"--make-gold: item(s) {stale[:5]} were judged under {rubric.ref}, the project's "
