@@ -205,6 +205,7 @@ def test_a_calibration_session_whose_rulings_become_gold_under_v2(
     rulings.write_text(
         "item_id,dimension,value,reason,ruled_by\n"
         "x-1,overall,a,A answers; a tie undersells it,admin@iaa.local\n"
+        "x-2,overall,b,B is complete,admin@iaa.local\n"
     )
     args = ("calibration-session", "p", "--session", "s1", "--rulings", str(rulings))
     refused = CliRunner().invoke(
@@ -225,3 +226,26 @@ def test_a_calibration_session_whose_rulings_become_gold_under_v2(
     assert rows["x-1"]["adjudicated"] == "True"
     # the gold answer stays connector-side: nothing on the platform's tasks says it
     assert "adjudicated" not in json.dumps(loop.tasks())
+
+    # the team judges the ruled items again in a batch of their own: before / after
+    _, again = loop.push(_items("x", 3)[1:], label="after-s1")
+    assert again.created == 2
+    fresh = {
+        m.item_key: task
+        for task, m in loop.store.task_mappings("p").items()
+        if m.batch_id == again.batch_id
+    }
+    for token in (first, second):
+        for item, value in (("x-1", "a"), ("x-2", "b")):
+            task = fresh[item]
+            loop.annotate(token, task, _choice(_left_for(value, loop.side(task))))
+    loop.sync(write_back=False)
+    compared = adjudication.cli(
+        "calibration-session", "p", "--session", "s1", "--compare-batch", again.batch_id
+    )
+    # before: x-1 (a, tie), x-2 (a, b): every pair disagrees, D_o = 1; n = 4 values (a 2, b 1,
+    # tie 1), D_e = (16 - 4 - 1 - 1) / (4 * 3) = 10/12; alpha = 1 - 12/10 = -0.2 (nominal)
+    assert "overall: 2 item(s); alpha before -0.200 (no interval: 2 pairable items" in (
+        compared.output
+    )
+    assert "after 1.000 (no interval: 2 pairable items" in compared.output
