@@ -14,12 +14,15 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from memory_adjudication import MemoryAdjudication
 from memory_platform import MemoryPlatform
+from test_rubric import SIGNED
 from typer.testing import CliRunner
 
 from connector.calibration.adjudication import (
@@ -35,8 +38,18 @@ from connector.cli import app
 from connector.config import ConfigError, load_config
 from connector.consensus import consensus_table
 from connector.consensus.adjudication import Adjudication, project_rulings
+from connector.platforms.argilla.adjudication import (
+    adjudication_questions,
+    dimension_of_key,
+)
+from connector.platforms.argilla.adjudication import parse_rulings as argilla_rulings
+from connector.platforms.label_studio.adjudication import (
+    adjudication_label_config,
+    check_adjudication_config,
+)
+from connector.platforms.label_studio.adjudication import parse_rulings as ls_rulings
 from connector.report.build import build_report, item_agreements
-from connector.rubric import load_rubric
+from connector.rubric import load_rubric, parse_rubric
 from connector.store import ItemRow, Store
 from connector.sync import sync_project
 
@@ -351,3 +364,94 @@ def test_answers_on_another_projects_tasks_are_counted_not_recorded(desk: Desk) 
     assert result.other_projects == 1
     assert result.recorded == 0
     assert result.problems == ()
+
+
+# --- the platforms' adjudication forms and answers (pure: payloads in, rulings out) ---------
+
+
+def test_the_forms_offer_every_value_of_a_signed_scale_distinctly() -> None:
+    signed = parse_rubric(SIGNED)
+    config = adjudication_label_config(signed)
+    check_adjudication_config(config, signed, project="7")  # the generated form passes
+    choices = ElementTree.fromstring(config).find(".//Choices[@name='ruling_preference']")
+    assert choices is not None
+    options = [(c.get("alias"), c.get("value")) for c in choices.iter("Choice")]
+    assert [alias for alias, _ in options] == ["-3", "-2", "-1", "0", "1", "2", "3"]
+    assert len({text for _, text in options}) == 7
+    assert options[0][1] == "-3: Response A is better"
+    [question] = [q for q in adjudication_questions(signed) if q["name"] == "ruling_preference"]
+    texts = [o["text"] for o in question["settings"]["options"]]
+    assert len(set(texts)) == 7
+    assert texts[-1] == "3: Response B is better"
+
+
+def test_label_studio_answers_become_rulings_with_their_types_and_problems() -> None:
+    signed = parse_rubric(SIGNED)
+
+    def annotation(ident: int, choice: str | None, reason: str) -> dict[str, object]:
+        result: list[dict[str, object]] = []
+        if choice is not None:
+            result.append(
+                {"from_name": "ruling_preference", "type": "choices",
+                 "value": {"choices": [choice]}}
+            )  # fmt: skip
+        if reason:
+            result.append({"from_name": "reason", "type": "textarea", "value": {"text": [reason]}})
+        return {
+            "id": ident, "completed_by": 5, "result": result,
+            "updated_at": "2026-12-02T10:00:00.000000Z",
+        }  # fmt: skip
+
+    task = {
+        "id": 3,
+        "data": {"key": "adj-0123-preference", "dimension": "preference"},
+        "annotations": [
+            annotation(1, "-2", "A is clearly better"),
+            annotation(2, None, "forgot the value"),
+            annotation(3, "7", "off the scale"),
+            annotation(4, "1", ""),
+            {**annotation(5, "1", "skipped"), "was_cancelled": True},
+        ],
+    }
+    other = {"id": 4, "data": {"prompt": "not a connector task"}, "annotations": []}
+    found = ls_rulings([task, other], signed, users={5: "senior@x"})
+    assert [(r.annotation_id, r.value) for r in found] == [
+        ("1", -2), ("2", None), ("3", None), ("4", None)
+    ]  # fmt: skip
+    assert isinstance(found[0].value, int)
+    assert found[0].ruled_by == "senior@x"
+    assert found[0].reason == "A is clearly better"
+    assert found[0].ruled_at == datetime(2026, 12, 2, 10, tzinfo=UTC)
+    assert "no choice under 'ruling_preference'" in (found[1].problem or "")
+    assert "choice ['7'] is not one of 'preference''s values" in (found[2].problem or "")
+    assert "no reason given" in (found[3].problem or "")
+
+
+def test_argilla_answers_become_rulings_submitted_only() -> None:
+    signed = parse_rubric(SIGNED)
+
+    def response(ident: str, status: str, value: object, reason: str) -> dict[str, object]:
+        values = {"ruling_preference": {"value": value}, "reason": {"value": reason}}
+        return {
+            "id": ident, "status": status, "user_id": "u1", "values": values,
+            "updated_at": "2026-12-02T10:00:00",
+        }  # fmt: skip
+
+    record = {
+        "id": "r1",
+        "external_id": "adj-0123-preference",
+        "responses": [
+            response("x1", "submitted", "3", "B much better"),
+            response("x2", "draft", "1", "not yet"),
+            response("x3", "submitted", "9", "off the scale"),
+        ],
+    }
+    found = argilla_rulings(
+        [record, {"id": "r2", "external_id": "t-1"}], signed, users={"u1": "lead"}
+    )
+    assert [(r.annotation_id, r.value, r.ruled_by) for r in found] == [
+        ("x1", 3, "lead"), ("x3", None, "lead")
+    ]  # fmt: skip
+    assert "not one of 'preference''s values" in (found[1].problem or "")
+    assert dimension_of_key("adj-0123-preference") == "preference"
+    assert dimension_of_key("t-0123") is None

@@ -73,8 +73,12 @@ def adjudication_fields(rubric: Rubric) -> list[dict[str, Any]]:
 
 
 def _option_text(dimension: Dimension, value: Value) -> str:
+    """As the Label Studio form: on a signed scale the value leads (``-3: Response A is
+    better``), since several values name one response."""
     side = dimension.response_of(value)
-    return LABELS[side] if side is not None else LABELS.get(str(value), str(value))
+    if side is None:
+        return LABELS.get(str(value), str(value))
+    return f"{value}: {LABELS[side]}" if dimension.signed else LABELS[side]
 
 
 def adjudication_questions(rubric: Rubric) -> list[dict[str, Any]]:

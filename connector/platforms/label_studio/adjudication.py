@@ -39,8 +39,12 @@ _SIDES = {"a": "Response A is better", "b": "Response B is better"}
 
 
 def _choice_text(dimension: Dimension, value: Value) -> str:
+    """``Response A is better`` for the value naming response_a; on a signed scale, where
+    several values name one response, the value leads (``-3: Response A is better``)."""
     side = dimension.response_of(value)
-    return _SIDES[side] if side is not None else str(value).replace("_", " ").capitalize()
+    if side is None:
+        return str(value).replace("_", " ").capitalize()
+    return f"{value}: {_SIDES[side]}" if dimension.signed else _SIDES[side]
 
 
 def adjudication_label_config(rubric: Rubric) -> str:
