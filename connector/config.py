@@ -69,6 +69,10 @@ class ProjectConfig:
     # Platform users whose ground-truth annotations are taken as gold answers (emails on Label
     # Studio, user names on Argilla); anyone else's ground truth is a judgment, never gold.
     gold_authors: tuple[str, ...] = ()
+    # A separate project (Label Studio) or dataset (Argilla) on the same platform where items
+    # below adjudication_below agreement are queued for a senior annotator's ruling.
+    adjudication_project_id: str | None = None
+    adjudication_below: float = 0.5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -208,7 +212,8 @@ def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
         (
             "key", "platform", "project_id", "rubric", "gold", "sync_interval_minutes",
             "overlap_seconds", "write_task_meta", "data_manager_column", "max_task_writes",
-            "webhook_secret_env", "gold_authors",
+            "webhook_secret_env", "gold_authors", "adjudication_project_id",
+            "adjudication_below",
         )
     )  # fmt: skip
     platform = section.text("platform")
@@ -219,6 +224,25 @@ def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
     project_id = section.table.get("project_id")
     if not isinstance(project_id, int | str) or isinstance(project_id, bool) or project_id == "":
         raise section.fail("project_id", f"must be the platform's project id, not {project_id!r}")
+    adjudication = section.table.get("adjudication_project_id")
+    if adjudication is not None and (
+        not isinstance(adjudication, int | str)
+        or isinstance(adjudication, bool)
+        or adjudication == ""
+    ):
+        raise section.fail(
+            "adjudication_project_id",
+            f"must be the platform's id of a separate project or dataset, not {adjudication!r}",
+        )
+    if adjudication is not None and str(adjudication) == str(project_id):
+        raise section.fail(
+            "adjudication_project_id",
+            f"is the project itself ({project_id!r}): rulings there would be read as "
+            "judgments; name a separate project or dataset",
+        )
+    below = section.table.get("adjudication_below", 0.5)
+    if isinstance(below, bool) or not isinstance(below, int | float) or not 0 < below <= 1:
+        raise section.fail("adjudication_below", f"must be an agreement in (0, 1], not {below!r}")
     return ProjectConfig(
         key=section.text("key"),
         platform=platform,
@@ -232,6 +256,8 @@ def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
         max_task_writes=section.count("max_task_writes", 500),
         webhook_secret_env=section.optional_text("webhook_secret_env"),
         gold_authors=section.names("gold_authors"),
+        adjudication_project_id=None if adjudication is None else str(adjudication),
+        adjudication_below=float(below),
     )
 
 
@@ -281,6 +307,15 @@ def load_config(path: str | Path) -> Config:
     keys = [p.key for p in projects]
     if len(set(keys)) != len(keys):
         raise ConfigError(f"{file}: projects: keys repeat: {keys}")
+    annotated = {(p.platform, p.project_id): p.key for p in projects}
+    for index, project in enumerate(projects):
+        other = annotated.get((project.platform, project.adjudication_project_id or ""))
+        if other is not None:
+            raise ConfigError(
+                f"{file}: projects[{index}].adjudication_project_id: "
+                f"{project.adjudication_project_id!r} is project {other!r}'s own project; "
+                "rulings there would be read as judgments: name a separate project or dataset"
+            )
     store_url = store.text("url", "sqlite:///iaa-connector.db")
     if store_url.startswith("sqlite:///") and not store_url.startswith("sqlite:////"):
         relative = store_url.removeprefix("sqlite:///")
@@ -364,4 +399,8 @@ max_task_writes = 500              # per-task writes per sync (lowest agreement 
 # Users whose ground-truth annotations become gold (--import-ground-truth); anyone else's
 # ground truth stays their ordinary judgment; it is refused as gold, logged and alerted.
 # gold_authors = ["lead@example.com"]
+# A separate, empty project (dataset on Argilla) where items below adjudication_below agreement
+# are queued for a senior annotator's ruling (iaa-connector adjudication queue / pull / log).
+# adjudication_project_id = 2
+# adjudication_below = 0.5
 """

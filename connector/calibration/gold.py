@@ -16,6 +16,8 @@ annotation as ground truth, so:
 - a claim equal to the current answer changes nothing;
 - a gold author may set a new answer or change one (logged, and every annotator who judged the
   item is re-scored);
+- a calibration session's ruling made gold (source ``adjudicated``,
+  :mod:`connector.calibration.session`) counts only when the lead who ruled is a gold author;
 - the gold file may add answers and change answers that came from the file (an edited file);
   where a gold author's ruling on the platform differs from the file, the ruling stands and the
   conflict is logged and alerted, so a gold answer never changes silently.
@@ -40,7 +42,7 @@ from connector.store import GoldAnswer, GoldChangeRow, Store
 
 __all__ = ["GoldClaim", "claims_from_items", "judge_claims", "load_gold", "record_claims"]
 
-ClaimSource = Literal["file", "platform_ground_truth"]
+ClaimSource = Literal["file", "platform_ground_truth", "adjudicated"]
 
 
 def load_gold(path: str | Path, rubric: Rubric) -> list[Item]:
@@ -116,10 +118,13 @@ def judge_claims(
         old = None if answer is None else answer.value
         if answer is not None and old == claim.value:
             continue
-        if claim.source == "platform_ground_truth" and claim.set_by not in gold_authors:
+        if claim.source != "file" and claim.set_by not in gold_authors:
             reason = (
                 f"ground truth set by {claim.set_by}, who is not a gold author of this project "
                 "(gold_authors): kept as their judgment, not gold"
+                if claim.source == "platform_ground_truth"
+                else f"a calibration ruling by {claim.set_by}, who is not a gold author of this "
+                "project (gold_authors): kept as a ruling, not gold"
             )
             fingerprint = _fingerprint(
                 "refused", *key, claim.value, claim.set_by, claim.annotation_id

@@ -1,10 +1,12 @@
 """Adjudicated values: a reviewer's ruling on an item and dimension, which wins over every vote.
 
 Two sources: an adjudication file (CSV with a header row, or JSON Lines; columns ``item_id``,
-``dimension``, ``value``, other columns ignored), and a project's store, whose gold answers
-with source ``adjudicated`` are rulings (nothing in the connector writes that source yet; the
-store's schema has it). Gold answers from a gold file or a platform's ground truth are test
-questions for annotators, not rulings, and are not used.
+``dimension``, ``value``, optionally ``reason`` and ``ruled_by``, other columns ignored), and
+a project's store
+(:func:`project_rulings`, the one reader every consensus of a project uses): its rulings (from
+the adjudication project or a calibration session; the latest per item and dimension) and its
+gold answers with source ``adjudicated`` (rulings made gold). Gold answers from a gold file or
+a platform's ground truth are test questions for annotators, not rulings, and are not used.
 
 A ruling is matched to the rubric's values by :func:`rubric_value`; two different rulings for
 one item and dimension are an error naming both, never a silent choice.
@@ -16,13 +18,20 @@ import csv
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from connector.errors import JudgmentTableError
 from connector.rubric import Rubric, Value
 
-__all__ = ["ADJUDICATION_COLUMNS", "Adjudication", "load_adjudications", "rubric_value"]
+__all__ = [
+    "ADJUDICATION_COLUMNS",
+    "Adjudication",
+    "load_adjudications",
+    "project_rulings",
+    "rubric_value",
+]
 
 ADJUDICATION_COLUMNS = ("item_id", "dimension", "value")
 
@@ -30,12 +39,15 @@ ADJUDICATION_COLUMNS = ("item_id", "dimension", "value")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Adjudication:
     """One ruling: ``value`` is the item's value on ``dimension``; ``where`` says where it was
-    read (``file:line`` or the store)."""
+    read (``file:line`` or the store); ``reason`` and ``ruled_by`` as the file gives them
+    (optional columns; empty when absent)."""
 
     item_id: str
     dimension: str
     value: Any
     where: str
+    reason: str = ""
+    ruled_by: str = ""
 
 
 def _text(value: Any) -> str:
@@ -114,6 +126,8 @@ def load_adjudications(path: str | Path) -> list[Adjudication]:
                 dimension=_text(row["dimension"]),
                 value=value.strip() if isinstance(value, str) else value,
                 where=f"{file}:{line}",
+                reason=_text(row.get("reason")),
+                ruled_by=_text(row.get("ruled_by")),
             )
         )
     return found
@@ -175,3 +189,67 @@ def resolve(
         if earlier is None:
             rulings[key] = (value, ruling.where)
     return rulings
+
+
+class StoredRuling(Protocol):
+    """A ruling as the store keeps it (:class:`connector.store.Ruling`)."""
+
+    @property
+    def item_key(self) -> str: ...
+    @property
+    def dimension(self) -> str: ...
+    @property
+    def value(self) -> str | int | float: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def source_ref(self) -> str: ...
+    @property
+    def ruled_by(self) -> str: ...
+    @property
+    def ruled_at(self) -> datetime: ...
+
+
+class StoredGold(Protocol):
+    """A gold answer as the store keeps it (:class:`connector.store.GoldAnswer`)."""
+
+    @property
+    def item_key(self) -> str: ...
+    @property
+    def dimension(self) -> str: ...
+    @property
+    def value(self) -> str | int | float: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def set_by(self) -> str | None: ...
+
+
+def project_rulings(
+    rulings: Iterable[StoredRuling], gold: Iterable[StoredGold]
+) -> list[Adjudication]:
+    """The rulings of a configured project that win in its consensus, from what its store
+    holds: the ruling in force per item and dimension
+    (:meth:`connector.store.Store.current_rulings`) and the gold answers of source
+    ``adjudicated`` (:meth:`connector.store.Store.gold_for`). A ruling is never a judgment: it
+    is read here, not from the judgments table."""
+    found = [
+        Adjudication(
+            item_id=r.item_key,
+            dimension=r.dimension,
+            value=r.value,
+            where=f"store rulings ({r.source} {r.source_ref}, by {r.ruled_by})",
+        )
+        for r in rulings
+    ]
+    found += [
+        Adjudication(
+            item_id=answer.item_key,
+            dimension=answer.dimension,
+            value=answer.value,
+            where=f"store gold_answers (adjudicated by {answer.set_by or 'unknown'})",
+        )
+        for answer in gold
+        if answer.source == "adjudicated"
+    ]
+    return found

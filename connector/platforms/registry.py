@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from connector.config import ConfigError, PlatformConfig
+from connector.platforms.adjudication import AdjudicationDesk
 from connector.platforms.argilla.adapter import Argilla
 from connector.platforms.base import Platform
 from connector.platforms.label_studio.adapter import LabelStudio
 
-__all__ = ["platform_for"]
+__all__ = ["adjudication_desk_for", "platform_for"]
 
 
 def platform_for(config: PlatformConfig) -> Platform:
@@ -22,3 +23,11 @@ def platform_for(config: PlatformConfig) -> Platform:
             report_interval_s=config.dataset_report_interval_minutes * 60.0,
         )
     raise ConfigError(f"platform {config.name!r}: kind {config.kind!r} has no adapter")
+
+
+def adjudication_desk_for(config: PlatformConfig) -> AdjudicationDesk:
+    """The same adapter, as what the adjudication commands use of it."""
+    adapter = platform_for(config)
+    if not isinstance(adapter, LabelStudio | Argilla):
+        raise ConfigError(f"platform {config.name!r}: kind {config.kind!r} has no adjudication")
+    return adapter

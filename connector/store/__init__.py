@@ -36,6 +36,7 @@ from connector.store.rows import (
     TaskMapping,
     WebhookEvent,
 )
+from connector.store.rulings import QueuedItem, Ruling
 from connector.store.schema import (
     ANNOTATOR_STATUSES,
     BATCH_STATUSES,
@@ -62,6 +63,8 @@ __all__ = [
     "JudgmentRow",
     "OutboxAlert",
     "QuarantineRow",
+    "QueuedItem",
+    "Ruling",
     "RunCounts",
     "StatusDecision",
     "Store",

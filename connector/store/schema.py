@@ -21,6 +21,8 @@ every write can be an idempotent upsert::
     reports           id
     annotator_status  id; (project_key, rubric_id, annotator, decided_at) unique (history)
     webhook_events    event_id
+    adjudication_queue (project_key, item_key, dimension) an item queued for a ruling, once
+    rulings           (project_key, source, source_ref, item_key, dimension)  who ruled, when, why
 
 Timestamps are :class:`~connector.store.columns.UTCDateTime`; judgment and gold values are
 :class:`~connector.store.columns.JSONValue` (comparable text), blobs
@@ -51,7 +53,9 @@ __all__ = [
     "BATCH_STATUSES",
     "DISPLAY_SIDES",
     "GOLD_SOURCES",
+    "RULING_SOURCES",
     "TASK_KINDS",
+    "adjudication_queue",
     "alert_outbox",
     "annotator_status",
     "batch_items",
@@ -67,6 +71,7 @@ __all__ = [
     "quarantine",
     "reports",
     "rubric_versions",
+    "rulings",
     "sync_cursors",
     "sync_runs",
     "webhook_events",
@@ -366,4 +371,44 @@ alert_outbox = Table(
     Column("delivered_at", UTCDateTime),
     UniqueConstraint("project_key", "outbox_key"),
     Index(None, "project_key", "delivered_at"),
+)
+
+# --- adjudication and rulings (migration 0004) ----------------------------------------------
+
+RULING_SOURCES: tuple[str, ...] = ("adjudication", "calibration")
+
+adjudication_queue = Table(
+    "adjudication_queue",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(_KEY), nullable=False),
+    Column("item_key", String(_KEY), nullable=False),
+    Column("dimension", String(_KEY), nullable=False),
+    Column("task_key", String(_KEY), nullable=False),
+    Column("platform_task_id", String(_KEY)),
+    Column("agreement", Float),
+    Column("n_judgments", Integer, nullable=False),
+    Column("queued_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project_key", "item_key", "dimension"),
+    UniqueConstraint("project_key", "task_key"),
+)
+
+rulings = Table(
+    "rulings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(_KEY), nullable=False),
+    Column("item_key", String(_KEY), nullable=False),
+    Column("dimension", String(_KEY), nullable=False),
+    Column("value", JSONValue, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("ruled_by", String(_KEY), nullable=False),
+    Column("ruled_at", UTCDateTime, nullable=False),
+    Column("source", String(16), nullable=False),
+    # the adjudication task's annotation (or response) id, or the calibration session id
+    Column("source_ref", String(_KEY), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project_key", "source", "source_ref", "item_key", "dimension"),
+    Index(None, "project_key", "item_key"),
+    _one_of("source", RULING_SOURCES, "source", nullable=False),
 )

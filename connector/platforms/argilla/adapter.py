@@ -30,7 +30,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connector.platforms.argilla import parse
+from connector.platforms.adjudication import AdjudicationTask, PulledRuling
+from connector.platforms.argilla import adjudication, parse
 from connector.platforms.argilla.settings import (
     agreement_property,
     check_settings,
@@ -354,6 +355,69 @@ class Argilla:
             json={**body, "description": f"iaa-connector (dataset {project_id} and others)"},
         )
         return str(created["secret"])
+
+    # -- adjudication dataset (connector/platforms/argilla/adjudication.py) -----------------
+
+    def prepare_adjudication_project(self, project_id: str, rubric: Rubric) -> None:
+        """Give a draft dataset the adjudication fields and questions and publish it; check
+        a published one."""
+        dataset = self.dataset(project_id)
+        base = f"/api/v1/datasets/{project_id}"
+        if dataset.get("status") == "draft":
+            fields = self.client.request("GET", f"{base}/fields").get("items", [])
+            have = {f.get("name") for f in fields}
+            for field in adjudication.adjudication_fields(rubric):
+                if field["name"] not in have:
+                    self.client.request("POST", f"{base}/fields", json=field)
+            questions = self.client.request("GET", f"{base}/questions").get("items", [])
+            asked = {q.get("name") for q in questions}
+            for question in adjudication.adjudication_questions(rubric):
+                if question["name"] not in asked:
+                    self.client.request("POST", f"{base}/questions", json=question)
+            self.client.request("PUT", f"{base}/publish")
+        questions = self.client.request("GET", f"{base}/questions").get("items", [])
+        adjudication.check_adjudication_settings(questions, rubric, dataset=project_id)
+
+    def create_adjudication_tasks(
+        self, project_id: str, rubric: Rubric, tasks: Sequence[AdjudicationTask]
+    ) -> dict[str, str]:
+        """Create the adjudication records whose key (``external_id``) is not in the dataset;
+        key → record id for all."""
+        existing = self._external_ids(project_id)
+        missing = [t for t in tasks if t.key not in existing]
+        for start in range(0, len(missing), BULK_SIZE):
+            chunk = missing[start : start + BULK_SIZE]
+            self.client.request(
+                "POST",
+                f"/api/v1/datasets/{project_id}/records/bulk",
+                json={
+                    "items": [
+                        {
+                            "external_id": t.key,
+                            "fields": adjudication.adjudication_record_fields(t, rubric),
+                        }
+                        for t in chunk
+                    ]
+                },
+            )
+        if missing:
+            existing = self._external_ids(project_id)
+        absent = [t.key for t in tasks if t.key not in existing]
+        if absent:
+            raise PlatformError(
+                f"{len(absent)} adjudication record(s) were created but not found afterwards "
+                f"(first key {absent[0]})",
+                platform=self.name,
+                url=self.client.base_url,
+            )
+        return {t.key: existing[t.key] for t in tasks}
+
+    def pull_rulings(self, project_id: str, rubric: Rubric) -> list[PulledRuling]:
+        """Every submitted response on the adjudication dataset's records."""
+        found: list[PulledRuling] = []
+        for records in self._records(project_id, responses=True):
+            found += adjudication.parse_rulings(records, rubric, users=self._names(records))
+        return found
 
 
 def _record_fields(task: NewTask) -> dict[str, str]:

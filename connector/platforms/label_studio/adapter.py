@@ -29,6 +29,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connector.platforms.adjudication import AdjudicationTask, PulledRuling
 from connector.platforms.base import (
     NewTask,
     PayloadError,
@@ -37,9 +38,9 @@ from connector.platforms.base import (
     TaskAgreement,
 )
 from connector.platforms.http import JsonClient
-from connector.platforms.label_studio import parse
+from connector.platforms.label_studio import adjudication, parse
 from connector.platforms.label_studio.auth import LabelStudioAuth
-from connector.platforms.label_studio.labelconfig import check_label_config
+from connector.platforms.label_studio.labelconfig import LabelConfigError, check_label_config
 from connector.rubric import Rubric
 
 __all__ = ["BEGIN", "END", "LabelStudio", "merge_description"]
@@ -410,6 +411,58 @@ class LabelStudio:
                 return None
         self.client.request("POST", "/api/webhooks/", json=body)
         return None
+
+    # -- adjudication project (connector/platforms/label_studio/adjudication.py) ------------
+
+    def prepare_adjudication_project(self, project_id: str, rubric: Rubric) -> None:
+        """Set the adjudication form on a project without tasks; check it on one with tasks."""
+        project = self.project(project_id, max_age_s=0)
+        config = project.get("label_config")
+        try:
+            adjudication.check_adjudication_config(str(config or ""), rubric, project=project_id)
+        except LabelConfigError:
+            if int(project.get("task_number") or 0) > 0:
+                raise
+            self.client.request(
+                "PATCH",
+                f"/api/projects/{project_id}/",
+                json={"label_config": adjudication.adjudication_label_config(rubric)},
+            )
+            self._projects.pop(project_id, None)
+
+    def create_adjudication_tasks(
+        self, project_id: str, rubric: Rubric, tasks: Sequence[AdjudicationTask]
+    ) -> dict[str, str]:
+        """Create the adjudication tasks whose key is not in the project; key → task id."""
+        del rubric  # the form holds every dimension; the task data names the one asked
+        existing = self._all_keys(project_id)
+        missing = [t for t in tasks if t.key not in existing]
+        if missing:
+            payload = [{"data": adjudication.adjudication_task_data(t)} for t in missing]
+            self.client.request("POST", f"/api/projects/{project_id}/import", json=payload)
+            existing = self._all_keys(project_id)
+        absent = [t.key for t in tasks if t.key not in existing]
+        if absent:
+            raise PlatformError(
+                f"{len(absent)} adjudication task(s) were imported but not found afterwards "
+                f"(first key {absent[0]})",
+                platform=self.name,
+                url=self.client.base_url,
+            )
+        return {t.key: existing[t.key] for t in tasks}
+
+    def _all_keys(self, project_id: str) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for tasks, _ in self._keyset(project_id, "created_at", None, fields="task_only"):
+            found.update(parse.task_keys(tasks))
+        return found
+
+    def pull_rulings(self, project_id: str, rubric: Rubric) -> list[PulledRuling]:
+        """Every answer on the adjudication project's tasks (cancelled ones left out)."""
+        found: list[PulledRuling] = []
+        for tasks, _ in self._keyset(project_id, "updated_at", None, fields="all"):
+            found += adjudication.parse_rulings(tasks, rubric, users=self._names(tasks))
+        return found
 
 
 class _StuckKeysetError(PlatformError):
