@@ -532,6 +532,14 @@ def test_items_upsert_keeps_stored_fields_given_as_none(store: Store) -> None:
     row = store.judgments_frame(PROJECT).iloc[0]
     assert row["category"] == "math"
     assert row["length_b"] == pytest.approx(2.0)
+    # the payload too: a sync mapping a new task of a pushed item must not erase its texts
+    [item] = store.items_with_payload(PROJECT)
+    assert (item.payload, item.response_lengths) == ({"prompt": "2+2"}, {"a": 1, "b": 2})
+
+
+def test_an_item_without_payload_is_not_listed_as_having_one(store: Store) -> None:
+    store.upsert_items(PROJECT, [ItemRow(item_key="i", category="math")])
+    assert store.items_with_payload(PROJECT) == []
 
 
 def test_gold_answers_round_trip_and_a_later_one_replaces(store: Store) -> None:

@@ -7,7 +7,7 @@
   no spaces), so equal values compare equal in SQL on both databases and ``1``, ``1.5`` and
   ``"1"`` come back with their types.
 - :data:`JSONDocument`: a JSON blob never compared in SQL (raw payloads, evidence, report
-  bodies): ``JSON`` on SQLite, ``JSONB`` on PostgreSQL.
+  bodies): ``JSON`` on SQLite, ``JSONB`` on PostgreSQL; ``None`` is stored as SQL NULL.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = ["JSONDocument", "JSONValue", "UTCDateTime", "as_utc", "dumps", "loads", "utcnow"]
 
-JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+# none_as_null: Python None is SQL NULL, not the JSON document 'null', so "keep the stored value
+# when given None" (coalesce) and "has a payload" (IS NOT NULL) work on these columns too.
+JSONDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 def utcnow() -> datetime:

@@ -130,6 +130,7 @@ class ItemStore(StoreBase):
                 response_lengths=row.response_lengths,
             )
             for row in found
+            if row.payload is not None  # a JSON 'null' written before none_as_null
         ]
 
     def map_tasks(self, project_key: str, tasks: Iterable[TaskMapping]) -> int:
