@@ -434,3 +434,35 @@ def test_a_rubric_coding_votes_1_2_0_drives_the_sync_and_its_report(
             assert section["position_bias"]["measurable"] is False
     finally:
         loop.store.close()
+
+
+SIGNED_RUBRIC = Path(__file__).parent / "data" / "rubrics" / "signed.yaml"
+
+
+def test_a_signed_scale_judged_first_or_second_comes_back_with_the_right_sign(
+    argilla: ArgillaServer, tmp_path: Path
+) -> None:
+    """Issue 11: the dataset offers a -3 … 3 scale as labels '-3' … '3' relative to what is
+    shown ('-3' = the response shown first is much better); the sync stores canonical values,
+    mirroring where response_b was shown first."""
+    loop = Loop(argilla, tmp_path, rubric_path=SIGNED_RUBRIC)
+    try:
+        loop.platform.check_project(loop.dataset_id, loop.rubric)
+        loop.push(_items(6))
+        first, second = argilla.annotator_api_keys[:2]
+        shown_first = []
+        for record in loop.records():
+            rid = str(record["id"])
+            side = loop.store.task_mappings("p")[rid].display_left or "a"
+            shown_first.append(side)
+            # first: response_a much better, whichever was shown first
+            loop.respond(first, rid, {"preference": "-3" if side == "a" else "3"})
+            loop.respond(second, rid, {"preference": "-1"})  # the first shown, slightly
+        result = loop.sync()
+        assert (result.created, result.quarantined) == (12, 0)
+        frame = loop.store.judgments_frame("p")
+        values = frame.groupby("annotator")["value"].apply(sorted).to_dict()
+        assert values["annotator1"] == [-3] * 6
+        assert values["annotator2"] == sorted(-1 if s == "a" else 1 for s in shown_first)
+    finally:
+        loop.store.close()

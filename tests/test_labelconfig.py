@@ -148,3 +148,62 @@ def test_argilla_options_and_answers_follow_the_rubric_response_values() -> None
     assert parse_response_value("1", overall, "a") == 1
     assert parse_response_value("1", overall, "b") == 2  # shown swapped: first shown is b
     assert parse_response_value("0", overall, "b") == 0
+
+
+# --- signed preference scales ---------------------------------------------------------------
+
+SIGNED = load_rubric(Path(__file__).parent / "data" / "rubrics" / "signed.yaml", check_layout=False)
+
+
+def test_a_signed_scale_is_offered_from_left_much_better_to_right_much_better() -> None:
+    config = generate_label_config(SIGNED)
+    check_label_config(config, SIGNED, project="7")
+    choices = [
+        (c.get("alias"), c.get("value")) for c in ElementTree.fromstring(config).iter("Choice")
+    ]
+    assert choices == [
+        ("-3", "Left response is much better"),
+        ("-2", "Left response is better"),
+        ("-1", "Left response is slightly better"),
+        ("0", "About the same"),
+        ("1", "Right response is slightly better"),
+        ("2", "Right response is better"),
+        ("3", "Right response is much better"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("choice", "display_left", "expected"),
+    [("-3", "a", -3), ("-3", "b", 3), ("2", "a", 2), ("2", "b", -2), ("0", "b", 0), ("1", None, 1)],
+)
+def test_a_signed_choice_is_mirrored_when_response_b_was_shown_left(
+    choice: str, display_left: str | None, expected: int
+) -> None:
+    value = parse_result(_choice(choice), SIGNED.dimension("preference"), display_left)
+    assert value == expected
+    assert isinstance(value, int)
+
+
+def test_a_signed_choice_outside_the_scale_is_refused() -> None:
+    with pytest.raises(ResultError, match=r"choice 'left' for 'preference' is not one of \['-3'"):
+        parse_result(_choice("left"), SIGNED.dimension("preference"), "a")
+
+
+def test_argilla_offers_a_signed_scale_as_labels_and_mirrors_answers_back() -> None:
+    from connector.platforms.argilla.settings import dataset_questions, parse_response_value
+
+    question = dataset_questions(SIGNED)[0]
+    assert question["settings"]["type"] == "label_selection"  # RatingQuestion takes 0-10 only
+    assert question["settings"]["options"] == [
+        {"value": "-3", "text": "Response A is much better"},
+        {"value": "-2", "text": "Response A is better"},
+        {"value": "-1", "text": "Response A is slightly better"},
+        {"value": "0", "text": "About the same"},
+        {"value": "1", "text": "Response B is slightly better"},
+        {"value": "2", "text": "Response B is better"},
+        {"value": "3", "text": "Response B is much better"},
+    ]
+    preference = SIGNED.dimension("preference")
+    assert parse_response_value("-3", preference, "a") == -3
+    assert parse_response_value("-3", preference, "b") == 3  # shown first was response_b
+    assert parse_response_value("0", preference, "b") == 0

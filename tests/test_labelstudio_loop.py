@@ -585,3 +585,35 @@ def test_a_rubric_coding_votes_1_2_0_drives_the_sync_and_its_report(
             assert section["position_bias"]["measurable"] is False
     finally:
         loop.store.close()
+
+
+SIGNED_RUBRIC = Path(__file__).parent / "data" / "rubrics" / "signed.yaml"
+
+
+def test_a_signed_scale_judged_left_or_right_comes_back_with_the_right_sign(
+    label_studio: LabelStudioServer, tmp_path: Path
+) -> None:
+    """Issue 11: on a -3 … 3 scale the form's choices are relative to the display side
+    ("-3" = left response much better); the sync stores canonical values (negative: response_a
+    better), mirroring where response_b was shown on the left."""
+    loop = Loop(label_studio, tmp_path, rubric_path=SIGNED_RUBRIC)
+    try:
+        loop.push(_items("s", 6))
+        first, second = label_studio.annotator_tokens[:2]
+        sides = {}
+        for task in loop.tasks():
+            task_id = str(task["id"])
+            sides[task_id] = side = loop.side(task_id)
+            # first: response_a much better, whatever side it was shown on
+            loop.annotate(first, task_id, _choice("-3" if side == "a" else "3", "preference"))
+            loop.annotate(second, task_id, _choice("-1", "preference"))  # left slightly better
+        result = loop.sync()
+        assert (result.created, result.quarantined) == (12, 0)
+        frame = loop.store.judgments_frame("p")
+        values = frame.groupby("annotator")["value"].apply(sorted).to_dict()
+        assert values["annotator1@iaa.local"] == [-3] * 6
+        assert values["annotator2@iaa.local"] == sorted(
+            -1 if side == "a" else 1 for side in sides.values()
+        )
+    finally:
+        loop.store.close()

@@ -1252,3 +1252,24 @@ def test_bad_signed_scale_names_line_and_what_to_do(
         parse_rubric(SIGNED.replace(old, new))
     assert caught.value.line == line
     assert message in str(caught.value)
+
+
+def test_signed_text_names_the_side_and_the_strength_step() -> None:
+    from connector.rubric import signed_text
+
+    three = parse_rubric(SIGNED).dimension("preference")
+    texts = [signed_text(three, v, first="A", second="B") for v in three.values]
+    assert texts == [
+        "A is much better", "A is better", "A is slightly better", "About the same",
+        "B is slightly better", "B is better", "B is much better",
+    ]  # fmt: skip
+    five = parse_rubric(
+        SIGNED.replace("-3, -2, -1, 0, 1, 2, 3", "-5, -4, -3, -2, -1, 1, 2, 3, 4, 5")
+    )
+    assert signed_text(five.dimension("preference"), 4, first="A", second="B") == (
+        "B is better (4 of 5)"
+    )
+    with pytest.raises(ValueError, match=r"'tie' is not a value of a signed scale"):
+        signed_text(parse_rubric(VALID).dimension("overall"), "tie", first="A", second="B")
+    with pytest.raises(ValueError, match=r"7 is not a value of a signed scale"):
+        signed_text(three, 7, first="A", second="B")

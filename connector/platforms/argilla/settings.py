@@ -7,6 +7,10 @@ record's recorded display side, and a preference answer ``a``/``b`` refers to wh
 mapped back on pull. Questions:
 
 - preference → ``LabelQuestion`` with labels ``a``, ``b`` and the non-decisive values;
+- signed preference scale (``signed: true``, e.g. -3 … 3) → ``LabelQuestion`` whose labels are
+  the values (``"-3"`` … ``"3"``: a ``RatingQuestion`` takes only 0–10) with texts relative to
+  what is shown ("Response A is much better" … "About the same" … "Response B is much
+  better"), mirrored back on pull when response_b was shown first;
 - rating with integer values → ``RatingQuestion``; ranking → ``RankingQuestion`` (values are the
   response slots); any other choice → ``LabelQuestion``.
 
@@ -19,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connector.errors import ConnectorError
-from connector.rubric import Dimension, Rubric, Value
+from connector.rubric import Dimension, Rubric, Value, signed_text
 
 __all__ = [
     "AGREEMENT_PROPERTY",
@@ -92,6 +96,8 @@ def _question_settings(dimension: Dimension) -> dict[str, Any]:
 def _option_text(dimension: Dimension, value: Value) -> str:
     """``Response A is better`` for the value naming response_a (``a``, or the rubric's
     ``first``), ... ; other values by :data:`LABELS` or as written."""
+    if dimension.signed:
+        return signed_text(dimension, value, first="Response A", second="Response B")
     side = dimension.response_of(value)
     return LABELS[side] if side is not None else LABELS.get(str(value), str(value))
 
@@ -163,10 +169,7 @@ def parse_response_value(value: Any, dimension: Dimension, display_left: str | N
     """
     for candidate in dimension.values:
         if candidate == value or (isinstance(value, str) and str(candidate) == value):
-            side = dimension.response_of(candidate)
-            if side is None or (display_left or "a") == "a":
-                return candidate
-            return dimension.value_for("b" if side == "a" else "a")
+            return candidate if (display_left or "a") == "a" else dimension.mirrored(candidate)
     raise SettingsError(
         f"value {value!r} for {dimension.name!r} is not one of {list(dimension.values)}"
     )

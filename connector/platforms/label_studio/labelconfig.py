@@ -7,6 +7,10 @@ measurement cannot drift apart. Tasks show the prompt and two responses side by 
 
 - preference → ``<Choices>`` with aliases ``left``, ``right`` and the rubric's non-decisive
   values (``<Pairwise>`` can only record left/right, so no tie);
+- signed preference scale (``signed: true``, e.g. -3 … 3) → ``<Choices>`` whose aliases are the
+  values as the form shows them (negative: the *left* response is better, "Left response is
+  much better" … "About the same" … "Right response is much better"); parsing mirrors the value
+  (:meth:`~connector.rubric.Dimension.mirrored`) when the task showed response_b on the left;
 - rating with values 1..N → ``<Rating maxRating="N">``; any other rating or choice →
   ``<Choices>`` whose aliases are the values;
 - ranking is not generated for Label Studio yet (an error says so).
@@ -23,7 +27,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from connector.errors import ConnectorError
-from connector.rubric import Dimension, Rubric, Value
+from connector.rubric import Dimension, Rubric, Value, signed_text
 
 __all__ = [
     "LabelConfigError",
@@ -64,6 +68,8 @@ def _control(dimension: Dimension) -> _Control:
             f"dimension {dimension.name!r}: ranking dimensions are not generated for Label "
             "Studio yet; use a preference or rating dimension"
         )
+    if dimension.signed:
+        return _Control("Choices", tuple(str(v) for v in dimension.values))
     if dimension.kind == "preference":
         extra = tuple(str(v) for v in dimension.values if v not in dimension.responses)
         return _Control("Choices", (LEFT, RIGHT, *extra))
@@ -73,6 +79,9 @@ def _control(dimension: Dimension) -> _Control:
 
 
 def _label(dimension: Dimension, alias: str) -> str:
+    if dimension.signed:
+        value = next(v for v in dimension.values if str(v) == alias)
+        return signed_text(dimension, value, first="Left response", second="Right response")
     if dimension.kind == "preference" and alias in PREFERENCE_LABELS:
         return PREFERENCE_LABELS[alias]
     return alias.replace("_", " ").capitalize()
@@ -194,7 +203,11 @@ def parse_result(result: dict[str, Any], dimension: Dimension, display_left: str
     if not isinstance(picked, list) or len(picked) != 1 or not isinstance(picked[0], str):
         raise ResultError(f"{dimension.name!r} needs exactly one choice, got {picked!r}")
     choice = picked[0]
-    if dimension.kind == "preference" and choice in (LEFT, RIGHT):
+    if dimension.signed:
+        for candidate in dimension.values:
+            if str(candidate) == choice:
+                return candidate if (display_left or "a") == "a" else dimension.mirrored(candidate)
+    elif dimension.kind == "preference" and choice in (LEFT, RIGHT):
         left = display_left or "a"
         right = "b" if left == "a" else "a"
         return dimension.value_for(left if choice == LEFT else right)
