@@ -466,3 +466,27 @@ def test_a_signed_scale_judged_first_or_second_comes_back_with_the_right_sign(
         assert values["annotator2"] == sorted(-1 if s == "a" else 1 for s in shown_first)
     finally:
         loop.store.close()
+
+
+def test_the_pairwise_dimensions_rubric_makes_a_dataset_whose_four_answers_sync(
+    argilla: ArgillaServer, tmp_path: Path
+) -> None:
+    """Issue 11: a dataset created from the shipped rubrics/pairwise-dimensions/v1.yaml passes
+    its check and a response to its four questions comes back as four judgments."""
+    loop = Loop(argilla, tmp_path, rubric_path=REPO / "rubrics/pairwise-dimensions/v1.yaml")
+    try:
+        loop.platform.check_project(loop.dataset_id, loop.rubric)
+        loop.push(_items(2))
+        key = argilla.annotator_api_keys[0]
+        answers = {"accuracy": "a", "helpfulness": "b", "safety": "tie", "tone": "a"}
+        for record in loop.records():
+            rid = str(record["id"])
+            loop.respond(key, rid, {k: loop.shown_for(v, rid) for k, v in answers.items()})
+        result = loop.sync()
+        assert (result.created, result.quarantined) == (8, 0)
+        frame = loop.store.judgments_frame("p")
+        assert sorted(zip(frame["dimension"], frame["value"], strict=True)) == sorted(
+            list(answers.items()) * 2
+        )
+    finally:
+        loop.store.close()

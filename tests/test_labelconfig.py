@@ -207,3 +207,46 @@ def test_argilla_offers_a_signed_scale_as_labels_and_mirrors_answers_back() -> N
     assert parse_response_value("-3", preference, "a") == -3
     assert parse_response_value("-3", preference, "b") == 3  # shown first was response_b
     assert parse_response_value("0", preference, "b") == 0
+
+
+# --- the shipped multi-dimension pairwise rubric ------------------------------------------
+
+
+def test_pairwise_dimensions_gets_a_left_right_tie_control_per_dimension_on_both_platforms() -> (
+    None
+):
+    from connector.platforms.argilla.settings import (
+        check_settings,
+        dataset_fields,
+        dataset_questions,
+    )
+
+    rubric = load_rubric("rubrics/pairwise-dimensions/v1.yaml")
+    config = generate_label_config(rubric)
+    check_label_config(config, rubric, project="7")
+    root = ElementTree.fromstring(config)
+    controls = {el.get("name"): el for el in root.iter("Choices")}
+    assert list(controls) == ["accuracy", "helpfulness", "safety", "tone"]
+    for control in controls.values():
+        assert [c.get("alias") for c in control.iter("Choice")] == ["left", "right", "tie"]
+        assert control.get("required") == "true"
+    questions = dataset_questions(rubric)
+    assert [q["name"] for q in questions] == ["accuracy", "helpfulness", "safety", "tone"]
+    for question in questions:
+        assert question["settings"] == {
+            "type": "label_selection",
+            "options": [
+                {"value": "a", "text": "Response A is better"},
+                {"value": "b", "text": "Response B is better"},
+                {"value": "tie", "text": "Tie"},
+            ],
+        }
+    check_settings(questions, dataset_fields(rubric), rubric, dataset="d")
+    assert (
+        parse_result(
+            {"from_name": "tone", "type": "choices", "value": {"choices": ["left"]}},
+            rubric.dimension("tone"),
+            "b",
+        )
+        == "b"
+    )

@@ -617,3 +617,28 @@ def test_a_signed_scale_judged_left_or_right_comes_back_with_the_right_sign(
         )
     finally:
         loop.store.close()
+
+
+def test_the_pairwise_dimensions_rubric_makes_a_project_whose_four_answers_sync(
+    label_studio: LabelStudioServer, tmp_path: Path
+) -> None:
+    """Issue 11: the shipped rubrics/pairwise-dimensions/v1.yaml's generated form is accepted
+    by the server and an annotation of its four dimensions comes back as four judgments."""
+    loop = Loop(label_studio, tmp_path, rubric_path=REPO / "rubrics/pairwise-dimensions/v1.yaml")
+    try:
+        loop.platform.check_project(str(loop.project_id), loop.rubric)
+        loop.push(_items("d", 2))
+        token = label_studio.annotator_tokens[0]
+        expected = []
+        for task in loop.tasks():
+            task_id, side = str(task["id"]), loop.side(str(task["id"]))
+            answers = {"accuracy": "a", "helpfulness": "b", "safety": "tie", "tone": "a"}
+            result = [_choice(_left_for(v, side), name)[0] for name, v in answers.items()]
+            loop.annotate(token, task_id, result)
+            expected += sorted(answers.items())
+        result = loop.sync()
+        assert (result.created, result.quarantined) == (8, 0)
+        frame = loop.store.judgments_frame("p")
+        assert sorted(zip(frame["dimension"], frame["value"], strict=True)) == sorted(expected)
+    finally:
+        loop.store.close()

@@ -76,6 +76,7 @@ def test_find_rubrics_lists_every_shipped_rubric_in_order() -> None:
     found = [p.relative_to(RUBRICS).as_posix() for p in find_rubrics(RUBRICS)]
     assert found == [
         "mt-bench/v1.yaml",
+        "pairwise-dimensions/v1.yaml",
         "response-quality/v1.yaml",
         "rlhf-pairwise/v1.yaml",
         "rlhf-pairwise/v2.yaml",
@@ -1104,11 +1105,15 @@ NOT_GATING = TWO_DIMENSIONS + "    gating: false\n    gating_reason: margins are
 
 
 def test_shipped_rubric_hashes_do_not_move_with_the_gating_option() -> None:
-    # The hashes at commit 724cebd, before dimensions could be marked gating: false.
+    # The hashes at commit 724cebd, before dimensions could be marked gating: false;
+    # pairwise-dimensions v1 as first shipped (issue 11).
     shipped = sorted(RUBRICS.glob("*/v*.yaml"))
     assert {p.relative_to(RUBRICS).as_posix(): load_rubric(p).content_hash for p in shipped} == {
         "mt-bench/v1.yaml": (
             "sha256:5000410c72430f448dda4368f2a38e4cab01cd48d58c0d016838d7c136843450"
+        ),
+        "pairwise-dimensions/v1.yaml": (
+            "sha256:ebc716ec118c45d5dfb62567cb539ccff5aa42779a32782fbecb6bb0e0fa0420"
         ),
         "response-quality/v1.yaml": (
             "sha256:6910851324b4d8a4b7a1961b0b8199b1a8bc63eb00952836f55166c04f6c2a0d"
@@ -1273,3 +1278,13 @@ def test_signed_text_names_the_side_and_the_strength_step() -> None:
         signed_text(parse_rubric(VALID).dimension("overall"), "tie", first="A", second="B")
     with pytest.raises(ValueError, match=r"7 is not a value of a signed scale"):
         signed_text(three, 7, first="A", second="B")
+
+
+def test_pairwise_dimensions_asks_four_preferences_each_with_a_tie() -> None:
+    rubric = load_rubric(RUBRICS / "pairwise-dimensions" / "v1.yaml")
+    assert [d.name for d in rubric.dimensions] == ["accuracy", "helpfulness", "safety", "tone"]
+    for dimension in rubric.dimensions:
+        assert (dimension.kind, dimension.level) == ("preference", "nominal")
+        assert (dimension.values, dimension.non_decisive) == (("a", "b", "tie"), ("tie",))
+    assert "accuracy" in rubric.guidelines.lower()
+    assert "tone" in rubric.guidelines.lower()
