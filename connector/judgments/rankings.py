@@ -1,0 +1,448 @@
+"""Ranking judgments: how a ranking lives in the canonical table, and the dimensions it is
+scored through.
+
+A ranking is **one judgment** (one row: item, annotator, the ranking dimension) whose ``value``
+is the ordering of the dimension's options, best first, written with ``>`` between ranks and
+``=`` inside a tie: ``"b>a=c>d"`` ranks ``b`` first, ``a`` and ``c`` tied second, ``d`` last.
+The rubric names the options (``kind: ranking``, ``values: [a, b, c, d]``: the response ids).
+A ranking that leaves options out is *incomplete*: it counts for the options it ranks.
+
+It is scored through derived dimensions, built by :func:`scoring_view` (the one owner of the
+rule; the report, per-item agreement and consensus read its result):
+
+- ``<name>.<option>`` per option: that option's rank (1 = best, tied options share the mean of
+  the ranks they span), ordinal: Krippendorff's alpha on the ranks, per option;
+- ``<name>_pairs``: the pairwise preferences the ranking implies (``k`` ranked options give
+  ``k (k - 1) / 2`` pairs), one item per pair, ``"<item> (<x> vs <y>)"`` with ``x`` before ``y``
+  in the rubric's order, value ``first`` (``x`` ranked above ``y``), ``second`` or ``tie``: a
+  preference dimension, so alpha, kappa, decisive agreement and the tie rate exist for it.
+
+Kendall's W (:func:`connector.metrics.ranking.kendall_w`) is computed per item over its
+complete rankings (:func:`concordance`). :func:`ranking_preferences` gives each ranking's
+chosen/rejected pairs (ties left out) for an export.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from connector.errors import JudgmentTableError
+from connector.metrics.ranking import implied_preferences, kendall_w, midranks
+from connector.rubric import Dimension, Rubric, Value
+
+__all__ = [
+    "PAIR_VALUES",
+    "RANK_SEPARATOR",
+    "TIE_SEPARATOR",
+    "Concordance",
+    "RankingError",
+    "ScoringView",
+    "concordance",
+    "format_ranking",
+    "pair_item",
+    "pairs_dimension",
+    "parse_ranking",
+    "rank_dimension",
+    "ranking_from_ranks",
+    "ranking_preferences",
+    "scoring_view",
+]
+
+RANK_SEPARATOR = ">"
+TIE_SEPARATOR = "="
+PAIR_VALUES: tuple[str, str, str] = ("first", "second", "tie")
+
+
+class RankingError(JudgmentTableError):
+    """A ranking value that cannot be read against its dimension's options."""
+
+
+def _option_index(dimension: Dimension) -> dict[str, int]:
+    return {str(option): i for i, option in enumerate(dimension.values)}
+
+
+def parse_ranking(value: object, dimension: Dimension) -> tuple[tuple[int, ...], ...]:
+    """The tiers of a ranking value, best first, each tier the indices (into the dimension's
+    ``values``) of the options it holds: ``"b>a=c"`` over ``[a, b, c, d]`` gives
+    ``((1,), (0, 2))``. A list of options is read best first, no ties.
+
+    Raises:
+        RankingError: not a string or list, an empty rank, an option the dimension does not
+            have, or an option ranked twice (the message names the value and the options).
+    """
+    if isinstance(value, list | tuple):
+        parts: list[list[str]] = [[str(option)] for option in value]
+    elif isinstance(value, str):
+        parts = [
+            [option.strip() for option in tier.split(TIE_SEPARATOR)]
+            for tier in value.split(RANK_SEPARATOR)
+        ]
+    else:
+        raise RankingError(
+            f"ranking {value!r} for {dimension.name!r} is not an ordering such as "
+            f"{_example(dimension)!r} (options best first, '>' between ranks, '=' in a tie)"
+        )
+    index = _option_index(dimension)
+    seen: set[int] = set()
+    tiers: list[tuple[int, ...]] = []
+    for tier in parts:
+        found: list[int] = []
+        for option in tier:
+            if option not in index:
+                what = "an empty rank" if not option else f"option {option!r}"
+                raise RankingError(
+                    f"ranking {value!r} for {dimension.name!r} has {what}; its options are "
+                    f"{list(dimension.values)} (write e.g. {_example(dimension)!r})"
+                )
+            if index[option] in seen:
+                raise RankingError(
+                    f"ranking {value!r} for {dimension.name!r} ranks {option!r} twice"
+                )
+            seen.add(index[option])
+            found.append(index[option])
+        tiers.append(tuple(found))
+    return tuple(tiers)
+
+
+def _example(dimension: Dimension) -> str:
+    return RANK_SEPARATOR.join(str(v) for v in dimension.values)
+
+
+def format_ranking(tiers: Sequence[Sequence[int]], dimension: Dimension) -> str:
+    """The canonical string of ranking tiers (inverse of :func:`parse_ranking`; options in a
+    tie in the rubric's order)."""
+    return RANK_SEPARATOR.join(
+        TIE_SEPARATOR.join(str(dimension.values[i]) for i in sorted(tier)) for tier in tiers
+    )
+
+
+def ranking_from_ranks(ranks: Mapping[str, int | float], dimension: Dimension) -> str:
+    """The canonical string of a ranking given as option → rank (1 = best; equal ranks are
+    a tie), as Argilla's ``RankingQuestion`` answers ``[{"value": ..., "rank": ...}]``.
+
+    Raises:
+        RankingError: an option the dimension does not have, or a rank that is not a number.
+    """
+    index = _option_index(dimension)
+    by_rank: dict[float, list[int]] = {}
+    for option, rank in ranks.items():
+        if str(option) not in index:
+            raise RankingError(
+                f"ranking of {dimension.name!r} names option {option!r}; its options are "
+                f"{list(dimension.values)}"
+            )
+        if isinstance(rank, bool) or not isinstance(rank, int | float) or math.isnan(rank):
+            raise RankingError(
+                f"ranking of {dimension.name!r} gives {option!r} the rank {rank!r}, not a number"
+            )
+        by_rank.setdefault(float(rank), []).append(index[str(option)])
+    return format_ranking([by_rank[r] for r in sorted(by_rank)], dimension)
+
+
+def _rank_value(rank: float) -> Value:
+    return int(rank) if float(rank).is_integer() else float(rank)
+
+
+def rank_dimension(dimension: Dimension, option: Value) -> Dimension:
+    """The derived ordinal dimension ``<name>.<option>``: that option's rank (mid-ranks for
+    ties, so 1, 1.5, 2, …, k)."""
+    k = len(dimension.values)
+    return Dimension(
+        name=f"{dimension.name}.{option}",
+        question=f"{dimension.question} (rank of {option})",
+        kind="rating",
+        values=tuple(_rank_value(1 + h / 2) for h in range(2 * k - 1)),
+        level="ordinal",
+        target_alpha=dimension.target_alpha,
+        gating=dimension.gating,
+        gating_reason=dimension.gating_reason,
+    )
+
+
+def pairs_dimension(dimension: Dimension) -> Dimension:
+    """The derived preference dimension ``<name>_pairs``: per pair of options, which the
+    ranking puts above the other (``first``: the one listed first in the rubric)."""
+    return Dimension(
+        name=f"{dimension.name}_pairs",
+        question=f"{dimension.question} (implied pairwise preferences)",
+        kind="preference",
+        values=PAIR_VALUES,
+        level="nominal",
+        non_decisive=("tie",),
+        first="first",
+        second="second",
+        target_alpha=dimension.target_alpha,
+        gating=dimension.gating,
+        gating_reason=dimension.gating_reason,
+    )
+
+
+def pair_item(item_id: object, first: Value, second: Value) -> str:
+    """The item id of one pair of options of an item: ``"<item> (<first> vs <second>)"``."""
+    return f"{item_id} ({first} vs {second})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Concordance:
+    """Kendall's W over the items of one ranking dimension.
+
+    Attributes:
+        n_items: items with at least two complete rankings (each has a W).
+        mean, median: of the items' W (``nan`` when no item has one, or all are undefined).
+        n_rankings: first rankings read (one per item and annotator).
+        n_incomplete: of those, rankings that leave an option out (not in W).
+        n_undefined: items whose W is undefined (every ranking ties every option).
+    """
+
+    n_items: int
+    mean: float
+    median: float
+    n_rankings: int
+    n_incomplete: int
+    n_undefined: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScoringView:
+    """A table with its ranking judgments replaced by the derived dimensions' judgments.
+
+    Attributes:
+        frame: the non-ranking rows as they were, then the derived rows (index 0..n-1).
+        rubric: the rubric with each ranking dimension replaced by its derived dimensions.
+        source_rows: per row of ``frame``, the position of the row it came from.
+        rankings: per ranking dimension present, its options, derived dimension names and
+            :class:`Concordance`.
+    """
+
+    frame: pd.DataFrame
+    rubric: Rubric
+    source_rows: np.ndarray[Any, np.dtype[np.intp]]
+    rankings: dict[str, dict[str, Any]]
+
+
+def _parse_column(
+    values: Sequence[object],
+    dimension: Dimension,
+    where: Callable[[int], str],
+) -> list[np.ndarray[Any, np.dtype[np.float64]]]:
+    ranks = []
+    for position, value in enumerate(values):
+        try:
+            ranks.append(midranks(parse_ranking(value, dimension), len(dimension.values)))
+        except RankingError as exc:
+            raise RankingError(f"{where(position)}: {exc}") from None
+    return ranks
+
+
+def scoring_view(
+    frame: pd.DataFrame, rubric: Rubric, *, where: Callable[[int], str] | None = None
+) -> ScoringView:
+    """Replace each ranking dimension's judgments (and gold values) by those of its derived
+    dimensions (see the module docstring); a table without ranking judgments comes back as
+    it is.
+
+    Args:
+        frame: canonical judgments (index 0..n-1).
+        where: names a row of ``frame`` by its position in messages (default ``row N``).
+
+    Raises:
+        RankingError: a ranking value or gold value that cannot be read (the message names
+            the row, item and annotator).
+    """
+    ranking = [d for d in rubric.dimensions if d.kind == "ranking"]
+    present = set(frame["dimension"].unique()) if len(frame) else set()
+    ranking = [d for d in ranking if d.name in present]
+    if not ranking:
+        return ScoringView(
+            frame=frame,
+            rubric=rubric,
+            source_rows=np.arange(len(frame), dtype=np.intp),
+            rankings={},
+        )
+    name_row = where or (lambda position: f"row {position + 1}")
+    dimension_column = frame["dimension"].to_numpy(dtype=object)
+    keep = ~np.isin(dimension_column, [d.name for d in ranking])
+    parts = [frame.iloc[np.flatnonzero(keep)]]
+    sources = [np.flatnonzero(keep).astype(np.intp)]
+    summaries: dict[str, dict[str, Any]] = {}
+    for dimension in ranking:
+        rows = np.flatnonzero(dimension_column == dimension.name).astype(np.intp)
+        block = frame.iloc[rows]
+
+        def at(position: int, block: pd.DataFrame = block, rows: Any = rows) -> str:
+            return (
+                f"{name_row(int(rows[position]))} (item {block['item_id'].iat[position]!r}, "
+                f"annotator {block['annotator'].iat[position]!r})"
+            )
+
+        ranks = _parse_column(block["value"].tolist(), dimension, at)
+        gold = _gold_ranks(block, dimension, at)
+        derived, derived_sources = _derived_rows(block, rows, dimension, ranks, gold)
+        parts.append(derived)
+        sources.append(derived_sources)
+        summaries[dimension.name] = {
+            "options": list(dimension.values),
+            "rank_dimensions": [f"{dimension.name}.{v}" for v in dimension.values],
+            "pairs_dimension": f"{dimension.name}_pairs",
+            "concordance": concordance(block, ranks),
+        }
+    dimensions: list[Dimension] = []
+    for dimension in rubric.dimensions:
+        if dimension.kind == "ranking":
+            dimensions += [rank_dimension(dimension, v) for v in dimension.values]
+            dimensions.append(pairs_dimension(dimension))
+        else:
+            dimensions.append(dimension)
+    view = pd.concat(parts, ignore_index=True)
+    return ScoringView(
+        frame=view,
+        rubric=replace(rubric, dimensions=tuple(dimensions)),
+        source_rows=np.concatenate(sources),
+        rankings=summaries,
+    )
+
+
+def _gold_ranks(
+    block: pd.DataFrame, dimension: Dimension, at: Callable[[int], str]
+) -> list[np.ndarray[Any, np.dtype[np.float64]] | None]:
+    gold: list[np.ndarray[Any, np.dtype[np.float64]] | None] = []
+    for position, value in enumerate(block["gold_value"].tolist()):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            gold.append(None)
+            continue
+        try:
+            gold.append(midranks(parse_ranking(value, dimension), len(dimension.values)))
+        except RankingError as exc:
+            raise RankingError(f"{at(position)}: gold_value: {exc}") from None
+    return gold
+
+
+def _pair_value(outcome: int) -> str:
+    return PAIR_VALUES[0] if outcome < 0 else PAIR_VALUES[1] if outcome > 0 else PAIR_VALUES[2]
+
+
+def _derived_rows(
+    block: pd.DataFrame,
+    rows: np.ndarray[Any, np.dtype[np.intp]],
+    dimension: Dimension,
+    ranks: Sequence[np.ndarray[Any, np.dtype[np.float64]]],
+    gold: Sequence[np.ndarray[Any, np.dtype[np.float64]] | None],
+) -> tuple[pd.DataFrame, np.ndarray[Any, np.dtype[np.intp]]]:
+    records: list[dict[str, Any]] = []
+    sources: list[int] = []
+    options = dimension.values
+    template = block.to_dict("records")
+    for position, (row, rank, expected) in enumerate(zip(template, ranks, gold, strict=True)):
+        base: dict[str, Any] = {str(k): v for k, v in row.items()}
+        base["display_left"] = None
+        for option, value in enumerate(rank):
+            if math.isnan(value):
+                continue
+            truth = None if expected is None else expected[option]
+            records.append(
+                {
+                    **base,
+                    "dimension": f"{dimension.name}.{options[option]}",
+                    "value": _rank_value(value),
+                    "gold_value": None
+                    if truth is None or math.isnan(truth)
+                    else _rank_value(truth),
+                }
+            )
+            sources.append(int(rows[position]))
+        first, second, outcome = implied_preferences(rank)
+        truth_pairs: dict[tuple[int, int], int] = {}
+        if expected is not None:
+            tf, ts, to = implied_preferences(expected)
+            truth_pairs = {(int(a), int(b)): int(o) for a, b, o in zip(tf, ts, to, strict=True)}
+        for a, b, o in zip(first.tolist(), second.tolist(), outcome.tolist(), strict=True):
+            truth_outcome = truth_pairs.get((a, b))
+            records.append(
+                {
+                    **base,
+                    "item_id": pair_item(row["item_id"], options[a], options[b]),
+                    "dimension": f"{dimension.name}_pairs",
+                    "value": _pair_value(o),
+                    "gold_value": None if truth_outcome is None else _pair_value(truth_outcome),
+                }
+            )
+            sources.append(int(rows[position]))
+    derived = pd.DataFrame.from_records(records, columns=list(block.columns))
+    # The other columns keep their dtypes; value and gold_value hold ranks and pair outcomes.
+    dtypes = {c: t for c, t in block.dtypes.items() if c not in ("value", "gold_value")}
+    derived = derived.astype(dtypes, errors="ignore")
+    derived["value"] = derived["value"].astype(object)
+    derived["gold_value"] = derived["gold_value"].astype(object)
+    return derived, np.asarray(sources, dtype=np.intp)
+
+
+def concordance(
+    block: pd.DataFrame, ranks: Sequence[np.ndarray[Any, np.dtype[np.float64]]]
+) -> Concordance:
+    """Kendall's W per item over its complete first rankings (one per annotator: the first
+    row of each (item, annotator) in table order; re-tests are left out), summarised."""
+    by_item: dict[object, list[np.ndarray[Any, np.dtype[np.float64]]]] = {}
+    seen: set[tuple[object, object]] = set()
+    incomplete = 0
+    for item, annotator, rank in zip(
+        block["item_id"].tolist(), block["annotator"].tolist(), ranks, strict=True
+    ):
+        if (item, annotator) in seen:
+            continue
+        seen.add((item, annotator))
+        if np.isnan(rank).any():
+            incomplete += 1
+            continue
+        by_item.setdefault(item, []).append(rank)
+    values = [kendall_w(np.vstack(group)) for group in by_item.values() if len(group) >= 2]
+    defined = [w for w in values if not math.isnan(w)]
+    return Concordance(
+        n_items=len(values),
+        mean=float(np.mean(defined)) if defined else float("nan"),
+        median=float(np.median(defined)) if defined else float("nan"),
+        n_rankings=len(seen),
+        n_incomplete=incomplete,
+        n_undefined=len(values) - len(defined),
+    )
+
+
+def ranking_preferences(frame: pd.DataFrame, rubric: Rubric) -> pd.DataFrame:
+    """Each ranking judgment's implied chosen/rejected pairs, ties left out (they never become
+    chosen/rejected): columns ``item_id``, ``annotator``, ``dimension``, ``chosen``,
+    ``rejected`` (option ids), one row per decisive pair, in table order.
+
+    Raises:
+        RankingError: a ranking value that cannot be read (naming the row).
+    """
+    rows: list[dict[str, Any]] = []
+    for dimension in (d for d in rubric.dimensions if d.kind == "ranking"):
+        block = frame[frame["dimension"] == dimension.name]
+        ranks = _parse_column(
+            block["value"].tolist(),
+            dimension,
+            lambda p, block=block: f"row {int(block.index[p]) + 1}",  # type: ignore[misc]
+        )
+        for item, annotator, rank in zip(
+            block["item_id"].tolist(), block["annotator"].tolist(), ranks, strict=True
+        ):
+            first, second, outcome = implied_preferences(rank)
+            for a, b, o in zip(first.tolist(), second.tolist(), outcome.tolist(), strict=True):
+                if o == 0:
+                    continue
+                chosen, rejected = (a, b) if o < 0 else (b, a)
+                rows.append(
+                    {
+                        "item_id": item,
+                        "annotator": annotator,
+                        "dimension": dimension.name,
+                        "chosen": dimension.values[chosen],
+                        "rejected": dimension.values[rejected],
+                    }
+                )
+    return pd.DataFrame(rows, columns=["item_id", "annotator", "dimension", "chosen", "rejected"])
