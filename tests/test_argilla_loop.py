@@ -490,3 +490,58 @@ def test_the_pairwise_dimensions_rubric_makes_a_dataset_whose_four_answers_sync(
         )
     finally:
         loop.store.close()
+
+
+RANKING_RUBRIC = Path(__file__).parent / "data" / "rubrics" / "ranking.yaml"
+
+
+def test_a_ranking_judged_in_argilla_is_pulled_scored_and_its_pairs_appear(
+    argilla: ArgillaServer, tmp_path: Path
+) -> None:
+    """Issue 11: a dataset created from a ranking rubric asks a RankingQuestion over fields
+    response_a … response_d; answers (ties included) come back as 'b>a=c>d' judgments, and the
+    synced report scores each option's rank, the implied pairs (6 per item) and Kendall's W."""
+    loop = Loop(argilla, tmp_path, rubric_path=RANKING_RUBRIC)
+    try:
+        loop.platform.check_project(loop.dataset_id, loop.rubric)
+        created = requests.post(
+            f"{argilla.url}/api/v1/datasets/{loop.dataset_id}/records/bulk",
+            json={
+                "items": [
+                    {
+                        "external_id": f"r-{i}",
+                        "fields": {
+                            "prompt": f"Question {i}?",
+                            **{f"response_{o}": f"Answer {o} to {i}." for o in "abcd"},
+                        },
+                    }
+                    for i in range(3)
+                ]
+            },
+            headers=_headers(argilla.owner_api_key),
+            timeout=60,
+        )
+        assert created.status_code in (200, 201), created.text
+        first, second = argilla.annotator_api_keys[:2]
+
+        def ranks(order: str) -> list[dict[str, Any]]:
+            return [{"value": o, "rank": r} for o, r in zip("abcd", order, strict=True)]
+
+        for record in loop.records():
+            rid = str(record["id"])
+            loop.respond(first, rid, {"order": ranks("2134")})  # b > a > c > d
+            loop.respond(second, rid, {"order": ranks("2124")})  # b > a = c > d
+        result = loop.sync()
+        assert (result.created, result.quarantined) == (6, 0)
+        frame = loop.store.judgments_frame("p")
+        values = frame.groupby("annotator")["value"].apply(sorted).to_dict()
+        assert values == {"annotator1": ["b>a>c>d"] * 3, "annotator2": ["b>a=c>d"] * 3}
+        assert result.report_path is not None
+        report = json.loads(result.report_path.with_suffix(".json").read_text())
+        pairs = report["dimensions"]["order_pairs"]
+        assert (pairs["n_items"], pairs["n_judgments"]) == (18, 36)
+        assert pairs["percent_agreement"]["value"] == 15 / 18  # a vs c: first against tie
+        w = report["rankings"]["order"]["kendall_w"]
+        assert (w["n_items"], w["n_rankings"], w["n_undefined"]) == (3, 6, 0)
+    finally:
+        loop.store.close()

@@ -250,3 +250,95 @@ def test_pairwise_dimensions_gets_a_left_right_tie_control_per_dimension_on_both
         )
         == "b"
     )
+
+
+# --- rankings ------------------------------------------------------------------------------
+
+RANKING = load_rubric(
+    Path(__file__).parent / "data" / "rubrics" / "ranking.yaml", check_layout=False
+)
+
+
+def _ranker(ranked: object) -> dict[str, object]:
+    return {
+        "from_name": "order",
+        "to_name": "order_responses",
+        "type": "ranker",
+        "value": {"ranker": ranked},
+    }
+
+
+def test_a_ranking_is_a_list_of_the_responses_with_a_ranker() -> None:
+    config = generate_label_config(RANKING)
+    check_label_config(config, RANKING, project="7")
+    root = ElementTree.fromstring(config)
+    lists = list(root.iter("List"))
+    rankers = list(root.iter("Ranker"))
+    assert [(el.get("name"), el.get("value")) for el in lists] == [
+        ("order_responses", "$order_responses")
+    ]
+    assert [(el.get("name"), el.get("toName")) for el in rankers] == [("order", "order_responses")]
+    assert {el.get("value") for el in root.iter("Text")} == {"$prompt"}  # no single $response
+
+
+def test_a_ranker_that_ranks_no_list_is_refused() -> None:
+    config = generate_label_config(RANKING).replace('toName="order_responses"', 'toName="prompt"')
+    with pytest.raises(
+        LabelConfigError, match="ranker 'order' ranks 'prompt', which is not a <List>"
+    ):
+        check_label_config(config, RANKING, project="7")
+
+
+@pytest.mark.parametrize(
+    ("ranked", "expected"),
+    [
+        ({"order_responses": ["b", "d", "a", "c"]}, "b>d>a>c"),
+        (["c", "a", "b", "d"], "c>a>b>d"),  # the older form: the ids directly
+        ({"order_responses": ["b", "a"]}, "b>a"),  # incomplete
+    ],
+)
+def test_a_ranker_result_becomes_the_ranking_string(ranked: object, expected: str) -> None:
+    # LS docs (labelstud.io/tags/ranker): List + Ranker saves "a dict with the only key of
+    # tag's name and with value of array of ids in new order"
+    assert parse_result(_ranker(ranked), RANKING.dimension("order"), "b") == expected
+
+
+@pytest.mark.parametrize(
+    ("ranked", "message"),
+    [
+        ({"order_responses": ["b", "x"]}, "has option 'x'"),
+        ({"order_responses": "b>a"}, "holds no list of response ids"),
+        ({"order_responses": ["a", "a"]}, "ranks 'a' twice"),
+    ],
+)
+def test_a_bad_ranker_result_is_refused(ranked: object, message: str) -> None:
+    with pytest.raises(ResultError, match=message):
+        parse_result(_ranker(ranked), RANKING.dimension("order"), None)
+
+
+def test_argilla_asks_a_ranking_question_and_reads_its_ranks() -> None:
+    from connector.platforms.argilla.settings import (
+        SettingsError,
+        dataset_fields,
+        dataset_questions,
+        parse_response_value,
+    )
+
+    assert dataset_questions(RANKING)[0]["settings"] == {
+        "type": "ranking",
+        "options": [{"value": v, "text": f"Response {v.upper()}"} for v in "abcd"],
+    }
+    fields = {f["name"]: f["required"] for f in dataset_fields(RANKING)}
+    assert fields == {
+        "prompt": True, "response_a": True, "response_b": True,
+        "response_c": False, "response_d": False,
+    }  # fmt: skip
+    order = RANKING.dimension("order")
+    answer = [{"value": "a", "rank": 2}, {"value": "b", "rank": 1}, {"value": "c", "rank": 2},
+              {"value": "d", "rank": 3}]  # fmt: skip
+    assert parse_response_value(answer, order, "b") == "b>a=c>d"  # no display side to undo
+    assert parse_response_value(["d", "c", "b", "a"], order, None) == "d>c>b>a"
+    with pytest.raises(SettingsError, match="names option 'e'"):
+        parse_response_value([{"value": "e", "rank": 1}], order, None)
+    with pytest.raises(SettingsError, match="is not a ranking"):
+        parse_response_value("b>a", order, None)

@@ -642,3 +642,75 @@ def test_the_pairwise_dimensions_rubric_makes_a_project_whose_four_answers_sync(
         assert sorted(zip(frame["dimension"], frame["value"], strict=True)) == sorted(expected)
     finally:
         loop.store.close()
+
+
+RANKING_RUBRIC = Path(__file__).parent / "data" / "rubrics" / "ranking.yaml"
+
+
+def _ranked(ids: list[str]) -> list[dict[str, Any]]:
+    """A <Ranker> result as the Label Studio editor saves it for List + Ranker."""
+    return [
+        {
+            "from_name": "order",
+            "to_name": "order_responses",
+            "type": "ranker",
+            "value": {"ranker": {"order_responses": ids}},
+        }
+    ]
+
+
+def test_a_ranking_judged_in_label_studio_is_pulled_scored_and_its_pairs_appear(
+    label_studio: LabelStudioServer, tmp_path: Path
+) -> None:
+    """Issue 11: the server accepts the generated List + Ranker config; rankings of four
+    responses come back as 'b>a>c>d' judgments, and the synced report scores each option's
+    rank, the implied pairs (6 per item) and Kendall's W."""
+    import json
+
+    loop = Loop(label_studio, tmp_path, rubric_path=RANKING_RUBRIC)
+    try:
+        loop.platform.check_project(str(loop.project_id), loop.rubric)
+        tasks = [
+            {
+                "data": {
+                    "item_id": f"r-{i}",
+                    "prompt": f"Question {i}?",
+                    "order_responses": [
+                        {"id": o, "title": f"Response {o.upper()}", "body": f"Answer {o} to {i}."}
+                        for o in "abcd"
+                    ],
+                }
+            }
+            for i in range(3)
+        ]
+        imported = requests.post(
+            f"{label_studio.url}/api/projects/{loop.project_id}/import",
+            json=tasks,
+            headers=_headers(label_studio.admin_token),
+            timeout=60,
+        )
+        imported.raise_for_status()
+        first, second = label_studio.annotator_tokens[:2]
+        for task in loop.tasks():
+            loop.annotate(first, str(task["id"]), _ranked(["b", "a", "c", "d"]))
+            loop.annotate(second, str(task["id"]), _ranked(["b", "c", "a", "d"]))
+        result = loop.sync()
+        assert (result.created, result.quarantined) == (6, 0)
+        frame = loop.store.judgments_frame("p")
+        values = frame.groupby("annotator")["value"].apply(sorted).to_dict()
+        assert values == {
+            "annotator1@iaa.local": ["b>a>c>d"] * 3,
+            "annotator2@iaa.local": ["b>c>a>d"] * 3,
+        }
+        assert result.report_path is not None
+        report = json.loads(result.report_path.with_suffix(".json").read_text())
+        pairs = report["dimensions"]["order_pairs"]
+        assert (pairs["n_items"], pairs["n_judgments"]) == (18, 36)
+        # they agree on 5 of each item's 6 pairs (a vs c is the one they order differently)
+        assert pairs["percent_agreement"]["value"] == 15 / 18
+        # per item: rank sums a 5, b 2, c 5, d 8 around 5: S = 18, W = 12 * 18 / (2² (4³ - 4))
+        w = report["rankings"]["order"]["kendall_w"]
+        assert (w["n_items"], w["n_rankings"]) == (3, 6)
+        assert w["mean"] == pytest.approx(12 * 18 / (4 * 60))
+    finally:
+        loop.store.close()

@@ -11,8 +11,10 @@ mapped back on pull. Questions:
   the values (``"-3"`` … ``"3"``: a ``RatingQuestion`` takes only 0–10) with texts relative to
   what is shown ("Response A is much better" … "About the same" … "Response B is much
   better"), mirrored back on pull when response_b was shown first;
-- rating with integer values → ``RatingQuestion``; ranking → ``RankingQuestion`` (values are the
-  response slots); any other choice → ``LabelQuestion``.
+- rating with integer values → ``RatingQuestion``; ranking → ``RankingQuestion`` whose options
+  are the rubric's values (the response ids, shown as fields ``response_<id>``; an answer
+  ``[{"value": "b", "rank": 1}, ...]`` becomes the ranking ``"b>a=c>d"``, equal ranks a tie, see
+  :mod:`connector.judgments.rankings`); any other choice → ``LabelQuestion``.
 
 Overlap is ``TaskDistribution(min_submitted=K)`` with K the rubric's annotators per item.
 """
@@ -23,6 +25,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connector.errors import ConnectorError
+from connector.judgments.rankings import (
+    RankingError,
+    format_ranking,
+    parse_ranking,
+    ranking_from_ranks,
+)
 from connector.rubric import Dimension, Rubric, Value, signed_text
 
 __all__ = [
@@ -61,18 +69,31 @@ def _pairwise(rubric: Rubric) -> bool:
 
 def dataset_fields(rubric: Rubric) -> list[dict[str, Any]]:
     """The REST bodies of the dataset's fields (``POST /api/v1/datasets/{id}/fields``)."""
-    names = ["prompt", "response_a", "response_b"] if _pairwise(rubric) else ["prompt", "response"]
+    names = ["prompt", "response_a", "response_b"] if _pairwise(rubric) else ["prompt"]
+    if not _pairwise(rubric) and any(d.kind != "ranking" for d in rubric.dimensions):
+        names.append("response")
     titles = {
         "prompt": "Prompt",
         "response_a": "Response A",
         "response_b": "Response B",
         "response": "Response",
     }
+    required = set(names)
+    for dimension in rubric.dimensions:
+        if dimension.kind == "ranking":
+            for option in dimension.values:
+                name = f"response_{option}"
+                if name not in titles:
+                    titles[name] = f"Response {str(option).upper()}"
+                if name not in names:
+                    names.append(name)
     return [
         {
             "name": name,
             "title": titles[name],
-            "required": True,
+            # the two responses of a pair are required; further responses of a ranking are not
+            # (a calibration item holds two; records pushed another way can hold more)
+            "required": name in required or name in ("response_a", "response_b"),
             "settings": {"type": "text", "use_markdown": True},
         }
         for name in names
@@ -86,7 +107,10 @@ def _question_settings(dimension: Dimension) -> dict[str, Any]:
     ):
         return {"type": "rating", "options": [{"value": v} for v in values]}
     if dimension.kind == "ranking":
-        return {"type": "ranking", "options": [{"value": str(v), "text": str(v)} for v in values]}
+        return {
+            "type": "ranking",
+            "options": [{"value": str(v), "text": f"Response {str(v).upper()}"} for v in values],
+        }
     return {
         "type": "label_selection",
         "options": [{"value": str(v), "text": _option_text(dimension, v)} for v in values],
@@ -167,9 +191,28 @@ def parse_response_value(value: Any, dimension: Dimension, display_left: str | N
     Raises:
         SettingsError: a value outside the rubric (the caller quarantines it).
     """
+    if dimension.kind == "ranking":
+        return _ranking(value, dimension)
     for candidate in dimension.values:
         if candidate == value or (isinstance(value, str) and str(candidate) == value):
             return candidate if (display_left or "a") == "a" else dimension.mirrored(candidate)
     raise SettingsError(
         f"value {value!r} for {dimension.name!r} is not one of {list(dimension.values)}"
+    )
+
+
+def _ranking(value: Any, dimension: Dimension) -> str:
+    """A ``RankingQuestion`` answer (``[{"value": id, "rank": r}, ...]``, or a plain list of ids
+    best first) as the ranking string; an option without a rank is left out (incomplete)."""
+    try:
+        if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            ranks = {str(v.get("value")): v.get("rank") for v in value if v.get("rank") is not None}
+            return ranking_from_ranks(ranks, dimension)
+        if isinstance(value, list):
+            return format_ranking(parse_ranking(value, dimension), dimension)
+    except RankingError as exc:
+        raise SettingsError(str(exc)) from None
+    raise SettingsError(
+        f"value {value!r} for {dimension.name!r} is not a ranking (a list of "
+        '{"value": ..., "rank": ...})'
     )
