@@ -96,3 +96,22 @@ def test_a_ranking_of_k_options_implies_k_k_minus_1_over_2_preferences() -> None
     assert pairs == [(0, 1, 1), (0, 2, 0), (0, 3, -1), (1, 2, -1), (1, 3, -1), (2, 3, -1)]
     first, _, _ = implied_preferences(midranks([[2], [0]], 4))  # c > a; b, d not ranked
     assert len(first) == 1
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_kendall_w_by_item_equals_kendall_w_item_by_item(seed: int) -> None:
+    from connector.metrics.ranking import kendall_w_by_item
+
+    rng = np.random.default_rng(200 + seed)
+    n, n_items = 5, 40
+    item = rng.integers(0, n_items, 150)
+    ranks = np.vstack([rankdata(rng.integers(0, 3, n)) for _ in item])  # many ties
+    w, m = kendall_w_by_item(ranks, item, n_items)
+    for g in range(n_items):
+        group = ranks[item == g]
+        assert m[g] == len(group)
+        if len(group) < 2:
+            assert math.isnan(w[g])
+        else:
+            expected = kendall_w(group)
+            assert (math.isnan(w[g]) and math.isnan(expected)) or w[g] == pytest.approx(expected)

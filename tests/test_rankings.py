@@ -117,7 +117,10 @@ def test_the_scoring_view_derives_a_rank_per_option_and_the_implied_pairs() -> N
     # the incomplete ranking a>b ranks two options and implies one pair
     short = rows[(rows["annotator"] == "u0") & rows["item_id"].str.startswith("i1")]
     assert sorted(short["dimension"]) == ["order.a", "order.b", "order_pairs"]
-    assert view.source_rows.tolist() == [0] * 10 + [1] * 3 + [2] * 10 + [3] * 10
+    assert sorted(view.source_rows.tolist()) == [0] * 10 + [1] * 3 + [2] * 10 + [3] * 10
+    assert (
+        view.frame["annotator"].to_numpy() == frame["annotator"].to_numpy()[view.source_rows]
+    ).all()
     w = view.rankings["order"]["concordance"]
     assert (w.n_items, w.n_rankings, w.n_incomplete) == (1, 4, 1)
 

@@ -24,6 +24,7 @@ chosen/rejected pairs (ties left out) for an export.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -33,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from connector.errors import JudgmentTableError
-from connector.metrics.ranking import implied_preferences, kendall_w, midranks
+from connector.metrics.ranking import implied_preferences, kendall_w_by_item, midranks
 from connector.rubric import Dimension, Rubric, Value
 
 __all__ = [
@@ -226,18 +227,36 @@ class ScoringView:
     rankings: dict[str, dict[str, Any]]
 
 
-def _parse_column(
+RankMatrix = np.ndarray[Any, np.dtype[np.float64]]
+
+
+def _hashable(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _rank_matrix(
     values: Sequence[object],
     dimension: Dimension,
     where: Callable[[int], str],
-) -> list[np.ndarray[Any, np.dtype[np.float64]]]:
-    ranks = []
-    for position, value in enumerate(values):
+    *,
+    missing_allowed: bool = False,
+) -> RankMatrix:
+    """Shape ``(len(values), k)``: each value's mid-ranks (``nan`` for an option not ranked,
+    and a whole row of ``nan`` for a missing value when ``missing_allowed``). Each distinct
+    value is parsed once."""
+    k = len(dimension.values)
+    codes, uniques = pd.factorize(pd.Series([_hashable(v) for v in values], dtype=object))
+    table = np.full((len(uniques) + 1, k), np.nan)  # the last row: missing values (code -1)
+    for code, value in enumerate(uniques):
         try:
-            ranks.append(midranks(parse_ranking(value, dimension), len(dimension.values)))
+            table[code] = midranks(parse_ranking(value, dimension), k)
         except RankingError as exc:
+            position = int(np.flatnonzero(codes == code)[0])
             raise RankingError(f"{where(position)}: {exc}") from None
-    return ranks
+    if not missing_allowed and (codes < 0).any():
+        position = int(np.flatnonzero(codes < 0)[0])
+        raise RankingError(f"{where(position)}: the ranking of {dimension.name!r} is empty")
+    return table[codes]
 
 
 def scoring_view(
@@ -256,8 +275,9 @@ def scoring_view(
             the row, item and annotator).
     """
     ranking = [d for d in rubric.dimensions if d.kind == "ranking"]
-    present = set(frame["dimension"].unique()) if len(frame) else set()
-    ranking = [d for d in ranking if d.name in present]
+    if ranking and len(frame):
+        present = set(frame["dimension"].unique())
+        ranking = [d for d in ranking if d.name in present]
     if not ranking:
         return ScoringView(
             frame=frame,
@@ -267,13 +287,13 @@ def scoring_view(
         )
     name_row = where or (lambda position: f"row {position + 1}")
     dimension_column = frame["dimension"].to_numpy(dtype=object)
-    keep = ~np.isin(dimension_column, [d.name for d in ranking])
-    parts = [frame.iloc[np.flatnonzero(keep)]]
-    sources = [np.flatnonzero(keep).astype(np.intp)]
+    keep = np.flatnonzero(~np.isin(dimension_column, [d.name for d in ranking])).astype(np.intp)
+    parts = [frame.iloc[keep]]
+    sources = [keep]
     summaries: dict[str, dict[str, Any]] = {}
     for dimension in ranking:
         rows = np.flatnonzero(dimension_column == dimension.name).astype(np.intp)
-        block = frame.iloc[rows]
+        block = frame.iloc[rows].reset_index(drop=True)
 
         def at(position: int, block: pd.DataFrame = block, rows: Any = rows) -> str:
             return (
@@ -281,11 +301,14 @@ def scoring_view(
                 f"annotator {block['annotator'].iat[position]!r})"
             )
 
-        ranks = _parse_column(block["value"].tolist(), dimension, at)
-        gold = _gold_ranks(block, dimension, at)
-        derived, derived_sources = _derived_rows(block, rows, dimension, ranks, gold)
-        parts.append(derived)
-        sources.append(derived_sources)
+        def gold_at(position: int, at: Callable[[int], str] = at) -> str:
+            return f"{at(position)}: gold_value"
+
+        ranks = _rank_matrix(block["value"].tolist(), dimension, at)
+        gold = _rank_matrix(block["gold_value"].tolist(), dimension, gold_at, missing_allowed=True)
+        for derived, taken in _derived_blocks(block, dimension, ranks, gold):
+            parts.append(derived)
+            sources.append(rows[taken])
         summaries[dimension.name] = {
             "options": list(dimension.values),
             "rank_dimensions": [f"{dimension.name}.{v}" for v in dimension.values],
@@ -308,106 +331,72 @@ def scoring_view(
     )
 
 
-def _gold_ranks(
-    block: pd.DataFrame, dimension: Dimension, at: Callable[[int], str]
-) -> list[np.ndarray[Any, np.dtype[np.float64]] | None]:
-    gold: list[np.ndarray[Any, np.dtype[np.float64]] | None] = []
-    for position, value in enumerate(block["gold_value"].tolist()):
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            gold.append(None)
-            continue
-        try:
-            gold.append(midranks(parse_ranking(value, dimension), len(dimension.values)))
-        except RankingError as exc:
-            raise RankingError(f"{at(position)}: gold_value: {exc}") from None
-    return gold
+def _rank_values(ranks: RankMatrix) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """Mid-ranks as rubric values: whole ranks as int, halves as float, ``nan`` as None."""
+    out = np.empty(ranks.shape, dtype=object)
+    for h in range(2, 2 * ranks.shape[-1] + 1):  # 1, 1.5, 2, ..., k
+        out[ranks == h / 2] = _rank_value(h / 2)
+    return out
 
 
-def _pair_value(outcome: int) -> str:
-    return PAIR_VALUES[0] if outcome < 0 else PAIR_VALUES[1] if outcome > 0 else PAIR_VALUES[2]
-
-
-def _derived_rows(
-    block: pd.DataFrame,
-    rows: np.ndarray[Any, np.dtype[np.intp]],
-    dimension: Dimension,
-    ranks: Sequence[np.ndarray[Any, np.dtype[np.float64]]],
-    gold: Sequence[np.ndarray[Any, np.dtype[np.float64]] | None],
-) -> tuple[pd.DataFrame, np.ndarray[Any, np.dtype[np.intp]]]:
-    records: list[dict[str, Any]] = []
-    sources: list[int] = []
+def _derived_blocks(
+    block: pd.DataFrame, dimension: Dimension, ranks: RankMatrix, gold: RankMatrix
+) -> list[tuple[pd.DataFrame, np.ndarray[Any, np.dtype[np.intp]]]]:
+    """The derived rows, one block per rank dimension and per pair of options, with the
+    positions (in ``block``) they came from."""
+    base = block.assign(display_left=None)
+    values, gold_values = _rank_values(ranks), _rank_values(gold)
+    outcomes = np.array(PAIR_VALUES, dtype=object)
+    item = block["item_id"].astype(str).to_numpy(dtype=object)
     options = dimension.values
-    template = block.to_dict("records")
-    for position, (row, rank, expected) in enumerate(zip(template, ranks, gold, strict=True)):
-        base: dict[str, Any] = {str(k): v for k, v in row.items()}
-        base["display_left"] = None
-        for option, value in enumerate(rank):
-            if math.isnan(value):
-                continue
-            truth = None if expected is None else expected[option]
-            records.append(
-                {
-                    **base,
-                    "dimension": f"{dimension.name}.{options[option]}",
-                    "value": _rank_value(value),
-                    "gold_value": None
-                    if truth is None or math.isnan(truth)
-                    else _rank_value(truth),
-                }
-            )
-            sources.append(int(rows[position]))
-        first, second, outcome = implied_preferences(rank)
-        truth_pairs: dict[tuple[int, int], int] = {}
-        if expected is not None:
-            tf, ts, to = implied_preferences(expected)
-            truth_pairs = {(int(a), int(b)): int(o) for a, b, o in zip(tf, ts, to, strict=True)}
-        for a, b, o in zip(first.tolist(), second.tolist(), outcome.tolist(), strict=True):
-            truth_outcome = truth_pairs.get((a, b))
-            records.append(
-                {
-                    **base,
-                    "item_id": pair_item(row["item_id"], options[a], options[b]),
-                    "dimension": f"{dimension.name}_pairs",
-                    "value": _pair_value(o),
-                    "gold_value": None if truth_outcome is None else _pair_value(truth_outcome),
-                }
-            )
-            sources.append(int(rows[position]))
-    derived = pd.DataFrame.from_records(records, columns=list(block.columns))
-    # The other columns keep their dtypes; value and gold_value hold ranks and pair outcomes.
-    dtypes = {c: t for c, t in block.dtypes.items() if c not in ("value", "gold_value")}
-    derived = derived.astype(dtypes, errors="ignore")
-    derived["value"] = derived["value"].astype(object)
-    derived["gold_value"] = derived["gold_value"].astype(object)
-    return derived, np.asarray(sources, dtype=np.intp)
+    found = []
+    for j, option in enumerate(options):
+        taken = np.flatnonzero(~np.isnan(ranks[:, j])).astype(np.intp)
+        derived = base.iloc[taken].assign(
+            dimension=f"{dimension.name}.{option}",
+            value=values[taken, j],
+            gold_value=gold_values[taken, j],
+        )
+        found.append((derived, taken))
+    for a, b in itertools.combinations(range(len(options)), 2):
+        taken = np.flatnonzero(~np.isnan(ranks[:, a]) & ~np.isnan(ranks[:, b])).astype(np.intp)
+        # np.sign: -1 a ranked above b (first), 1 below (second), 0 tied; index 0, 1, 2
+        code = np.sign(ranks[taken, a] - ranks[taken, b]).astype(np.intp)
+        truth = np.sign(gold[taken, a] - gold[taken, b])
+        known = ~np.isnan(truth)
+        gold_code = np.nan_to_num(truth).astype(np.intp)
+        gold_value = outcomes[np.where(gold_code == 0, 2, (gold_code + 1) // 2)]
+        gold_value[~known] = None
+        derived = base.iloc[taken].assign(
+            item_id=item[taken] + f" ({options[a]} vs {options[b]})",
+            dimension=f"{dimension.name}_pairs",
+            value=outcomes[np.where(code == 0, 2, (code + 1) // 2)],
+            gold_value=gold_value,
+        )
+        found.append((derived, taken))
+    return found
 
 
-def concordance(
-    block: pd.DataFrame, ranks: Sequence[np.ndarray[Any, np.dtype[np.float64]]]
-) -> Concordance:
-    """Kendall's W per item over its complete first rankings (one per annotator: the first
-    row of each (item, annotator) in table order; re-tests are left out), summarised."""
-    by_item: dict[object, list[np.ndarray[Any, np.dtype[np.float64]]]] = {}
-    seen: set[tuple[object, object]] = set()
-    incomplete = 0
-    for item, annotator, rank in zip(
-        block["item_id"].tolist(), block["annotator"].tolist(), ranks, strict=True
-    ):
-        if (item, annotator) in seen:
-            continue
-        seen.add((item, annotator))
-        if np.isnan(rank).any():
-            incomplete += 1
-            continue
-        by_item.setdefault(item, []).append(rank)
-    values = [kendall_w(np.vstack(group)) for group in by_item.values() if len(group) >= 2]
+def concordance(block: pd.DataFrame, ranks: RankMatrix) -> Concordance:
+    """Kendall's W per item over its complete first rankings (one per annotator: the earliest
+    ``submitted_at`` of each (item, annotator), then table order, as the report's coding takes
+    the first judgment; re-tests are left out), summarised."""
+    when = np.asarray(pd.DatetimeIndex(block["submitted_at"]).asi8)  # NaT sorts first
+    order = np.lexsort((np.arange(len(block)), when))
+    first = np.zeros(len(block), dtype=bool)
+    first[order] = ~block.iloc[order].duplicated(subset=["item_id", "annotator"]).to_numpy()
+    complete = first & ~np.isnan(ranks).any(axis=1)
+    items = block["item_id"].to_numpy(dtype=object)[complete]
+    codes, uniques = pd.factorize(pd.Series(items, dtype=object))
+    w, m = kendall_w_by_item(ranks[complete], codes, len(uniques))
+    values = w[m >= 2].tolist()
     defined = [w for w in values if not math.isnan(w)]
     return Concordance(
         n_items=len(values),
         mean=float(np.mean(defined)) if defined else float("nan"),
         median=float(np.median(defined)) if defined else float("nan"),
-        n_rankings=len(seen),
-        n_incomplete=incomplete,
+        n_rankings=int(first.sum()),
+        n_incomplete=int((first & ~complete).sum()),
         n_undefined=len(values) - len(defined),
     )
 
@@ -423,7 +412,7 @@ def ranking_preferences(frame: pd.DataFrame, rubric: Rubric) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     for dimension in (d for d in rubric.dimensions if d.kind == "ranking"):
         block = frame[frame["dimension"] == dimension.name]
-        ranks = _parse_column(
+        ranks = _rank_matrix(
             block["value"].tolist(),
             dimension,
             lambda p, block=block: f"row {int(block.index[p]) + 1}",  # type: ignore[misc]

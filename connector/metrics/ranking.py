@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from connector.errors import InsufficientDataError
 
-__all__ = ["implied_preferences", "kendall_w", "midranks"]
+__all__ = ["implied_preferences", "kendall_w", "kendall_w_by_item", "midranks"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -93,6 +93,44 @@ def kendall_w(ranks: npt.ArrayLike) -> float:
     if denominator <= 0:
         return float("nan")
     return float(12 * s / denominator)
+
+
+def kendall_w_by_item(
+    ranks: npt.ArrayLike, item: npt.ArrayLike, n_items: int
+) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """:func:`kendall_w` of many items at once: the rankings of item ``g`` are the rows of
+    ``ranks`` where ``item == g``. Tie groups are counted per ranking as
+    ``sum_g (t_g^3 - t_g) = sum_j c_j^2 - n``, ``c_j`` the number of options sharing option j's
+    rank.
+
+    Args:
+        ranks: shape ``(N, n)``, complete rankings (mid-ranks for ties).
+        item: shape ``(N,)``, each ranking's item code in ``0 .. n_items - 1``.
+
+    Returns:
+        ``(w, m)``, shape ``(n_items,)`` each: W per item (``nan`` for an item with fewer
+        than 2 rankings, or whose rankings tie every option) and its number of rankings.
+
+    Raises:
+        ValueError: an incomplete ranking, or ranks not summing to n (n + 1) / 2.
+    """
+    r = np.asarray(ranks, dtype=np.float64)
+    codes = np.asarray(item, dtype=np.intp)
+    n = r.shape[1]
+    if np.isnan(r).any():
+        raise ValueError("Kendall's W needs complete rankings; a ranking leaves an option out")
+    if not np.allclose(r.sum(axis=1), n * (n + 1) / 2):
+        raise ValueError(f"each ranking's ranks must sum to n (n + 1) / 2 = {n * (n + 1) / 2}")
+    m = np.bincount(codes, minlength=n_items).astype(np.intp)
+    totals = np.zeros((n_items, n))
+    np.add.at(totals, codes, r)
+    s = ((totals - m[:, None] * (n + 1) / 2) ** 2).sum(axis=1)
+    shared = (r[:, :, None] == r[:, None, :]).sum(axis=2)
+    ties = np.bincount(codes, weights=(shared**2).sum(axis=1) - n, minlength=n_items)
+    denominator = m.astype(np.float64) ** 2 * (n**3 - n) - m * ties
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where((m >= 2) & (denominator > 0), 12 * s / denominator, np.nan)
+    return w, m
 
 
 def implied_preferences(ranks: npt.ArrayLike) -> tuple[npt.NDArray[np.intp], ...]:

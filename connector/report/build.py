@@ -890,8 +890,9 @@ def _coded_dimensions(
 ) -> tuple[pd.Index[Any], pd.Index[Any], list[tuple[Dimension, _Coded]]]:
     """The item ids, the annotators and each rubric dimension present in ``frame`` coded as
     :func:`build_report` codes it (rubric order; dimensions not in the rubric are left out)."""
-    view = scoring_view(frame.reset_index(drop=True), rubric)
-    frame, rubric = view.frame, view.rubric
+    if any(d.kind == "ranking" for d in rubric.dimensions):
+        view = scoring_view(frame.reset_index(drop=True), rubric)
+        frame, rubric = view.frame, view.rubric
     item, item_ids = pd.factorize(frame["item_id"])
     annotator, annotator_names = pd.factorize(frame["annotator"])
     dimension_of_row, dimension_names = pd.factorize(frame["dimension"])
