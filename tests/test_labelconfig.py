@@ -292,23 +292,25 @@ def test_a_ranker_that_ranks_no_list_is_refused() -> None:
 @pytest.mark.parametrize(
     ("ranked", "expected"),
     [
-        ({"order_responses": ["b", "d", "a", "c"]}, "b>d>a>c"),
-        (["c", "a", "b", "d"], "c>a>b>d"),  # the older form: the ids directly
-        ({"order_responses": ["b", "a"]}, "b>a"),  # incomplete
+        ({"order": ["b", "d", "a", "c"]}, "b>d>a>c"),
+        (["c", "a", "b", "d"], "c>a>b>d"),  # the ids directly
+        ({"order": ["b", "a"]}, "b>a"),  # incomplete
     ],
 )
 def test_a_ranker_result_becomes_the_ranking_string(ranked: object, expected: str) -> None:
-    # LS docs (labelstud.io/tags/ranker): List + Ranker saves "a dict with the only key of
-    # tag's name and with value of array of ids in new order"
+    # Label Studio's Ranker.jsx (web/libs/editor/src/tags/control/): in rank mode (no Bucket)
+    # the result is {"ranker": {"<Ranker's name>": [ids in the new order]}}, e.g.
+    # {"ranker": {"rank": ["mdn", "wiki", "blog"]}} for <Ranker name="rank" toName="results"/>
     assert parse_result(_ranker(ranked), RANKING.dimension("order"), "b") == expected
 
 
 @pytest.mark.parametrize(
     ("ranked", "message"),
     [
-        ({"order_responses": ["b", "x"]}, "has option 'x'"),
-        ({"order_responses": "b>a"}, "holds no list of response ids"),
-        ({"order_responses": ["a", "a"]}, "ranks 'a' twice"),
+        ({"order": ["b", "x"]}, "has option 'x'"),
+        ({"order": "b>a"}, "holds no list of response ids"),
+        ({"order": ["a", "a"]}, "ranks 'a' twice"),
+        ({"order_responses": ["a", "b"]}, "holds no list of response ids"),  # not the key
     ],
 )
 def test_a_bad_ranker_result_is_refused(ranked: object, message: str) -> None:

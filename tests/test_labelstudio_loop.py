@@ -648,13 +648,14 @@ RANKING_RUBRIC = Path(__file__).parent / "data" / "rubrics" / "ranking.yaml"
 
 
 def _ranked(ids: list[str]) -> list[dict[str, Any]]:
-    """A <Ranker> result as the Label Studio editor saves it for List + Ranker."""
+    """A <Ranker> result as the Label Studio editor saves it for List + Ranker (Ranker.jsx:
+    rank mode keys the ids by the Ranker's own name)."""
     return [
         {
             "from_name": "order",
             "to_name": "order_responses",
             "type": "ranker",
-            "value": {"ranker": {"order_responses": ids}},
+            "value": {"ranker": {"order": ids}},
         }
     ]
 

@@ -261,3 +261,23 @@ def test_every_renderer_shows_the_rankings_table() -> None:
     print_summary(report, Console(file=out, width=200))
     assert "Rankings" in out.getvalue()
     assert mean in out.getvalue()
+
+
+def test_kendalls_w_takes_each_annotators_earliest_ranking_as_the_report_does() -> None:
+    # u0 ranked i0 twice: the later re-test (listed first in the table) is left out of W
+    frame = normalise(
+        pd.DataFrame(
+            [
+                {"item_id": "i0", "annotator": "u0", "dimension": "order", "value": "d>c>b>a",
+                 "submitted_at": "2026-01-02T00:00:00Z"},
+                {"item_id": "i0", "annotator": "u0", "dimension": "order", "value": "a>b>c>d",
+                 "submitted_at": "2026-01-01T00:00:00Z"},
+                {"item_id": "i0", "annotator": "u1", "dimension": "order", "value": "a>b>c>d",
+                 "submitted_at": "2026-01-01T00:00:00Z"},
+            ]
+        )
+    )  # fmt: skip
+    w = scoring_view(frame, RUBRIC).rankings["order"]["concordance"]
+    assert (w.n_items, w.n_rankings, w.mean) == (1, 2, 1.0)
+    report = build_report(frame, RUBRIC, options=NO_BOOTSTRAP)
+    assert report["dimensions"]["order.a"]["n_retests"] == 1

@@ -16,8 +16,10 @@ measurement cannot drift apart. Tasks show the prompt and two responses side by 
 - ranking → a ``<List>`` named ``<name>_responses`` showing the task data's
   ``$<name>_responses`` (a list of ``{"id": option, "title", "body"}``, one per response the
   rubric's values name) and a ``<Ranker>`` named after the dimension; its result
-  (``{"ranker": {"<name>_responses": [ids best first]}}``) becomes the ranking ``"b>a>c>d"``
-  (:mod:`connector.judgments.rankings`). The Ranker records an order, never a tie.
+  (``{"ranker": {"<name>": [ids best first]}}``: keyed by the Ranker's own name in rank mode,
+  per ``web/libs/editor/src/tags/control/Ranker.jsx`` of Label Studio) becomes the ranking
+  ``"b>a>c>d"`` (:mod:`connector.judgments.rankings`). The Ranker records an order, never a
+  tie.
 
 A rubric without a preference dimension rates one response (``$response``). Every control is
 required, except ratings that qualify a preference (e.g. its strength), which stay empty when the
@@ -249,12 +251,12 @@ def parse_result(result: dict[str, Any], dimension: Dimension, display_left: str
 
 def _ranking(kind: object, value: dict[str, Any], dimension: Dimension) -> str:
     """A ``<Ranker>`` result as the ranking string: ``value.ranker`` holds the ids in the new
-    order, under the List's name (or directly, as older Label Studio versions wrote it)."""
+    order under the Ranker's own name (rank mode: no buckets; or directly, as a list)."""
     if kind != "ranker":
         raise ResultError(f"result type {kind!r} for {dimension.name!r} is not ranker")
     ranked = value.get("ranker")
     if isinstance(ranked, dict):
-        ranked = ranked.get(ranking_list(dimension), ranked.get("_"))
+        ranked = ranked.get(dimension.name)
     if not isinstance(ranked, list) or not all(isinstance(i, str) for i in ranked):
         raise ResultError(
             f"ranker result for {dimension.name!r} holds no list of response ids, got "
