@@ -281,3 +281,71 @@ def test_kendalls_w_takes_each_annotators_earliest_ranking_as_the_report_does() 
     assert (w.n_items, w.n_rankings, w.mean) == (1, 2, 1.0)
     report = build_report(frame, RUBRIC, options=NO_BOOTSTRAP)
     assert report["dimensions"]["order.a"]["n_retests"] == 1
+
+
+def test_the_offline_report_reads_rankings_from_an_argilla_export_file(tmp_path: Path) -> None:
+    """An Argilla export writes a ranking as one row per option (``order.a`` = its rank); under
+    a rubric with the ranking dimension, check_input reads them back as one ranking each."""
+    users = ["u1", "u2", "u3"]
+    answers = {"u1": "2134", "u2": "2124", "u3": "2134"}  # ranks of a, b, c, d
+    records = [
+        {
+            "id": f"rec-{i}",
+            "fields": {"prompt": "p"},
+            "metadata": {},
+            "responses": {
+                "order": [
+                    {
+                        "value": [
+                            {"value": o, "rank": int(r)}
+                            for o, r in zip("abcd", answers[u], strict=True)
+                        ],
+                        "user_id": u,
+                        "status": "submitted",
+                    }
+                    for u in users
+                ]
+            },
+        }
+        for i in range(4)
+    ]
+    path = tmp_path / "argilla.json"
+    path.write_text(json.dumps(records))
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        app,
+        ["report", str(path), "--rubric", str(RUBRIC_PATH), "--json", str(out), "--resamples", "0"],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["warnings"] == [
+        "48 per-option rank(s) of ranking 'order' (order.a, order.b, order.c, order.d) were "
+        "read as 12 ranking(s) (options with equal ranks tied)"
+    ]
+    w = report["rankings"]["order"]["kendall_w"]
+    assert (w["n_items"], w["n_rankings"], w["n_incomplete"]) == (4, 12, 0)
+    assert report["dimensions"]["order_pairs"]["n_items"] == 4 * 6
+
+
+def test_a_per_option_rank_that_is_not_a_number_names_the_row() -> None:
+    from connector.judgments.rankings import assemble_rankings
+
+    frame = normalise(
+        pd.DataFrame(
+            [
+                {"item_id": "i", "annotator": "u", "dimension": "order.a", "value": 1},
+                {"item_id": "i", "annotator": "u", "dimension": "order.b", "value": "first"},
+            ]
+        )
+    )
+    with pytest.raises(RankingError) as caught:
+        assemble_rankings(frame, RUBRIC)
+    assert str(caught.value) == (
+        "row 2: 'order.b' holds 'first', not a rank (a number, 1 = best) of ranking 'order'"
+    )
+    assembled, warnings = assemble_rankings(frame.iloc[:1], RUBRIC)
+    assert assembled["value"].tolist() == ["a"]
+    assert warnings == [
+        "1 per-option rank(s) of ranking 'order' (order.a) were read as 1 ranking(s) "
+        "(options with equal ranks tied)"
+    ]

@@ -44,6 +44,7 @@ __all__ = [
     "Concordance",
     "RankingError",
     "ScoringView",
+    "assemble_rankings",
     "concordance",
     "format_ranking",
     "pair_item",
@@ -399,6 +400,68 @@ def concordance(block: pd.DataFrame, ranks: RankMatrix) -> Concordance:
         n_incomplete=int((first & ~complete).sum()),
         n_undefined=len(values) - len(defined),
     )
+
+
+def assemble_rankings(
+    frame: pd.DataFrame, rubric: Rubric, *, where: Callable[[Any], str] | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """Rankings given one row per ranked option, as platform export files write them
+    (dimension ``<ranking>.<option>``, value the option's rank, 1 = best: see
+    :func:`connector.judgments.exports.argilla_judgments`), turned back into one ranking row per
+    item, annotator and ``submitted_at`` when the rubric has the ranking dimension. Equal ranks
+    are a tie. The assembled row keeps the index (the position as read) of its first option's
+    row; other rows are left as they are.
+
+    Returns:
+        the table, and one warning per ranking dimension assembled (how many rows became how
+        many rankings).
+
+    Args:
+        where: names a row by its index label (default: ``row <label + 1>``).
+
+    Raises:
+        RankingError: a per-option rank that is not a number (the message names the row).
+    """
+    name_row = where or (lambda label: f"row {int(label) + 1}")
+    warnings: list[str] = []
+    for dimension in (d for d in rubric.dimensions if d.kind == "ranking"):
+        names = {f"{dimension.name}.{v}": str(v) for v in dimension.values}
+        dims = frame["dimension"].to_numpy(dtype=object)
+        rows = np.flatnonzero(np.isin(dims, list(names)))
+        if not len(rows):
+            continue
+        block = frame.iloc[rows]
+        keys = ["item_id", "annotator", "submitted_at"]
+        assembled = []
+        for _, group in block.groupby(keys, sort=False, dropna=False):
+            ranks: dict[str, int | float] = {}
+            gold: dict[str, int | float] = {}
+            for index, dimension_name, rank, truth in zip(
+                group.index, group["dimension"], group["value"], group["gold_value"], strict=True
+            ):
+                if isinstance(rank, str) and rank.strip().lstrip("-").replace(".", "", 1).isdigit():
+                    rank = float(rank)
+                if isinstance(rank, bool) or not isinstance(rank, int | float):
+                    raise RankingError(
+                        f"{name_row(index)}: {dimension_name!r} holds {rank!r}, not a rank "
+                        f"(a number, 1 = best) of ranking {dimension.name!r}"
+                    )
+                ranks[names[dimension_name]] = rank
+                if isinstance(truth, int | float) and not isinstance(truth, bool):
+                    gold[names[dimension_name]] = truth
+            row = group.iloc[0].copy()
+            row["dimension"] = dimension.name
+            row["value"] = ranking_from_ranks(ranks, dimension)
+            row["gold_value"] = ranking_from_ranks(gold, dimension) if gold else None
+            assembled.append(row)
+        joined = pd.DataFrame(assembled)
+        frame = pd.concat([frame.drop(index=block.index), joined]).sort_index(kind="stable")
+        warnings.append(
+            f"{len(block)} per-option rank(s) of ranking {dimension.name!r} "
+            f"({', '.join(sorted(set(block['dimension'].astype(str))))}) were read as "
+            f"{len(joined)} ranking(s) (options with equal ranks tied)"
+        )
+    return frame, warnings
 
 
 def ranking_preferences(frame: pd.DataFrame, rubric: Rubric) -> pd.DataFrame:

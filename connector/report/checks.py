@@ -11,6 +11,9 @@ CLI's stderr all read :class:`CheckedInput`.
   ``Tie``/`` tie``) would be separate categories: a warning names them; with
   ``normalise_labels`` each is read as the rubric's spelling (or, without a rubric, as the
   dimension's most frequent spelling).
+- With a rubric that has a ranking dimension, its per-option rank rows (``<ranking>.<option>``,
+  as platform export files write rankings) are read back as one ranking row each
+  (:func:`connector.judgments.rankings.assemble_rankings`), with a warning saying how many.
 - Without a rubric, a dimension whose name is close to another's and that has fewer judgments
   is named as a possible misspelling. With a rubric, a rubric dimension without judgments is
   named (it is left out of the report).
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from connector.judgments.rankings import assemble_rankings
 from connector.rubric import Rubric, Value
 
 __all__ = [
@@ -94,6 +98,11 @@ def check_input(
     places = places or RowPlaces()
     warnings: list[str] = []
     frame, dropped = _drop_exact_duplicates(frame, places, warnings)
+    if rubric is not None:
+        frame, assembled = assemble_rankings(
+            frame, rubric, where=lambda label: places.name(int(label))
+        )
+        warnings += assembled
     frame, normalised = _labels(frame, rubric, normalise=normalise_labels, warnings=warnings)
     if rubric is None:
         _misspelt_dimensions(frame, places, warnings)
