@@ -349,3 +349,59 @@ def test_a_per_option_rank_that_is_not_a_number_names_the_row() -> None:
         "1 per-option rank(s) of ranking 'order' (order.a) were read as 1 ranking(s) "
         "(options with equal ranks tied)"
     ]
+
+
+def test_a_label_studio_export_with_ranker_results_is_reported_as_rankings(tmp_path: Path) -> None:
+    """The Label Studio export reader writes a Ranker result as one row per response (its
+    rank); under the ranking rubric they are read back as rankings, ground truth included."""
+    from connector.judgments import load_judgments
+
+    def annotation(ident: int, user: str, ids: list[str], **extra: object) -> dict[str, object]:
+        return {
+            "id": ident,
+            "completed_by": {"id": ident, "email": user},
+            "result": [
+                {
+                    "from_name": "order",
+                    "to_name": "order_responses",
+                    "type": "ranker",
+                    "value": {"ranker": {"order": ids}},
+                }
+            ],
+            "created_at": "2026-01-01T00:00:00Z",
+            **extra,
+        }
+
+    tasks = [
+        {
+            "id": i,
+            "data": {"item_id": f"t{i}"},
+            "annotations": [
+                annotation(10 * i + 1, "u1", ["b", "a", "c", "d"]),
+                annotation(10 * i + 2, "u2", ["b", "c", "a", "d"]),
+                annotation(10 * i + 3, "boss", ["b", "a", "c", "d"], ground_truth=True),
+            ],
+        }
+        for i in range(3)
+    ]
+    path = tmp_path / "ls.json"
+    path.write_text(json.dumps(tasks))
+    table = load_judgments(path)
+    assert table.warnings == ()
+    first = table.frame.iloc[:4]
+    assert list(zip(first["dimension"], first["value"], first["gold_value"], strict=True)) == [
+        ("order.b", 1, 1), ("order.a", 2, 2), ("order.c", 3, 3), ("order.d", 4, 4)
+    ]  # fmt: skip
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        app,
+        ["report", str(path), "--rubric", str(RUBRIC_PATH), "--json", str(out), "--resamples", "0"],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["rankings"]["order"]["kendall_w"]["mean"] == pytest.approx(0.9)
+    pairs = report["dimensions"]["order_pairs"]
+    assert pairs["percent_agreement"]["value"] == 15 / 18
+    gold = {a["annotator"]: a["dimensions"]["order_pairs"]["gold"] for a in report["annotators"]}
+    assert (gold["u1"]["n"], gold["u1"]["accuracy"]) == (18, 1.0)
+    assert (gold["u2"]["n"], gold["u2"]["accuracy"]) == (18, 15 / 18)
