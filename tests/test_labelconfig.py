@@ -344,3 +344,15 @@ def test_argilla_asks_a_ranking_question_and_reads_its_ranks() -> None:
         parse_response_value([{"value": "e", "rank": 1}], order, None)
     with pytest.raises(SettingsError, match="is not a ranking"):
         parse_response_value("b>a", order, None)
+
+
+def test_argilla_agreement_properties_of_derived_ranking_dimensions_are_valid_names() -> None:
+    from connector.platforms.argilla.settings import agreement_property
+
+    assert agreement_property("overall") == "iaa_agreement_overall"  # unchanged
+    assert agreement_property("order.a") == "iaa_agreement_order_a"
+    assert agreement_property("order_pairs") == "iaa_agreement_order_pairs"
+    from connector.platforms.argilla.settings import ranking_field
+
+    assert ranking_field("a") == "response_a"
+    assert ranking_field("Model A") == "response_model_a"  # Argilla: ^[a-z0-9_-]+$

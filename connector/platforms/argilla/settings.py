@@ -21,6 +21,7 @@ Overlap is ``TaskDistribution(min_submitted=K)`` with K the rubric's annotators 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -41,14 +42,28 @@ __all__ = [
     "dataset_fields",
     "dataset_questions",
     "parse_response_value",
+    "ranking_field",
 ]
 
 AGREEMENT_PROPERTY = "iaa_agreement"
 
 
+def _argilla_name(text: str) -> str:
+    """``text`` as an Argilla field or property name (``^[a-z0-9_-]+$``: other characters,
+    upper case included, become ``_`` after lowering)."""
+    return re.sub(r"[^a-z0-9_-]", "_", text.lower())
+
+
+def ranking_field(option: Value) -> str:
+    """The field showing a ranking's response ``option``: ``response_<option>``."""
+    return _argilla_name(f"response_{option}")
+
+
 def agreement_property(dimension: str) -> str:
-    """The hidden Float metadata property holding a record's agreement on ``dimension``."""
-    return f"{AGREEMENT_PROPERTY}_{dimension}"
+    """The hidden Float metadata property holding a record's agreement on ``dimension``; the
+    characters Argilla does not allow in a property name (anything but ``a-z``, ``0-9``, ``_``
+    and ``-``, e.g. the dot of a ranking's derived ``order.a``) become ``_``."""
+    return _argilla_name(f"{AGREEMENT_PROPERTY}_{dimension}")
 
 
 LABELS = {
@@ -82,7 +97,7 @@ def dataset_fields(rubric: Rubric) -> list[dict[str, Any]]:
     for dimension in rubric.dimensions:
         if dimension.kind == "ranking":
             for option in dimension.values:
-                name = f"response_{option}"
+                name = ranking_field(option)
                 if name not in titles:
                     titles[name] = f"Response {str(option).upper()}"
                 if name not in names:
