@@ -1288,3 +1288,40 @@ def test_pairwise_dimensions_asks_four_preferences_each_with_a_tie() -> None:
         assert (dimension.values, dimension.non_decisive) == (("a", "b", "tie"), ("tie",))
     assert "accuracy" in rubric.guidelines.lower()
     assert "tone" in rubric.guidelines.lower()
+
+
+# --- rankings ------------------------------------------------------------------------------
+
+# Lines: 1-5 as VALID, 6 name, 7 question, 8 kind, 9 values, 10 level
+RANKING = """\
+id: x
+version: 1
+changelog: test
+guidelines: Judge carefully.
+dimensions:
+  - name: order
+    question: Rank the responses.
+    kind: ranking
+    values: [a, b, c, d]
+    level: ordinal
+"""
+
+
+def test_a_ranking_dimension_names_its_options() -> None:
+    order = parse_rubric(RANKING).dimension("order")
+    assert (order.kind, order.values, order.level) == ("ranking", ("a", "b", "c", "d"), "ordinal")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "message"),
+    [
+        ("[a, b, c, d]", "[a, 'b>c', d]", 9, "ranking option 'b>c' holds '>' or '='"),
+        ("[a, b, c, d]", "[a]", 9, "a ranking needs at least two options"),
+        ("level: ordinal", "level: nominal", 10, "use level 'ordinal', not 'nominal'"),
+    ],
+)
+def test_bad_ranking_names_line_and_what_to_do(old: str, new: str, line: int, message: str) -> None:
+    with pytest.raises(RubricError) as caught:
+        parse_rubric(RANKING.replace(old, new))
+    assert caught.value.line == line
+    assert message in str(caught.value)
