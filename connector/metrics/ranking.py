@@ -74,8 +74,8 @@ def kendall_w(ranks: npt.ArrayLike) -> float:
     References:
         Kendall, M. G. & Babington Smith, B. (1939). The problem of m rankings. *The Annals of
         Mathematical Statistics* 10(3), 275-287. doi:10.1214/aoms/1177732186.
-        Siegel, S. & Castellan, N. J. (1988). *Nonparametric Statistics for the Behavioral
-        Sciences*, 2nd ed., section 9.4 (the correction for ties).
+        Siegel, S. (1956). *Nonparametric Statistics for the Behavioral Sciences*. McGraw-Hill
+        (the correction for ties; its tied example is NAG's G08DAF example, W = 0.828).
     """
     r = np.asarray(ranks, dtype=np.float64)
     if r.ndim != 2 or r.shape[0] < 2 or r.shape[1] < 2:
