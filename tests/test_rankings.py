@@ -405,3 +405,14 @@ def test_a_label_studio_export_with_ranker_results_is_reported_as_rankings(tmp_p
     gold = {a["annotator"]: a["dimensions"]["order_pairs"]["gold"] for a in report["annotators"]}
     assert (gold["u1"]["n"], gold["u1"]["accuracy"]) == (18, 1.0)
     assert (gold["u2"]["n"], gold["u2"]["accuracy"]) == (18, 15 / 18)
+
+
+def test_the_implied_pairs_carry_no_display_side_and_no_response_lengths() -> None:
+    frame = _table({"u0": ["a>b>c>d"], "u1": ["b>a>c>d"]})
+    frame["display_left"] = "a"
+    frame["length_a"] = 10.0
+    frame["length_b"] = 200.0
+    report = build_report(frame, RUBRIC, options=NO_BOOTSTRAP)
+    pairs = report["dimensions"]["order_pairs"]
+    assert pairs["position_bias"] is None
+    assert pairs["length_bias"] is None

@@ -345,7 +345,9 @@ def _derived_blocks(
 ) -> list[tuple[pd.DataFrame, np.ndarray[Any, np.dtype[np.intp]]]]:
     """The derived rows, one block per rank dimension and per pair of options, with the
     positions (in ``block``) they came from."""
-    base = block.assign(display_left=None)
+    # No display side, and no response lengths: length_a/length_b are those of response_a and
+    # response_b, not of a pair's two options (they would make a wrong length bias).
+    base = block.assign(display_left=None, length_a=np.nan, length_b=np.nan)
     values, gold_values = _rank_values(ranks), _rank_values(gold)
     outcomes = np.array(PAIR_VALUES, dtype=object)
     item = block["item_id"].astype(str).to_numpy(dtype=object)
