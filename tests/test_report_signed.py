@@ -3,6 +3,7 @@ the side figures read through the sign (issue 11)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import krippendorff
@@ -33,19 +34,20 @@ def _frame(values: np.ndarray, display_left: list[str]) -> pd.DataFrame:
     return normalise(pd.DataFrame(rows))
 
 
-def test_a_signed_scale_is_scored_at_its_interval_level_against_krippendorff() -> None:
+@pytest.mark.parametrize("level", ["interval", "ordinal"])
+def test_a_signed_scale_is_scored_at_its_level_against_krippendorff(level: str) -> None:
     rng = np.random.default_rng(11)
     truth = rng.integers(-3, 4, size=40)
     values = np.clip(truth + rng.integers(-1, 2, size=(3, 40)), -3, 3)
-    report = build_report(_frame(values, ["a"] * 40), SIGNED, options=NO_BOOTSTRAP)
+    dimension = replace(SIGNED.dimension("preference"), level=level)
+    rubric = replace(SIGNED, dimensions=(dimension,))
+    report = build_report(_frame(values, ["a"] * 40), rubric, options=NO_BOOTSTRAP)
     section = report["dimensions"]["preference"]
     assert (section["kind"], section["level"], section["non_decisive"]) == (
-        "preference", "interval", [0]
+        "preference", level, [0]
     )  # fmt: skip
     assert section["categories"] == [-3, -2, -1, 0, 1, 2, 3]
-    expected = krippendorff.alpha(
-        reliability_data=values.astype(float), level_of_measurement="interval"
-    )
+    expected = krippendorff.alpha(reliability_data=values.astype(float), level_of_measurement=level)
     assert section["krippendorff_alpha"]["value"] == pytest.approx(expected)
 
 
