@@ -416,3 +416,23 @@ def test_the_implied_pairs_carry_no_display_side_and_no_response_lengths() -> No
     pairs = report["dimensions"]["order_pairs"]
     assert pairs["position_bias"] is None
     assert pairs["length_bias"] is None
+
+
+def test_without_a_rubric_orderings_are_named_as_rankings_read_as_labels() -> None:
+    from connector.report.checks import check_input
+
+    frame = _table({"u0": ["b>a=c>d", "a>b>c>d"], "u1": ["a>b>c>d", "b>a>c>d"]})
+    other = normalise(
+        pd.DataFrame(
+            [
+                {"item_id": "i0", "annotator": "u0", "dimension": "tone", "value": "fine"},
+                {"item_id": "i0", "annotator": "u1", "dimension": "tone", "value": "a>b"},
+            ]
+        )
+    )
+    checked = check_input(pd.concat([frame, other], ignore_index=True), None)
+    assert checked.warnings == (
+        "dimension 'order' holds orderings such as 'b>a=c>d': without a rubric they are scored "
+        "as unordered labels; give --rubric with a ranking dimension (kind: ranking, values: "
+        "the options) to score them as rankings",
+    )  # 'tone' is not all orderings: no warning
