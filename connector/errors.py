@@ -11,6 +11,7 @@ the package. The whole tree (``tests/test_errors.py`` checks it against every ex
     ├── RubricError            a rubric file is invalid: file:line: key (also a ValueError)
     ├── CodingError            coding options do not fit a table's values (also a ValueError)
     ├── JudgmentTableError     an input table is invalid: file, row, column (also a ValueError)
+    │   └── RankingError       a ranking value cannot be read against its options: row, item
     ├── ConfigError            the configuration file is invalid: file, key (also a ValueError)
     ├── ItemFileError          an items or gold file is invalid: file, line (also a ValueError)
     ├── BatchError             a calibration batch cannot be planned as asked (also a ValueError)

@@ -434,3 +434,114 @@ def test_a_rubric_coding_votes_1_2_0_drives_the_sync_and_its_report(
             assert section["position_bias"]["measurable"] is False
     finally:
         loop.store.close()
+
+
+SIGNED_RUBRIC = Path(__file__).parent / "data" / "rubrics" / "signed.yaml"
+
+
+def test_a_signed_scale_judged_first_or_second_comes_back_with_the_right_sign(
+    argilla: ArgillaServer, tmp_path: Path
+) -> None:
+    """Issue 11: the dataset offers a -3 … 3 scale as labels '-3' … '3' relative to what is
+    shown ('-3' = the response shown first is much better); the sync stores canonical values,
+    mirroring where response_b was shown first."""
+    loop = Loop(argilla, tmp_path, rubric_path=SIGNED_RUBRIC)
+    try:
+        loop.platform.check_project(loop.dataset_id, loop.rubric)
+        loop.push(_items(6))
+        first, second = argilla.annotator_api_keys[:2]
+        shown_first = []
+        for record in loop.records():
+            rid = str(record["id"])
+            side = loop.store.task_mappings("p")[rid].display_left or "a"
+            shown_first.append(side)
+            # first: response_a much better, whichever was shown first
+            loop.respond(first, rid, {"preference": "-3" if side == "a" else "3"})
+            loop.respond(second, rid, {"preference": "-1"})  # the first shown, slightly
+        result = loop.sync()
+        assert (result.created, result.quarantined) == (12, 0)
+        frame = loop.store.judgments_frame("p")
+        values = frame.groupby("annotator")["value"].apply(sorted).to_dict()
+        assert values["annotator1"] == [-3] * 6
+        assert values["annotator2"] == sorted(-1 if s == "a" else 1 for s in shown_first)
+    finally:
+        loop.store.close()
+
+
+def test_the_pairwise_dimensions_rubric_makes_a_dataset_whose_four_answers_sync(
+    argilla: ArgillaServer, tmp_path: Path
+) -> None:
+    """Issue 11: a dataset created from the shipped rubrics/pairwise-dimensions/v1.yaml passes
+    its check and a response to its four questions comes back as four judgments."""
+    loop = Loop(argilla, tmp_path, rubric_path=REPO / "rubrics/pairwise-dimensions/v1.yaml")
+    try:
+        loop.platform.check_project(loop.dataset_id, loop.rubric)
+        loop.push(_items(2))
+        key = argilla.annotator_api_keys[0]
+        answers = {"accuracy": "a", "helpfulness": "b", "safety": "tie", "tone": "a"}
+        for record in loop.records():
+            rid = str(record["id"])
+            loop.respond(key, rid, {k: loop.shown_for(v, rid) for k, v in answers.items()})
+        result = loop.sync()
+        assert (result.created, result.quarantined) == (8, 0)
+        frame = loop.store.judgments_frame("p")
+        assert sorted(zip(frame["dimension"], frame["value"], strict=True)) == sorted(
+            list(answers.items()) * 2
+        )
+    finally:
+        loop.store.close()
+
+
+RANKING_RUBRIC = Path(__file__).parent / "data" / "rubrics" / "ranking.yaml"
+
+
+def test_a_ranking_judged_in_argilla_is_pulled_scored_and_its_pairs_appear(
+    argilla: ArgillaServer, tmp_path: Path
+) -> None:
+    """Issue 11: a dataset created from a ranking rubric asks a RankingQuestion over fields
+    response_a … response_d; answers (ties included) come back as 'b>a=c>d' judgments, and the
+    synced report scores each option's rank, the implied pairs (6 per item) and Kendall's W."""
+    loop = Loop(argilla, tmp_path, rubric_path=RANKING_RUBRIC)
+    try:
+        loop.platform.check_project(loop.dataset_id, loop.rubric)
+        created = requests.post(
+            f"{argilla.url}/api/v1/datasets/{loop.dataset_id}/records/bulk",
+            json={
+                "items": [
+                    {
+                        "external_id": f"r-{i}",
+                        "fields": {
+                            "prompt": f"Question {i}?",
+                            **{f"response_{o}": f"Answer {o} to {i}." for o in "abcd"},
+                        },
+                    }
+                    for i in range(3)
+                ]
+            },
+            headers=_headers(argilla.owner_api_key),
+            timeout=60,
+        )
+        assert created.status_code in (200, 201), created.text
+        first, second = argilla.annotator_api_keys[:2]
+
+        def ranks(order: str) -> list[dict[str, Any]]:
+            return [{"value": o, "rank": r} for o, r in zip("abcd", order, strict=True)]
+
+        for record in loop.records():
+            rid = str(record["id"])
+            loop.respond(first, rid, {"order": ranks("2134")})  # b > a > c > d
+            loop.respond(second, rid, {"order": ranks("2124")})  # b > a = c > d
+        result = loop.sync()
+        assert (result.created, result.quarantined) == (6, 0)
+        frame = loop.store.judgments_frame("p")
+        values = frame.groupby("annotator")["value"].apply(sorted).to_dict()
+        assert values == {"annotator1": ["b>a>c>d"] * 3, "annotator2": ["b>a=c>d"] * 3}
+        assert result.report_path is not None
+        report = json.loads(result.report_path.with_suffix(".json").read_text())
+        pairs = report["dimensions"]["order_pairs"]
+        assert (pairs["n_items"], pairs["n_judgments"]) == (18, 36)
+        assert pairs["percent_agreement"]["value"] == 15 / 18  # a vs c: first against tie
+        w = report["rankings"]["order"]["kendall_w"]
+        assert (w["n_items"], w["n_rankings"], w["n_undefined"]) == (3, 6, 0)
+    finally:
+        loop.store.close()

@@ -403,7 +403,7 @@ def test_label_studio_export() -> None:
     assert table.skipped == 1  # the cancelled annotation 1002
     assert table.gold == 1  # the ground-truth annotation 1003
     assert table.warnings == (
-        f"{path}: left out 1 result(s) that are not choices, rating, number or pairwise: "
+        f"{path}: left out 1 result(s) that are not choices, rating, number, pairwise or ranker: "
         "textarea (1)",
     )
     frame = table.frame

@@ -585,3 +585,133 @@ def test_a_rubric_coding_votes_1_2_0_drives_the_sync_and_its_report(
             assert section["position_bias"]["measurable"] is False
     finally:
         loop.store.close()
+
+
+SIGNED_RUBRIC = Path(__file__).parent / "data" / "rubrics" / "signed.yaml"
+
+
+def test_a_signed_scale_judged_left_or_right_comes_back_with_the_right_sign(
+    label_studio: LabelStudioServer, tmp_path: Path
+) -> None:
+    """Issue 11: on a -3 … 3 scale the form's choices are relative to the display side
+    ("-3" = left response much better); the sync stores canonical values (negative: response_a
+    better), mirroring where response_b was shown on the left."""
+    loop = Loop(label_studio, tmp_path, rubric_path=SIGNED_RUBRIC)
+    try:
+        loop.push(_items("s", 6))
+        first, second = label_studio.annotator_tokens[:2]
+        sides = {}
+        for task in loop.tasks():
+            task_id = str(task["id"])
+            sides[task_id] = side = loop.side(task_id)
+            # first: response_a much better, whatever side it was shown on
+            loop.annotate(first, task_id, _choice("-3" if side == "a" else "3", "preference"))
+            loop.annotate(second, task_id, _choice("-1", "preference"))  # left slightly better
+        result = loop.sync()
+        assert (result.created, result.quarantined) == (12, 0)
+        frame = loop.store.judgments_frame("p")
+        values = frame.groupby("annotator")["value"].apply(sorted).to_dict()
+        assert values["annotator1@iaa.local"] == [-3] * 6
+        assert values["annotator2@iaa.local"] == sorted(
+            -1 if side == "a" else 1 for side in sides.values()
+        )
+    finally:
+        loop.store.close()
+
+
+def test_the_pairwise_dimensions_rubric_makes_a_project_whose_four_answers_sync(
+    label_studio: LabelStudioServer, tmp_path: Path
+) -> None:
+    """Issue 11: the shipped rubrics/pairwise-dimensions/v1.yaml's generated form is accepted
+    by the server and an annotation of its four dimensions comes back as four judgments."""
+    loop = Loop(label_studio, tmp_path, rubric_path=REPO / "rubrics/pairwise-dimensions/v1.yaml")
+    try:
+        loop.platform.check_project(str(loop.project_id), loop.rubric)
+        loop.push(_items("d", 2))
+        token = label_studio.annotator_tokens[0]
+        expected = []
+        for task in loop.tasks():
+            task_id, side = str(task["id"]), loop.side(str(task["id"]))
+            answers = {"accuracy": "a", "helpfulness": "b", "safety": "tie", "tone": "a"}
+            result = [_choice(_left_for(v, side), name)[0] for name, v in answers.items()]
+            loop.annotate(token, task_id, result)
+            expected += sorted(answers.items())
+        result = loop.sync()
+        assert (result.created, result.quarantined) == (8, 0)
+        frame = loop.store.judgments_frame("p")
+        assert sorted(zip(frame["dimension"], frame["value"], strict=True)) == sorted(expected)
+    finally:
+        loop.store.close()
+
+
+RANKING_RUBRIC = Path(__file__).parent / "data" / "rubrics" / "ranking.yaml"
+
+
+def _ranked(ids: list[str]) -> list[dict[str, Any]]:
+    """A <Ranker> result as the Label Studio editor saves it for List + Ranker (Ranker.jsx:
+    rank mode keys the ids by the Ranker's own name)."""
+    return [
+        {
+            "from_name": "order",
+            "to_name": "order_responses",
+            "type": "ranker",
+            "value": {"ranker": {"order": ids}},
+        }
+    ]
+
+
+def test_a_ranking_judged_in_label_studio_is_pulled_scored_and_its_pairs_appear(
+    label_studio: LabelStudioServer, tmp_path: Path
+) -> None:
+    """Issue 11: the server accepts the generated List + Ranker config; rankings of four
+    responses come back as 'b>a>c>d' judgments, and the synced report scores each option's
+    rank, the implied pairs (6 per item) and Kendall's W."""
+    import json
+
+    loop = Loop(label_studio, tmp_path, rubric_path=RANKING_RUBRIC)
+    try:
+        loop.platform.check_project(str(loop.project_id), loop.rubric)
+        tasks = [
+            {
+                "data": {
+                    "item_id": f"r-{i}",
+                    "prompt": f"Question {i}?",
+                    "order_responses": [
+                        {"id": o, "title": f"Response {o.upper()}", "body": f"Answer {o} to {i}."}
+                        for o in "abcd"
+                    ],
+                }
+            }
+            for i in range(3)
+        ]
+        imported = requests.post(
+            f"{label_studio.url}/api/projects/{loop.project_id}/import",
+            json=tasks,
+            headers=_headers(label_studio.admin_token),
+            timeout=60,
+        )
+        imported.raise_for_status()
+        first, second = label_studio.annotator_tokens[:2]
+        for task in loop.tasks():
+            loop.annotate(first, str(task["id"]), _ranked(["b", "a", "c", "d"]))
+            loop.annotate(second, str(task["id"]), _ranked(["b", "c", "a", "d"]))
+        result = loop.sync()
+        assert (result.created, result.quarantined) == (6, 0)
+        frame = loop.store.judgments_frame("p")
+        values = frame.groupby("annotator")["value"].apply(sorted).to_dict()
+        assert values == {
+            "annotator1@iaa.local": ["b>a>c>d"] * 3,
+            "annotator2@iaa.local": ["b>c>a>d"] * 3,
+        }
+        assert result.report_path is not None
+        report = json.loads(result.report_path.with_suffix(".json").read_text())
+        pairs = report["dimensions"]["order_pairs"]
+        assert (pairs["n_items"], pairs["n_judgments"]) == (18, 36)
+        # they agree on 5 of each item's 6 pairs (a vs c is the one they order differently)
+        assert pairs["percent_agreement"]["value"] == 15 / 18
+        # per item: rank sums a 5, b 2, c 5, d 8 around 5: S = 18, W = 12 * 18 / (2² (4³ - 4))
+        w = report["rankings"]["order"]["kendall_w"]
+        assert (w["n_items"], w["n_rankings"]) == (3, 6)
+        assert w["mean"] == pytest.approx(12 * 18 / (4 * 60))
+    finally:
+        loop.store.close()

@@ -76,6 +76,7 @@ def test_find_rubrics_lists_every_shipped_rubric_in_order() -> None:
     found = [p.relative_to(RUBRICS).as_posix() for p in find_rubrics(RUBRICS)]
     assert found == [
         "mt-bench/v1.yaml",
+        "pairwise-dimensions/v1.yaml",
         "response-quality/v1.yaml",
         "rlhf-pairwise/v1.yaml",
         "rlhf-pairwise/v2.yaml",
@@ -1104,11 +1105,15 @@ NOT_GATING = TWO_DIMENSIONS + "    gating: false\n    gating_reason: margins are
 
 
 def test_shipped_rubric_hashes_do_not_move_with_the_gating_option() -> None:
-    # The hashes at commit 724cebd, before dimensions could be marked gating: false.
+    # The hashes at commit 724cebd, before dimensions could be marked gating: false;
+    # pairwise-dimensions v1 as first shipped (issue 11).
     shipped = sorted(RUBRICS.glob("*/v*.yaml"))
     assert {p.relative_to(RUBRICS).as_posix(): load_rubric(p).content_hash for p in shipped} == {
         "mt-bench/v1.yaml": (
             "sha256:5000410c72430f448dda4368f2a38e4cab01cd48d58c0d016838d7c136843450"
+        ),
+        "pairwise-dimensions/v1.yaml": (
+            "sha256:ebc716ec118c45d5dfb62567cb539ccff5aa42779a32782fbecb6bb0e0fa0420"
         ),
         "response-quality/v1.yaml": (
             "sha256:6910851324b4d8a4b7a1961b0b8199b1a8bc63eb00952836f55166c04f6c2a0d"
@@ -1250,5 +1255,73 @@ def test_bad_signed_scale_names_line_and_what_to_do(
 ) -> None:
     with pytest.raises(RubricError) as caught:
         parse_rubric(SIGNED.replace(old, new))
+    assert caught.value.line == line
+    assert message in str(caught.value)
+
+
+def test_signed_text_names_the_side_and_the_strength_step() -> None:
+    from connector.rubric import signed_text
+
+    three = parse_rubric(SIGNED).dimension("preference")
+    texts = [signed_text(three, v, first="A", second="B") for v in three.values]
+    assert texts == [
+        "A is much better", "A is better", "A is slightly better", "About the same",
+        "B is slightly better", "B is better", "B is much better",
+    ]  # fmt: skip
+    five = parse_rubric(
+        SIGNED.replace("-3, -2, -1, 0, 1, 2, 3", "-5, -4, -3, -2, -1, 1, 2, 3, 4, 5")
+    )
+    assert signed_text(five.dimension("preference"), 4, first="A", second="B") == (
+        "B is better (4 of 5)"
+    )
+    with pytest.raises(ValueError, match=r"'tie' is not a value of a signed scale"):
+        signed_text(parse_rubric(VALID).dimension("overall"), "tie", first="A", second="B")
+    with pytest.raises(ValueError, match=r"7 is not a value of a signed scale"):
+        signed_text(three, 7, first="A", second="B")
+
+
+def test_pairwise_dimensions_asks_four_preferences_each_with_a_tie() -> None:
+    rubric = load_rubric(RUBRICS / "pairwise-dimensions" / "v1.yaml")
+    assert [d.name for d in rubric.dimensions] == ["accuracy", "helpfulness", "safety", "tone"]
+    for dimension in rubric.dimensions:
+        assert (dimension.kind, dimension.level) == ("preference", "nominal")
+        assert (dimension.values, dimension.non_decisive) == (("a", "b", "tie"), ("tie",))
+    assert "accuracy" in rubric.guidelines.lower()
+    assert "tone" in rubric.guidelines.lower()
+
+
+# --- rankings ------------------------------------------------------------------------------
+
+# Lines: 1-5 as VALID, 6 name, 7 question, 8 kind, 9 values, 10 level
+RANKING = """\
+id: x
+version: 1
+changelog: test
+guidelines: Judge carefully.
+dimensions:
+  - name: order
+    question: Rank the responses.
+    kind: ranking
+    values: [a, b, c, d]
+    level: ordinal
+"""
+
+
+def test_a_ranking_dimension_names_its_options() -> None:
+    order = parse_rubric(RANKING).dimension("order")
+    assert (order.kind, order.values, order.level) == ("ranking", ("a", "b", "c", "d"), "ordinal")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "message"),
+    [
+        ("[a, b, c, d]", "[a, 'b>c', d]", 9, "ranking option 'b>c' holds '>' or '='"),
+        ("[a, b, c, d]", "[a]", 9, "a ranking needs at least two options"),
+        ("level: ordinal", "level: nominal", 10, "use level 'ordinal', not 'nominal'"),
+    ],
+)
+def test_bad_ranking_names_line_and_what_to_do(old: str, new: str, line: int, message: str) -> None:
+    with pytest.raises(RubricError) as caught:
+        parse_rubric(RANKING.replace(old, new))
     assert caught.value.line == line
     assert message in str(caught.value)

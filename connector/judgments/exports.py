@@ -52,8 +52,11 @@ def label_studio_judgments(
 
     Cancelled (skipped) annotations count in ``skipped``. Annotations marked ``ground_truth`` are
     gold, not judgments: they count in ``gold`` and their values fill ``gold_value`` on the
-    item's judgments of the same dimension. Results of other types (textarea, ranker, regions)
-    are left out and counted in a warning.
+    item's judgments of the same dimension. A ``<Ranker>`` result (List + Ranker, no buckets)
+    becomes one judgment per ranked response, dimension ``"{from_name}.{id}"``, value its rank
+    (1 = best), as Argilla rankings do; a report under a rubric with the ranking dimension reads
+    them back as one ranking (:func:`connector.judgments.rankings.assemble_rankings`). Results
+    of other types (textarea, regions) are left out and counted in a warning.
 
     Raises:
         JudgmentTableError: naming the task and annotation ids when a task has no ``id`` or
@@ -97,40 +100,29 @@ def label_studio_judgments(
                 if not isinstance(value_obj, dict) or not dimension:
                     other_types[str(result.get("type", "unknown"))] += 1
                     continue
-                value = _ls_value(value_obj, display_left)
-                if value is _UNSUPPORTED:
+                if result.get("type") == "ranker":
+                    values = _ls_ranks(str(dimension), value_obj)
+                else:
+                    value = _ls_value(value_obj, display_left)
+                    values = [] if value is _UNSUPPORTED else [(str(dimension), value)]
+                if not values:
                     other_types[str(result.get("type", "unknown"))] += 1
                     continue
                 if len(value_obj.get("choices") or ()) > 1:
                     multiple_choices += 1
                 found_any = True
-                if is_gold:
-                    key = (item_id, str(dimension))
-                    if key in gold and gold[key][0] != value:
-                        raise JudgmentTableError(
-                            f"{where}: two ground-truth annotations disagree on {dimension!r} "
-                            f"({gold[key][0]!r} in {gold[key][1]}, {value!r} here); "
-                            "keep one ground truth per item"
-                        )
-                    gold[key] = (value, f"annotation {annotation.get('id')}")
-                    continue
-                rows.append(
-                    {
-                        "item_id": item_id,
-                        "annotator": annotator,
-                        "dimension": str(dimension),
-                        "value": value,
-                        "category": data.get("category"),
-                        "submitted_at": annotation.get("updated_at")
-                        or annotation.get("created_at"),
-                        "rubric_version": data.get("rubric_version"),
-                        "batch": data.get("batch"),
-                        "lead_time_s": annotation.get("lead_time"),
-                        "display_left": display_left,
-                        "length_a": _length(data.get("response_a")),
-                        "length_b": _length(data.get("response_b")),
-                    }
-                )
+                for dimension, value in values:
+                    if is_gold:
+                        key = (item_id, dimension)
+                        if key in gold and gold[key][0] != value:
+                            raise JudgmentTableError(
+                                f"{where}: two ground-truth annotations disagree on "
+                                f"{dimension!r} ({gold[key][0]!r} in {gold[key][1]}, {value!r} "
+                                "here); keep one ground truth per item"
+                            )
+                        gold[key] = (value, f"annotation {annotation.get('id')}")
+                        continue
+                    rows.append(_ls_row(item_id, annotator, dimension, value, annotation, data))
             if is_gold and found_any:
                 gold_count += 1
     warnings: list[str] = []
@@ -138,7 +130,7 @@ def label_studio_judgments(
         kinds = ", ".join(f"{kind} ({count})" for kind, count in sorted(other_types.items()))
         warnings.append(
             f"{source}: left out {sum(other_types.values())} result(s) that are not "
-            f"choices, rating, number or pairwise: {kinds}"
+            f"choices, rating, number, pairwise or ranker: {kinds}"
         )
     if multiple_choices:
         warnings.append(
@@ -158,6 +150,43 @@ def label_studio_judgments(
             "on that dimension; they are not in the table"
         )
     return _export_table(rows, source, "label-studio", skipped, gold_count, warnings)
+
+
+def _ls_row(
+    item_id: str,
+    annotator: str | None,
+    dimension: str,
+    value: object,
+    annotation: Mapping[str, Any],
+    data: Mapping[str, Any],
+) -> dict[str, Any]:
+    display_left = data.get("display_left")
+    return {
+        "item_id": item_id,
+        "annotator": annotator,
+        "dimension": dimension,
+        "value": value,
+        "category": data.get("category"),
+        "submitted_at": annotation.get("updated_at") or annotation.get("created_at"),
+        "rubric_version": data.get("rubric_version"),
+        "batch": data.get("batch"),
+        "lead_time_s": annotation.get("lead_time"),
+        "display_left": display_left,
+        "length_a": _length(data.get("response_a")),
+        "length_b": _length(data.get("response_b")),
+    }
+
+
+def _ls_ranks(name: str, value: Mapping[str, Any]) -> list[tuple[str, object]]:
+    """A ``<Ranker>`` result (``{"ranker": {"<name>": [ids best first]}}``, or the ids
+    directly) as one ``("<name>.<id>", rank)`` per ranked id, ranks 1, 2, ...; ``[]`` for any
+    other shape (buckets, nothing ranked)."""
+    ranked = value.get("ranker")
+    if isinstance(ranked, dict):
+        ranked = ranked.get(name)
+    if not isinstance(ranked, list) or not ranked or not all(isinstance(i, str) for i in ranked):
+        return []
+    return [(f"{name}.{option}", rank) for rank, option in enumerate(ranked, 1)]
 
 
 class _Unsupported:

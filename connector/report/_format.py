@@ -16,6 +16,7 @@ from typing import Any
 __all__ = [
     "BREAKDOWNS",
     "DASH",
+    "RANKING_NOTE",
     "TextTable",
     "annotator_table",
     "annotators_of",
@@ -41,6 +42,7 @@ __all__ = [
     "number",
     "peer_difference_text",
     "plural",
+    "ranking_table",
     "significance_level",
     "sorted_by_alpha",
     "target_flag",
@@ -327,6 +329,49 @@ def headline_table(report: Mapping[str, Any]) -> TextTable:
         columns=tuple(c for c, _ in HEADLINE_COLUMNS),
         rows=rows,
         numeric=tuple(n for _, n in HEADLINE_COLUMNS),
+    )
+
+
+RANKING_NOTE = (
+    "Kendall's W (corrected for ties) per item over its complete rankings, 1 = identical "
+    "rankings; each option's rank is scored as an ordinal dimension <ranking>.<option>, the "
+    "implied pairwise preferences as <ranking>_pairs."
+)
+"""What the rankings table shows (every renderer prints it under the table)."""
+
+
+def ranking_table(report: Mapping[str, Any]) -> TextTable:
+    """One row per ranking dimension (``rankings`` in the report): options, Kendall's W (mean
+    and median over items), items and rankings read, incomplete rankings, and the derived
+    dimensions. Empty when the report has no ranking."""
+    rankings = report.get("rankings") or {}
+    rows = tuple(
+        (
+            str(name),
+            ", ".join(str(o) for o in entry.get("options") or ()),
+            fmt_coef(lookup(entry, "kendall_w", "mean")),
+            fmt_coef(lookup(entry, "kendall_w", "median")),
+            fmt_count(lookup(entry, "kendall_w", "n_items")),
+            fmt_count(lookup(entry, "kendall_w", "n_rankings")),
+            fmt_count(lookup(entry, "kendall_w", "n_incomplete")),
+            str(entry.get("pairs_dimension") or DASH),
+        )
+        for name, entry in rankings.items()
+        if isinstance(entry, Mapping)
+    )
+    return TextTable(
+        columns=(
+            "Ranking",
+            "Options",
+            "Kendall's W (mean)",
+            "W (median)",
+            "Items with W",
+            "Rankings",
+            "Incomplete",
+            "Pairs dimension",
+        ),
+        rows=rows,
+        numeric=(False, False, True, True, True, True, True, False),
     )
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 
 from connector.errors import JudgmentTableError
 from connector.judgments import is_unknown_annotator
+from connector.judgments.rankings import Concordance, scoring_view
 from connector.metrics.agreement import AgreementSummary, Estimate, summarise_agreement
 from connector.metrics.annotator import (
     gold_scores,
@@ -664,6 +665,9 @@ def build_report(
     origin = checked.frame.index.to_numpy().astype(np.intp)
     frame = checked.frame.reset_index(drop=True)
     _check_dimensions(frame, rubric)
+    # Rankings are scored through their derived dimensions (connector.judgments.rankings).
+    view = scoring_view(frame, rubric, where=lambda row: checked.places.name(int(origin[row])))
+    frame, scored, origin = view.frame, view.rubric, origin[view.source_rows]
     item, item_ids = pd.factorize(frame["item_id"])
     annotator, annotator_names = pd.factorize(frame["annotator"])
     dimension_of_row, dimension_names = pd.factorize(frame["dimension"])
@@ -673,7 +677,7 @@ def build_report(
     dimensions: dict[str, Any] = {}
     pairs: dict[str, Any] = {}
     per_annotator: dict[str, dict[str, Any]] = {name: {} for name in names}
-    for dimension in rubric.dimensions:
+    for dimension in scored.dimensions:
         if dimension.name not in dimension_names:
             continue
         index = int(np.flatnonzero(np.asarray(dimension_names) == dimension.name)[0])
@@ -690,7 +694,7 @@ def build_report(
             origin=origin,
         )
         section, figures = _DimensionReport(
-            frame, coded, dimension, rubric, names, options
+            frame, coded, dimension, scored, names, options
         ).dimension_section()
         dimensions[dimension.name] = section
         pairs[dimension.name] = figures["pairs"]
@@ -700,7 +704,7 @@ def build_report(
     items_per_annotator = (
         pd.Series(item).groupby(annotator).nunique().reindex(range(len(names))).to_numpy()
     )
-    statuses = _statuses(frame, rubric)
+    statuses = _statuses(frame, scored)
     annotators = [
         {
             "annotator": name,
@@ -739,10 +743,30 @@ def build_report(
             "min_gold_judgments": rubric.thresholds.min_gold_judgments,
         },
         "dimensions": dimensions,
+        "rankings": {name: _ranking_section(summary) for name, summary in view.rankings.items()},
         "annotators": annotators,
         "annotator_pairs": pairs,
     }
     return _without_unknown_annotators(report, frame)
+
+
+def _ranking_section(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """``rankings.<name>``: the options, the derived dimensions scored in ``dimensions``, and
+    Kendall's W over the items' complete rankings."""
+    w: Concordance = summary["concordance"]
+    return {
+        "options": [_label(v) for v in summary["options"]],
+        "rank_dimensions": summary["rank_dimensions"],
+        "pairs_dimension": summary["pairs_dimension"],
+        "kendall_w": {
+            "n_items": w.n_items,
+            "mean": _num(w.mean),
+            "median": _num(w.median),
+            "n_rankings": w.n_rankings,
+            "n_incomplete": w.n_incomplete,
+            "n_undefined": w.n_undefined,
+        },
+    }
 
 
 def _check_dimensions(frame: pd.DataFrame, rubric: Rubric) -> None:
@@ -868,6 +892,9 @@ def _coded_dimensions(
 ) -> tuple[pd.Index[Any], pd.Index[Any], list[tuple[Dimension, _Coded]]]:
     """The item ids, the annotators and each rubric dimension present in ``frame`` coded as
     :func:`build_report` codes it (rubric order; dimensions not in the rubric are left out)."""
+    if any(d.kind == "ranking" for d in rubric.dimensions):
+        view = scoring_view(frame.reset_index(drop=True), rubric)
+        frame, rubric = view.frame, view.rubric
     item, item_ids = pd.factorize(frame["item_id"])
     annotator, annotator_names = pd.factorize(frame["annotator"])
     dimension_of_row, dimension_names = pd.factorize(frame["dimension"])

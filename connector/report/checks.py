@@ -11,14 +11,19 @@ CLI's stderr all read :class:`CheckedInput`.
   ``Tie``/`` tie``) would be separate categories: a warning names them; with
   ``normalise_labels`` each is read as the rubric's spelling (or, without a rubric, as the
   dimension's most frequent spelling).
+- With a rubric that has a ranking dimension, its per-option rank rows (``<ranking>.<option>``,
+  as platform export files write rankings) are read back as one ranking row each
+  (:func:`connector.judgments.rankings.assemble_rankings`), with a warning saying how many.
 - Without a rubric, a dimension whose name is close to another's and that has fewer judgments
-  is named as a possible misspelling. With a rubric, a rubric dimension without judgments is
-  named (it is left out of the report).
+  is named as a possible misspelling, and a dimension whose values are all orderings
+  (``b>a=c``) is named as rankings read as unordered labels. With a rubric, a rubric dimension
+  without judgments is named (it is left out of the report).
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from connector.judgments.rankings import assemble_rankings
 from connector.rubric import Rubric, Value
 
 __all__ = [
@@ -94,9 +100,15 @@ def check_input(
     places = places or RowPlaces()
     warnings: list[str] = []
     frame, dropped = _drop_exact_duplicates(frame, places, warnings)
+    if rubric is not None:
+        frame, assembled = assemble_rankings(
+            frame, rubric, where=lambda label: places.name(int(label))
+        )
+        warnings += assembled
     frame, normalised = _labels(frame, rubric, normalise=normalise_labels, warnings=warnings)
     if rubric is None:
         _misspelt_dimensions(frame, places, warnings)
+        _unread_rankings(frame, warnings)
     else:
         _missing_dimensions(frame, rubric, warnings)
     return CheckedInput(
@@ -208,6 +220,23 @@ def _rubric_spellings(rubric: Rubric | None, name: str) -> dict[object, str]:
     except KeyError:
         return {}
     return {label_key(v): v for v in dimension.values if isinstance(v, str)}
+
+
+_ORDERING = re.compile(r"^[^>=]+(?:[>=][^>=]+)*>[^>=]+(?:[>=][^>=]+)*$")
+
+
+def _unread_rankings(frame: pd.DataFrame, warnings: list[str]) -> None:
+    """Without a rubric, a dimension whose every value is an ordering (``b>a=c``) is read as
+    unordered labels: say so, and what to give instead."""
+    pairs = frame[["dimension", "value"]].drop_duplicates()
+    for name, values in pairs.groupby("dimension", sort=True)["value"]:
+        texts = [v for v in values if isinstance(v, str)]
+        if texts and len(texts) == len(values) and all(_ORDERING.match(t) for t in texts):
+            warnings.append(
+                f"dimension {str(name)!r} holds orderings such as {texts[0]!r}: without a "
+                "rubric they are scored as unordered labels; give --rubric with a ranking "
+                "dimension (kind: ranking, values: the options) to score them as rankings"
+            )
 
 
 def _misspelt_dimensions(frame: pd.DataFrame, places: RowPlaces, warnings: list[str]) -> None:

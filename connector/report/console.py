@@ -18,6 +18,7 @@ from rich.text import Text
 
 from connector.report import (
     DASH,
+    RANKING_NOTE,
     TextTable,
     bias_notes,
     flagged_annotators,
@@ -25,6 +26,7 @@ from connector.report import (
     headline_table,
     lookup,
     plural,
+    ranking_table,
 )
 
 __all__ = ["SHOWN_FLAGGED", "print_summary"]
@@ -48,6 +50,11 @@ def print_summary(report: Mapping[str, Any], console: Console | None = None) -> 
         console.print(wide)
     else:
         console.print(_transposed(headline))
+    rankings = ranking_table(report)
+    if rankings.rows:
+        console.print()
+        console.print(_rich_table(rankings, title="Rankings"))
+        console.print(Text(RANKING_NOTE))
     flagged = flagged_annotators(report)
     if flagged:
         console.print()

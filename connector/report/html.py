@@ -22,6 +22,7 @@ from typing import Any
 from connector.report import (
     BREAKDOWNS,
     DASH,
+    RANKING_NOTE,
     FlaggedAnnotator,
     TextTable,
     annotator_table,
@@ -44,6 +45,7 @@ from connector.report import (
     number,
     peer_network,
     plural,
+    ranking_table,
     sorted_by_alpha,
 )
 from connector.report.sections import alpha_estimate, gold_estimates
@@ -299,8 +301,15 @@ def _overview(report: Mapping[str, Any]) -> str:
         "intervals. "
         "% agreement (decisive) leaves out non-decisive values such as ties.</p>",
         _alpha_forest(report),
-        _flagged(flagged_annotators(report)),
     ]
+    rankings = ranking_table(report)
+    if rankings.rows:
+        parts += [
+            "<h3>Rankings</h3>",
+            _table(rankings),
+            f'<p class="muted">{_esc(RANKING_NOTE)}</p>',
+        ]
+    parts.append(_flagged(flagged_annotators(report)))
     notes = bias_notes(report)
     if notes:
         items = "".join(f"<li>{_esc(note)}</li>" for note in notes)

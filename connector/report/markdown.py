@@ -14,6 +14,7 @@ from typing import Any
 from connector.report import (
     BREAKDOWNS,
     DASH,
+    RANKING_NOTE,
     TextTable,
     annotator_table,
     bias_notes,
@@ -32,6 +33,7 @@ from connector.report import (
     kappa_name,
     lookup,
     number,
+    ranking_table,
     sorted_by_alpha,
 )
 
@@ -132,6 +134,11 @@ def _overview(report: Mapping[str, Any]) -> list[str]:
         "α: Krippendorff's alpha at the dimension's level of measurement; κ: Fleiss' kappa, or "
         "weighted κ where the Weights column names weights; AC1: Gwet's AC1, or AC2 (AC1 with "
         f"those weights); intervals are 95% {interval_kind(report)} intervals.",
+    ]
+    rankings = ranking_table(report)
+    if rankings.rows:
+        blocks += ["## Rankings", _table(rankings), _md(RANKING_NOTE)]
+    blocks += [
         "## Flagged annotators",
     ]
     flagged = flagged_annotators(report)

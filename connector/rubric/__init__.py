@@ -39,6 +39,7 @@ from connector.rubric.model import (
     Rubric,
     Thresholds,
     Value,
+    signed_text,
 )
 from connector.rubric.parse import find_rubrics, load_rubric, parse_rubric
 
@@ -61,4 +62,5 @@ __all__ = [
     "find_rubrics",
     "load_rubric",
     "parse_rubric",
+    "signed_text",
 ]

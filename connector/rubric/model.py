@@ -21,6 +21,7 @@ __all__ = [
     "Rubric",
     "Thresholds",
     "Value",
+    "signed_text",
 ]
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
@@ -218,6 +219,36 @@ class Rubric:
             if dimension["signed"] is False:
                 del dimension["signed"]
         return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+_STRENGTH_WORDS = {
+    1: ("better",),
+    2: ("slightly better", "much better"),
+    3: ("slightly better", "better", "much better"),
+}
+
+
+def signed_text(dimension: Dimension, value: Value, *, first: str, second: str) -> str:
+    """The option text of a signed scale's ``value`` on a form that shows ``first`` (e.g.
+    "Left response") for the negative side and ``second`` for the positive side: ``"Left
+    response is much better"`` for -3 on a -3 … 3 scale, ``"About the same"`` for 0. Scales
+    with more than three steps a side say the step (``"better (4 of 5)"``).
+
+    Raises:
+        ValueError: ``dimension`` is not signed, or ``value`` is not one of its values.
+    """
+    number = _number(value)
+    if not dimension.signed or number is None or value not in dimension.values:
+        raise ValueError(
+            f"{value!r} is not a value of a signed scale (dimension {dimension.name!r})"
+        )
+    if number == 0:
+        return "About the same"
+    steps = sorted({abs(v) for v in dimension.values if _number(v)})  # type: ignore[arg-type]
+    rank = steps.index(abs(number)) + 1
+    words = _STRENGTH_WORDS.get(len(steps))
+    strength = words[rank - 1] if words else f"better ({rank} of {len(steps)})"
+    return f"{first if number < 0 else second} is {strength}"
 
 
 def _number(value: object) -> float | None:

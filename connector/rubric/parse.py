@@ -369,6 +369,10 @@ def _dimension(raw: YamlSection, index: int) -> Dimension | None:
             non_decisive = section.attempt(
                 lambda: _non_decisive(section, kind=kind, values=values), ()
             )
+        if kind == "ranking" and len(section.errors) == errors_before:
+            section.attempt(
+                lambda: _ranking_options(section, level=level, values=values, lines=lines), None
+            )
         coded = None
         if not signed and len(section.errors) == errors_before:
             coded = section.attempt(
@@ -453,6 +457,33 @@ def _signed_scale(
             line=section.key_line("level"),
         )
     return tuple(v for v in values if float(v) == 0)
+
+
+def _ranking_options(
+    section: YamlSection,
+    *,
+    level: Level | None,
+    values: tuple[Value, ...],
+    lines: tuple[int, ...],
+) -> None:
+    """Check a ranking dimension: its values are the options ranked (at least two, none
+    holding ``>`` or ``=``, which write a ranking: ``b>a=c``), its level ordinal."""
+    for value, value_line in zip(values, lines, strict=True):
+        if any(mark in str(value) for mark in (">", "=")):
+            raise section.error(
+                f"ranking option {value!r} holds '>' or '=', which write a ranking "
+                "('b>a=c'); rename the option",
+                line=value_line,
+            )
+    if len(values) < 2:
+        raise section.error(
+            "a ranking needs at least two options to rank", line=section.sequence("values").line
+        )
+    if level not in (None, "ordinal"):
+        raise section.error(
+            f"a ranking's options are scored by their ranks: use level 'ordinal', not '{level}'",
+            line=section.key_line("level"),
+        )
 
 
 def _gating(section: YamlSection) -> tuple[bool, str | None]:

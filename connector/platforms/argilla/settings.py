@@ -7,19 +7,32 @@ record's recorded display side, and a preference answer ``a``/``b`` refers to wh
 mapped back on pull. Questions:
 
 - preference → ``LabelQuestion`` with labels ``a``, ``b`` and the non-decisive values;
-- rating with integer values → ``RatingQuestion``; ranking → ``RankingQuestion`` (values are the
-  response slots); any other choice → ``LabelQuestion``.
+- signed preference scale (``signed: true``, e.g. -3 … 3) → ``LabelQuestion`` whose labels are
+  the values (``"-3"`` … ``"3"``: a ``RatingQuestion`` takes only 0–10) with texts relative to
+  what is shown ("Response A is much better" … "About the same" … "Response B is much
+  better"), mirrored back on pull when response_b was shown first;
+- rating with integer values → ``RatingQuestion``; ranking → ``RankingQuestion`` whose options
+  are the rubric's values (the response ids, shown as fields ``response_<id>``; an answer
+  ``[{"value": "b", "rank": 1}, ...]`` becomes the ranking ``"b>a=c>d"``, equal ranks a tie, see
+  :mod:`connector.judgments.rankings`); any other choice → ``LabelQuestion``.
 
 Overlap is ``TaskDistribution(min_submitted=K)`` with K the rubric's annotators per item.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connector.errors import ConnectorError
-from connector.rubric import Dimension, Rubric, Value
+from connector.judgments.rankings import (
+    RankingError,
+    format_ranking,
+    parse_ranking,
+    ranking_from_ranks,
+)
+from connector.rubric import Dimension, Rubric, Value, signed_text
 
 __all__ = [
     "AGREEMENT_PROPERTY",
@@ -29,14 +42,28 @@ __all__ = [
     "dataset_fields",
     "dataset_questions",
     "parse_response_value",
+    "ranking_field",
 ]
 
 AGREEMENT_PROPERTY = "iaa_agreement"
 
 
+def _argilla_name(text: str) -> str:
+    """``text`` as an Argilla field or property name (``^[a-z0-9_-]+$``: other characters,
+    upper case included, become ``_`` after lowering)."""
+    return re.sub(r"[^a-z0-9_-]", "_", text.lower())
+
+
+def ranking_field(option: Value) -> str:
+    """The field showing a ranking's response ``option``: ``response_<option>``."""
+    return _argilla_name(f"response_{option}")
+
+
 def agreement_property(dimension: str) -> str:
-    """The hidden Float metadata property holding a record's agreement on ``dimension``."""
-    return f"{AGREEMENT_PROPERTY}_{dimension}"
+    """The hidden Float metadata property holding a record's agreement on ``dimension``; the
+    characters Argilla does not allow in a property name (anything but ``a-z``, ``0-9``, ``_``
+    and ``-``, e.g. the dot of a ranking's derived ``order.a``) become ``_``."""
+    return _argilla_name(f"{AGREEMENT_PROPERTY}_{dimension}")
 
 
 LABELS = {
@@ -57,18 +84,31 @@ def _pairwise(rubric: Rubric) -> bool:
 
 def dataset_fields(rubric: Rubric) -> list[dict[str, Any]]:
     """The REST bodies of the dataset's fields (``POST /api/v1/datasets/{id}/fields``)."""
-    names = ["prompt", "response_a", "response_b"] if _pairwise(rubric) else ["prompt", "response"]
+    names = ["prompt", "response_a", "response_b"] if _pairwise(rubric) else ["prompt"]
+    if not _pairwise(rubric) and any(d.kind != "ranking" for d in rubric.dimensions):
+        names.append("response")
     titles = {
         "prompt": "Prompt",
         "response_a": "Response A",
         "response_b": "Response B",
         "response": "Response",
     }
+    required = set(names)
+    for dimension in rubric.dimensions:
+        if dimension.kind == "ranking":
+            for option in dimension.values:
+                name = ranking_field(option)
+                if name not in titles:
+                    titles[name] = f"Response {str(option).upper()}"
+                if name not in names:
+                    names.append(name)
     return [
         {
             "name": name,
             "title": titles[name],
-            "required": True,
+            # the two responses of a pair are required; further responses of a ranking are not
+            # (a calibration item holds two; records pushed another way can hold more)
+            "required": name in required or name in ("response_a", "response_b"),
             "settings": {"type": "text", "use_markdown": True},
         }
         for name in names
@@ -82,7 +122,10 @@ def _question_settings(dimension: Dimension) -> dict[str, Any]:
     ):
         return {"type": "rating", "options": [{"value": v} for v in values]}
     if dimension.kind == "ranking":
-        return {"type": "ranking", "options": [{"value": str(v), "text": str(v)} for v in values]}
+        return {
+            "type": "ranking",
+            "options": [{"value": str(v), "text": f"Response {str(v).upper()}"} for v in values],
+        }
     return {
         "type": "label_selection",
         "options": [{"value": str(v), "text": _option_text(dimension, v)} for v in values],
@@ -92,6 +135,8 @@ def _question_settings(dimension: Dimension) -> dict[str, Any]:
 def _option_text(dimension: Dimension, value: Value) -> str:
     """``Response A is better`` for the value naming response_a (``a``, or the rubric's
     ``first``), ... ; other values by :data:`LABELS` or as written."""
+    if dimension.signed:
+        return signed_text(dimension, value, first="Response A", second="Response B")
     side = dimension.response_of(value)
     return LABELS[side] if side is not None else LABELS.get(str(value), str(value))
 
@@ -161,12 +206,28 @@ def parse_response_value(value: Any, dimension: Dimension, display_left: str | N
     Raises:
         SettingsError: a value outside the rubric (the caller quarantines it).
     """
+    if dimension.kind == "ranking":
+        return _ranking(value, dimension)
     for candidate in dimension.values:
         if candidate == value or (isinstance(value, str) and str(candidate) == value):
-            side = dimension.response_of(candidate)
-            if side is None or (display_left or "a") == "a":
-                return candidate
-            return dimension.value_for("b" if side == "a" else "a")
+            return candidate if (display_left or "a") == "a" else dimension.mirrored(candidate)
     raise SettingsError(
         f"value {value!r} for {dimension.name!r} is not one of {list(dimension.values)}"
+    )
+
+
+def _ranking(value: Any, dimension: Dimension) -> str:
+    """A ``RankingQuestion`` answer (``[{"value": id, "rank": r}, ...]``, or a plain list of ids
+    best first) as the ranking string; an option without a rank is left out (incomplete)."""
+    try:
+        if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            ranks = {str(v.get("value")): v.get("rank") for v in value if v.get("rank") is not None}
+            return ranking_from_ranks(ranks, dimension)
+        if isinstance(value, list):
+            return format_ranking(parse_ranking(value, dimension), dimension)
+    except RankingError as exc:
+        raise SettingsError(str(exc)) from None
+    raise SettingsError(
+        f"value {value!r} for {dimension.name!r} is not a ranking (a list of "
+        '{"value": ..., "rank": ...})'
     )

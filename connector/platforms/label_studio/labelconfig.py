@@ -7,9 +7,19 @@ measurement cannot drift apart. Tasks show the prompt and two responses side by 
 
 - preference → ``<Choices>`` with aliases ``left``, ``right`` and the rubric's non-decisive
   values (``<Pairwise>`` can only record left/right, so no tie);
+- signed preference scale (``signed: true``, e.g. -3 … 3) → ``<Choices>`` whose aliases are the
+  values as the form shows them (negative: the *left* response is better, "Left response is
+  much better" … "About the same" … "Right response is much better"); parsing mirrors the value
+  (:meth:`~connector.rubric.Dimension.mirrored`) when the task showed response_b on the left;
 - rating with values 1..N → ``<Rating maxRating="N">``; any other rating or choice →
   ``<Choices>`` whose aliases are the values;
-- ranking is not generated for Label Studio yet (an error says so).
+- ranking → a ``<List>`` named ``<name>_responses`` showing the task data's
+  ``$<name>_responses`` (a list of ``{"id": option, "title", "body"}``, one per response the
+  rubric's values name) and a ``<Ranker>`` named after the dimension; its result
+  (``{"ranker": {"<name>": [ids best first]}}``: keyed by the Ranker's own name in rank mode,
+  per ``web/libs/editor/src/tags/control/Ranker.jsx`` of Label Studio) becomes the ranking
+  ``"b>a>c>d"`` (:mod:`connector.judgments.rankings`). The Ranker records an order, never a
+  tie.
 
 A rubric without a preference dimension rates one response (``$response``). Every control is
 required, except ratings that qualify a preference (e.g. its strength), which stay empty when the
@@ -23,7 +33,8 @@ from typing import Any
 from xml.etree import ElementTree
 
 from connector.errors import ConnectorError
-from connector.rubric import Dimension, Rubric, Value
+from connector.judgments.rankings import RankingError, format_ranking, parse_ranking
+from connector.rubric import Dimension, Rubric, Value, signed_text
 
 __all__ = [
     "LabelConfigError",
@@ -31,6 +42,7 @@ __all__ = [
     "check_label_config",
     "generate_label_config",
     "parse_result",
+    "ranking_list",
 ]
 
 LEFT, RIGHT = "left", "right"
@@ -47,8 +59,8 @@ class ResultError(ConnectorError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class _Control:
-    tag: str  # "Choices" | "Rating"
-    options: tuple[str, ...]  # aliases for Choices, "1".."N" for Rating
+    tag: str  # "Choices" | "Rating" | "Ranker"
+    options: tuple[str, ...]  # aliases for Choices, "1".."N" for Rating, option ids for Ranker
 
 
 def _is_scale(dimension: Dimension) -> bool:
@@ -60,10 +72,9 @@ def _is_scale(dimension: Dimension) -> bool:
 
 def _control(dimension: Dimension) -> _Control:
     if dimension.kind == "ranking":
-        raise LabelConfigError(
-            f"dimension {dimension.name!r}: ranking dimensions are not generated for Label "
-            "Studio yet; use a preference or rating dimension"
-        )
+        return _Control("Ranker", tuple(str(v) for v in dimension.values))
+    if dimension.signed:
+        return _Control("Choices", tuple(str(v) for v in dimension.values))
     if dimension.kind == "preference":
         extra = tuple(str(v) for v in dimension.values if v not in dimension.responses)
         return _Control("Choices", (LEFT, RIGHT, *extra))
@@ -73,14 +84,23 @@ def _control(dimension: Dimension) -> _Control:
 
 
 def _label(dimension: Dimension, alias: str) -> str:
+    if dimension.signed:
+        value = next(v for v in dimension.values if str(v) == alias)
+        return signed_text(dimension, value, first="Left response", second="Right response")
     if dimension.kind == "preference" and alias in PREFERENCE_LABELS:
         return PREFERENCE_LABELS[alias]
     return alias.replace("_", " ").capitalize()
 
 
+def ranking_list(dimension: Dimension) -> str:
+    """The name of a ranking dimension's ``<List>``, and of the task data field it shows."""
+    return f"{dimension.name}_responses"
+
+
 def generate_label_config(rubric: Rubric) -> str:
     """The labeling config (XML) for a rubric: one control per dimension."""
     pairwise = any(d.kind == "preference" for d in rubric.dimensions)
+    ranking_only = all(d.kind == "ranking" for d in rubric.dimensions)
     view = ElementTree.Element("View")
     ElementTree.SubElement(view, "Header", value="Prompt")
     ElementTree.SubElement(view, "Text", name="prompt", value="$prompt")
@@ -92,13 +112,18 @@ def generate_label_config(rubric: Rubric) -> str:
             ElementTree.SubElement(
                 column, "Text", name=f"response_{side}", value=f"$response_{side}"
             )
-    else:
+    elif not ranking_only:
         ElementTree.SubElement(view, "Header", value="Response")
         ElementTree.SubElement(view, "Text", name="response", value="$response")
     for dimension in rubric.dimensions:
         control = _control(dimension)
         required = "false" if pairwise and dimension.kind == "rating" else "true"
         ElementTree.SubElement(view, "Header", value=dimension.question)
+        if control.tag == "Ranker":
+            name = ranking_list(dimension)
+            ElementTree.SubElement(view, "List", name=name, value=f"${name}", title="Responses")
+            ElementTree.SubElement(view, "Ranker", name=dimension.name, toName=name)
+            continue
         if control.tag == "Rating":
             ElementTree.SubElement(
                 view,
@@ -131,7 +156,9 @@ def check_label_config(config: str, rubric: Rubric, *, project: str = "?") -> No
         raise LabelConfigError(
             f"Label Studio project {project}: labeling config is not XML: {exc}"
         ) from exc
-    controls = {el.get("name"): el for el in root.iter() if el.tag in ("Choices", "Rating")}
+    controls = {
+        el.get("name"): el for el in root.iter() if el.tag in ("Choices", "Rating", "Ranker")
+    }
     where = f"Label Studio project {project}"
     for dimension in rubric.dimensions:
         expected = _control(dimension)
@@ -147,6 +174,15 @@ def check_label_config(config: str, rubric: Rubric, *, project: str = "?") -> No
                 f"{where}: control {dimension.name!r} is a {element.tag}, but rubric "
                 f"{rubric.id} v{rubric.version} needs a {expected.tag}"
             )
+        if expected.tag == "Ranker":
+            lists = {el.get("name") for el in root.iter("List")}
+            if element.get("toName") not in lists:
+                raise LabelConfigError(
+                    f"{where}: ranker {dimension.name!r} ranks {element.get('toName')!r}, which "
+                    f"is not a <List> of the config (rubric {rubric.id} v{rubric.version} "
+                    f'needs <List name="{ranking_list(dimension)}">)'
+                )
+            continue
         if expected.tag == "Rating":
             found = element.get("maxRating", "5")
             if found != str(len(expected.options)):
@@ -177,6 +213,8 @@ def parse_result(result: dict[str, Any], dimension: Dimension, display_left: str
     value = result.get("value")
     if not isinstance(value, dict):
         raise ResultError(f"result for {dimension.name!r} has no value object")
+    if dimension.kind == "ranking":
+        return _ranking(kind, value, dimension)
     if kind == "rating":
         rating = value.get("rating")
         if (
@@ -194,7 +232,11 @@ def parse_result(result: dict[str, Any], dimension: Dimension, display_left: str
     if not isinstance(picked, list) or len(picked) != 1 or not isinstance(picked[0], str):
         raise ResultError(f"{dimension.name!r} needs exactly one choice, got {picked!r}")
     choice = picked[0]
-    if dimension.kind == "preference" and choice in (LEFT, RIGHT):
+    if dimension.signed:
+        for candidate in dimension.values:
+            if str(candidate) == choice:
+                return candidate if (display_left or "a") == "a" else dimension.mirrored(candidate)
+    elif dimension.kind == "preference" and choice in (LEFT, RIGHT):
         left = display_left or "a"
         right = "b" if left == "a" else "a"
         return dimension.value_for(left if choice == LEFT else right)
@@ -205,3 +247,22 @@ def parse_result(result: dict[str, Any], dimension: Dimension, display_left: str
             return candidate
     options = list(_control(dimension).options)
     raise ResultError(f"choice {choice!r} for {dimension.name!r} is not one of {options}")
+
+
+def _ranking(kind: object, value: dict[str, Any], dimension: Dimension) -> str:
+    """A ``<Ranker>`` result as the ranking string: ``value.ranker`` holds the ids in the new
+    order under the Ranker's own name (rank mode: no buckets; or directly, as a list)."""
+    if kind != "ranker":
+        raise ResultError(f"result type {kind!r} for {dimension.name!r} is not ranker")
+    ranked = value.get("ranker")
+    if isinstance(ranked, dict):
+        ranked = ranked.get(dimension.name)
+    if not isinstance(ranked, list) or not all(isinstance(i, str) for i in ranked):
+        raise ResultError(
+            f"ranker result for {dimension.name!r} holds no list of response ids, got "
+            f"{value.get('ranker')!r}"
+        )
+    try:
+        return format_ranking(parse_ranking(ranked, dimension), dimension)
+    except RankingError as exc:
+        raise ResultError(str(exc)) from None
