@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from connector.store.bulk import upsert
 from connector.store.errors import StoreError, StoreRowError
+from connector.store.promotions import RubricPromotion, StoredRubric
 from connector.store.rows import (
     ApplyCounts,
     Batch,
@@ -62,12 +63,14 @@ __all__ = [
     "JudgmentRow",
     "OutboxAlert",
     "QuarantineRow",
+    "RubricPromotion",
     "RunCounts",
     "StatusDecision",
     "Store",
     "StoreError",
     "StoreRowError",
     "StoredReport",
+    "StoredRubric",
     "SyncCursor",
     "SyncRun",
     "TaskMapping",

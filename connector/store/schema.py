@@ -21,6 +21,7 @@ every write can be an idempotent upsert::
     reports           id
     annotator_status  id; (project_key, rubric_id, annotator, decided_at) unique (history)
     webhook_events    event_id
+    rubric_promotions (project_key, rubric_hash)          a rubric version let into production
 
 Timestamps are :class:`~connector.store.columns.UTCDateTime`; judgment and gold values are
 :class:`~connector.store.columns.JSONValue` (comparable text), blobs
@@ -66,6 +67,7 @@ __all__ = [
     "platform_tasks",
     "quarantine",
     "reports",
+    "rubric_promotions",
     "rubric_versions",
     "sync_cursors",
     "sync_runs",
@@ -366,4 +368,19 @@ alert_outbox = Table(
     Column("delivered_at", UTCDateTime),
     UniqueConstraint("project_key", "outbox_key"),
     Index(None, "project_key", "delivered_at"),
+)
+
+rubric_promotions = Table(
+    "rubric_promotions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(_KEY), nullable=False),
+    Column("rubric_hash", String(_HASH), nullable=False),
+    Column("rubric_id", String(_KEY), nullable=False),
+    Column("version", String(_KEY), nullable=False),
+    Column("promoted_by", String(_KEY), nullable=False),
+    Column("promoted_at", UTCDateTime, nullable=False),
+    # the gate report the promotion rests on (connector.calibration.gate.GateReport.as_json)
+    Column("evidence", JSONDocument, nullable=False),
+    UniqueConstraint("project_key", "rubric_hash"),
 )
