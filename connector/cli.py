@@ -1,7 +1,8 @@
 """The ``iaa-connector`` command line.
 
 Offline: ``report``, ``consensus``, ``rubric validate``, ``rubric new``, ``labelconfig``. With a
-configuration file (``iaa-connector init`` writes one): ``sync``, ``push``, ``webhooks install``.
+configuration file (``iaa-connector init`` writes one): ``sync``, ``push``, ``webhooks install``,
+``rubric promote``.
 
 Errors the user can fix (a bad rubric, a bad input table, an unknown option) print one clear
 line on stderr and exit with status 2 (``rubric validate`` prints every error of each file, one
@@ -788,6 +789,58 @@ def push(
         f"{plan.count('retest')} re-test), {result.created} created, "
         f"{result.already_present} already present"
     )
+
+
+@rubric_app.command("promote")
+def rubric_promote(
+    project_key: Annotated[str, typer.Argument(help="Project key from the configuration.")],
+    version: Annotated[str, typer.Argument(help="The rubric version to promote (2 or v2).")],
+    config_path: ConfigOption = Path("iaa.toml"),
+    by: Annotated[
+        str | None, typer.Option(help="Who promotes (stored with the promotion; default: $USER).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Also write the gate report here (.json or .md).", dir_okay=False),
+    ] = None,
+) -> None:
+    """Run the validation gate of a rubric version and, when it accepts, promote the version
+    to production for the project (stored with who, when and the gate report).
+
+    Reads what the store holds: sync first. Exit status 0 when promoted, 1 when the gate does
+    not accept (the lines after "missing:" say which items, dimensions, bounds and how many
+    more judgments), 2 for a usage error.
+    """
+    import getpass
+
+    from connector.calibration.gate import promote, resolve_version
+    from connector.config import load_config
+    from connector.report.json_text import report_json
+    from connector.rubric import load_rubric
+
+    if out is not None and out.suffix not in (".json", ".md"):
+        raise _fail(f"--out {out}: name a .json or .md file")
+    try:
+        config = load_config(config_path)
+        project = config.project(project_key)
+        configured = load_rubric(project.rubric, check_layout=False)
+        with _open_store(config) as store:
+            rubric = resolve_version(store, configured, version)
+            gate, promoted = promote(
+                store, project.key, rubric, by=by or getpass.getuser(), now=datetime.now(UTC)
+            )
+    except ConnectorError as exc:
+        raise _fail(str(exc)) from None
+    for line in gate.lines():
+        typer.echo(line)
+    if out is not None:
+        text = report_json(gate.as_json()) if out.suffix == ".json" else gate.as_markdown() + "\n"
+        _write(out, text)
+        typer.echo(f"wrote {out}")
+    if not promoted:
+        _error_line(f"{rubric.ref} not promoted for {project.key}: the gate says {gate.state}")
+        raise typer.Exit(code=1)
+    typer.echo(f"promoted {rubric.ref} for project {project.key}")
 
 
 webhooks_app = typer.Typer(help="Register the platform's webhooks to this connector.")
