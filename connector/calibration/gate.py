@@ -67,6 +67,7 @@ __all__ = [
     "ItemShortfall",
     "decide_dimension",
     "evaluate_gate",
+    "gate_state",
     "items_to_decide",
     "previous_version",
     "production_push_refusal",
@@ -528,3 +529,26 @@ def production_push_refusal(store: Store, project_key: str, rubric: Rubric) -> s
             f"{promote_hint}"
         )
     return None
+
+
+def gate_state(store: Store, project_key: str, rubric: Rubric) -> dict[str, Any]:
+    """Read-only: the gate of ``rubric`` as JSON (:meth:`GateReport.as_json`), whether it is
+    promoted, and the project's promotions (what the service shows; nothing is stored)."""
+    report = evaluate_gate(
+        store, project_key, rubric, previous=previous_version(store, project_key, rubric)
+    )
+    promotions = store.promotions(project_key)
+    return {
+        "gate": report.as_json(),
+        "promoted": any(p.rubric_hash == rubric.content_hash for p in promotions),
+        "production_refused": production_push_refusal(store, project_key, rubric),
+        "promotions": [
+            {
+                "rubric": f"{p.rubric_id}@v{p.version}",
+                "rubric_hash": p.rubric_hash,
+                "promoted_by": p.promoted_by,
+                "promoted_at": p.promoted_at.isoformat(),
+            }
+            for p in promotions
+        ],
+    }
