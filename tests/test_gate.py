@@ -16,11 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from memory_platform import MemoryPlatform
+from scipy import stats as scipy_stats
 from typer.testing import CliRunner
 
 from connector.calibration.comparison import compare_versions, describe, matched_dimensions
 from connector.calibration.gate import (
     GateError,
+    decide_dimension,
     evaluate_gate,
     items_to_decide,
     previous_version,
@@ -32,7 +34,7 @@ from connector.calibration.push import plan_push, push_batch
 from connector.cli import app
 from connector.config import Config, load_config
 from connector.judgments.table import JudgmentTable
-from connector.metrics.agreement import summarise_agreement
+from connector.metrics.agreement import AgreementSummary, Estimate, summarise_agreement
 from connector.metrics.weights import agreement_weights
 from connector.rubric import load_rubric, parse_rubric
 from connector.rubric.stored import rubric_from_canonical_json
@@ -291,6 +293,8 @@ def test_agreement_is_accepted_on_the_lower_bound_and_promotion_opens_production
     [overall] = report.dimensions
     assert report.state == "accepted"
     assert promoted
+    answers = [["tie" if (i, k) == (4, 1) else truth(i) for k in range(3)] for i in range(30)]
+    assert overall.alpha == pytest.approx(_alpha(answers), abs=1e-12)  # the krippendorff package
     assert overall.lower >= 0.80
     assert overall.lower <= overall.alpha <= overall.upper
     [stored] = project.db.promotions("p")
@@ -318,6 +322,57 @@ def test_too_thin_to_decide_says_how_many_more_items(project: Project) -> None:
     assert overall.more_items == expected
     assert overall.more_judgments == 3 * expected
     assert f"about {expected} more items ({3 * expected} judgments)" in overall.reason
+
+
+def test_a_version_with_production_from_before_the_gate_keeps_pushing(project: Project) -> None:
+    """An install upgraded to the gate while on v2 (v1 used before): v2's production batches
+    pushed before the gate existed keep it open, without a validation batch."""
+    v2(project)
+    project.db.create_batch(
+        batch_id="b-before-the-gate",
+        project_key="p",
+        kind="production",
+        rubric_hash=project.rubric.content_hash,
+        plan=[],
+    )
+    assert production_push_refusal(project.db, "p", project.rubric) is None
+
+
+def _summary(value: float, ci: tuple[float, float], n: int) -> AgreementSummary:
+    estimate = Estimate(value=value, ci95=ci, ci_method="bca")
+    return AgreementSummary(
+        n_items=n,
+        n_pairable_items=n,
+        n_judgments=3 * n,
+        krippendorff_alpha=estimate,
+        fleiss_kappa=estimate,
+        gwet_ac1=estimate,
+        percent_agreement=0.9,
+        n_pairs=3 * n,
+    )
+
+
+def test_decisions_at_the_edges() -> None:
+    def decide(value: float, ci: tuple[float, float], n: int = 50) -> Any:
+        return decide_dimension(
+            "overall", _summary(value, ci, n), target=0.8, annotators_per_item=3
+        )
+
+    assert decide(0.9, (0.8, 0.95)).decision == "accept"  # the lower bound at the target
+    assert decide(0.7, (0.6, 0.7999)).decision == "refuse"
+    thin = decide(0.85, (0.75, 0.95))
+    assert (thin.decision, thin.more_items, thin.more_judgments) == ("undecided", 150, 450)
+    assert thin.reason.endswith(
+        "about 150 more items (450 judgments) for the lower bound to reach it if alpha holds"
+    )
+    level = decide(0.8, (0.7, 0.9))
+    assert (level.decision, level.more_items) == ("undecided", None)
+    few = decide(1.0, (math.nan, math.nan), n=4)
+    assert (few.decision, few.more_items, few.more_judgments) == ("undecided", 6, 18)
+    assert few.reason.startswith("4 pairable items")
+    constant = decide(math.nan, (math.nan, math.nan))
+    assert (constant.decision, constant.more_items) == ("undecided", None)
+    assert "every judgment has the same value" in constant.reason
 
 
 # --- comparison on matched items -------------------------------------------------------------
@@ -351,6 +406,41 @@ def test_comparison_on_matched_items_against_the_krippendorff_package(project: P
     assert low > 0  # the new guidelines agree better, and the paired interval says so
     assert overall.ci_method in ("bca", "percentile")
     assert report.comparison.old_ref == "gatetest@v1"
+
+
+def test_the_paired_interval_against_scipy_bootstrap(project: Project) -> None:
+    """The paired BCa interval of the difference, cross-checked against scipy.stats.bootstrap
+    (BCa over item indices, the krippendorff package computing each version's alpha): the
+    bounds agree within Monte Carlo error."""
+    v2(project)
+    answer = lambda i, k: "tie" if (i % 4, k) == (0, 2) else truth(i)  # noqa: E731
+    project.judge(project.push("validation", items(30)), answer)
+    project.sync()
+    comparison = project.gate().comparison
+    assert comparison is not None
+    [overall] = comparison.dimensions
+    assert overall.ci_method == "bca"
+    old = np.array([[VALUES.index(scatter(i, k)) for k in range(3)] for i in range(30)])
+    new = np.array([[VALUES.index(answer(i, k)) for k in range(3)] for i in range(30)])
+
+    def difference(index: Any) -> float:
+        pick = np.asarray(index, dtype=int)
+        return float(
+            krippendorff.alpha(reliability_data=new[pick].T, level_of_measurement="nominal")
+            - krippendorff.alpha(reliability_data=old[pick].T, level_of_measurement="nominal")
+        )
+
+    result = scipy_stats.bootstrap(
+        (np.arange(30),),
+        difference,
+        vectorized=False,
+        n_resamples=2000,
+        method="BCa",
+        random_state=np.random.default_rng(1),
+    )
+    low, high = overall.difference_ci95
+    assert low == pytest.approx(result.confidence_interval.low, abs=0.025)
+    assert high == pytest.approx(result.confidence_interval.high, abs=0.025)
 
 
 def _frame(dims: tuple[str, ...], answer: Answer, n: int) -> pd.DataFrame:

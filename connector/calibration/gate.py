@@ -246,21 +246,25 @@ def decide_dimension(
     alpha = summary.krippendorff_alpha
     point, (lower, upper) = alpha.value, alpha.ci95
     n = summary.n_pairable_items
+    decision: Decision = "undecided"
     more: int | None = None
-    if not math.isfinite(point):
-        decision: Decision = "undecided"
+
+    def judgments(items: int) -> str:
+        return f"{items} more items ({items * annotators_per_item} judgments)"
+
+    if n < MIN_INTERVAL_ITEMS:
+        more = MIN_INTERVAL_ITEMS - n
         reason = (
-            "alpha is undefined: no item has two judgments on it"
-            if n == 0
-            else "alpha is undefined: every judgment has the same value (no variation to "
-            "measure agreement against); more varied items are needed, no count can be given"
+            f"{n} pairable items (items with two or more judgments): an interval needs at "
+            f"least {MIN_INTERVAL_ITEMS}; {judgments(more)}"
         )
-        if n == 0:
-            more = MIN_INTERVAL_ITEMS
-    elif n < MIN_INTERVAL_ITEMS or not (math.isfinite(lower) and math.isfinite(upper)):
-        decision = "undecided"
-        more = max(1, MIN_INTERVAL_ITEMS - n)
-        reason = f"{n} pairable items: an interval needs at least {MIN_INTERVAL_ITEMS}"
+    elif not math.isfinite(point):
+        reason = (
+            "alpha is undefined: every judgment has the same value (no variation to measure "
+            "agreement against); more varied items are needed, no count can be given"
+        )
+    elif not (math.isfinite(lower) and math.isfinite(upper)):
+        reason = f"alpha {point:.3f} has no interval (every bootstrap resample is undefined)"
     elif lower >= target:
         decision = "accept"
         reason = f"lower bound {lower:.3f} reaches the target {target:.2f}"
@@ -271,10 +275,7 @@ def decide_dimension(
             "agreement under this version is too low (revise the guidelines or retrain)"
         )
     else:
-        decision = "undecided"
         more = items_to_decide(n_items=n, alpha=point, lower=lower, upper=upper, target=target)
-        side = "lower bound" if point >= target else "upper bound"
-        goal = "reach" if point >= target else "fall below"
         if more is None:
             reason = (
                 f"alpha {point:.3f} equals the target {target:.2f}; interval "
@@ -282,14 +283,12 @@ def decide_dimension(
                 "decide it predictably"
             )
         else:
+            side, goal = ("lower", "reach") if point >= target else ("upper", "fall below")
             reason = (
                 f"too thin to decide: alpha {point:.3f} [{lower:.3f}, {upper:.3f}] straddles "
-                f"the target {target:.2f}; about {more} more items "
-                f"({more * annotators_per_item} judgments) for the {side} to {goal} it if "
-                "alpha holds"
+                f"the target {target:.2f}; about {judgments(more)} for the {side} bound to "
+                f"{goal} it if alpha holds"
             )
-    if decision == "undecided" and more is not None and "pairable items" in reason:
-        reason += f"; {more} more items ({more * annotators_per_item} judgments)"
     return DimensionGate(
         dimension=name,
         target=target,
@@ -318,9 +317,10 @@ def _version_of_rows(frame: pd.DataFrame, batches: Sequence[Batch]) -> pd.Series
 
 
 def _validation_frame(
-    store: Store, project_key: str, rubric: Rubric, batches: Sequence[Batch]
+    store: Store, frame: pd.DataFrame, rubric: Rubric, batches: Sequence[Batch]
 ) -> tuple[pd.DataFrame, tuple[str, ...], list[str]]:
-    """The validation batches' own judgments, the batch ids and their validation items."""
+    """The validation batches' own judgments (of the project's ``frame``), the batch ids and
+    their validation items."""
     chosen = [b for b in batches if b.kind == "validation" and b.rubric_hash == rubric.content_hash]
     ids = tuple(b.batch_id for b in chosen)
     items: list[str] = []
@@ -329,7 +329,6 @@ def _validation_frame(
             i.item_key for i in store.batch_items(batch.batch_id) if i.role == "validation"
         )
     items = sorted(set(items))
-    frame = store.judgments_frame(project_key)
     keep = frame["batch"].isin(ids) & frame["item_id"].isin(items) & frame["gold_value"].isna()
     return frame[keep].reset_index(drop=True), ids, items
 
@@ -374,7 +373,8 @@ def evaluate_gate(
 ) -> GateReport:
     """The gate of ``rubric`` for the project, compared with ``previous`` on matched items."""
     batches = store.project_batches(project_key)
-    frame, batch_ids, items = _validation_frame(store, project_key, rubric, batches)
+    everything = store.judgments_frame(project_key)
+    frame, batch_ids, items = _validation_frame(store, everything, rubric, batches)
     needed = rubric.calibration.annotators_per_item
     dimensions = tuple(
         decide_dimension(
@@ -403,7 +403,6 @@ def evaluate_gate(
     elif not batch_ids:
         note = "no validation batch to compare"
     else:
-        everything = store.judgments_frame(project_key)
         version = _version_of_rows(everything, batches)
         old = everything[
             version.isin([previous.content_hash, previous.ref])
