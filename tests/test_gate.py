@@ -338,6 +338,15 @@ def test_a_version_with_production_from_before_the_gate_keeps_pushing(project: P
     assert production_push_refusal(project.db, "p", project.rubric) is None
 
 
+def test_the_judgments_of_some_items_are_the_project_frame_filtered(project: Project) -> None:
+    v2(project)
+    whole = project.db.judgments_frame("p")
+    some = project.db.judgments_frame("p", item_keys=["i3", "i1", "i29", "nothing"])
+    expected = whole[whole["item_id"].isin(["i1", "i3", "i29"])].reset_index(drop=True)
+    assert len(some) == 9
+    pd.testing.assert_frame_equal(some, expected)
+
+
 def _summary(value: float, ci: tuple[float, float], n: int) -> AgreementSummary:
     estimate = Estimate(value=value, ci95=ci, ci_method="bca")
     return AgreementSummary(

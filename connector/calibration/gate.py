@@ -317,10 +317,11 @@ def _version_of_rows(frame: pd.DataFrame, batches: Sequence[Batch]) -> pd.Series
 
 
 def _validation_frame(
-    store: Store, frame: pd.DataFrame, rubric: Rubric, batches: Sequence[Batch]
+    store: Store, project_key: str, rubric: Rubric, batches: Sequence[Batch]
 ) -> tuple[pd.DataFrame, tuple[str, ...], list[str]]:
-    """The validation batches' own judgments (of the project's ``frame``), the batch ids and
-    their validation items."""
+    """Every judgment of the validation items (under any version), the batch ids and the
+    validation items; the validation batches' own judgments are those whose ``batch`` is one
+    of the ids."""
     chosen = [b for b in batches if b.kind == "validation" and b.rubric_hash == rubric.content_hash]
     ids = tuple(b.batch_id for b in chosen)
     items: list[str] = []
@@ -329,8 +330,15 @@ def _validation_frame(
             i.item_key for i in store.batch_items(batch.batch_id) if i.role == "validation"
         )
     items = sorted(set(items))
-    keep = frame["batch"].isin(ids) & frame["item_id"].isin(items) & frame["gold_value"].isna()
-    return frame[keep].reset_index(drop=True), ids, items
+    return store.judgments_frame(project_key, item_keys=items), ids, items
+
+
+def _own(frame: pd.DataFrame, batch_ids: Sequence[str], items: Sequence[str]) -> pd.DataFrame:
+    """The validation batches' own judgments: their validation items, gold left out."""
+    keep = (
+        frame["batch"].isin(batch_ids) & frame["item_id"].isin(items) & frame["gold_value"].isna()
+    )
+    return frame[keep].reset_index(drop=True)
 
 
 def _shortfall(frame: pd.DataFrame, items: Sequence[str], needed: int) -> list[ItemShortfall]:
@@ -373,8 +381,8 @@ def evaluate_gate(
 ) -> GateReport:
     """The gate of ``rubric`` for the project, compared with ``previous`` on matched items."""
     batches = store.project_batches(project_key)
-    everything = store.judgments_frame(project_key)
-    frame, batch_ids, items = _validation_frame(store, everything, rubric, batches)
+    everything, batch_ids, items = _validation_frame(store, project_key, rubric, batches)
+    frame = _own(everything, batch_ids, items)
     needed = rubric.calibration.annotators_per_item
     dimensions = tuple(
         decide_dimension(
