@@ -807,9 +807,10 @@ def rubric_promote(
     """Run the validation gate of a rubric version and, when it accepts, promote the version
     to production for the project (stored with who, when and the gate report).
 
-    Reads what the store holds: sync first. Exit status 0 when promoted, 1 when the gate does
-    not accept (the lines after "missing:" say which items, dimensions, bounds and how many
-    more judgments), 2 for a usage error.
+    Reads what the store holds: sync first. Exit status 0 when the version is promoted (now,
+    or earlier: a promotion stands), 1 when the gate does not accept (the lines after
+    "missing:" say which items, dimensions, bounds and how many more judgments), 2 for a usage
+    error.
     """
     import getpass
 
@@ -826,8 +827,9 @@ def rubric_promote(
         configured = load_rubric(project.rubric, check_layout=False)
         with _open_store(config) as store:
             rubric = resolve_version(store, configured, version)
-            gate, promoted = promote(
-                store, project.key, rubric, by=by or getpass.getuser(), now=datetime.now(UTC)
+            now = datetime.now(UTC)
+            gate, promotion = promote(
+                store, project.key, rubric, by=by or getpass.getuser(), now=now
             )
     except ConnectorError as exc:
         raise _fail(str(exc)) from None
@@ -837,9 +839,16 @@ def rubric_promote(
         text = report_json(gate.as_json()) if out.suffix == ".json" else gate.as_markdown() + "\n"
         _write(out, text)
         typer.echo(f"wrote {out}")
-    if not promoted:
+    if promotion is None:
         _error_line(f"{rubric.ref} not promoted for {project.key}: the gate says {gate.state}")
         raise typer.Exit(code=1)
+    if promotion.promoted_at != now:
+        typer.echo(
+            f"{rubric.ref} was promoted for project {project.key} by {promotion.promoted_by} at "
+            f"{promotion.promoted_at.isoformat()}"
+            + ("" if gate.accepted else f"; the gate now says {gate.state} (the promotion stands)")
+        )
+        return
     typer.echo(f"promoted {rubric.ref} for project {project.key}")
 
 

@@ -289,10 +289,10 @@ def test_agreement_is_accepted_on_the_lower_bound_and_promotion_opens_production
     tasks = project.push("validation", items(30))
     project.judge(tasks, lambda i, k: "tie" if (i, k) == (4, 1) else truth(i))
     project.sync()
-    report, promoted = promote(project.db, "p", project.rubric, by="lead", now=NOW)
+    report, promotion = promote(project.db, "p", project.rubric, by="lead", now=NOW)
     [overall] = report.dimensions
     assert report.state == "accepted"
-    assert promoted
+    assert promotion is not None
     answers = [["tie" if (i, k) == (4, 1) else truth(i) for k in range(3)] for i in range(30)]
     assert overall.alpha == pytest.approx(_alpha(answers), abs=1e-12)  # the krippendorff package
     assert overall.lower >= 0.80
@@ -541,6 +541,11 @@ def test_cli_promote_refuses_then_promotes(project: Project, tmp_path: Path) -> 
     assert accepted.exit_code == 0, accepted.output
     assert "promoted gatetest@v2 for project p" in accepted.output
     assert '"state": "accepted"' in out.read_text()
+    # promoting again: the first promotion stands and is the one reported
+    again = runner.invoke(app, ["rubric", "promote", "p", "2", "-c", config])
+    assert again.exit_code == 0, again.output
+    assert "gatetest@v2 was promoted for project p by lead at " in again.output
+    assert len(project.db.promotions("p")) == 1
     unknown = runner.invoke(app, ["rubric", "promote", "p", "7", "-c", config])
     assert unknown.exit_code == 2
     assert "rubric gatetest has no version '7' in the store (stored: v1, v2)" in unknown.output

@@ -487,10 +487,12 @@ def promote(
     by: str,
     now: datetime,
     resamples: int = DEFAULT_RESAMPLES,
-) -> tuple[GateReport, bool]:
+) -> tuple[GateReport, RubricPromotion | None]:
     """Run the gate; when it accepts, store the promotion (who, when, the report as evidence).
 
-    Returns the report and whether the version is promoted (also when it was already)."""
+    Returns the report and the version's promotion: the one stored now, the earlier one if the
+    version was promoted before (it stands whatever the gate says now: a promotion is not
+    revoked here), or None."""
     store.save_rubric(rubric)
     report = evaluate_gate(
         store,
@@ -511,7 +513,8 @@ def promote(
                 evidence=report.as_json(),
             )
         )
-    return report, report.accepted
+    stored = [p for p in store.promotions(project_key) if p.rubric_hash == rubric.content_hash]
+    return report, stored[0] if stored else None
 
 
 def production_push_refusal(store: Store, project_key: str, rubric: Rubric) -> str | None:
