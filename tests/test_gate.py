@@ -51,6 +51,8 @@ def rubric_yaml(
     *,
     dimensions: tuple[tuple[str, str], ...] = (("overall", "Which response is better?"),),
     size: tuple[int, int] = (20, 60),
+    gold_share: float = 0.0,
+    retest_share: float = 0.0,
 ) -> str:
     dims = "".join(
         f"  - name: {name}\n    question: {question}\n    kind: preference\n"
@@ -61,7 +63,8 @@ def rubric_yaml(
         f"id: gatetest\nversion: {version}\nchangelog: version {version}\n"
         f"guidelines: Pick the better response (v{version}).\ndimensions:\n{dims}"
         "thresholds:\n  target_alpha: 0.80\n"
-        "calibration:\n  gold_share: 0.0\n  retest_share: 0.0\n"
+        f"calibration:\n  gold_share: {gold_share}\n  retest_share: {retest_share}\n"
+        "  retest_delay_hours: 1\n"
         f"  validation_batch_size: {{min: {size[0]}, max: {size[1]}}}\n"
         "  annotators_per_item: 3\n"
     )
@@ -129,8 +132,11 @@ class Project:
         assert self.store is not None
         return self.store
 
-    def push(self, kind: str, batch: list[Item], label: str = "") -> dict[str, str]:
+    def push(
+        self, kind: str, batch: list[Item], label: str = "", gold: list[Item] | None = None
+    ) -> dict[str, str]:
         """Push a batch; returns item key → platform task id of its own items."""
+        self.last_gold = gold or []
         self.db.save_rubric(self.rubric)
         plan = plan_push(
             self.db,
@@ -138,10 +144,11 @@ class Project:
             self.rubric,
             kind=kind,  # type: ignore[arg-type]
             items=batch,
-            gold=[],
+            gold=gold or [],
             label=label,
             now=NOW,
         )
+        self.last_plan = plan
         push_batch(plan, self.config.project("p"), store=self.db, platform=self.platform)
         own = {i.item_key for i in batch}
         return {
@@ -324,6 +331,49 @@ def test_too_thin_to_decide_says_how_many_more_items(project: Project) -> None:
     assert f"about {expected} more items ({3 * expected} judgments)" in overall.reason
 
 
+def test_gold_and_retest_tasks_of_the_validation_batch_are_left_out(project: Project) -> None:
+    """The batch mixes in gold (10 %) and re-tests of v1 items (10 %); their answers, all
+    scattered, change nothing; a second annotation of a validation item by the same annotator
+    (a re-test copy reaching them) does not count either: first judgments only."""
+    v2(project, gold_share=0.1, retest_share=0.1)
+    gold = [
+        Item(
+            item_key=f"g{i}",
+            prompt="g",
+            response_a="x",
+            response_b="y",
+            category="c",
+            answers={"overall": "a"},
+        )
+        for i in range(10)
+    ]
+    own = project.push("validation", items(24, "k"), gold=gold)
+    plan = project.last_plan
+    assert (plan.count("gold"), plan.count("retest")) == (3, 3)
+    project.judge(own, lambda i, k: truth(i))
+    others = {t.item.item_key: f"k-{t.key}" for t in plan.tasks if t.role in ("gold", "retest")}
+    for n, task_id in enumerate(others.values()):
+        for k in range(3):
+            project.platform.annotate(
+                task_id,
+                task_id.removeprefix("k-"),
+                annotator=ANNOTATORS[k],
+                value=VALUES[(n + k) % 3],
+            )
+    first_task = own["k0"]
+    project.platform.annotate(
+        first_task, first_task.removeprefix("k-"), annotator=ANNOTATORS[0], value="tie"
+    )
+    project.sync()
+    report = project.gate()
+    [overall] = report.dimensions
+    assert report.n_items == 24
+    assert overall.n_items == 24
+    assert overall.n_judgments == 72
+    assert overall.alpha == pytest.approx(1.0)
+    assert report.state == "accepted"
+
+
 def test_a_version_with_production_from_before_the_gate_keeps_pushing(project: Project) -> None:
     """An install upgraded to the gate while on v2 (v1 used before): v2's production batches
     pushed before the gate existed keep it open, without a validation batch."""
@@ -497,6 +547,26 @@ def test_renamed_added_and_removed_dimensions_are_named(tmp_path: Path) -> None:
     assert "renamed: overall → preference (compared under both names)" in text
     assert "removed in gatetest@v2: style (not compared)" in text
     assert "added in gatetest@v2: safety (no earlier judgments to compare)" in text
+
+
+def test_no_matched_items_is_said_not_computed() -> None:
+    rubric = parse_rubric(rubric_yaml(1))
+    newer = parse_rubric(rubric_yaml(2))
+    old = _frame(("overall",), scatter, 5)
+    new = _frame(("overall",), agree, 12)
+    new["item_id"] = "n" + new["item_id"].astype(str)  # other items: nothing matched
+    [none] = compare_versions(old, rubric, new, newer).dimensions
+    assert none.n_matched_items == 0
+    assert math.isnan(none.alpha_old)
+    assert math.isnan(none.difference_ci95[0])
+    assert none.ci_method is None
+    assert none.note == "0 matched item(s): an interval needs at least 10"
+    few = compare_versions(old, rubric, _frame(("overall",), agree, 12), newer).dimensions[0]
+    assert few.n_matched_items == 5
+    assert few.note == "5 matched item(s): an interval needs at least 10"
+    assert "overall: 0 matched items, alpha — → —, difference —" in "\n".join(
+        describe(compare_versions(old, rubric, new, newer))
+    )
 
 
 def test_a_rename_is_inferred_only_from_one_identical_question() -> None:

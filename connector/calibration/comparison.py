@@ -104,6 +104,10 @@ class VersionComparison:
         }
 
 
+def _fmt(value: float, spec: str = ".3f") -> str:
+    return format(value, spec) if np.isfinite(value) else "—"
+
+
 def _num(value: float) -> float | None:
     return None if not np.isfinite(value) else float(value)
 
@@ -172,8 +176,12 @@ def compare_versions(
             _compare_dimension(
                 old_dim,
                 new_dim,
-                np.array([old_pairable[i] for i in matched]).reshape(len(matched), -1),
-                np.array([new_pairable[i] for i in matched]).reshape(len(matched), -1),
+                np.array([old_pairable[i] for i in matched]).reshape(
+                    len(matched), len(old_dim.values)
+                ),
+                np.array([new_pairable[i] for i in matched]).reshape(
+                    len(matched), len(new_dim.values)
+                ),
                 resamples=resamples,
                 seed=seed,
             )
@@ -260,8 +268,8 @@ def describe(comparison: VersionComparison) -> Sequence[str]:
         name = d.name if d.old_name == d.name else f"{d.name} (was {d.old_name})"
         interval = f" [{low:+.3f}, {high:+.3f}]" if np.isfinite([low, high]).all() else ""
         lines.append(
-            f"  {name}: {d.n_matched_items} matched items, alpha {d.alpha_old:.3f} → "
-            f"{d.alpha_new:.3f}, difference {d.difference:+.3f}{interval}"
+            f"  {name}: {d.n_matched_items} matched items, alpha {_fmt(d.alpha_old)} → "
+            f"{_fmt(d.alpha_new)}, difference {_fmt(d.difference, '+.3f')}{interval}"
             + (f" ({d.note})" if d.note else "")
         )
     for old, new in comparison.renamed:
