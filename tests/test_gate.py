@@ -512,6 +512,31 @@ def _frame(dims: tuple[str, ...], answer: Answer, n: int) -> pd.DataFrame:
     return JudgmentTable.from_frame(pd.DataFrame(rows)).frame
 
 
+def test_tasks_made_on_the_platform_count_under_the_version_they_were_synced_under(
+    project: Project,
+) -> None:
+    """v1 judgments on tasks the connector never pushed (no batch) are matched by the version
+    the sync stamped on them."""
+    for i in range(20):
+        for k in range(3):
+            project.platform.annotate(
+                f"own-{i}", f"i{i}", annotator=ANNOTATORS[k], value=scatter(i, k)
+            )
+    project.sync()
+    project.use(rubric_yaml(2))
+    with pytest.raises(GateError, match="is a new version for project p"):
+        project.push("production", items(3, "j"))  # v1's judgments make v2 a new version
+    project.judge(project.push("validation", items(20)), agree)
+    project.sync()
+    comparison = project.gate().comparison
+    assert comparison is not None
+    [overall] = comparison.dimensions
+    assert overall.n_matched_items == 20
+    assert overall.alpha_old == pytest.approx(
+        _alpha([[scatter(i, k) for k in range(3)] for i in range(20)]), abs=1e-12
+    )
+
+
 def test_renamed_added_and_removed_dimensions_are_named(tmp_path: Path) -> None:
     """Pure comparison on canonical frames: the sync cannot yet run a project whose rubric
     renamed a dimension (its report reads every stored judgment with the configured rubric)."""

@@ -32,10 +32,10 @@ The version's state is ``accepted`` (complete, every dimension accepted), ``inco
 
 Production pushes (:func:`production_push_refusal`): a promoted version may push production;
 a version with a validation batch that is not promoted may not; a version without a validation
-batch may when it is the project's first (no batch was pushed under another version: an
-install that predates the gate keeps working) or when production batches were already pushed
-under it (before the gate existed); a new version after another one must go through a
-validation batch and ``iaa-connector rubric promote`` first.
+batch may when it is the project's first (no batch pushed and no judgment synced under another
+version: an install that predates the gate keeps working) or when production batches were
+already pushed under it (before the gate existed); a new version after another one must go
+through a validation batch and ``iaa-connector rubric promote`` first.
 """
 
 from __future__ import annotations
@@ -460,19 +460,23 @@ def resolve_version(store: Store, configured: Rubric, version: str) -> Rubric:
     )
 
 
+def _used_versions(store: Store, project_key: str, batches: Sequence[Batch]) -> set[str]:
+    """Content hashes of the versions the project used: batches pushed or judgments synced."""
+    return {b.rubric_hash for b in batches} | store.judged_rubric_hashes(project_key)
+
+
 def previous_version(store: Store, project_key: str, rubric: Rubric) -> Rubric | None:
     """The version ``rubric`` replaces in the project: the latest other promoted version of the
-    same rubric id, else the other stored version of that id with the latest batch in the
-    project; None for a project's first version."""
+    same rubric id, else the latest stored (first saved last) other version of that id the
+    project used (a batch pushed or judgments synced under it); None for a first version."""
     stored = {r.content_hash: r for r in store.stored_rubrics(rubric.id)}
     stored.pop(rubric.content_hash, None)
     promoted = [p for p in store.promotions(project_key) if p.rubric_hash in stored]
     chosen = promoted[-1].rubric_hash if promoted else None
     if chosen is None:
-        used = [
-            b.rubric_hash for b in store.project_batches(project_key) if b.rubric_hash in stored
-        ]
-        chosen = used[-1] if used else None
+        used = _used_versions(store, project_key, store.project_batches(project_key))
+        candidates = [h for h in stored if h in used]  # stored: oldest first
+        chosen = candidates[-1] if candidates else None
     if chosen is None:
         return None
     row = stored[chosen]
@@ -530,12 +534,13 @@ def production_push_refusal(store: Store, project_key: str, rubric: Rubric) -> s
             f"{project_key}: sync, then run {promote_hint} (it runs the validation gate and "
             "says what is missing) before pushing production batches"
         )
-    others = [b for b in batches if b.rubric_hash != rubric.content_hash]
+    others = _used_versions(store, project_key, batches) - {rubric.content_hash}
     if others and not any(b.kind == "production" for b in mine):
         return (
-            f"rubric {rubric.ref} is a new version for project {project_key} (batches were "
-            "pushed under another version): push a validation batch first (iaa-connector push "
-            f"{project_key} --items FILE --kind validation), have it judged, sync, then run "
+            f"rubric {rubric.ref} is a new version for project {project_key} (batches or "
+            "judgments under another version exist): push a validation batch first "
+            f"(iaa-connector push {project_key} --items FILE --kind validation), have it judged, "
+            "sync, then run "
             f"{promote_hint}"
         )
     return None

@@ -3,7 +3,8 @@
 A promotion lets a rubric version into production for one project; it is stored once, with who
 promoted it, when, and the gate report it rests on (:mod:`connector.calibration.gate` decides;
 this module only keeps the record). The reads here are what the gate needs from the store: the
-stored rubric versions (canonical JSON), the project's batches by version, promotions.
+stored rubric versions (canonical JSON), the project's batches, the versions its judgments were
+synced under, promotions.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from connector.store.base import AnyRow, StoreBase, inserted
 from connector.store.bulk import upsert
 from connector.store.columns import as_utc
 from connector.store.rows import Batch
-from connector.store.schema import batches, rubric_promotions, rubric_versions
+from connector.store.schema import batches, judgments, rubric_promotions, rubric_versions
 
 __all__ = ["PromotionStore", "RubricPromotion", "StoredRubric"]
 
@@ -79,6 +80,16 @@ class PromotionStore(StoreBase):
                 .order_by(batches.c.created_at, batches.c.batch_id)
             ).all()
         return [_batch(row) for row in found]
+
+    def judged_rubric_hashes(self, project_key: str) -> set[str]:
+        """The rubric versions (content hashes) the project's judgments were synced under."""
+        with self._read("reading judged rubric versions") as connection:
+            found = connection.execute(
+                select(judgments.c.rubric_hash)
+                .where(judgments.c.project_key == project_key, judgments.c.rubric_hash.is_not(None))
+                .distinct()
+            ).scalars()
+            return set(found)
 
     def record_promotion(self, promotion: RubricPromotion) -> bool:
         """Store a promotion; False (and nothing changed) if the version is promoted already
