@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from connector.calibration.gate import evaluate_gate, previous_version, production_push_refusal
+from connector.calibration.gate import evaluate_gate
+from connector.calibration.promotion import previous_version, production_push_refusal
 from connector.rubric import parse_rubric
 from connector.store import BatchItemPlan, JudgmentRow, Store, TaskMapping
 

@@ -814,7 +814,7 @@ def rubric_promote(
     """
     import getpass
 
-    from connector.calibration.gate import promote, resolve_version
+    from connector.calibration.promotion import promote, resolve_version
     from connector.config import load_config
     from connector.report.json_text import report_json
     from connector.rubric import load_rubric

@@ -20,16 +20,9 @@ from scipy import stats as scipy_stats
 from typer.testing import CliRunner
 
 from connector.calibration.comparison import compare_versions, describe, matched_dimensions
-from connector.calibration.gate import (
-    GateError,
-    decide_dimension,
-    evaluate_gate,
-    items_to_decide,
-    previous_version,
-    production_push_refusal,
-    promote,
-)
+from connector.calibration.gate import GateError, decide_dimension, evaluate_gate, items_to_decide
 from connector.calibration.item import Item
+from connector.calibration.promotion import previous_version, production_push_refusal, promote
 from connector.calibration.push import plan_push, push_batch
 from connector.cli import app
 from connector.config import Config, load_config

@@ -727,8 +727,8 @@ class _Receiver:
 
     async def gate(self, request: Request) -> Response:
         """The validation gate of the rubric version the project's configuration names, read
-        only (:func:`connector.calibration.gate.gate_state`)."""
-        from connector.calibration.gate import gate_state
+        only (:func:`connector.calibration.promotion.gate_state`)."""
+        from connector.calibration.promotion import gate_state
 
         key = request.path_params["project"]
         project = next((p for p in self.config.projects if p.key == key), None)
