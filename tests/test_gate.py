@@ -567,6 +567,47 @@ def test_renamed_added_and_removed_dimensions_are_named(tmp_path: Path) -> None:
     assert "added in gatetest@v2: safety (no earlier judgments to compare)" in text
 
 
+def test_an_ordinal_dimension_is_compared_as_the_krippendorff_package_computes_it() -> None:
+    def rubric(version: int) -> Any:
+        return parse_rubric(
+            f"id: o\nversion: {version}\nchangelog: c\nguidelines: g\ndimensions:\n"
+            "  - name: help\n    question: How helpful\n    kind: rating\n"
+            "    values: [1, 2, 3, 4, 5]\n    level: ordinal\n"
+        )
+
+    rng = np.random.default_rng(3)
+
+    def judged(accuracy: float) -> tuple[pd.DataFrame, Any]:
+        true = rng.integers(1, 6, size=40)
+        values = np.where(
+            rng.random((40, 3)) < accuracy, true[:, None], rng.integers(1, 6, size=(40, 3))
+        )
+        rows = [
+            {
+                "item_id": f"i{i}",
+                "annotator": f"a{k}",
+                "dimension": "help",
+                "value": int(values[i, k]),
+            }
+            for i in range(40)
+            for k in range(3)
+        ]
+        return JudgmentTable.from_frame(pd.DataFrame(rows)).frame, values
+
+    (old, old_values), (new, new_values) = judged(0.5), judged(0.9)
+    [help_] = compare_versions(old, rubric(1), new, rubric(2)).dimensions
+    domain = [1, 2, 3, 4, 5]
+    expected_old = krippendorff.alpha(
+        reliability_data=old_values.T, level_of_measurement="ordinal", value_domain=domain
+    )
+    expected_new = krippendorff.alpha(
+        reliability_data=new_values.T, level_of_measurement="ordinal", value_domain=domain
+    )
+    assert help_.alpha_old == pytest.approx(expected_old, abs=1e-12)
+    assert help_.alpha_new == pytest.approx(expected_new, abs=1e-12)
+    assert help_.difference_ci95[0] > 0
+
+
 def test_no_matched_items_is_said_not_computed() -> None:
     rubric = parse_rubric(rubric_yaml(1))
     newer = parse_rubric(rubric_yaml(2))
