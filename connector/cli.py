@@ -754,7 +754,11 @@ def push(
     ] = "production",
     label: Annotated[str, typer.Option(help="Tells apart two batches of the same items.")] = "",
 ) -> None:
-    """Push a calibration batch: the items plus gold and re-tests at the rubric's rates."""
+    """Push a calibration batch: the items plus gold and re-tests at the rubric's rates.
+
+    A production batch under a new rubric version is refused until iaa-connector rubric
+    promote has accepted the version's validation batch (a project's first version is not).
+    """
     from connector.calibration.batch import BATCH_KINDS
     from connector.calibration.gold import load_gold
     from connector.calibration.item import load_items
