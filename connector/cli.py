@@ -2,7 +2,7 @@
 
 Offline: ``report``, ``consensus``, ``rubric validate``, ``rubric new``, ``labelconfig``. With a
 configuration file (``iaa-connector init`` writes one): ``sync``, ``push``, ``webhooks install``,
-``adjudication queue|pull|log``, ``calibration-session``.
+``adjudication queue|pull|log``, ``calibration-session``, ``rubric promote``.
 
 Errors the user can fix (a bad rubric, a bad input table, an unknown option) print one clear
 line on stderr and exit with status 2 (``rubric validate`` prints every error of each file, one
@@ -757,7 +757,11 @@ def push(
     ] = "production",
     label: Annotated[str, typer.Option(help="Tells apart two batches of the same items.")] = "",
 ) -> None:
-    """Push a calibration batch: the items plus gold and re-tests at the rubric's rates."""
+    """Push a calibration batch: the items plus gold and re-tests at the rubric's rates.
+
+    A production batch under a new rubric version is refused until iaa-connector rubric
+    promote has accepted the version's validation batch (a project's first version is not).
+    """
     from connector.calibration.batch import BATCH_KINDS
     from connector.calibration.gold import load_gold
     from connector.calibration.item import load_items
@@ -792,6 +796,67 @@ def push(
         f"{plan.count('retest')} re-test), {result.created} created, "
         f"{result.already_present} already present"
     )
+
+
+@rubric_app.command("promote")
+def rubric_promote(
+    project_key: Annotated[str, typer.Argument(help="Project key from the configuration.")],
+    version: Annotated[str, typer.Argument(help="The rubric version to promote (2 or v2).")],
+    config_path: ConfigOption = Path("iaa.toml"),
+    by: Annotated[
+        str | None, typer.Option(help="Who promotes (stored with the promotion; default: $USER).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Also write the gate report here (.json or .md).", dir_okay=False),
+    ] = None,
+) -> None:
+    """Run the validation gate of a rubric version and, when it accepts, promote the version
+    to production for the project (stored with who, when and the gate report).
+
+    Reads what the store holds: sync first. Exit status 0 when the version is promoted (now,
+    or earlier: a promotion stands), 1 when the gate does not accept (the lines after
+    "missing:" say which items, dimensions, bounds and how many more judgments), 2 for a usage
+    error.
+    """
+    import getpass
+
+    from connector.calibration.promotion import promote, resolve_version
+    from connector.config import load_config
+    from connector.report.json_text import report_json
+    from connector.rubric import load_rubric
+
+    if out is not None and out.suffix not in (".json", ".md"):
+        raise _fail(f"--out {out}: name a .json or .md file")
+    try:
+        config = load_config(config_path)
+        project = config.project(project_key)
+        configured = load_rubric(project.rubric, check_layout=False)
+        with _open_store(config) as store:
+            rubric = resolve_version(store, configured, version)
+            now = datetime.now(UTC)
+            gate, promotion = promote(
+                store, project.key, rubric, by=by or getpass.getuser(), now=now
+            )
+    except ConnectorError as exc:
+        raise _fail(str(exc)) from None
+    for line in gate.lines():
+        typer.echo(line)
+    if out is not None:
+        text = report_json(gate.as_json()) if out.suffix == ".json" else gate.as_markdown() + "\n"
+        _write(out, text)
+        typer.echo(f"wrote {out}")
+    if promotion is None:
+        _error_line(f"{rubric.ref} not promoted for {project.key}: the gate says {gate.state}")
+        raise typer.Exit(code=1)
+    if promotion.promoted_at != now:
+        typer.echo(
+            f"{rubric.ref} was promoted for project {project.key} by {promotion.promoted_by} at "
+            f"{promotion.promoted_at.isoformat()}"
+            + ("" if gate.accepted else f"; the gate now says {gate.state} (the promotion stands)")
+        )
+        return
+    typer.echo(f"promoted {rubric.ref} for project {project.key}")
 
 
 webhooks_app = typer.Typer(help="Register the platform's webhooks to this connector.")

@@ -19,7 +19,8 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"rubric", "judgments"},
     "platforms": {"rubric", "judgments", "config"},
     "quality": {"metrics", "rubric", "judgments", "store"},
-    "calibration": {"rubric", "store", "platforms", "config", "metrics"},
+    # the validation gate reads the report's coding rule (report.build.first_judgments) too
+    "calibration": {"rubric", "store", "platforms", "config", "metrics", "report"},
     "report": {"metrics", "rubric", "judgments", "quality"},
     # the report's coding rule (report.build.first_judgments) is the one consensus reads; the
     # export reads the lifecycle's statuses (quality) and a project's items, gold and tasks

@@ -5,6 +5,9 @@
 - :mod:`~connector.calibration.batch`  deterministic batch plans (gold and re-tests mixed in,
   keyed task keys), retraining batches
 - :mod:`~connector.calibration.push`   pushing a plan to the platform, idempotently and resumably
+- :mod:`~connector.calibration.gate`   the validation gate of a rubric version;
+  :mod:`~connector.calibration.comparison` the version comparison on matched items;
+  :mod:`~connector.calibration.promotion` promotion, and the refusal of production pushes before
 
 Imports run one way: item ← gold, batch ← push; none of them imports the sync or the service.
 """

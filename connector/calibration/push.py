@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from connector.calibration.batch import BatchKind, BatchPlan, plan_batch
+from connector.calibration.gate import GateError
 from connector.calibration.gold import GoldClaim, record_claims
 from connector.calibration.item import Item
+from connector.calibration.promotion import production_push_refusal
 from connector.config import ProjectConfig
 from connector.platforms.base import NewTask, Platform
 from connector.rubric import Rubric
@@ -118,7 +120,15 @@ def plan_push(
 
     Planning the same batch again (same items and label) gives the same plan: the re-tests a
     stored batch chose are kept, not chosen afresh as time passes.
+
+    Raises:
+        GateError: a production batch under a version the validation gate has not let into
+            production (:func:`connector.calibration.promotion.production_push_refusal`).
     """
+    if kind == "production":
+        refusal = production_push_refusal(store, project_key, rubric)
+        if refusal is not None:
+            raise GateError(refusal)
     secret = task_key_secret(store)
 
     def plan(retest: Sequence[Item]) -> BatchPlan:

@@ -85,6 +85,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from connector.config import Config, ProjectConfig
+from connector.errors import ConnectorError
 from connector.rubric import load_rubric
 from connector.service.health import Readiness
 from connector.service.lock import write_lock
@@ -724,6 +725,22 @@ class _Receiver:
                 return FileResponse(path, media_type="text/html; charset=utf-8")
         return PlainTextResponse(f"no report for {key!r} yet", status_code=404)
 
+    async def gate(self, request: Request) -> Response:
+        """The validation gate of the rubric version the project's configuration names, read
+        only (:func:`connector.calibration.promotion.gate_state`)."""
+        from connector.calibration.promotion import gate_state
+
+        key = request.path_params["project"]
+        project = next((p for p in self.config.projects if p.key == key), None)
+        if project is None:
+            return PlainTextResponse(f"no project {key!r}", status_code=404)
+        try:
+            rubric = load_rubric(project.rubric, check_layout=False)
+            state = await anyio.to_thread.run_sync(gate_state, self.store, key, rubric)
+        except ConnectorError as exc:
+            return PlainTextResponse(f"gate of {key!r}: {exc}", status_code=500)
+        return JSONResponse(state)
+
     # -- gauges ------------------------------------------------------------------------------
 
     def _rubric_id(self, project: ProjectConfig) -> str:
@@ -918,6 +935,7 @@ def create_app(
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", auth.protect(metrics_endpoint), methods=["GET"]),
             Route("/reports/{project}", auth.protect(receiver.latest_report), methods=["GET"]),
+            Route("/gate/{project}", auth.protect(receiver.gate), methods=["GET"]),
         ],
         lifespan=lifespan,
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from connector.store.bulk import upsert
 from connector.store.errors import StoreError, StoreRowError
+from connector.store.promotions import RubricPromotion, StoredRubric
 from connector.store.rows import (
     ApplyCounts,
     Batch,
@@ -64,6 +65,7 @@ __all__ = [
     "OutboxAlert",
     "QuarantineRow",
     "QueuedItem",
+    "RubricPromotion",
     "Ruling",
     "RunCounts",
     "StatusDecision",
@@ -71,6 +73,7 @@ __all__ = [
     "StoreError",
     "StoreRowError",
     "StoredReport",
+    "StoredRubric",
     "SyncCursor",
     "SyncRun",
     "TaskMapping",

@@ -5,7 +5,7 @@ canonical judgments frame every report is built from.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -180,8 +180,15 @@ class JudgmentStore(StoreBase):
                 marked += result.rowcount
         return marked
 
-    def judgments_frame(self, project_key: str, *, include_deleted: bool = False) -> pd.DataFrame:
-        """The project's judgments as a canonical table (:data:`connector.judgments.COLUMNS`).
+    def judgments_frame(
+        self,
+        project_key: str,
+        *,
+        include_deleted: bool = False,
+        item_keys: Collection[str] | None = None,
+    ) -> pd.DataFrame:
+        """The project's judgments as a canonical table (:data:`connector.judgments.COLUMNS`);
+        with ``item_keys``, only the judgments of those items.
 
         ``item_id`` is the item key; ``category`` and ``length_a``/``length_b`` come from the
         item, ``batch`` and (when the judgment has none) ``display_left`` from the task,
@@ -234,7 +241,14 @@ class JudgmentStore(StoreBase):
         if not include_deleted:
             query = query.where(j.c.deleted_at.is_(None))
         with self._read("reading judgments") as connection:
-            found = connection.execute(query).all()
+            if item_keys is None:
+                found = connection.execute(query).all()
+            else:  # sorted chunks of item keys keep the rows in item order
+                found = [
+                    row
+                    for chunk in chunks(sorted(set(item_keys)))
+                    for row in connection.execute(query.where(j.c.item_key.in_(chunk))).all()
+                ]
         lengths: dict[str, tuple[object, object]] = {}
         frame = pd.DataFrame.from_records(
             [_canonical_record(row, lengths) for row in found], columns=list(COLUMNS)

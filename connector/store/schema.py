@@ -23,6 +23,7 @@ every write can be an idempotent upsert::
     webhook_events    event_id
     adjudication_queue (project_key, item_key, dimension) an item queued for a ruling, once
     rulings           (project_key, source, source_ref, item_key, dimension)  who ruled, when, why
+    rubric_promotions (project_key, rubric_hash)          a rubric version let into production
 
 Timestamps are :class:`~connector.store.columns.UTCDateTime`; judgment and gold values are
 :class:`~connector.store.columns.JSONValue` (comparable text), blobs
@@ -70,6 +71,7 @@ __all__ = [
     "platform_tasks",
     "quarantine",
     "reports",
+    "rubric_promotions",
     "rubric_versions",
     "rulings",
     "sync_cursors",
@@ -411,4 +413,21 @@ rulings = Table(
     UniqueConstraint("project_key", "source", "source_ref", "item_key", "dimension"),
     Index(None, "project_key", "item_key"),
     _one_of("source", RULING_SOURCES, "source", nullable=False),
+)
+
+# --- rubric promotions (migration 0003) ----------------------------------------------------
+
+rubric_promotions = Table(
+    "rubric_promotions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(_KEY), nullable=False),
+    Column("rubric_hash", String(_HASH), nullable=False),
+    Column("rubric_id", String(_KEY), nullable=False),
+    Column("version", String(_KEY), nullable=False),
+    Column("promoted_by", String(_KEY), nullable=False),
+    Column("promoted_at", UTCDateTime, nullable=False),
+    # the gate report the promotion rests on (connector.calibration.gate.GateReport.as_json)
+    Column("evidence", JSONDocument, nullable=False),
+    UniqueConstraint("project_key", "rubric_hash"),
 )

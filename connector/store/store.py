@@ -7,7 +7,7 @@ driver errors are translated once, in :mod:`connector.store.base`, into
 :mod:`~connector.store.judgments`, :mod:`~connector.store.items` (rubrics, items, tasks, gold),
 :mod:`~connector.store.batches`, :mod:`~connector.store.runs` (cursors, runs, reports, statuses),
 :mod:`~connector.store.events` (webhook events) and :mod:`~connector.store.outbox` (status
-decisions with their alerts).
+decisions with their alerts) and :mod:`~connector.store.promotions` (rubric promotions).
 
 SQLite (the default, one file) gets write-ahead logging, foreign keys and a busy timeout on every
 connection, and write transactions start with ``BEGIN IMMEDIATE`` so two writers queue instead of
@@ -24,13 +24,23 @@ from connector.store.events import EventStore
 from connector.store.items import ItemStore
 from connector.store.judgments import JudgmentStore
 from connector.store.outbox import OutboxStore
+from connector.store.promotions import PromotionStore
 from connector.store.rulings import RulingStore
 from connector.store.runs import RunStore
 
 __all__ = ["SQLITE_BUSY_TIMEOUT_MS", "Store", "upsert"]
 
 
-class Store(JudgmentStore, ItemStore, BatchStore, RunStore, EventStore, OutboxStore, RulingStore):
+class Store(
+    JudgmentStore,
+    ItemStore,
+    BatchStore,
+    RunStore,
+    EventStore,
+    OutboxStore,
+    RulingStore,
+    PromotionStore,
+):
     """The connector's database: SQLite file by default, PostgreSQL by URL.
 
     >>> store = Store.open("sqlite:///iaa.db")  # doctest: +SKIP
