@@ -17,7 +17,7 @@ the package. The whole tree (``tests/test_errors.py`` checks it against every ex
     ├── BatchError             a calibration batch cannot be planned as asked (also a ValueError)
     ├── AdjudicationError      an adjudication command cannot run as asked (also a ValueError)
     ├── SessionError           calibration-session rulings cannot be recorded (also a ValueError)
-    ├── GateError              a rubric version's validation gate cannot run (also a ValueError)
+    ├── GateError              a push or promotion the validation gate refuses (also a ValueError)
     ├── LabelConfigError       rubric and Label Studio labeling config disagree (also a ValueError)
     ├── ResultError            an annotation result does not fit the rubric (also a ValueError)
     ├── SettingsError          rubric and Argilla dataset settings disagree (also a ValueError)
