@@ -301,6 +301,11 @@ class _ProjectSync:
                     "rows": len(frame),
                 },
                 options=ReportOptions(),
+                retest_copies={
+                    (m.batch_id, m.item_key)
+                    for m in self.mappings.values()
+                    if m.kind == "retest" and m.batch_id is not None
+                },
             )
         )
         stored = self.store.current_statuses(self.project.key, self.rubric.id)

@@ -12,7 +12,7 @@ second one for intra-annotator consistency; further repeats are counted and igno
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
@@ -46,6 +46,7 @@ from connector.metrics.table import code_values, value_counts
 from connector.metrics.weights import agreement_weights, weights_for_level
 from connector.quality.lifecycle import first_decisions
 from connector.report.checks import CheckedInput, RowPlaces, check_input, label_key
+from connector.report.retests import RetestReach, retest_reach
 from connector.rubric import Dimension, Rubric
 
 __all__ = [
@@ -463,11 +464,16 @@ class _DimensionReport:
                 self.coded.retest_annotator,
                 n_annotators=j.n_annotators,
                 w=self.w,
+                resamples=self.options.resamples,
+                seed=self.options.seed,
+                confidence=self.options.confidence,
+                method=self.options.interval_method,
             )
             section["intra_annotator"] = {
                 "n_pairs": consistency.n_pairs,
                 "percent_agreement": _num(consistency.agreement),
                 "cohen_kappa": _num(consistency.kappa),
+                "ci95": _pair(*consistency.kappa_ci),
             }
         else:
             section["intra_annotator"] = None
@@ -560,6 +566,7 @@ class _DimensionReport:
                     "n_pairs": int(consistency.annotator_n_pairs[a]),
                     "percent_agreement": _num(consistency.annotator_agreement[a]),
                     "cohen_kappa": _num(consistency.annotator_kappa[a]),
+                    "ci95": _pair(*consistency.annotator_kappa_ci[a]),
                 }
                 if consistency is not None and consistency.annotator_n_pairs[a]
                 else None
@@ -643,6 +650,7 @@ def build_report(
     generated_at: datetime | None = None,
     checked: CheckedInput | None = None,
     warnings: Sequence[str] = (),
+    retest_copies: Collection[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Compute the agreement report of a canonical judgments table under a rubric.
 
@@ -654,6 +662,10 @@ def build_report(
             duplicates dropped, labels normalised if asked); without it the checks run here.
         warnings: what the caller noticed (e.g. how a rubric was inferred); listed under
             ``warnings`` after those of the input checks.
+        retest_copies: the ``(batch, item_id)`` of every re-test copy the connector pushed
+            (the store knows them); with them, ``retest_copies`` says how many copies reached
+            the annotator who judged the original (:mod:`connector.report.retests`); without
+            them (a judgments file) it is ``None``.
 
     Raises:
         JudgmentTableError: a dimension not in the rubric, or a value outside its dimension's
@@ -701,12 +713,14 @@ def build_report(
         pd.Series(item).groupby(annotator).nunique().reindex(range(len(names))).to_numpy()
     )
     statuses = _statuses(frame, rubric)
+    reach = retest_reach(frame, retest_copies) if retest_copies is not None else None
     annotators = [
         {
             "annotator": name,
             "n_judgments": int(judgments_per_annotator[a]),
             "n_items": int(items_per_annotator[a]),
             **statuses.get(name, {}),
+            **({} if reach is None else {"retest_copies": _annotator_reach(reach, name)}),
             "dimensions": per_annotator[name],
         }
         for a, name in sorted(enumerate(names), key=lambda pair: pair[1])
@@ -739,10 +753,25 @@ def build_report(
             "min_gold_judgments": rubric.thresholds.min_gold_judgments,
         },
         "dimensions": dimensions,
+        "retest_copies": None
+        if reach is None
+        else {
+            "n_judged": reach.n_judged,
+            "n_same_annotator": reach.n_same_annotator,
+            "share_same_annotator": _num(reach.share_same_annotator),
+        },
         "annotators": annotators,
         "annotator_pairs": pairs,
     }
     return _without_unknown_annotators(report, frame)
+
+
+def _annotator_reach(reach: RetestReach, name: str) -> dict[str, int] | None:
+    """One annotator's judged re-test copies and how many were re-tests of their own."""
+    judged = reach.annotator_judged.get(name, 0)
+    if not judged:
+        return None
+    return {"n_judged": judged, "n_same_annotator": reach.annotator_same.get(name, 0)}
 
 
 def _check_dimensions(frame: pd.DataFrame, rubric: Rubric) -> None:

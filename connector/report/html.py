@@ -46,6 +46,7 @@ from connector.report import (
     plural,
     sorted_by_alpha,
 )
+from connector.report.program import program_tables
 from connector.report.sections import alpha_estimate, gold_estimates
 from connector.report.svg import (
     LABEL_CHARS,
@@ -140,6 +141,11 @@ def render_html(report: Mapping[str, Any]) -> str:
             for index, (name, dim) in enumerate(dimensions, start=1)
         ),
         _annotator_section(report, dimensions),
+        *(
+            f'<section id="{t.anchor}"><h2>{_esc(t.title)}</h2>{_table(t.table)}'
+            f'<p class="muted">{_esc(t.note)}</p></section>'
+            for t in program_tables(report)
+        ),
     ]
     title = f"Agreement report — {lookup(report, 'source', 'path') or 'judgments'}"
     return "\n".join(

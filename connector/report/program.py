@@ -1,0 +1,129 @@
+"""The calibration program's tables, shared by every renderer: re-tests per annotator (and,
+later in this module, re-annotation rounds and expert/crowd tiers).
+
+Each is a :class:`ProgramTable` (a title, a sentence saying what the figures are, a
+:class:`~connector.report._format.TextTable`), read from the report dict only; the HTML,
+Markdown and console renderers print every table :func:`program_tables` returns, so a new
+table reaches every renderer at once. Per-annotator tables go only into these full reports,
+never to the platform (see docs/security.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from connector.report._format import (
+    DASH,
+    TextTable,
+    annotators_of,
+    dimensions_of,
+    fmt_coef,
+    fmt_count,
+    fmt_interval,
+    fmt_percent,
+    kappa_name,
+    lookup,
+    number,
+)
+
+__all__ = ["ProgramTable", "program_tables", "retest_table"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProgramTable:
+    """One table of the calibration program: ``anchor`` is its HTML id."""
+
+    anchor: str
+    title: str
+    note: str
+    table: TextTable
+
+
+def program_tables(report: Mapping[str, Any]) -> list[ProgramTable]:
+    """Every calibration-program table the report has data for, in display order."""
+    tables = [retest_table(report)]
+    return [t for t in tables if t is not None]
+
+
+def _kappa_ci(entry: object) -> str:
+    """``0.600 [0.200, 0.900]`` from an entry with ``cohen_kappa`` and ``ci95``."""
+    value = lookup(entry, "cohen_kappa")
+    if number(value) is None:
+        return DASH
+    interval = fmt_interval(lookup(entry, "ci95"))
+    return fmt_coef(value) if interval == DASH else f"{fmt_coef(value)} {interval}"
+
+
+def retest_table(report: Mapping[str, Any]) -> ProgramTable | None:
+    """Per annotator and dimension: re-test pairs, their agreement and kappa with its interval;
+    with the store's copies known, the copies each annotator judged and how many were re-tests
+    of their own first judgment. None when the report has no re-test pair and no copy."""
+    copies = {
+        str(entry.get("annotator")): entry.get("retest_copies")
+        for entry in report.get("annotators", [])
+    }
+    known_copies = report.get("retest_copies") is not None
+    rows = []
+    for dimension, section in dimensions_of(report):
+        kappa = kappa_name(section)
+        for name, figures in annotators_of(report, dimension):
+            intra = figures.get("intra")
+            reach = copies.get(name)
+            if not isinstance(intra, Mapping) and not isinstance(reach, Mapping):
+                continue
+            rows.append(
+                (
+                    name,
+                    dimension,
+                    fmt_count(lookup(intra, "n_pairs") if isinstance(intra, Mapping) else 0),
+                    fmt_percent(lookup(intra, "percent_agreement")),
+                    f"{kappa} {_kappa_ci(intra)}" if isinstance(intra, Mapping) else DASH,
+                    *(
+                        (
+                            fmt_count(lookup(reach, "n_judged") or 0),
+                            fmt_count(lookup(reach, "n_same_annotator") or 0),
+                        )
+                        if known_copies
+                        else ()
+                    ),
+                )
+            )
+    if not rows:
+        return None
+    columns = [
+        ("Annotator", False),
+        ("Dimension", False),
+        ("Re-test pairs", True),
+        ("Agreement", True),
+        ("Intra-annotator κ [95% CI]", True),
+    ]
+    if known_copies:
+        columns += [("Re-test copies judged", True), ("Of them re-tests of own judgment", True)]
+    overall = report.get("retest_copies")
+    reach_text = ""
+    if isinstance(overall, Mapping):
+        reach_text = (
+            f" Re-test copies judged: {fmt_count(overall.get('n_judged'))}, of which "
+            f"{fmt_count(overall.get('n_same_annotator'))} "
+            f"({fmt_percent(overall.get('share_same_annotator'))}) reached the annotator who "
+            "judged the original (copies reach whoever picks them; the others count as first "
+            "judgments)."
+        )
+    note = (
+        "An annotator's first and second judgment of the same item (the first counts for "
+        "inter-annotator agreement). κ is Cohen's kappa of the pairs, with the dimension's "
+        "weights (weighted κ on ordinal and interval dimensions); its interval resamples the "
+        "pairs." + reach_text
+    )
+    return ProgramTable(
+        anchor="retests",
+        title="Re-tests (intra-annotator consistency)",
+        note=note,
+        table=TextTable(
+            columns=tuple(c for c, _ in columns),
+            rows=tuple(rows),
+            numeric=tuple(n for _, n in columns),
+        ),
+    )
