@@ -790,6 +790,49 @@ def push(
     )
 
 
+@app.command()
+def reannotate(
+    project_key: Annotated[str, typer.Argument(help="Project key from the configuration.")],
+    config_path: ConfigOption = Path("iaa.toml"),
+    below: Annotated[
+        float | None,
+        typer.Option(help="Per-item agreement threshold (default: reannotate_below)."),
+    ] = None,
+    max_per_item: Annotated[
+        int | None,
+        typer.Option(help="Most judgments per item (default: reannotate_max_judgments)."),
+    ] = None,
+) -> None:
+    """Push low-agreement items again for more annotators, up to a maximum per item."""
+    from connector.calibration.reannotation import reannotate as run
+    from connector.report.build import item_agreements
+    from connector.rubric import load_rubric
+
+    try:
+        config, store, platform = _connect(config_path, project_key)
+        project = config.project(project_key)
+        rubric = load_rubric(project.rubric, check_layout=False)
+        with store:
+            store.save_rubric(rubric)
+            frame = store.judgments_frame(project.key)
+            result = run(
+                project,
+                rubric,
+                store=store,
+                platform=platform,
+                frame=frame,
+                agreements=item_agreements(frame, rubric),
+                below=project.reannotate_below if below is None else below,
+                max_judgments=(
+                    project.reannotate_max_judgments if max_per_item is None else max_per_item
+                ),
+                now=datetime.now(UTC),
+            )
+    except ConnectorError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(result.describe())
+
+
 webhooks_app = typer.Typer(help="Register the platform's webhooks to this connector.")
 app.add_typer(webhooks_app, name="webhooks")
 

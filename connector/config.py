@@ -69,6 +69,11 @@ class ProjectConfig:
     # Platform users whose ground-truth annotations are taken as gold answers (emails on Label
     # Studio, user names on Argilla); anyone else's ground truth is a judgment, never gold.
     gold_authors: tuple[str, ...] = ()
+    # Re-annotation (iaa-connector reannotate): items whose per-item agreement on a dimension is
+    # below reannotate_below get a new task copy, while they have fewer than
+    # reannotate_max_judgments judgments (see connector/calibration/reannotation.py).
+    reannotate_below: float = 0.5
+    reannotate_max_judgments: int = 5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -208,7 +213,7 @@ def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
         (
             "key", "platform", "project_id", "rubric", "gold", "sync_interval_minutes",
             "overlap_seconds", "write_task_meta", "data_manager_column", "max_task_writes",
-            "webhook_secret_env", "gold_authors",
+            "webhook_secret_env", "gold_authors", "reannotate_below", "reannotate_max_judgments",
         )
     )  # fmt: skip
     platform = section.text("platform")
@@ -232,7 +237,24 @@ def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
         max_task_writes=section.count("max_task_writes", 500),
         webhook_secret_env=section.optional_text("webhook_secret_env"),
         gold_authors=section.names("gold_authors"),
+        reannotate_below=_agreement(section, "reannotate_below", 0.5),
+        reannotate_max_judgments=_at_least(section, "reannotate_max_judgments", 5, minimum=3),
     )
+
+
+def _agreement(section: _Section, key: str, default: float) -> float:
+    """A per-item agreement threshold in (0, 1]."""
+    value = section.table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise section.fail(key, f"must be an agreement above 0 and at most 1, not {value!r}")
+    return float(value)
+
+
+def _at_least(section: _Section, key: str, default: int, *, minimum: int) -> int:
+    value = section.count(key, default)
+    if value < minimum:
+        raise section.fail(key, f"must be a whole number of at least {minimum}, not {value!r}")
+    return value
 
 
 def load_config(path: str | Path) -> Config:
@@ -364,4 +386,8 @@ max_task_writes = 500              # per-task writes per sync (lowest agreement 
 # Users whose ground-truth annotations become gold (--import-ground-truth); anyone else's
 # ground truth stays their ordinary judgment; it is refused as gold, logged and alerted.
 # gold_authors = ["lead@example.com"]
+# iaa-connector reannotate: items whose per-item agreement on a dimension is below this get a
+# new task copy for more annotators, up to this many judgments per item.
+reannotate_below = 0.5
+reannotate_max_judgments = 5
 """

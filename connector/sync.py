@@ -49,6 +49,7 @@ from connector.report import target_verdict
 from connector.report.build import ReportOptions, build_report, item_agreements, jsonable
 from connector.report.json_text import report_json
 from connector.report.public import public_report
+from connector.report.reannotation import reannotation_section
 from connector.rubric import Rubric, load_rubric
 from connector.store import (
     GoldChangeRow,
@@ -306,6 +307,13 @@ class _ProjectSync:
                     for m in self.mappings.values()
                     if m.kind == "retest" and m.batch_id is not None
                 },
+            )
+        )
+        report["reannotation"] = jsonable(
+            reannotation_section(
+                frame,
+                self.rubric,
+                {(r.batch_id, r.item_key) for r in self.store.reannotations(self.project.key)},
             )
         )
         stored = self.store.current_statuses(self.project.key, self.rubric.id)

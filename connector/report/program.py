@@ -20,6 +20,7 @@ from connector.report._format import (
     annotators_of,
     dimensions_of,
     fmt_coef,
+    fmt_coef_ci,
     fmt_count,
     fmt_interval,
     fmt_percent,
@@ -28,7 +29,7 @@ from connector.report._format import (
     number,
 )
 
-__all__ = ["ProgramTable", "program_tables", "retest_table"]
+__all__ = ["ProgramTable", "program_tables", "reannotation_table", "retest_table"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,7 +44,7 @@ class ProgramTable:
 
 def program_tables(report: Mapping[str, Any]) -> list[ProgramTable]:
     """Every calibration-program table the report has data for, in display order."""
-    tables = [retest_table(report)]
+    tables = [retest_table(report), reannotation_table(report)]
     return [t for t in tables if t is not None]
 
 
@@ -120,6 +121,57 @@ def retest_table(report: Mapping[str, Any]) -> ProgramTable | None:
     return ProgramTable(
         anchor="retests",
         title="Re-tests (intra-annotator consistency)",
+        note=note,
+        table=TextTable(
+            columns=tuple(c for c, _ in columns),
+            rows=tuple(rows),
+            numeric=tuple(n for _, n in columns),
+        ),
+    )
+
+
+def _arrow(before: object, after: object) -> str:
+    return f"{fmt_percent(before)} → {fmt_percent(after)}"
+
+
+def reannotation_table(report: Mapping[str, Any]) -> ProgramTable | None:
+    """Per dimension, the re-annotated items' alpha and mean item agreement before and after
+    their new judgments. None when no item was pushed again (or a report of a file)."""
+    section = report.get("reannotation")
+    if not isinstance(section, Mapping):
+        return None
+    rows = []
+    for name, entry in (section.get("dimensions") or {}).items():
+        before, after = entry.get("before"), entry.get("after")
+        rows.append(
+            (
+                str(name),
+                fmt_count(lookup(after, "n_items")),
+                f"{fmt_count(lookup(before, 'n_judgments'))} → "
+                f"{fmt_count(lookup(after, 'n_judgments'))}",
+                fmt_coef_ci(lookup(before, "krippendorff_alpha")),
+                fmt_coef_ci(lookup(after, "krippendorff_alpha")),
+                _arrow(lookup(before, "mean_item_agreement"), lookup(after, "mean_item_agreement")),
+            )
+        )
+    columns = [
+        ("Dimension", False),
+        ("Items", True),
+        ("Judgments before → after", True),
+        ("α before [95% CI]", True),
+        ("α after [95% CI]", True),
+        ("Mean item agreement before → after", True),
+    ]
+    note = (
+        f"{fmt_count(section.get('n_items'))} low-agreement item(s) pushed again for more "
+        f"annotators; {fmt_count(section.get('n_items_rejudged'))} got new judgments "
+        f"({fmt_count(section.get('n_new_judgments'))} in all). Before: every judgment but "
+        "those in the new copies; after: all of them (each annotator's first judgment). The "
+        "items were chosen for low agreement, so part of a rise is regression to the mean."
+    )
+    return ProgramTable(
+        anchor="reannotation",
+        title="Re-annotation of low-agreement items",
         note=note,
         table=TextTable(
             columns=tuple(c for c, _ in columns),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from connector.store.bulk import upsert
 from connector.store.errors import StoreError, StoreRowError
+from connector.store.reannotations import ReannotationRow
 from connector.store.rows import (
     ApplyCounts,
     Batch,
@@ -62,6 +63,7 @@ __all__ = [
     "JudgmentRow",
     "OutboxAlert",
     "QuarantineRow",
+    "ReannotationRow",
     "RunCounts",
     "StatusDecision",
     "Store",

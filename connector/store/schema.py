@@ -21,6 +21,7 @@ every write can be an idempotent upsert::
     reports           id
     annotator_status  id; (project_key, rubric_id, annotator, decided_at) unique (history)
     webhook_events    event_id
+    reannotations     (project_key, round, item_key)  an item pushed again for more judgments
 
 Timestamps are :class:`~connector.store.columns.UTCDateTime`; judgment and gold values are
 :class:`~connector.store.columns.JSONValue` (comparable text), blobs
@@ -65,6 +66,7 @@ __all__ = [
     "metadata",
     "platform_tasks",
     "quarantine",
+    "reannotations",
     "reports",
     "rubric_versions",
     "sync_cursors",
@@ -366,4 +368,23 @@ alert_outbox = Table(
     Column("delivered_at", UTCDateTime),
     UniqueConstraint("project_key", "outbox_key"),
     Index(None, "project_key", "delivered_at"),
+)
+
+# --- re-annotation of low-agreement items (migration 0005) ------------------------------------
+
+reannotations = Table(
+    "reannotations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(_KEY), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("item_key", String(_KEY), nullable=False),
+    # the calibration batch that holds the item's new task copy
+    Column("batch_id", String(_KEY), nullable=False),
+    # per low dimension, the item's agreement when it was chosen
+    Column("agreements", JSONDocument, nullable=False),
+    Column("n_judgments", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project_key", "round", "item_key"),
+    Index(None, "project_key", "item_key"),
 )

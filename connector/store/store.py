@@ -24,12 +24,15 @@ from connector.store.events import EventStore
 from connector.store.items import ItemStore
 from connector.store.judgments import JudgmentStore
 from connector.store.outbox import OutboxStore
+from connector.store.reannotations import ReannotationStore
 from connector.store.runs import RunStore
 
 __all__ = ["SQLITE_BUSY_TIMEOUT_MS", "Store", "upsert"]
 
 
-class Store(JudgmentStore, ItemStore, BatchStore, RunStore, EventStore, OutboxStore):
+class Store(
+    JudgmentStore, ItemStore, BatchStore, RunStore, EventStore, OutboxStore, ReannotationStore
+):
     """The connector's database: SQLite file by default, PostgreSQL by URL.
 
     >>> store = Store.open("sqlite:///iaa.db")  # doctest: +SKIP
