@@ -220,6 +220,15 @@ def report(
             help="Read this cell text as empty in CSV/TSV files (repeatable, e.g. --na NULL).",
         ),
     ] = None,
+    groups_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--groups",
+            dir_okay=False,
+            help="TOML file of annotator groups (expert = [...], crowd = [...]): agreement "
+            "with the expert consensus and per category.",
+        ),
+    ] = None,
 ) -> None:
     """Compute the agreement report of a judgments table."""
     from connector.judgments import (
@@ -231,6 +240,7 @@ def report(
     )
     from connector.report.build import ReportOptions, build_report, jsonable
     from connector.report.checks import RowPlaces, check_input
+    from connector.report.tiers import load_groups
     from connector.rubric import adhoc_rubric
 
     try:
@@ -300,6 +310,7 @@ def report(
             ),
             checked=checked,
             warnings=inferred,
+            groups=load_groups(groups_path) if groups_path is not None else None,
         )
     except ConnectorError as exc:
         raise _fail(str(exc)) from None

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from connector.errors import ConnectorError
+from connector.groups import GroupsError, check_groups
 
 __all__ = [
     "EXAMPLE",
@@ -74,6 +75,9 @@ class ProjectConfig:
     # reannotate_max_judgments judgments (see connector/calibration/reannotation.py).
     reannotate_below: float = 0.5
     reannotate_max_judgments: int = 5
+    # Annotator groups (e.g. expert, crowd): the report compares everyone outside the expert
+    # group with the expert consensus and gives agreement per category (connector/groups.py).
+    groups: Mapping[str, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,6 +218,7 @@ def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
             "key", "platform", "project_id", "rubric", "gold", "sync_interval_minutes",
             "overlap_seconds", "write_task_meta", "data_manager_column", "max_task_writes",
             "webhook_secret_env", "gold_authors", "reannotate_below", "reannotate_max_judgments",
+            "groups",
         )
     )  # fmt: skip
     platform = section.text("platform")
@@ -239,7 +244,24 @@ def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
         gold_authors=section.names("gold_authors"),
         reannotate_below=_agreement(section, "reannotate_below", 0.5),
         reannotate_max_judgments=_at_least(section, "reannotate_max_judgments", 5, minimum=3),
+        groups=_groups(section),
     )
+
+
+def _groups(section: _Section) -> dict[str, tuple[str, ...]] | None:
+    """The project's annotator groups (``groups = {expert = [...], crowd = [...]}``)."""
+    if "groups" not in section.table:
+        return None
+    raw = section.table["groups"]
+    if not isinstance(raw, dict):
+        raise section.fail(
+            "groups",
+            f'must be a table of lists, e.g. {{expert = ["a"], crowd = ["b"]}}, not {raw!r}',
+        )
+    try:
+        return check_groups(raw, where=f"{section.path}: {section.where}.groups")
+    except GroupsError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _agreement(section: _Section, key: str, default: float) -> float:
@@ -390,4 +412,6 @@ max_task_writes = 500              # per-task writes per sync (lowest agreement 
 # new task copy for more annotators, up to this many judgments per item.
 reannotate_below = 0.5
 reannotate_max_judgments = 5
+# Annotator groups: the report compares everyone outside "expert" with the expert consensus.
+# groups = {expert = ["lead@example.com"], crowd = ["ann1@example.com", "ann2@example.com"]}
 """

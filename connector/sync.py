@@ -307,6 +307,7 @@ class _ProjectSync:
                     for m in self.mappings.values()
                     if m.kind == "retest" and m.batch_id is not None
                 },
+                groups=self.project.groups,
             )
         )
         report["reannotation"] = jsonable(

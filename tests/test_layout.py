@@ -24,7 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     # the report's coding rule (report.build.first_judgments) is the one consensus reads
     "consensus": {"metrics", "rubric", "judgments", "report"},
 }
-LEAVES = {"errors", "__init__", "py"}
+LEAVES = {"errors", "groups", "__init__", "py"}
 
 
 def _imports(path: Path) -> set[str]:

@@ -47,6 +47,7 @@ from connector.metrics.weights import agreement_weights, weights_for_level
 from connector.quality.lifecycle import first_decisions
 from connector.report.checks import CheckedInput, RowPlaces, check_input, label_key
 from connector.report.retests import RetestReach, retest_reach
+from connector.report.tiers import REFERENCE_GROUP, tier_figures
 from connector.rubric import Dimension, Rubric
 
 __all__ = [
@@ -481,6 +482,13 @@ class _DimensionReport:
         per_annotator = self._annotator_figures(position_bias, length_bias, consistency)
         return section, per_annotator
 
+    def item_category_labels(self) -> npt.NDArray[np.object_]:
+        """The category of each item (its first judgment's), ``None`` for none."""
+        category = self.frame["category"].to_numpy(dtype=object)[self.coded.rows]
+        per_item = np.full(self.j.n_items, None, dtype=object)
+        per_item[self.j.item[::-1]] = category[::-1]
+        return per_item
+
     def _item_categories(self) -> IntArray:
         """A category code per item (its first judgment's category), ``-1`` for none."""
         category = self.frame["category"].to_numpy(dtype=object)[self.coded.rows]
@@ -651,6 +659,7 @@ def build_report(
     checked: CheckedInput | None = None,
     warnings: Sequence[str] = (),
     retest_copies: Collection[tuple[str, str]] | None = None,
+    groups: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, Any]:
     """Compute the agreement report of a canonical judgments table under a rubric.
 
@@ -666,6 +675,10 @@ def build_report(
             (the store knows them); with them, ``retest_copies`` says how many copies reached
             the annotator who judged the original (:mod:`connector.report.retests`); without
             them (a judgments file) it is ``None``.
+        groups: annotator groups (e.g. ``expert``, ``crowd``, checked by
+            :func:`connector.report.tiers.check_groups`); with them, ``tiers`` and each
+            annotator's ``group``, ``expert_consensus`` and ``by_category`` figures
+            (:mod:`connector.report.tiers`); without them ``tiers`` is ``None``.
 
     Raises:
         JudgmentTableError: a dimension not in the rubric, or a value outside its dimension's
@@ -685,6 +698,8 @@ def build_report(
     dimensions: dict[str, Any] = {}
     pairs: dict[str, Any] = {}
     per_annotator: dict[str, dict[str, Any]] = {name: {} for name in names}
+    tier_dimensions: dict[str, Any] = {}
+    group_of = {m: g for g, members in (groups or {}).items() for m in members}
     for dimension in rubric.dimensions:
         if dimension.name not in dimension_names:
             continue
@@ -701,9 +716,18 @@ def build_report(
             places=checked.places,
             origin=origin,
         )
-        section, figures = _DimensionReport(
-            frame, coded, dimension, rubric, names, options
-        ).dimension_section()
+        dimension_report = _DimensionReport(frame, coded, dimension, rubric, names, options)
+        section, figures = dimension_report.dimension_section()
+        if groups is not None:
+            tier_dimensions[dimension.name], tiers = tier_figures(
+                dimension_report.j,
+                dimension_report.w,
+                names,
+                dimension_report.item_category_labels(),
+                groups,
+            )
+            for name, entry in tiers.items():
+                figures["annotators"].get(name, {}).update(entry)
         dimensions[dimension.name] = section
         pairs[dimension.name] = figures["pairs"]
         for name, entry in figures["annotators"].items():
@@ -721,6 +745,7 @@ def build_report(
             "n_items": int(items_per_annotator[a]),
             **statuses.get(name, {}),
             **({} if reach is None else {"retest_copies": _annotator_reach(reach, name)}),
+            **({} if groups is None else {"group": group_of.get(name)}),
             "dimensions": per_annotator[name],
         }
         for a, name in sorted(enumerate(names), key=lambda pair: pair[1])
@@ -759,6 +784,14 @@ def build_report(
             "n_judged": reach.n_judged,
             "n_same_annotator": reach.n_same_annotator,
             "share_same_annotator": _num(reach.share_same_annotator),
+        },
+        "tiers": None
+        if groups is None
+        else {
+            "reference_group": REFERENCE_GROUP,
+            "groups": {g: list(members) for g, members in groups.items()},
+            "members_without_judgments": sorted(set(group_of) - set(names)),
+            "dimensions": tier_dimensions,
         },
         "annotators": annotators,
         "annotator_pairs": pairs,

@@ -18,18 +18,20 @@ from connector.report._format import (
     DASH,
     TextTable,
     annotators_of,
+    category_label,
     dimensions_of,
     fmt_coef,
     fmt_coef_ci,
     fmt_count,
     fmt_interval,
     fmt_percent,
+    fmt_percent_ci,
     kappa_name,
     lookup,
     number,
 )
 
-__all__ = ["ProgramTable", "program_tables", "reannotation_table", "retest_table"]
+__all__ = ["ProgramTable", "program_tables", "reannotation_table", "retest_table", "tier_tables"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,7 +46,11 @@ class ProgramTable:
 
 def program_tables(report: Mapping[str, Any]) -> list[ProgramTable]:
     """Every calibration-program table the report has data for, in display order."""
-    tables = [retest_table(report), reannotation_table(report)]
+    tables = [
+        retest_table(report),
+        reannotation_table(report),
+        *tier_tables(report),
+    ]
     return [t for t in tables if t is not None]
 
 
@@ -179,3 +185,115 @@ def reannotation_table(report: Mapping[str, Any]) -> ProgramTable | None:
             numeric=tuple(n for _, n in columns),
         ),
     )
+
+
+def _table(columns: list[tuple[str, bool]], rows: list[tuple[str, ...]]) -> TextTable:
+    return TextTable(
+        columns=tuple(c for c, _ in columns),
+        rows=tuple(rows),
+        numeric=tuple(n for _, n in columns),
+    )
+
+
+def tier_tables(report: Mapping[str, Any]) -> list[ProgramTable]:
+    """With annotator groups: each non-expert annotator against the expert consensus, and every
+    annotator's agreement per prompt category. Empty without groups."""
+    tiers = report.get("tiers")
+    if not isinstance(tiers, Mapping):
+        return []
+    group = {str(e.get("annotator")): e.get("group") for e in report.get("annotators", [])}
+    expert_rows: list[tuple[str, ...]] = []
+    category_rows: list[tuple[str, ...]] = []
+    for dimension, section in dimensions_of(report):
+        kappa = kappa_name(section)
+        for name, figures in annotators_of(report, dimension):
+            tier = str(group.get(name) or DASH)
+            consensus = figures.get("expert_consensus")
+            if isinstance(consensus, Mapping):
+                expert_rows.append(
+                    (
+                        name,
+                        tier,
+                        dimension,
+                        fmt_count(consensus.get("n")),
+                        fmt_percent_ci(consensus.get("agreement"), consensus.get("ci95")),
+                        f"{kappa} {fmt_coef(consensus.get('cohen_kappa'))}",
+                    )
+                )
+            for entry in figures.get("by_category") or ():
+                category_rows.append(
+                    (
+                        name,
+                        tier,
+                        dimension,
+                        category_label(entry.get("key")),
+                        fmt_count(entry.get("n_pairs")),
+                        fmt_percent(entry.get("percent_agreement")),
+                        f"{kappa} {fmt_coef(entry.get('cohen_kappa'))}",
+                    )
+                )
+    reference = str(tiers.get("reference_group") or DASH)
+    counts = "; ".join(
+        f"{name}: consensus on {fmt_count(entry.get('n_consensus_items'))} of "
+        f"{fmt_count(entry.get('n_expert_items'))} items the experts judged "
+        f"({fmt_count(entry.get('n_expert_ties'))} tied)"
+        for name, entry in (tiers.get("dimensions") or {}).items()
+    )
+    groups = ", ".join(
+        f"{name} ({fmt_count(len(members))})"
+        for name, members in (tiers.get("groups") or {}).items()
+    )
+    missing = tiers.get("members_without_judgments") or []
+    missing_text = (
+        f" Group members without a judgment here: {', '.join(map(str, missing))}."
+        if missing
+        else ""
+    )
+    tables = [
+        ProgramTable(
+            anchor="tiers",
+            title="Expert and crowd tiers",
+            note=(
+                f"Groups: {groups}. Every annotator outside the {reference!r} group against the "
+                "expert consensus (the experts' single most frequent value of an item; none "
+                "where they tie), on the items both judged: share agreeing with its 95% Wilson "
+                f"interval, and kappa. {counts or 'No expert judgment.'}.{missing_text}"
+            ),
+            table=_table(
+                [
+                    ("Annotator", False),
+                    ("Group", False),
+                    ("Dimension", False),
+                    ("Items with expert consensus", True),
+                    ("Agreement with experts [95% CI]", True),
+                    ("κ vs experts", True),
+                ],
+                expert_rows,
+            ),
+        )
+    ]
+    if category_rows:
+        tables.append(
+            ProgramTable(
+                anchor="by-category",
+                title="Agreement per annotator and category",
+                note=(
+                    "Each annotator's agreement with their co-annotators on the items of one "
+                    "prompt category (pairs of judgments of the same item; no interval: the "
+                    "pairs of one item are not independent)."
+                ),
+                table=_table(
+                    [
+                        ("Annotator", False),
+                        ("Group", False),
+                        ("Dimension", False),
+                        ("Category", False),
+                        ("Pairs", True),
+                        ("Agreement", True),
+                        ("κ", True),
+                    ],
+                    category_rows,
+                ),
+            )
+        )
+    return tables
