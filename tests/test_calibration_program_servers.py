@@ -162,3 +162,43 @@ def test_reannotation_push_on_argilla(argilla: ArgillaServer, tmp_path: Path) ->
         assert section["dimensions"]["overall"]["after"]["n_judgments"] == 9
     finally:
         loop.store.close()
+
+
+@pytest.mark.labelstudio
+def test_tiers_in_the_report_of_a_label_studio_sync(
+    label_studio: LabelStudioServer, tmp_path: Path
+) -> None:
+    """Two experts and one crowd annotator judge through the real server; the sync's report
+    compares the crowd annotator with the experts' consensus, per category too."""
+    emails = [f"annotator{i}@iaa.local" for i in (1, 2, 3)]
+    groups = f'groups = {{expert = ["{emails[0]}", "{emails[1]}"], crowd = ["{emails[2]}"]}}\n'
+    loop = Loop(label_studio, tmp_path, maximum=3, project_toml=groups)
+    try:
+        loop.push(_items("x", 10))
+        tokens = label_studio.annotator_tokens[:3]
+        for task in loop.tasks():
+            task_id = str(task["id"])
+            n = int(loop.store.task_mappings("p")[task_id].item_key.split("-")[1])
+            crowd = "b" if n < 3 else "a"  # the crowd annotator departs on x-0 .. x-2
+            for token, value in zip(tokens, ("a", "a", crowd), strict=True):
+                loop.annotate(token, task_id, _choice(_left_for(value, loop.side(task_id))))
+        loop.sync()
+        report = _report(tmp_path)
+        assert report["tiers"]["dimensions"]["overall"]["n_consensus_items"] == 10
+        people = {a["annotator"]: a for a in report["annotators"]}
+        assert people[emails[2]]["group"] == "crowd"
+        figure = people[emails[2]]["dimensions"]["overall"]["expert_consensus"]
+        assert (figure["n"], figure["agreement"]) == (10, pytest.approx(0.7))
+        assert figure["ci95"][0] < 0.7 < figure["ci95"][1]
+        assert [e["key"] for e in people[emails[2]]["dimensions"]["overall"]["by_category"]] == [
+            "test"
+        ]
+        html = (tmp_path / "reports" / "p" / "latest.html").read_text()
+        assert "Expert and crowd tiers" in html
+        description = loop.platform.client.request("GET", f"/api/projects/{loop.project_id}")[
+            "description"
+        ]
+        assert emails[2] not in description
+        assert "expert" not in description.lower()
+    finally:
+        loop.store.close()
