@@ -14,6 +14,8 @@ the package. The whole tree (``tests/test_errors.py`` checks it against every ex
     ├── ConfigError            the configuration file is invalid: file, key (also a ValueError)
     ├── ItemFileError          an items or gold file is invalid: file, line (also a ValueError)
     ├── BatchError             a calibration batch cannot be planned as asked (also a ValueError)
+    ├── ReannotationError      a re-annotation threshold or maximum out of range (also a ValueError)
+    ├── GroupsError            annotator groups are invalid: file, group, name (also a ValueError)
     ├── LabelConfigError       rubric and Label Studio labeling config disagree (also a ValueError)
     ├── ResultError            an annotation result does not fit the rubric (also a ValueError)
     ├── SettingsError          rubric and Argilla dataset settings disagree (also a ValueError)
