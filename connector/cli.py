@@ -746,6 +746,11 @@ def sync(
             )
             for change in result.status_changes:
                 typer.echo(f"  {change.describe()}")
+            if result.reannotated_items:
+                typer.echo(
+                    f"  {result.reannotated_items} low-agreement item(s) pushed again for more "
+                    "judgments (reannotate_on_sync)"
+                )
             if result.report_path:
                 typer.echo(f"  report: {result.report_path}")
     if failed:

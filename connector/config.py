@@ -75,6 +75,7 @@ class ProjectConfig:
     # reannotate_max_judgments judgments (see connector/calibration/reannotation.py).
     reannotate_below: float = 0.5
     reannotate_max_judgments: int = 5
+    reannotate_on_sync: bool = False
     # Annotator groups (e.g. expert, crowd): the report compares everyone outside the expert
     # group with the expert consensus and gives agreement per category (connector/groups.py).
     groups: Mapping[str, tuple[str, ...]] | None = None
@@ -218,7 +219,7 @@ def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
             "key", "platform", "project_id", "rubric", "gold", "sync_interval_minutes",
             "overlap_seconds", "write_task_meta", "data_manager_column", "max_task_writes",
             "webhook_secret_env", "gold_authors", "reannotate_below", "reannotate_max_judgments",
-            "groups",
+            "reannotate_on_sync", "groups",
         )
     )  # fmt: skip
     platform = section.text("platform")
@@ -244,6 +245,7 @@ def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
         gold_authors=section.names("gold_authors"),
         reannotate_below=_agreement(section, "reannotate_below", 0.5),
         reannotate_max_judgments=_at_least(section, "reannotate_max_judgments", 5, minimum=3),
+        reannotate_on_sync=section.flag("reannotate_on_sync", False),
         groups=_groups(section),
     )
 
@@ -412,6 +414,7 @@ max_task_writes = 500              # per-task writes per sync (lowest agreement 
 # new task copy for more annotators, up to this many judgments per item.
 reannotate_below = 0.5
 reannotate_max_judgments = 5
+reannotate_on_sync = false         # true: every sync (and serve's scheduler) does it too
 # Annotator groups: the report compares everyone outside "expert" with the expert consensus.
 # groups = {expert = ["lead@example.com"], crowd = ["ann1@example.com", "ann2@example.com"]}
 """

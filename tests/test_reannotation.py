@@ -242,3 +242,28 @@ def test_before_and_after_intervals_on_enough_items() -> None:
     assert overall["before"]["krippendorff_alpha"]["ci95"] is not None
     assert overall["after"]["mean_item_agreement"] > overall["before"]["mean_item_agreement"]
     assert reannotation_section(normalise(frame), SIMPLE, set()) is None
+
+
+def test_a_sync_re_annotates_when_the_project_asks(tmp_path: Path) -> None:
+    """reannotate_on_sync: the sync (hence serve) pushes the split items once; the next sync,
+    with nothing answered, pushes nothing; a sync without write-back pushes nothing."""
+    world = World(
+        tmp_path, gold_items=25, toml="reannotate_on_sync = true\nreannotate_max_judgments = 4\n"
+    )
+    try:
+        _push(world, _items("x", 6))
+        for task, m in world.store.task_mappings("p").items():
+            if m.item_key.startswith("x"):
+                split = m.item_key in ("x0", "x1")
+                world.platform.annotate(task, m.item_key, annotator=GOOD, value="a")
+                world.platform.annotate(
+                    task, m.item_key, annotator=LEAD, value="b" if split else "a"
+                )
+        assert world.sync(write_back=False).reannotated_items == 0
+        assert world.store.reannotations("p") == []
+        first = world.sync()
+        assert first.reannotated_items == 2
+        assert sorted(r.item_key for r in world.store.reannotations("p")) == ["x0", "x1"]
+        assert world.sync().reannotated_items == 0  # the copies wait for a judgment
+    finally:
+        world.store.close()
