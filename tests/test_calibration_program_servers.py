@@ -72,7 +72,8 @@ def test_retests_and_reannotation_on_label_studio(
         loop.sync()
         report = _report(tmp_path)
         assert report["retest_copies"] == {
-            "n_judged": 3, "n_same_annotator": 2, "share_same_annotator": pytest.approx(2 / 3),
+            "n_copies": 3, "n_judged": 3, "n_same_annotator": 2,
+            "share_same_annotator": pytest.approx(2 / 3),
         }  # fmt: skip
         people = {a["annotator"]: a for a in report["annotators"]}
         assert people[emails[0]]["retest_copies"] == {"n_judged": 2, "n_same_annotator": 2}

@@ -148,7 +148,7 @@ def test_the_report_gives_intra_kappa_with_interval_and_copy_reach() -> None:
     # every defined resample of three agreeing pairs has kappa 1 (the others are undefined)
     assert section["intra_annotator"]["ci95"] == [1.0, 1.0]
     assert report["retest_copies"] == {
-        "n_judged": 4, "n_same_annotator": 3, "share_same_annotator": 0.75,
+        "n_copies": 4, "n_judged": 4, "n_same_annotator": 3, "share_same_annotator": 0.75,
     }  # fmt: skip
     people = {a["annotator"]: a for a in report["annotators"]}
     assert people["x"]["retest_copies"] == {"n_judged": 3, "n_same_annotator": 3}
@@ -191,7 +191,7 @@ def test_every_renderer_shows_the_retest_table(capsys: pytest.CaptureFixture[str
     markdown = render_markdown(report)
     assert "## Re-tests (intra-annotator consistency)" in markdown
     assert "| x | overall | 3 | 100.0% | κ 1.000 | 3 | 3 |" in markdown
-    assert "Re-test copies judged: 4, of which 3 (75.0%) reached" in markdown
+    assert "Re-test copies pushed: 4; judged: 4, of which 3 (75.0%) reached" in markdown
     html = render_html(report)
     assert '<section id="retests">' in html
     assert "Re-test copies judged" in html
@@ -237,7 +237,7 @@ def test_a_sync_counts_the_copies_that_reached_the_same_annotator(tmp_path: Any)
         world.sync()
         report = json.loads((tmp_path / "reports" / "p" / "latest.json").read_text())
         assert report["retest_copies"] == {
-            "n_judged": 5, "n_same_annotator": 3, "share_same_annotator": 0.6,
+            "n_copies": 5, "n_judged": 5, "n_same_annotator": 3, "share_same_annotator": 0.6,
         }  # fmt: skip
         people = {a["annotator"]: a for a in report["annotators"]}
         assert people[GOOD]["retest_copies"] == {"n_judged": 3, "n_same_annotator": 3}

@@ -781,6 +781,7 @@ def build_report(
         "retest_copies": None
         if reach is None
         else {
+            "n_copies": len(set(retest_copies or ())),
             "n_judged": reach.n_judged,
             "n_same_annotator": reach.n_same_annotator,
             "share_same_annotator": _num(reach.share_same_annotator),

@@ -112,7 +112,8 @@ def retest_table(report: Mapping[str, Any]) -> ProgramTable | None:
     reach_text = ""
     if isinstance(overall, Mapping):
         reach_text = (
-            f" Re-test copies judged: {fmt_count(overall.get('n_judged'))}, of which "
+            f" Re-test copies pushed: {fmt_count(overall.get('n_copies'))}; judged: "
+            f"{fmt_count(overall.get('n_judged'))}, of which "
             f"{fmt_count(overall.get('n_same_annotator'))} "
             f"({fmt_percent(overall.get('share_same_annotator'))}) reached the annotator who "
             "judged the original (copies reach whoever picks them; the others count as first "
