@@ -224,6 +224,15 @@ def report(
             help="Read this cell text as empty in CSV/TSV files (repeatable, e.g. --na NULL).",
         ),
     ] = None,
+    groups_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--groups",
+            dir_okay=False,
+            help="TOML file of annotator groups (expert = [...], crowd = [...]): agreement "
+            "with the expert consensus and per category.",
+        ),
+    ] = None,
 ) -> None:
     """Compute the agreement report of a judgments table."""
     from connector.judgments import (
@@ -235,6 +244,7 @@ def report(
     )
     from connector.report.build import ReportOptions, build_report, jsonable
     from connector.report.checks import RowPlaces, check_input
+    from connector.report.tiers import load_groups
     from connector.rubric import adhoc_rubric
 
     try:
@@ -304,6 +314,7 @@ def report(
             ),
             checked=checked,
             warnings=inferred,
+            groups=load_groups(groups_path) if groups_path is not None else None,
         )
     except ConnectorError as exc:
         raise _fail(str(exc)) from None
@@ -739,6 +750,11 @@ def sync(
             )
             for change in result.status_changes:
                 typer.echo(f"  {change.describe()}")
+            if result.reannotated_items:
+                typer.echo(
+                    f"  {result.reannotated_items} low-agreement item(s) pushed again for more "
+                    "judgments (reannotate_on_sync)"
+                )
             if result.report_path:
                 typer.echo(f"  report: {result.report_path}")
     if failed:
@@ -857,6 +873,49 @@ def rubric_promote(
         )
         return
     typer.echo(f"promoted {rubric.ref} for project {project.key}")
+
+
+@app.command()
+def reannotate(
+    project_key: Annotated[str, typer.Argument(help="Project key from the configuration.")],
+    config_path: ConfigOption = Path("iaa.toml"),
+    below: Annotated[
+        float | None,
+        typer.Option(help="Per-item agreement threshold (default: reannotate_below)."),
+    ] = None,
+    max_per_item: Annotated[
+        int | None,
+        typer.Option(help="Most judgments per item (default: reannotate_max_judgments)."),
+    ] = None,
+) -> None:
+    """Push low-agreement items again for more annotators, up to a maximum per item."""
+    from connector.calibration.reannotation import reannotate as run
+    from connector.report.build import item_agreements
+    from connector.rubric import load_rubric
+
+    try:
+        config, store, platform = _connect(config_path, project_key)
+        project = config.project(project_key)
+        rubric = load_rubric(project.rubric, check_layout=False)
+        with store:
+            store.save_rubric(rubric)
+            frame = store.judgments_frame(project.key)
+            result = run(
+                project,
+                rubric,
+                store=store,
+                platform=platform,
+                frame=frame,
+                agreements=item_agreements(frame, rubric),
+                below=project.reannotate_below if below is None else below,
+                max_judgments=(
+                    project.reannotate_max_judgments if max_per_item is None else max_per_item
+                ),
+                now=datetime.now(UTC),
+            )
+    except ConnectorError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(result.describe())
 
 
 webhooks_app = typer.Typer(help="Register the platform's webhooks to this connector.")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from connector.errors import ConnectorError
+from connector.groups import GroupsError, check_groups
 
 __all__ = [
     "EXAMPLE",
@@ -73,6 +74,15 @@ class ProjectConfig:
     # below adjudication_below agreement are queued for a senior annotator's ruling.
     adjudication_project_id: str | None = None
     adjudication_below: float = 0.5
+    # Re-annotation (iaa-connector reannotate): items whose per-item agreement on a dimension is
+    # below reannotate_below get a new task copy, while they have fewer than
+    # reannotate_max_judgments judgments (see connector/calibration/reannotation.py).
+    reannotate_below: float = 0.5
+    reannotate_max_judgments: int = 5
+    reannotate_on_sync: bool = False
+    # Annotator groups (e.g. expert, crowd): the report compares everyone outside the expert
+    # group with the expert consensus and gives agreement per category (connector/groups.py).
+    groups: Mapping[str, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,7 +223,8 @@ def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
             "key", "platform", "project_id", "rubric", "gold", "sync_interval_minutes",
             "overlap_seconds", "write_task_meta", "data_manager_column", "max_task_writes",
             "webhook_secret_env", "gold_authors", "adjudication_project_id",
-            "adjudication_below",
+            "adjudication_below", "reannotate_below", "reannotate_max_judgments",
+            "reannotate_on_sync", "groups",
         )
     )  # fmt: skip
     platform = section.text("platform")
@@ -258,7 +269,42 @@ def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
         gold_authors=section.names("gold_authors"),
         adjudication_project_id=None if adjudication is None else str(adjudication),
         adjudication_below=float(below),
+        reannotate_below=_agreement(section, "reannotate_below", 0.5),
+        reannotate_max_judgments=_at_least(section, "reannotate_max_judgments", 5, minimum=3),
+        reannotate_on_sync=section.flag("reannotate_on_sync", False),
+        groups=_groups(section),
     )
+
+
+def _groups(section: _Section) -> dict[str, tuple[str, ...]] | None:
+    """The project's annotator groups (``groups = {expert = [...], crowd = [...]}``)."""
+    if "groups" not in section.table:
+        return None
+    raw = section.table["groups"]
+    if not isinstance(raw, dict):
+        raise section.fail(
+            "groups",
+            f'must be a table of lists, e.g. {{expert = ["a"], crowd = ["b"]}}, not {raw!r}',
+        )
+    try:
+        return check_groups(raw, where=f"{section.path}: {section.where}.groups")
+    except GroupsError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _agreement(section: _Section, key: str, default: float) -> float:
+    """A per-item agreement threshold in (0, 1]."""
+    value = section.table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise section.fail(key, f"must be an agreement above 0 and at most 1, not {value!r}")
+    return float(value)
+
+
+def _at_least(section: _Section, key: str, default: int, *, minimum: int) -> int:
+    value = section.count(key, default)
+    if value < minimum:
+        raise section.fail(key, f"must be a whole number of at least {minimum}, not {value!r}")
+    return value
 
 
 def load_config(path: str | Path) -> Config:
@@ -403,4 +449,11 @@ max_task_writes = 500              # per-task writes per sync (lowest agreement 
 # are queued for a senior annotator's ruling (iaa-connector adjudication queue / pull / log).
 # adjudication_project_id = 2
 # adjudication_below = 0.5
+# iaa-connector reannotate: items whose per-item agreement on a dimension is below this get a
+# new task copy for more annotators, up to this many judgments per item.
+reannotate_below = 0.5
+reannotate_max_judgments = 5
+reannotate_on_sync = false         # true: every sync (and serve's scheduler) does it too
+# Annotator groups: the report compares everyone outside "expert" with the expert consensus.
+# groups = {expert = ["lead@example.com"], crowd = ["ann1@example.com", "ann2@example.com"]}
 """

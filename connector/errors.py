@@ -18,6 +18,8 @@ the package. The whole tree (``tests/test_errors.py`` checks it against every ex
     ├── AdjudicationError      an adjudication command cannot run as asked (also a ValueError)
     ├── SessionError           calibration-session rulings cannot be recorded (also a ValueError)
     ├── GateError              a push or promotion the validation gate refuses (also a ValueError)
+    ├── ReannotationError      a re-annotation threshold or maximum out of range (also a ValueError)
+    ├── GroupsError            annotator groups are invalid: file, group, name (also a ValueError)
     ├── LabelConfigError       rubric and Label Studio labeling config disagree (also a ValueError)
     ├── ResultError            an annotation result does not fit the rubric (also a ValueError)
     ├── SettingsError          rubric and Argilla dataset settings disagree (also a ValueError)

@@ -31,6 +31,7 @@ from connector.calibration.batch import plan_retraining_batch
 from connector.calibration.gold import GoldClaim, claims_from_items, load_gold, record_claims
 from connector.calibration.item import Item
 from connector.calibration.push import known_items, push_batch, task_key_secret
+from connector.calibration.reannotation import reannotate
 from connector.config import Config, ProjectConfig
 from connector.errors import ConnectorError
 from connector.platforms.base import Platform, PullPage, TaskAgreement
@@ -49,6 +50,7 @@ from connector.report import target_verdict
 from connector.report.build import ReportOptions, build_report, item_agreements, jsonable
 from connector.report.json_text import report_json
 from connector.report.public import public_report
+from connector.report.reannotation import reannotation_section
 from connector.rubric import Rubric, load_rubric
 from connector.store import (
     GoldChangeRow,
@@ -84,6 +86,8 @@ class SyncResult:
     alpha: Mapping[str, float | None]
     report_path: Path | None
     seconds: float
+    # items pushed again for more judgments by this sync (project reannotate_on_sync)
+    reannotated_items: int = 0
 
 
 @dataclass
@@ -301,6 +305,19 @@ class _ProjectSync:
                     "rows": len(frame),
                 },
                 options=ReportOptions(),
+                retest_copies={
+                    (m.batch_id, m.item_key)
+                    for m in self.mappings.values()
+                    if m.kind == "retest" and m.batch_id is not None
+                },
+                groups=self.project.groups,
+            )
+        )
+        report["reannotation"] = jsonable(
+            reannotation_section(
+                frame,
+                self.rubric,
+                {(r.batch_id, r.item_key) for r in self.store.reannotations(self.project.key)},
             )
         )
         stored = self.store.current_statuses(self.project.key, self.rubric.id)
@@ -393,6 +410,28 @@ class _ProjectSync:
             if name in evidence
         )
         return [t for t in found if t is not None]
+
+    def push_reannotation(self) -> int:
+        """With the project's ``reannotate_on_sync``: push the low-agreement items again, as
+        ``iaa-connector reannotate`` does (the same rule, rounds and idempotence,
+        :func:`connector.calibration.reannotation.reannotate`); return the items pushed."""
+        if not self.project.reannotate_on_sync or self.frame.empty:
+            return 0
+        result = reannotate(
+            self.project,
+            self.rubric,
+            store=self.store,
+            platform=self.platform,
+            frame=self.frame,
+            agreements=item_agreements(self.frame, self.rubric),
+            below=self.project.reannotate_below,
+            max_judgments=self.project.reannotate_max_judgments,
+            now=datetime.now(UTC),
+        )
+        if result.push is None:
+            return 0
+        log.info("%s: %s", self.project.key, result.describe().splitlines()[0])
+        return len(result.choice.chosen)
 
     def push_retraining(self) -> list[StatusChange]:
         """Push a gold batch for each annotator who entered retraining without one, and record
@@ -601,8 +640,10 @@ def sync_project(
         elif sync.reconcile_due():
             sync.reconcile()
         report, changes = sync.score()
+        reannotated = 0
         if report is not None and write_back:
             changes += sync.push_retraining()
+            reannotated = sync.push_reannotation()
         html_path = None
         if report is not None:
             html_path = sync.write_files(report)
@@ -644,4 +685,5 @@ def sync_project(
         alpha=alpha,
         report_path=html_path,
         seconds=time.perf_counter() - started,
+        reannotated_items=reannotated,
     )

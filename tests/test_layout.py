@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     # (store), both below report already
     "consensus": {"metrics", "rubric", "judgments", "report", "quality", "store"},
 }
-LEAVES = {"errors", "__init__", "py"}
+LEAVES = {"errors", "groups", "__init__", "py"}
 
 
 def _imports(path: Path) -> set[str]:

@@ -148,11 +148,11 @@ def test_migrations_create_the_schema_on_an_empty_database_and_are_idempotent(
     store_url: str,
 ) -> None:
     with Store.open(store_url) as first:
-        assert first.schema_revision() == head_revision() == "0004"
+        assert first.schema_revision() == head_revision() == "0005"
         tables = set(inspect(first.engine).get_table_names())
     assert tables == {*metadata.tables, "alembic_version"}
     with Store.open(store_url) as second:  # opening again migrates nothing and loses nothing
-        assert second.schema_revision() == "0004"
+        assert second.schema_revision() == "0005"
         assert second.apply_judgments(PROJECT, [judgment("1", "a")]) == ApplyCounts(created=1)
     with Store.open(store_url) as third:
         assert values(third) == {("ann-1", "overall"): "a"}

@@ -12,7 +12,7 @@ second one for intra-annotator consistency; further repeats are counted and igno
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
@@ -47,6 +47,8 @@ from connector.metrics.table import code_values, value_counts
 from connector.metrics.weights import agreement_weights, weights_for_level
 from connector.quality.lifecycle import first_decisions
 from connector.report.checks import CheckedInput, RowPlaces, check_input, label_key
+from connector.report.retests import RetestReach, retest_reach
+from connector.report.tiers import REFERENCE_GROUP, tier_figures
 from connector.rubric import Dimension, Rubric
 
 __all__ = [
@@ -464,17 +466,29 @@ class _DimensionReport:
                 self.coded.retest_annotator,
                 n_annotators=j.n_annotators,
                 w=self.w,
+                resamples=self.options.resamples,
+                seed=self.options.seed,
+                confidence=self.options.confidence,
+                method=self.options.interval_method,
             )
             section["intra_annotator"] = {
                 "n_pairs": consistency.n_pairs,
                 "percent_agreement": _num(consistency.agreement),
                 "cohen_kappa": _num(consistency.kappa),
+                "ci95": _pair(*consistency.kappa_ci),
             }
         else:
             section["intra_annotator"] = None
         section.update(self._slices())
         per_annotator = self._annotator_figures(position_bias, length_bias, consistency)
         return section, per_annotator
+
+    def item_category_labels(self) -> npt.NDArray[np.object_]:
+        """The category of each item (its first judgment's), ``None`` for none."""
+        category = self.frame["category"].to_numpy(dtype=object)[self.coded.rows]
+        per_item = np.full(self.j.n_items, None, dtype=object)
+        per_item[self.j.item[::-1]] = category[::-1]
+        return per_item
 
     def _item_categories(self) -> IntArray:
         """A category code per item (its first judgment's category), ``-1`` for none."""
@@ -561,6 +575,7 @@ class _DimensionReport:
                     "n_pairs": int(consistency.annotator_n_pairs[a]),
                     "percent_agreement": _num(consistency.annotator_agreement[a]),
                     "cohen_kappa": _num(consistency.annotator_kappa[a]),
+                    "ci95": _pair(*consistency.annotator_kappa_ci[a]),
                 }
                 if consistency is not None and consistency.annotator_n_pairs[a]
                 else None
@@ -644,6 +659,8 @@ def build_report(
     generated_at: datetime | None = None,
     checked: CheckedInput | None = None,
     warnings: Sequence[str] = (),
+    retest_copies: Collection[tuple[str, str]] | None = None,
+    groups: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, Any]:
     """Compute the agreement report of a canonical judgments table under a rubric.
 
@@ -655,6 +672,14 @@ def build_report(
             duplicates dropped, labels normalised if asked); without it the checks run here.
         warnings: what the caller noticed (e.g. how a rubric was inferred); listed under
             ``warnings`` after those of the input checks.
+        retest_copies: the ``(batch, item_id)`` of every re-test copy the connector pushed
+            (the store knows them); with them, ``retest_copies`` says how many copies reached
+            the annotator who judged the original (:mod:`connector.report.retests`); without
+            them (a judgments file) it is ``None``.
+        groups: annotator groups (e.g. ``expert``, ``crowd``, checked by
+            :func:`connector.report.tiers.check_groups`); with them, ``tiers`` and each
+            annotator's ``group``, ``expert_consensus`` and ``by_category`` figures
+            (:mod:`connector.report.tiers`); without them ``tiers`` is ``None``.
 
     Raises:
         JudgmentTableError: a dimension not in the rubric, or a value outside its dimension's
@@ -677,6 +702,8 @@ def build_report(
     dimensions: dict[str, Any] = {}
     pairs: dict[str, Any] = {}
     per_annotator: dict[str, dict[str, Any]] = {name: {} for name in names}
+    tier_dimensions: dict[str, Any] = {}
+    group_of = {m: g for g, members in (groups or {}).items() for m in members}
     for dimension in scored.dimensions:
         if dimension.name not in dimension_names:
             continue
@@ -693,9 +720,18 @@ def build_report(
             places=checked.places,
             origin=origin,
         )
-        section, figures = _DimensionReport(
-            frame, coded, dimension, scored, names, options
-        ).dimension_section()
+        dimension_report = _DimensionReport(frame, coded, dimension, scored, names, options)
+        section, figures = dimension_report.dimension_section()
+        if groups is not None:
+            tier_dimensions[dimension.name], tiers = tier_figures(
+                dimension_report.j,
+                dimension_report.w,
+                names,
+                dimension_report.item_category_labels(),
+                groups,
+            )
+            for name, entry in tiers.items():
+                figures["annotators"].get(name, {}).update(entry)
         dimensions[dimension.name] = section
         pairs[dimension.name] = figures["pairs"]
         for name, entry in figures["annotators"].items():
@@ -705,12 +741,15 @@ def build_report(
         pd.Series(item).groupby(annotator).nunique().reindex(range(len(names))).to_numpy()
     )
     statuses = _statuses(frame, scored)
+    reach = retest_reach(frame, retest_copies) if retest_copies is not None else None
     annotators = [
         {
             "annotator": name,
             "n_judgments": int(judgments_per_annotator[a]),
             "n_items": int(items_per_annotator[a]),
             **statuses.get(name, {}),
+            **({} if reach is None else {"retest_copies": _annotator_reach(reach, name)}),
+            **({} if groups is None else {"group": group_of.get(name)}),
             "dimensions": per_annotator[name],
         }
         for a, name in sorted(enumerate(names), key=lambda pair: pair[1])
@@ -744,6 +783,22 @@ def build_report(
         },
         "dimensions": dimensions,
         "rankings": {name: _ranking_section(summary) for name, summary in view.rankings.items()},
+        "retest_copies": None
+        if reach is None
+        else {
+            "n_copies": len(set(retest_copies or ())),
+            "n_judged": reach.n_judged,
+            "n_same_annotator": reach.n_same_annotator,
+            "share_same_annotator": _num(reach.share_same_annotator),
+        },
+        "tiers": None
+        if groups is None
+        else {
+            "reference_group": REFERENCE_GROUP,
+            "groups": {g: list(members) for g, members in groups.items()},
+            "members_without_judgments": sorted(set(group_of) - set(names)),
+            "dimensions": tier_dimensions,
+        },
         "annotators": annotators,
         "annotator_pairs": pairs,
     }
@@ -767,6 +822,14 @@ def _ranking_section(summary: Mapping[str, Any]) -> dict[str, Any]:
             "n_undefined": w.n_undefined,
         },
     }
+
+
+def _annotator_reach(reach: RetestReach, name: str) -> dict[str, int] | None:
+    """One annotator's judged re-test copies and how many were re-tests of their own."""
+    judged = reach.annotator_judged.get(name, 0)
+    if not judged:
+        return None
+    return {"n_judged": judged, "n_same_annotator": reach.annotator_same.get(name, 0)}
 
 
 def _check_dimensions(frame: pd.DataFrame, rubric: Rubric) -> None:

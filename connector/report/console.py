@@ -28,6 +28,7 @@ from connector.report import (
     plural,
     ranking_table,
 )
+from connector.report.program import program_tables
 
 __all__ = ["SHOWN_FLAGGED", "print_summary"]
 
@@ -63,6 +64,9 @@ def print_summary(report: Mapping[str, Any], console: Console | None = None) -> 
         if len(flagged) > SHOWN_FLAGGED:
             rest = plural(len(flagged) - SHOWN_FLAGGED, "more flagged annotator")
             console.print(Text(f"… and {rest}; the HTML and Markdown reports list them all."))
+    for program in program_tables(report):
+        console.print()
+        console.print(_rich_table(program.table, title=program.title))
     notes = bias_notes(report)
     if notes:
         console.print()

@@ -48,6 +48,7 @@ from connector.report import (
     ranking_table,
     sorted_by_alpha,
 )
+from connector.report.program import program_tables
 from connector.report.sections import alpha_estimate, gold_estimates
 from connector.report.svg import (
     LABEL_CHARS,
@@ -61,6 +62,7 @@ from connector.report.svg import (
 
 __all__ = [
     "AGREEMENT_SCALE",
+    "LONG_TABLE",
     "MAX_GOLD_ROWS",
     "MAX_HEATMAP_ANNOTATORS",
     "SHOWN_FLAGGED",
@@ -76,6 +78,10 @@ MAX_GOLD_ROWS = 40
 
 SHOWN_FLAGGED = 20
 """Flagged annotators listed in the overview; the rest are folded away under a summary line."""
+
+LONG_TABLE = 30
+"""A calibration-program table (re-tests, tiers, per category) with more rows than this is
+folded under a ``<details>`` element."""
 
 AGREEMENT_SCALE = (0.0, 1.0)
 """The colour scale of the agreement heatmap: always 0–100%, so that 90–95% looks close
@@ -142,6 +148,12 @@ def render_html(report: Mapping[str, Any]) -> str:
             for index, (name, dim) in enumerate(dimensions, start=1)
         ),
         _annotator_section(report, dimensions),
+        *(
+            f'<section id="{t.anchor}"><h2>{_esc(t.title)}</h2>'
+            f"{_table(t.table) if len(t.table.rows) <= LONG_TABLE else _details(t.table)}"
+            f'<p class="muted">{_esc(t.note)}</p></section>'
+            for t in program_tables(report)
+        ),
     ]
     title = f"Agreement report — {lookup(report, 'source', 'path') or 'judgments'}"
     return "\n".join(

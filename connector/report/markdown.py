@@ -36,6 +36,7 @@ from connector.report import (
     ranking_table,
     sorted_by_alpha,
 )
+from connector.report.program import program_tables
 
 __all__ = ["LOWEST_PAIRS", "render_markdown"]
 
@@ -55,6 +56,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     for name, _ in dimensions_of(report):
         blocks.append(f"### {_md(name)}")
         blocks.append(_table(annotator_table(report, name)))
+    for program in program_tables(report):
+        blocks += [f"## {_md(program.title)}", _md(program.note), _table(program.table)]
     return "\n\n".join(blocks) + "\n"
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from connector.store.bulk import upsert
 from connector.store.errors import StoreError, StoreRowError
 from connector.store.promotions import RubricPromotion, StoredRubric
+from connector.store.reannotations import ReannotationRow
 from connector.store.rows import (
     ApplyCounts,
     Batch,
@@ -65,6 +66,7 @@ __all__ = [
     "OutboxAlert",
     "QuarantineRow",
     "QueuedItem",
+    "ReannotationRow",
     "RubricPromotion",
     "Ruling",
     "RunCounts",

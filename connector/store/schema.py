@@ -24,6 +24,7 @@ every write can be an idempotent upsert::
     adjudication_queue (project_key, item_key, dimension) an item queued for a ruling, once
     rulings           (project_key, source, source_ref, item_key, dimension)  who ruled, when, why
     rubric_promotions (project_key, rubric_hash)          a rubric version let into production
+    reannotations     (project_key, round, item_key)  an item pushed again for more judgments
 
 Timestamps are :class:`~connector.store.columns.UTCDateTime`; judgment and gold values are
 :class:`~connector.store.columns.JSONValue` (comparable text), blobs
@@ -70,6 +71,7 @@ __all__ = [
     "metadata",
     "platform_tasks",
     "quarantine",
+    "reannotations",
     "reports",
     "rubric_promotions",
     "rubric_versions",
@@ -430,4 +432,23 @@ rubric_promotions = Table(
     # the gate report the promotion rests on (connector.calibration.gate.GateReport.as_json)
     Column("evidence", JSONDocument, nullable=False),
     UniqueConstraint("project_key", "rubric_hash"),
+)
+
+# --- re-annotation of low-agreement items (migration 0005) ------------------------------------
+
+reannotations = Table(
+    "reannotations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_key", String(_KEY), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("item_key", String(_KEY), nullable=False),
+    # the calibration batch that holds the item's new task copy
+    Column("batch_id", String(_KEY), nullable=False),
+    # per low dimension, the item's agreement when it was chosen
+    Column("agreements", JSONDocument, nullable=False),
+    Column("n_judgments", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project_key", "round", "item_key"),
+    Index(None, "project_key", "item_key"),
 )

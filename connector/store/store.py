@@ -25,6 +25,7 @@ from connector.store.items import ItemStore
 from connector.store.judgments import JudgmentStore
 from connector.store.outbox import OutboxStore
 from connector.store.promotions import PromotionStore
+from connector.store.reannotations import ReannotationStore
 from connector.store.rulings import RulingStore
 from connector.store.runs import RunStore
 
@@ -40,6 +41,7 @@ class Store(
     OutboxStore,
     RulingStore,
     PromotionStore,
+    ReannotationStore,
 ):
     """The connector's database: SQLite file by default, PostgreSQL by URL.
 
