@@ -18,7 +18,10 @@
 5. starts ``iaa-connector serve``, registers the project's webhook, posts one new annotation and
    waits until the service's webhook-triggered sync has stored a report with it, then until that
    sync has written back (the task's agreement in Label Studio);
-6. prints, for each planted fault, whether the connector found it; exit status 1 if one was not.
+6. exports the training set (``iaa-connector export``: consensus pairs without the flagged
+   annotators' votes, the non-decisive sidecar and the dataset card);
+7. prints, for each planted fault, whether the connector found it; exit status 1 if one was not
+   (or if the webhook step or the export failed).
 """
 
 from __future__ import annotations
@@ -395,6 +398,28 @@ def webhook_step(
     return n_after == n_before + 1
 
 
+def export_step(config_path: Path, workdir: Path) -> str | None:
+    """``iaa-connector export`` of the synced project, as a user runs it: the consensus pairs
+    without the flagged annotators' votes, the sidecar and the dataset card. A one-line summary,
+    or ``None`` (after printing why) when it failed or wrote no pair."""
+    out = workdir / "pairs.jsonl"
+    command = [sys.executable, "-m", "connector.cli", "export", "demo", "-c", str(config_path)]
+    done = subprocess.run(
+        [*command, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    lines = done.stdout.splitlines()
+    if done.returncode != 0 or not out.is_file() or not out.read_text().strip():
+        print(f"iaa-connector export failed ({done.returncode}): {done.stderr or done.stdout}")
+        return None
+    flagged = next((ln.strip() for ln in lines if "flagged annotators" in ln), "")
+    n_pairs = len(out.read_text().splitlines())
+    return f"{n_pairs} pairs in {out} ({flagged}); card {out.with_name('pairs.card.md')}"
+
+
 def report_figures(store: Store) -> tuple[int, float]:
     """Judgments and alpha of the project's latest stored report."""
     stored = store.latest_report("demo")
@@ -526,6 +551,7 @@ def main() -> None:
             for name in annotators.names.values()
         }
 
+    exported = export_step(config.path, workdir)
     print(f"Label Studio project: {url}/projects/{project_id}/data")
     print(f"full report: {config.reports_dir / 'demo' / 'latest.html'}")
     print(f"configuration for further syncs: {config.path} (iaa-connector sync -c ...)")
@@ -543,8 +569,10 @@ def main() -> None:
     for verdict in found:
         print(verdict.line())
     print(f"webhook loop: {'FOUND the new annotation' if webhook_ok else 'FAILURE'}")
-    if not (webhook_ok and all(v.found for v in found)):
+    print(f"training set: {exported or 'FAILURE'}")
+    if not (webhook_ok and exported and all(v.found for v in found)):
         missing = [v.fault for v in found if not v.found] + ([] if webhook_ok else ["webhook"])
+        missing += [] if exported else ["export"]
         print(f"demo FAILED: not found: {', '.join(missing)}")
         sys.exit(1)
     print("demo passed: every planted fault was found")

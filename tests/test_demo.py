@@ -10,6 +10,7 @@ column. With ``IAA_DEMO_SCREENSHOTS=DIR`` the same run saves the docs' screensho
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -169,3 +170,21 @@ def test_project_page_in_chromium(demo: DemoRun) -> None:
         )
         if shots:
             browser.screenshot(Path(shots) / "label-studio-description.png")
+
+
+def test_the_training_set_leaves_out_the_suspended_annotators(demo: DemoRun) -> None:
+    """The demo's last step exports the synced project (``iaa-connector export``): pairs, and a
+    card saying the suspended annotators' votes were left out."""
+    found = re.search(
+        r"training set: (\d+) pairs in (\S+) \(left out (\d+) judgments: flagged annotators' "
+        r"votes\); card (\S+)",
+        demo.output,
+    )
+    assert found, demo.output
+    n_pairs, pairs, n_left_out, card = found.groups()
+    assert int(n_pairs) > 0
+    assert int(n_left_out) > 0
+    rows = [json.loads(line) for line in Path(pairs).read_text().splitlines()]
+    assert len(rows) == int(n_pairs)
+    assert all(r["chosen"] != r["rejected"] and r["rubric_id"] == "rlhf-pairwise" for r in rows)
+    assert re.search(r"^\| suspended \| \d+ \| no \|$", Path(card).read_text(), re.MULTILINE)
