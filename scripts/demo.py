@@ -411,7 +411,7 @@ def export_step(config_path: Path, workdir: Path) -> str | None:
         timeout=300,
         check=False,
     )
-    lines = done.stdout.splitlines()
+    lines = (done.stdout + done.stderr).splitlines()
     if done.returncode != 0 or not out.is_file() or not out.read_text().strip():
         print(f"iaa-connector export failed ({done.returncode}): {done.stderr or done.stdout}")
         return None
