@@ -13,8 +13,10 @@ From a judgments table (a file's, or a synced project's store) and its rubric:
    to the sidecar with their votes, never to chosen/rejected), or the item falls below
    ``min_agreement`` or ``min_confidence``;
 4. ``margin`` is the preference's strength (a signed scale's consensus magnitude,
-   :meth:`Dimension.strength_of`, or the consensus of a rating dimension named ``strength``) or
-   the consensus confidence; ``margin_source`` says which.
+   :meth:`Dimension.strength_of`, or, for a rating dimension named ``strength``, the median
+   strength of the annotators who chose the consensus response,
+   :func:`connector.consensus.strength.side_strengths`; a ruling on it wins) or the consensus
+   confidence; ``margin_source`` says which.
 
 What each step removed is counted (:attr:`Export.removals`), for the CLI and the dataset card.
 :mod:`.pairs` builds the rows from (texts, chosen response, provenance) alone, so pairs implied
@@ -34,6 +36,7 @@ import pandas as pd
 
 from connector.consensus.adjudication import Adjudication
 from connector.consensus.pairs import kto_rows, preference_row
+from connector.consensus.strength import side_strengths
 from connector.consensus.table import METHODS, Method, consensus_table
 from connector.consensus.texts import ItemText
 from connector.errors import JudgmentTableError
@@ -348,7 +351,8 @@ def _item_removals(
                 reason="no strength consensus",
                 unit="items",
                 count=counts["strength"],
-                detail=f"{strength.name} tied or not answered (--margin confidence keeps them)",
+                detail=f"no {strength.name} vote from an annotator who chose the consensus "
+                "response (--margin confidence keeps them)",
             )
         )
     if missing:
@@ -404,11 +408,17 @@ def build_export(source: ExportInput, options: ExportOptions = ExportOptions()) 
     on = table.loc[table["dimension"] == preference.name]
     strength_labels: dict[str, Any] = {}
     if margin_source == "strength" and strength is not None and not strength.signed:
-        rated = table.loc[table["dimension"] == strength.name]
-        strength_labels = {
-            str(i): label
-            for i, label in zip(rated["item_id"], rated["label"], strict=True)
-            if label is not None
+        decided = {
+            str(i): side
+            for i, label in zip(on["item_id"], on["label"], strict=True)
+            if label is not None and (side := preference.response_of(label)) is not None
+        }
+        strength_labels = side_strengths(
+            focus, focused, preference=preference, strength=strength, chosen=decided
+        )
+        rated = table.loc[(table["dimension"] == strength.name) & table["adjudicated"]]
+        strength_labels |= {
+            str(i): label for i, label in zip(rated["item_id"], rated["label"], strict=True)
         }
     agreement = item_agreements(focus, focused).get(preference.name, {})
     judged = frame.loc[frame["dimension"] == preference.name]

@@ -54,7 +54,7 @@ from connector.metrics.judgments import CodedJudgments
 from connector.report.build import first_judgments
 from connector.rubric import Dimension, Rubric
 
-__all__ = ["CONSENSUS_COLUMNS", "METHODS", "Method", "consensus_table"]
+__all__ = ["CONSENSUS_COLUMNS", "METHODS", "Method", "consensus_table", "lower_median"]
 
 Method = Literal["majority", "dawid-skene"]
 METHODS: tuple[Method, ...] = ("majority", "dawid-skene")
@@ -125,6 +125,21 @@ def _by_side(
     return dataclasses.replace(judgments, value=side_of[judgments.value], q=n_sides)
 
 
+def lower_median(
+    counts: npt.NDArray[np.float64], order: npt.NDArray[np.intp]
+) -> npt.NDArray[np.intp]:
+    """Per row of ``counts`` (n_rows, q), the value code of the median vote, the values taken
+    in ``order`` (value codes, shape (q,)); with an even number of votes the one earlier in
+    ``order`` (the ceil(n/2)-th vote); -1 on a row without votes."""
+    label = np.full(len(counts), -1, dtype=np.intp)
+    ordered = counts[:, order]
+    n = ordered.sum(axis=1)
+    for row in np.flatnonzero(n > 0):
+        position = int(np.searchsorted(np.cumsum(ordered[row]), np.ceil(n[row] / 2)))
+        label[row] = order[position]
+    return label
+
+
 def _side_median(
     counts: npt.NDArray[np.float64],
     side_of: npt.NDArray[np.intp],
@@ -133,17 +148,12 @@ def _side_median(
 ) -> npt.NDArray[np.intp]:
     """Per item, the code of the median vote among the votes on ``side`` (-1 where ``side`` is
     -1); with an even number of such votes, the one nearer 0."""
-    nearness = np.argsort(np.abs(np.asarray(values, dtype=np.float64)), kind="stable")
-    label = np.full(len(side), -1, dtype=np.intp)
-    for row in np.flatnonzero(side >= 0):
-        on_side = np.where(side_of[nearness] == side[row], counts[row, nearness], 0.0)
-        n = on_side.sum()
-        if n <= 0:
-            continue
-        # the lower median in order of nearness to 0: the ceil(n/2)-th vote
-        position = int(np.searchsorted(np.cumsum(on_side), np.ceil(n / 2)))
-        label[row] = nearness[position]
-    return label
+    nearness = np.argsort(np.abs(np.asarray(values, dtype=np.float64)), kind="stable").astype(
+        np.intp
+    )
+    on_side = np.where(side_of[None, :] == side[:, None], counts, 0.0)
+    on_side[side < 0] = 0.0
+    return lower_median(on_side, nearness)
 
 
 def consensus_table(
