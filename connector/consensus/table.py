@@ -34,6 +34,13 @@ votes' signs (response_a, neither, response_b; ``soft_label`` is keyed ``a``, ``
 ``confidence`` is the side's share or posterior), and ``label`` is the median of the winning
 side's votes (the one nearer 0 when their number is even, so a strength is never overstated).
 ``votes`` still counts every value.
+
+A ranking dimension (``kind: ranking``) is read through its derived dimensions
+(:func:`connector.judgments.rankings.scoring_view`): each option's rank ``<name>.<option>`` and
+the implied pairs ``<name>_pairs`` (items ``"<item> (<x> vs <y>)"``, values ``first``,
+``second``, ``tie``) get rows of every method like any dimension (rulings name these derived
+dimensions), and the ranking dimension itself gets one row per item with method ``mean-rank``:
+the consensus ordering of the options by mean rank, ties as ties (:mod:`.ordering`).
 """
 
 from __future__ import annotations
@@ -49,6 +56,8 @@ import pandas as pd
 from connector.consensus.adjudication import Adjudication, resolve
 from connector.consensus.dawid_skene import dawid_skene
 from connector.consensus.majority import majority_vote
+from connector.consensus.ordering import ordering_rows
+from connector.judgments.rankings import scoring_view
 from connector.metrics._options import choose
 from connector.metrics.judgments import CodedJudgments
 from connector.report.build import first_judgments
@@ -181,6 +190,10 @@ def consensus_table(
             values, or a bad or conflicting ruling (the message names where).
     """
     chosen: list[Method] = list(dict.fromkeys(choose("method", m, METHODS) for m in methods))
+    rankings = [d for d in rubric.dimensions if d.kind == "ranking"]
+    if rankings:
+        view = scoring_view(frame, rubric)
+        frame, rubric = view.frame, view.rubric
     rulings = resolve(adjudications, rubric)
     coded = first_judgments(frame, rubric) if len(frame) else None
     parts: list[pd.DataFrame] = []
@@ -247,6 +260,9 @@ def consensus_table(
                 part.loc[rows, "adjudicated"] = True
                 part.loc[rows, "confidence"] = np.nan
             parts.append(part)
+    if coded is not None:
+        parts += [ordering_rows(coded, d) for d in rankings]
+        parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in CONSENSUS_COLUMNS})
     return pd.concat(parts, ignore_index=True)[list(CONSENSUS_COLUMNS)]
