@@ -127,6 +127,9 @@ def test_each_decisive_implied_pair_is_a_row_matching_the_rankings(tmp_path: Pat
         assert row["votes"] == e["votes"]
         assert row["reason"] == ("tied vote" if e["label"] is None else "non-decisive")
         assert "chosen" not in row
+    card = " ".join((tmp_path / "pairs.card.md").read_text().split())
+    assert f"{len(side)} pairs whose consensus names no better response" in card
+    assert "(a ranking: one pair per pair of its options" in card
     output = " ".join(result.output.split())
     assert f"wrote {len(rows)} pairs" in output
     assert f"left out {len(side)} pairs: non-decisive consensus (to the sidecar)" in output
