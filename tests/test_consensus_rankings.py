@@ -138,3 +138,13 @@ def test_the_cli_writes_ranking_consensus_rows_from_a_file(tmp_path: Path) -> No
     # per item: 4 option ranks, 6 pairs (majority) and the ordering
     assert len(rows) == 2 * (4 + 6 + 1)
     assert {r["label"] for r in rows if r["dimension"] == "order"} == {"b>a>c>d", "b>a>c=d"}
+
+
+def test_only_gives_the_rows_of_the_dimensions_named() -> None:
+    full = consensus_table(_frame(RANKINGS), RUBRIC, methods=["majority"])
+    pairs = consensus_table(_frame(RANKINGS), RUBRIC, methods=["majority"], only={"order_pairs"})
+    assert set(pairs["dimension"]) == {"order_pairs"}
+    expected = full[full["dimension"] == "order_pairs"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(pairs.reset_index(drop=True), expected)
+    ordering = consensus_table(_frame(RANKINGS), RUBRIC, methods=["majority"], only={"order"})
+    assert list(ordering["label"]) == ["b>a>c>d", "b>a>c=d"]

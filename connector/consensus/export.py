@@ -416,10 +416,16 @@ def build_export(source: ExportInput, options: ExportOptions = ExportOptions()) 
     focused = dataclasses.replace(rubric, dimensions=used)
     unread = {d.name for d in rubric.dimensions} - {d.name for d in used}
     rulings = [r for r in source.adjudications if r.dimension not in unread]
-    table = consensus_table(focus, focused, methods=[method], adjudications=rulings)
     # a ranking: each implied pair's consensus decides, written as a pair of its two options
     ranking = preference.kind == "ranking"
     decider = pairs_dimension(preference) if ranking else preference
+    table = consensus_table(
+        focus,
+        focused,
+        methods=[method],
+        adjudications=rulings,
+        only={decider.name, *(d.name for d in used if d is not preference)},
+    )
     on = table.loc[table["dimension"] == decider.name]
     pair_of = (
         {

@@ -46,7 +46,7 @@ the consensus ordering of the options by mean rank, ties as ties (:mod:`.orderin
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -173,6 +173,7 @@ def consensus_table(
     adjudications: Iterable[Adjudication] = (),
     max_iter: int = 100,
     tol: float = 1e-6,
+    only: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """The consensus label of every judged item per dimension and method.
 
@@ -183,6 +184,8 @@ def consensus_table(
         adjudications: rulings; an item ruled on but never judged on that dimension gets a row
             too (``n_judgments`` 0).
         max_iter, tol: Dawid–Skene's stopping rule (:func:`.dawid_skene`).
+        only: the dimensions to give rows for (a ranking's derived names, such as
+            ``order_pairs``, or the ranking's name for its ordering); ``None``: all.
 
     Raises:
         OptionError: an unknown method.
@@ -198,6 +201,8 @@ def consensus_table(
     coded = first_judgments(frame, rubric) if len(frame) else None
     parts: list[pd.DataFrame] = []
     for dimension in rubric.dimensions:
+        if only is not None and dimension.name not in only:
+            continue
         values = list(dimension.values)
         q = len(values)
         labels = np.asarray([*values, None], dtype=object)  # code -1 → None
@@ -261,7 +266,7 @@ def consensus_table(
                 part.loc[rows, "confidence"] = np.nan
             parts.append(part)
     if coded is not None:
-        parts += [ordering_rows(coded, d) for d in rankings]
+        parts += [ordering_rows(coded, d) for d in rankings if only is None or d.name in only]
         parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in CONSENSUS_COLUMNS})
