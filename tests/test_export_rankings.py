@@ -183,3 +183,39 @@ def test_a_ranking_has_no_strength_margin(tmp_path: Path) -> None:
     assert "ranking 'order' has no strength of preference; use --margin confidence" in (
         " ".join(result.output.split())
     )
+
+
+def test_a_ruling_on_a_pair_decides_it_and_kto_writes_two_rows_per_pair(tmp_path: Path) -> None:
+    rankings = {"r-0": ["b>a>c>d", "b>a>d>c"]}  # c vs d: one each way, a tied vote
+    source = _write(rankings, tmp_path / "rankings.jsonl")
+    rulings = tmp_path / "rulings.jsonl"
+    rulings.write_text(
+        json.dumps({"item_id": "r-0 (c vs d)", "dimension": "order_pairs", "value": "second"})
+        + "\n"
+    )
+    out = tmp_path / "kto.jsonl"
+    result = runner.invoke(
+        app,
+        [
+            "export",
+            str(source),
+            "--rubric",
+            str(RANKING),
+            "--out",
+            str(out),
+            "--format",
+            "kto",
+            "--adjudicated",
+            str(rulings),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    rows = _read(out)
+    assert len(rows) == 2 * 6
+    ruled = [r for r in rows if r["pair"] == ["c", "d"]]
+    assert [(r["completion"], r["label"]) for r in ruled] == [
+        ("Answer d of r-0", True),
+        ("Answer c of r-0", False),
+    ]
+    assert all(r["adjudicated"] and r["margin"] == 1.0 for r in ruled)
+    assert _read(tmp_path / "kto.non_decisive.jsonl") == []
