@@ -219,3 +219,61 @@ def test_a_ruling_on_a_pair_decides_it_and_kto_writes_two_rows_per_pair(tmp_path
     ]
     assert all(r["adjudicated"] and r["margin"] == 1.0 for r in ruled)
     assert _read(tmp_path / "kto.non_decisive.jsonl") == []
+
+
+def test_an_argilla_export_files_per_option_ranks_are_read_as_rankings(tmp_path: Path) -> None:
+    """The offline report's input: an Argilla export writes a ranking as one rank per option
+    (``order.a`` …); consensus and export read them back as rankings, as the report does."""
+    answers = {"u1": "2134", "u2": "2134"}  # ranks of a, b, c, d: b>a>c>d
+    records = [
+        {
+            "id": "rec-0",
+            "external_id": "r-0",
+            "fields": {"prompt": "p"},
+            "metadata": {},
+            "responses": {
+                "order": [
+                    {
+                        "value": [
+                            {"value": o, "rank": int(r)}
+                            for o, r in zip(OPTIONS, answers[u], strict=True)
+                        ],
+                        "user_id": u,
+                        "status": "submitted",
+                    }
+                    for u in answers
+                ]
+            },
+        }
+    ]
+    path = tmp_path / "argilla.json"
+    path.write_text(json.dumps(records))
+    consensus = tmp_path / "consensus.jsonl"
+    result = runner.invoke(
+        app, ["consensus", str(path), "--rubric", str(RANKING), "--out", str(consensus)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "8 per-option rank(s) of ranking 'order'" in " ".join(result.output.split())
+    ordering = [r for r in _read(consensus) if r["dimension"] == "order"]
+    assert [(r["label"], r["n_judgments"]) for r in ordering] == [("b>a>c>d", 2)]
+
+    item_id = ordering[0]["item_id"]
+    items = tmp_path / "items.jsonl"
+    items.write_text(
+        json.dumps({"item_id": item_id, "prompt": "P"} | {f"response_{o}": o for o in OPTIONS})
+        + "\n"
+    )
+    out = tmp_path / "pairs.jsonl"
+    result = runner.invoke(
+        app,
+        ["export", str(path), "--rubric", str(RANKING), "--out", str(out), "--items", str(items)],
+    )
+    assert result.exit_code == 0, result.output
+    assert [(r["chosen"], r["rejected"]) for r in _read(out)] == [
+        ("b", "a"),
+        ("a", "c"),
+        ("a", "d"),
+        ("b", "c"),
+        ("b", "d"),
+        ("c", "d"),
+    ]
