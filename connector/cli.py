@@ -18,7 +18,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -1341,6 +1341,18 @@ def export(
     say(f"wrote the dataset card to {paths.card}", highlight=False, markup=False)
 
 
+def _table_place(path: Path, lines: Sequence[int] | None) -> Callable[[Any], str]:
+    """Names a row of a judgments file by its index label: ``FILE:LINE`` or ``FILE: row N``."""
+
+    def place(label: Any) -> str:
+        position = int(label)
+        if lines is not None:
+            return f"{path}:{lines[position]}"
+        return f"{path}: row {position + 1}"
+
+    return place
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Judgments:
     """Judgments read for ``consensus`` and ``export``: from a FILE (``path``, with its file
@@ -1372,6 +1384,7 @@ def _read_judgments(
     from connector.consensus import load_adjudications
     from connector.consensus.adjudication import project_rulings
     from connector.judgments import AnswerMap, load_judgments
+    from connector.judgments.rankings import assemble_rankings
     from connector.rubric import default_rubric_for, load_rubric
 
     rulings: list[Adjudication] = load_adjudications(adjudicated) if adjudicated else []
@@ -1399,8 +1412,17 @@ def _read_judgments(
                 str(name): group["value"].tolist() for name, group in frame.groupby("dimension")
             }
             chosen = default_rubric_for(observed, non_decisive=tuple(non_decisive or ("tie",)))
+        # a platform export's per-option ranks (order.a, ...) back into rankings, as the
+        # report reads them (connector/report/checks.py)
+        lines = table.lines
+        frame, assembled = assemble_rankings(frame, chosen, where=_table_place(path, lines))
+        for warning in assembled:
+            err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        if assembled:
+            lines = None if lines is None else [lines[int(i)] for i in frame.index]
+            frame = frame.reset_index(drop=True)
         return _Judgments(
-            frame=frame, rubric=chosen, rulings=tuple(rulings), path=path, lines=table.lines
+            frame=frame, rubric=chosen, rulings=tuple(rulings), path=path, lines=lines
         )
     if not config_path.is_file():
         raise JudgmentTableError(

@@ -175,7 +175,19 @@ class _ProjectSync:
             if t.task_id not in self.mappings
         ]
         if new:
-            self.store.upsert_items(key, [ItemRow(item_key=m.item_key) for m in new])
+            # a ranking task's texts, for the export (a pushed task is mapped already: its
+            # texts are the push's)
+            texts = {t.item_key: t.texts for t in page.tasks if t.texts is not None}
+            self.store.upsert_items(
+                key,
+                [
+                    ItemRow(
+                        item_key=m.item_key,
+                        payload=None if texts.get(m.item_key) is None else dict(texts[m.item_key]),
+                    )
+                    for m in new
+                ],
+            )
             self.store.map_tasks(key, new)
             self.mappings.update({m.platform_task_id: m for m in new})
         rows = []

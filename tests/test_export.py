@@ -92,7 +92,8 @@ def _export(args: list[str]) -> Any:
 def _expected(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Per item, recomputed here with pandas (not with the connector's code): majority label
     (None on a tied top count), its share, votes, agreement (Fleiss' P_i: the share of agreeing
-    ordered pairs, identity weights on a nominal dimension) and the strength majority."""
+    ordered pairs, identity weights on a nominal dimension) and the strength: the lower median
+    of the strength votes of the annotators who chose the consensus response."""
     expected: dict[str, dict[str, Any]] = {}
     for item, group in frame.groupby("item_id"):
         overall = group.loc[group["dimension"] == "overall", "value"]
@@ -101,16 +102,21 @@ def _expected(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
         leaders = [v for v, c in counts.items() if c == top]
         n = len(overall)
         agreement = sum(c * (c - 1) for c in counts.values()) / (n * (n - 1))
-        strengths = Counter(group.loc[group["dimension"] == "strength", "value"])
-        best = max(strengths.values()) if strengths else 0
-        strength_leaders = [v for v, c in strengths.items() if c == best]
+        label = leaders[0] if len(leaders) == 1 else None
+        # the strength votes of the annotators who chose the consensus response, lower median
+        agreeing = set(
+            group.loc[(group["dimension"] == "overall") & (group["value"] == label)]["annotator"]
+        )
+        rated = group.loc[(group["dimension"] == "strength") & group["annotator"].isin(agreeing)]
+        strengths = sorted(rated["value"])
+        strength = float(strengths[(len(strengths) - 1) // 2]) if strengths else None
         first = group.iloc[0]
         expected[str(item)] = {
-            "label": leaders[0] if len(leaders) == 1 else None,
+            "label": label,
             "confidence": top / n,
             "votes": {v: counts.get(v, 0) for v in VALUES},
             "agreement": round(agreement, 4),
-            "strength": float(strength_leaders[0]) if len(strength_leaders) == 1 else None,
+            "strength": strength if label in ("a", "b") else None,
             "texts": (first["prompt"], first["response_a"], first["response_b"]),
             "batch": sorted(set(group["batch"])),
             "sides": set(group.loc[group["dimension"] == "overall", "display_left"]),
@@ -247,6 +253,43 @@ def test_a_signed_scale_gives_the_margin_by_its_magnitude(tmp_path: Path) -> Non
     ]
     assert {r["item_id"]: r["reason"] for r in side} == {"s3": "non-decisive", "s5": "tied vote"}
     assert next(r for r in side if r["item_id"] == "s3")["votes"]["0"] == 2
+
+
+def test_a_strength_rating_counts_only_the_annotators_who_chose_the_consensus_response(
+    tmp_path: Path,
+) -> None:
+    """Issue 11 (strength margins): the margin is the lower median of the strength votes of
+    the annotators whose preference is the consensus side; the other side's votes do not count."""
+    votes = {  # (overall, strength or None) per annotator
+        # a by 3 of 5; a's strengths 3, 3, 1: median 3 (all five votes' majority would be 1)
+        "m1": [("a", 3), ("a", 3), ("a", 1), ("b", 1), ("b", 1)],
+        # a by 2 of 3; a's strengths 3, 2: the lower median 2 (all votes 3, 2, 1 would tie)
+        "m2": [("a", 3), ("a", 2), ("b", 1)],
+        # b by 2 of 3, but only the annotator who chose a rated: no strength consensus
+        "m3": [("b", None), ("b", None), ("a", 3)],
+    }
+    rows = []
+    for item, answers in votes.items():
+        for k, (overall, strength) in enumerate(answers):
+            base = {
+                "item_id": item,
+                "annotator": f"ann{k}",
+                "prompt": f"P {item}",
+                "response_a": f"A {item}",
+                "response_b": f"B {item}",
+            }
+            rows.append({**base, "dimension": "overall", "value": overall})
+            if strength is not None:
+                rows.append({**base, "dimension": "strength", "value": strength})
+    source = _write(pd.DataFrame(rows), tmp_path / "strength.jsonl")
+    out = tmp_path / "strength-pairs.jsonl"
+    result = _export([str(source), "--rubric", str(V2), "--out", str(out)])
+    found = {r["item_id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert {i: (r["chosen_response"], r["margin"]) for i, r in found.items()} == {
+        "m1": ("a", 3.0),
+        "m2": ("a", 2.0),
+    }
+    assert "left out 1 items: no strength consensus" in " ".join(result.output.split())
 
 
 def _gold_table() -> pd.DataFrame:

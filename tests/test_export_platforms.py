@@ -6,6 +6,9 @@ write-back wrote, flagged annotators' votes left out and gold items excluded.
 Three annotators: the first answers 21 gold items right (qualified), the second wrong
 (retraining: flagged), the third answers no gold (no status); four ordinary items (VOTES)
 decide, split without the flagged annotator, or tie.
+
+A ranking project on each platform (tasks imported as a team would, not pushed): the sync keeps
+the texts the tasks show, and the consensus and export of its implied pairs read them.
 """
 
 from __future__ import annotations
@@ -181,5 +184,146 @@ def test_export_of_an_argilla_dataset(argilla: ArgillaServer, tmp_path: Path) ->
                     )
         loop.sync()
         _check(loop, tmp_path, flagged="annotator2")
+    finally:
+        loop.store.close()
+
+
+# --- rankings: four responses ranked on the platform, exported as their implied pairs -------
+
+RANKINGS = {"r-0": ("b>a>c>d", "b>c>a>d"), "r-1": ("a>b>c>d", "a>b>c>d")}
+
+
+def _check_ranking(loop: Any, tmp_path: Path) -> None:
+    """The ranking project's consensus and export, row by row against the store: texts from
+    the item payload the sync wrote from the platform's task, one row per decisive pair."""
+    store = loop.store
+    payloads = {row.item_key: row.payload for row in store.items_with_payload("p")}
+    assert set(payloads) == set(RANKINGS)
+    for item, payload in payloads.items():
+        assert payload == {"prompt": f"Question {item}?"} | {
+            f"response_{o}": f"Answer {o} to {item}." for o in "abcd"
+        }
+    consensus = tmp_path / "consensus.jsonl"
+    result = CliRunner().invoke(
+        app,
+        [
+            "consensus",
+            "p",
+            "-c",
+            str(loop.config.path),
+            "--out",
+            str(consensus),
+            "--method",
+            "majority",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    orderings = {
+        r["item_id"]: r["label"]
+        for r in map(json.loads, consensus.read_text().splitlines())
+        if r["dimension"] == "order"
+    }
+    # r-0: a ranks 2, 3 (2.5), c 3, 2 (2.5): tied
+    assert orderings == {"r-0": "b>a=c>d", "r-1": "a>b>c>d"}
+
+    rows = _export(loop.config.path, tmp_path / "ranked.jsonl")
+    tasks = {t.item_key: t.platform_task_id for t in store.task_mappings("p").values()}
+    expected = []
+    for item, (first, second) in RANKINGS.items():
+        for x, y in (("a", "b"), ("a", "c"), ("a", "d"), ("b", "c"), ("b", "d"), ("c", "d")):
+            above = [r.index(x) < r.index(y) for r in (first, second)]
+            if above[0] == above[1]:
+                expected.append((item, x, y, x if above[0] else y))
+    assert sorted((r["item_id"], *r["pair"], r["chosen_response"]) for r in rows) == expected
+    for row in rows:
+        item, chosen = row["item_id"], row["chosen_response"]
+        rejected = next(o for o in row["pair"] if o != chosen)
+        assert row["prompt"] == payloads[item]["prompt"]
+        assert row["chosen"] == payloads[item][f"response_{chosen}"]
+        assert row["rejected"] == payloads[item][f"response_{rejected}"]
+        assert row["task_ids"] == [tasks[item]]
+        assert (row["n_votes"], row["agreement"], row["margin"]) == (2, 1.0, 1.0)
+    side = [
+        json.loads(line)
+        for line in (tmp_path / "ranked.non_decisive.jsonl").read_text().splitlines()
+    ]
+    assert [(r["item_id"], *r["pair"], r["reason"]) for r in side] == [
+        ("r-0", "a", "c", "tied vote")
+    ]
+
+
+@pytest.mark.labelstudio
+def test_export_of_a_label_studio_ranking_project(
+    label_studio: LabelStudioServer, tmp_path: Path
+) -> None:
+    import requests
+
+    loop = ls_loop.Loop(label_studio, tmp_path, rubric_path=ls_loop.RANKING_RUBRIC)
+    try:
+        tasks = [
+            {
+                "data": {
+                    "item_id": item,
+                    "prompt": f"Question {item}?",
+                    "order_responses": [
+                        {
+                            "id": o,
+                            "title": f"Response {o.upper()}",
+                            "body": f"Answer {o} to {item}.",
+                        }
+                        for o in "abcd"
+                    ],
+                }
+            }
+            for item in RANKINGS
+        ]
+        requests.post(
+            f"{label_studio.url}/api/projects/{loop.project_id}/import",
+            json=tasks,
+            headers=ls_loop._headers(label_studio.admin_token),
+            timeout=60,
+        ).raise_for_status()
+        for task in loop.tasks():
+            item = task["data"]["item_id"]
+            for token, ranking in zip(label_studio.annotator_tokens, RANKINGS[item], strict=False):
+                loop.annotate(token, str(task["id"]), ls_loop._ranked(ranking.split(">")))
+        loop.sync()
+        _check_ranking(loop, tmp_path)
+    finally:
+        loop.store.close()
+
+
+@pytest.mark.argilla
+def test_export_of_an_argilla_ranking_dataset(argilla: ArgillaServer, tmp_path: Path) -> None:
+    import requests
+
+    loop = argilla_loop.Loop(argilla, tmp_path, rubric_path=argilla_loop.RANKING_RUBRIC)
+    try:
+        created = requests.post(
+            f"{argilla.url}/api/v1/datasets/{loop.dataset_id}/records/bulk",
+            json={
+                "items": [
+                    {
+                        "external_id": item,
+                        "fields": {
+                            "prompt": f"Question {item}?",
+                            **{f"response_{o}": f"Answer {o} to {item}." for o in "abcd"},
+                        },
+                    }
+                    for item in RANKINGS
+                ]
+            },
+            headers=argilla_loop._headers(argilla.owner_api_key),
+            timeout=60,
+        )
+        assert created.status_code in (200, 201), created.text
+        for record in loop.records():
+            item = record["external_id"]
+            for key, ranking in zip(argilla.annotator_api_keys, RANKINGS[item], strict=False):
+                order = ranking.split(">")
+                ranks = [{"value": o, "rank": order.index(o) + 1} for o in "abcd"]
+                loop.respond(key, str(record["id"]), {"order": ranks})
+        loop.sync()
+        _check_ranking(loop, tmp_path)
     finally:
         loop.store.close()

@@ -88,6 +88,7 @@ def dataset_card(export: Export, paths: ExportPaths, *, command: str = "") -> st
     rubric = export.rubric
     options = export.options
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    ranked = rubric.dimension(export.dimension).kind == "ranking"
     unit = "rows, one per pair" if options.format == "trl" else "rows, two per pair"
     shape = (
         "`prompt`, `chosen`, `rejected`, `margin`"
@@ -98,7 +99,8 @@ def dataset_card(export: Export, paths: ExportPaths, *, command: str = "") -> st
         margin = (
             f"the magnitude of the consensus value on the signed scale `{export.dimension}`"
             if rubric.dimension(export.dimension).signed
-            else "the consensus of the rating dimension `strength`"
+            else "the median `strength` vote of the annotators who chose the consensus response "
+            "(the lower median on an even count)"
         )
     else:
         margin = (
@@ -117,12 +119,19 @@ def dataset_card(export: Export, paths: ExportPaths, *, command: str = "") -> st
         f"{shape}{', as chat message lists' if options.chat else ''}, for TRL "
         f"({'RewardTrainer, DPOTrainer' if options.format == 'trl' else 'KTOTrainer'}).",
         f"- Chosen and rejected: the {options.method} consensus on dimension "
-        f"`{export.dimension}`; rulings (adjudicated values) win over the votes.",
+        f"`{export.dimension}`"
+        + (
+            " (a ranking: one pair per pair of its options, each decided by its implied "
+            "preferences' consensus)"
+            if ranked
+            else ""
+        )
+        + "; rulings (adjudicated values) win over the votes.",
         f"- `margin` ({'`margin_source`' if options.format == 'trl' else 'column'} "
         f"`{export.margin_source}`): {margin}.",
-        f"- `{paths.non_decisive.name}`: {len(export.non_decisive)} items whose consensus names "
-        "no better response (a tied vote, a tie or both-bad value), with their votes; never "
-        "chosen/rejected.",
+        f"- `{paths.non_decisive.name}`: {len(export.non_decisive)} "
+        f"{'pairs' if ranked else 'items'} whose consensus names no better response (a tied "
+        "vote, a tie or both-bad value), with their votes; never chosen/rejected.",
         "- Provenance on every row: `item_id`, `task_ids`, `rubric_id`, `rubric_version`, "
         "`rubric_hash`, `batch`, `n_votes`, `votes`, `agreement` (the item's agreement), "
         "`method`, `confidence`, `adjudicated`, `display_left`, `consensus_label`, "

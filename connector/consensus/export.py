@@ -13,8 +13,10 @@ From a judgments table (a file's, or a synced project's store) and its rubric:
    to the sidecar with their votes, never to chosen/rejected), or the item falls below
    ``min_agreement`` or ``min_confidence``;
 4. ``margin`` is the preference's strength (a signed scale's consensus magnitude,
-   :meth:`Dimension.strength_of`, or the consensus of a rating dimension named ``strength``) or
-   the consensus confidence; ``margin_source`` says which.
+   :meth:`Dimension.strength_of`, or, for a rating dimension named ``strength``, the median
+   strength of the annotators who chose the consensus response,
+   :func:`connector.consensus.strength.side_strengths`; a ruling on it wins) or the consensus
+   confidence; ``margin_source`` says which.
 
 What each step removed is counted (:attr:`Export.removals`), for the CLI and the dataset card.
 :mod:`.pairs` builds the rows from (texts, chosen response, provenance) alone, so pairs implied
@@ -24,6 +26,7 @@ by other judgments (a ranking's) can be written the same way.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,9 +37,11 @@ import pandas as pd
 
 from connector.consensus.adjudication import Adjudication
 from connector.consensus.pairs import kto_rows, preference_row
+from connector.consensus.strength import side_strengths
 from connector.consensus.table import METHODS, Method, consensus_table
 from connector.consensus.texts import ItemText
 from connector.errors import JudgmentTableError
+from connector.judgments.rankings import pair_item, pairs_dimension
 from connector.metrics._options import choose
 from connector.report.build import item_agreements
 from connector.report.sections import FLAGGED_STATUSES
@@ -125,7 +130,7 @@ class Removal:
     """What one filter removed: ``count`` judgments or items, and why."""
 
     reason: str
-    unit: Literal["judgments", "items"]
+    unit: Literal["judgments", "items", "pairs"]
     count: int
     detail: str = ""
 
@@ -172,13 +177,15 @@ def _preference_dimension(rubric: Rubric, name: str | None) -> Dimension:
             dimension = rubric.dimension(name)
         except KeyError as exc:
             raise JudgmentTableError(f"--dimension: {exc.args[0]}") from None
-        if dimension.kind != "preference":
+        if dimension.kind not in ("preference", "ranking"):
             raise JudgmentTableError(
                 f"--dimension {name}: a {dimension.kind} dimension names no better response; "
-                "export a preference dimension"
+                "export a preference or ranking dimension"
             )
         return dimension
-    found = [d for d in rubric.dimensions if d.kind == "preference"]
+    found = [d for d in rubric.dimensions if d.kind == "preference"] or [
+        d for d in rubric.dimensions if d.kind == "ranking"
+    ]
     if len(found) == 1:
         return found[0]
     if not found:
@@ -194,9 +201,11 @@ def _preference_dimension(rubric: Rubric, name: str | None) -> Dimension:
 
 def _strength_dimension(rubric: Rubric, preference: Dimension) -> Dimension | None:
     """The dimension whose consensus is the margin's strength: the preference dimension itself
-    when signed, else a numeric rating dimension named ``strength``."""
+    when signed, else a numeric rating dimension named ``strength``; none for a ranking."""
     if preference.signed:
         return preference
+    if preference.kind == "ranking":
+        return None
     for dimension in rubric.dimensions:
         if (
             dimension.name == STRENGTH_DIMENSION
@@ -302,13 +311,14 @@ def _item_removals(
     preference: Dimension,
     strength: Dimension | None,
     method: str,
+    unit: Literal["items", "pairs"],
 ) -> list[Removal]:
     """What each item filter removed (``strength``: the margin's strength dimension, or None
-    when the margin is the confidence)."""
+    when the margin is the confidence; ``unit``: ``pairs`` for a ranking's implied pairs)."""
     removals = [
         Removal(
             reason="gold items",
-            unit="items",
+            unit=unit,
             count=counts["gold"],
             detail="gold items are annotator tests, not training data (--include-gold keeps them)"
             if options.exclude_gold
@@ -316,7 +326,7 @@ def _item_removals(
         ),
         Removal(
             reason="non-decisive consensus (to the sidecar)",
-            unit="items",
+            unit=unit,
             count=counts["non_decisive"],
             detail=f"a tied vote or a value naming neither response "
             f"({', '.join(str(v) for v in preference.non_decisive) or 'none'})",
@@ -326,7 +336,7 @@ def _item_removals(
         removals.append(
             Removal(
                 reason="agreement below minimum",
-                unit="items",
+                unit=unit,
                 count=counts["agreement"],
                 detail=f"item agreement < {options.min_agreement} or undefined (one vote); "
                 "adjudicated items are kept",
@@ -336,7 +346,7 @@ def _item_removals(
         removals.append(
             Removal(
                 reason="confidence below minimum",
-                unit="items",
+                unit=unit,
                 count=counts["confidence"],
                 detail=f"{method} confidence < {options.min_confidence}; adjudicated items "
                 "are kept",
@@ -346,16 +356,17 @@ def _item_removals(
         removals.append(
             Removal(
                 reason="no strength consensus",
-                unit="items",
+                unit=unit,
                 count=counts["strength"],
-                detail=f"{strength.name} tied or not answered (--margin confidence keeps them)",
+                detail=f"no {strength.name} vote from an annotator who chose the consensus "
+                "response (--margin confidence keeps them)",
             )
         )
     if missing:
         removals.append(
             Removal(
                 reason="no text (--skip-missing-text)",
-                unit="items",
+                unit=unit,
                 count=len(missing),
                 detail=_listed(missing),
             )
@@ -382,6 +393,11 @@ def build_export(source: ExportInput, options: ExportOptions = ExportOptions()) 
         if options.margin is not None
         else ("strength" if strength is not None else "confidence")
     )
+    if margin_source == "strength" and strength is None and preference.kind == "ranking":
+        raise JudgmentTableError(
+            f"--margin strength: ranking {preference.name!r} has no strength of preference; "
+            "use --margin confidence"
+        )
     if margin_source == "strength" and strength is None:
         raise JudgmentTableError(
             f"--margin strength: rubric {rubric.ref} has no strength (a signed preference "
@@ -400,17 +416,41 @@ def build_export(source: ExportInput, options: ExportOptions = ExportOptions()) 
     focused = dataclasses.replace(rubric, dimensions=used)
     unread = {d.name for d in rubric.dimensions} - {d.name for d in used}
     rulings = [r for r in source.adjudications if r.dimension not in unread]
-    table = consensus_table(focus, focused, methods=[method], adjudications=rulings)
-    on = table.loc[table["dimension"] == preference.name]
+    # a ranking: each implied pair's consensus decides, written as a pair of its two options
+    ranking = preference.kind == "ranking"
+    decider = pairs_dimension(preference) if ranking else preference
+    table = consensus_table(
+        focus,
+        focused,
+        methods=[method],
+        adjudications=rulings,
+        only={decider.name, *(d.name for d in used if d is not preference)},
+    )
+    on = table.loc[table["dimension"] == decider.name]
+    pair_of = (
+        {
+            pair_item(item, x, y): (str(item), str(x), str(y))
+            for item in focus["item_id"].unique()
+            for x, y in itertools.combinations(preference.values, 2)
+        }
+        if ranking
+        else {}
+    )
     strength_labels: dict[str, Any] = {}
     if margin_source == "strength" and strength is not None and not strength.signed:
-        rated = table.loc[table["dimension"] == strength.name]
-        strength_labels = {
-            str(i): label
-            for i, label in zip(rated["item_id"], rated["label"], strict=True)
-            if label is not None
+        decided = {
+            str(i): side
+            for i, label in zip(on["item_id"], on["label"], strict=True)
+            if label is not None and (side := preference.response_of(label)) is not None
         }
-    agreement = item_agreements(focus, focused).get(preference.name, {})
+        strength_labels = side_strengths(
+            focus, focused, preference=preference, strength=strength, chosen=decided
+        )
+        rated = table.loc[(table["dimension"] == strength.name) & table["adjudicated"]]
+        strength_labels |= {
+            str(i): label for i, label in zip(rated["item_id"], rated["label"], strict=True)
+        }
+    agreement = item_agreements(focus, focused).get(decider.name, {})
     judged = frame.loc[frame["dimension"] == preference.name]
     batches = _per_item(judged, "batch")
     sides = _per_item(judged, "display_left")
@@ -431,11 +471,12 @@ def build_export(source: ExportInput, options: ExportOptions = ExportOptions()) 
         for row in zip(*(on[c].tolist() for c in columns), strict=True)
     ]
     for record in records:
-        item_id = str(record["item_id"])
+        unit_id = str(record["item_id"])  # a ranking's pair, else the item
+        item_id, first, second = pair_of.get(unit_id, (unit_id, "a", "b"))
         if options.exclude_gold and item_id in source.gold_items:
             counts["gold"] += 1
             continue
-        found = agreement.get(item_id)
+        found = agreement.get(unit_id)
         adjudicated = bool(record["adjudicated"])
         confidence = _number(record["confidence"])
         provenance: dict[str, Any] = {
@@ -455,8 +496,12 @@ def build_export(source: ExportInput, options: ExportOptions = ExportOptions()) 
             "adjudicated": adjudicated,
             "display_left": _display_left(sides.get(item_id)),
         }
-        chosen = None if record["label"] is None else preference.response_of(record["label"])
+        if ranking:
+            provenance |= {"pair_item": unit_id, "pair": [first, second]}
+        chosen = None if record["label"] is None else decider.response_of(record["label"])
         text = source.texts.get(item_id)
+        if ranking and text is not None:
+            text = text.pair(first, second)
         if chosen is None:
             counts["non_decisive"] += 1
             reason = (
@@ -496,13 +541,14 @@ def build_export(source: ExportInput, options: ExportOptions = ExportOptions()) 
             counts["strength"] += 1
             continue
         if text is None or not text.complete:
-            missing.append(item_id)
+            missing.append(unit_id)
             continue
+        chosen_option = first if chosen == "a" else second
         kept.append(
             (
                 text,
                 chosen,
-                {"margin": margin, "margin_source": margin_source, "chosen_response": chosen}
+                {"margin": margin, "margin_source": margin_source, "chosen_response": chosen_option}
                 | provenance,
             )
         )
@@ -511,16 +557,17 @@ def build_export(source: ExportInput, options: ExportOptions = ExportOptions()) 
         raise JudgmentTableError(
             f"{source.source}: {len(missing)} item(s) to export have no prompt or response text "
             f"({_listed(missing)}); give the texts (a file's prompt, response_a and response_b "
-            "columns, or --items FILE keyed by item_id), or pass --skip-missing-text to leave "
-            "them out"
+            "columns, response_<option> for a ranking's options, or --items FILE keyed by "
+            "item_id), or pass --skip-missing-text to leave them out"
         )
     removals += _item_removals(
         counts,
         missing,
         options=options,
-        preference=preference,
+        preference=decider,
         strength=strength if margin_source == "strength" else None,
         method=method,
+        unit="pairs" if ranking else "items",
     )
     rows: list[dict[str, Any]] = []
     for text, chosen, provenance in kept:

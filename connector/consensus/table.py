@@ -34,12 +34,19 @@ votes' signs (response_a, neither, response_b; ``soft_label`` is keyed ``a``, ``
 ``confidence`` is the side's share or posterior), and ``label`` is the median of the winning
 side's votes (the one nearer 0 when their number is even, so a strength is never overstated).
 ``votes`` still counts every value.
+
+A ranking dimension (``kind: ranking``) is read through its derived dimensions
+(:func:`connector.judgments.rankings.scoring_view`): each option's rank ``<name>.<option>`` and
+the implied pairs ``<name>_pairs`` (items ``"<item> (<x> vs <y>)"``, values ``first``,
+``second``, ``tie``) get rows of every method like any dimension (rulings name these derived
+dimensions), and the ranking dimension itself gets one row per item with method ``mean-rank``:
+the consensus ordering of the options by mean rank, ties as ties (:mod:`.ordering`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -49,12 +56,14 @@ import pandas as pd
 from connector.consensus.adjudication import Adjudication, resolve
 from connector.consensus.dawid_skene import dawid_skene
 from connector.consensus.majority import majority_vote
+from connector.consensus.ordering import ordering_rows
+from connector.judgments.rankings import scoring_view
 from connector.metrics._options import choose
 from connector.metrics.judgments import CodedJudgments
 from connector.report.build import first_judgments
 from connector.rubric import Dimension, Rubric
 
-__all__ = ["CONSENSUS_COLUMNS", "METHODS", "Method", "consensus_table"]
+__all__ = ["CONSENSUS_COLUMNS", "METHODS", "Method", "consensus_table", "lower_median"]
 
 Method = Literal["majority", "dawid-skene"]
 METHODS: tuple[Method, ...] = ("majority", "dawid-skene")
@@ -125,6 +134,21 @@ def _by_side(
     return dataclasses.replace(judgments, value=side_of[judgments.value], q=n_sides)
 
 
+def lower_median(
+    counts: npt.NDArray[np.float64], order: npt.NDArray[np.intp]
+) -> npt.NDArray[np.intp]:
+    """Per row of ``counts`` (n_rows, q), the value code of the median vote, the values taken
+    in ``order`` (value codes, shape (q,)); with an even number of votes the one earlier in
+    ``order`` (the ceil(n/2)-th vote); -1 on a row without votes."""
+    label = np.full(len(counts), -1, dtype=np.intp)
+    ordered = counts[:, order]
+    n = ordered.sum(axis=1)
+    for row in np.flatnonzero(n > 0):
+        position = int(np.searchsorted(np.cumsum(ordered[row]), np.ceil(n[row] / 2)))
+        label[row] = order[position]
+    return label
+
+
 def _side_median(
     counts: npt.NDArray[np.float64],
     side_of: npt.NDArray[np.intp],
@@ -133,17 +157,12 @@ def _side_median(
 ) -> npt.NDArray[np.intp]:
     """Per item, the code of the median vote among the votes on ``side`` (-1 where ``side`` is
     -1); with an even number of such votes, the one nearer 0."""
-    nearness = np.argsort(np.abs(np.asarray(values, dtype=np.float64)), kind="stable")
-    label = np.full(len(side), -1, dtype=np.intp)
-    for row in np.flatnonzero(side >= 0):
-        on_side = np.where(side_of[nearness] == side[row], counts[row, nearness], 0.0)
-        n = on_side.sum()
-        if n <= 0:
-            continue
-        # the lower median in order of nearness to 0: the ceil(n/2)-th vote
-        position = int(np.searchsorted(np.cumsum(on_side), np.ceil(n / 2)))
-        label[row] = nearness[position]
-    return label
+    nearness = np.argsort(np.abs(np.asarray(values, dtype=np.float64)), kind="stable").astype(
+        np.intp
+    )
+    on_side = np.where(side_of[None, :] == side[:, None], counts, 0.0)
+    on_side[side < 0] = 0.0
+    return lower_median(on_side, nearness)
 
 
 def consensus_table(
@@ -154,6 +173,7 @@ def consensus_table(
     adjudications: Iterable[Adjudication] = (),
     max_iter: int = 100,
     tol: float = 1e-6,
+    only: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """The consensus label of every judged item per dimension and method.
 
@@ -164,6 +184,8 @@ def consensus_table(
         adjudications: rulings; an item ruled on but never judged on that dimension gets a row
             too (``n_judgments`` 0).
         max_iter, tol: Dawid–Skene's stopping rule (:func:`.dawid_skene`).
+        only: the dimensions to give rows for (a ranking's derived names, such as
+            ``order_pairs``, or the ranking's name for its ordering); ``None``: all.
 
     Raises:
         OptionError: an unknown method.
@@ -171,10 +193,16 @@ def consensus_table(
             values, or a bad or conflicting ruling (the message names where).
     """
     chosen: list[Method] = list(dict.fromkeys(choose("method", m, METHODS) for m in methods))
+    rankings = [d for d in rubric.dimensions if d.kind == "ranking"]
+    if rankings:
+        view = scoring_view(frame, rubric)
+        frame, rubric = view.frame, view.rubric
     rulings = resolve(adjudications, rubric)
     coded = first_judgments(frame, rubric) if len(frame) else None
     parts: list[pd.DataFrame] = []
     for dimension in rubric.dimensions:
+        if only is not None and dimension.name not in only:
+            continue
         values = list(dimension.values)
         q = len(values)
         labels = np.asarray([*values, None], dtype=object)  # code -1 → None
@@ -237,6 +265,9 @@ def consensus_table(
                 part.loc[rows, "adjudicated"] = True
                 part.loc[rows, "confidence"] = np.nan
             parts.append(part)
+    if coded is not None:
+        parts += [ordering_rows(coded, d) for d in rankings if only is None or d.name in only]
+        parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in CONSENSUS_COLUMNS})
     return pd.concat(parts, ignore_index=True)[list(CONSENSUS_COLUMNS)]

@@ -3,7 +3,8 @@
 Three sources, one shape (``{item_id: ItemText}``):
 
 - a judgments table's optional columns ``prompt``, ``response_a`` and ``response_b``
-  (:data:`TEXT_COLUMNS`), repeated on each of an item's judgments (:func:`texts_from_frame`);
+  (:data:`TEXT_COLUMNS`), and ``response_<option>`` for a ranking's options, repeated on each
+  of an item's judgments (:func:`texts_from_frame`);
 - an items file keyed by ``item_id`` (or ``item_key``, as the connector's items and gold files
   are), JSON Lines, CSV or Parquet (:func:`load_item_texts`, the CLI's ``--items``);
 - a synced project's store: the payload of the items the connector pushed
@@ -36,15 +37,32 @@ __all__ = [
 
 TEXT_COLUMNS = ITEM_TEXT_COLUMNS
 _KEYS = ("item_id", "item_key")
+_RESPONSE = "response_"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ItemText:
-    """An item's prompt and its two responses (``None`` where the source lacks one)."""
+    """An item's prompt and its two responses (``None`` where the source lacks one), and the
+    text of every other ``response_<option>`` the source has (``responses``, by option id: a
+    ranking's options beyond ``a`` and ``b``)."""
 
     prompt: str | None
     response_a: str | None
     response_b: str | None
+    responses: tuple[tuple[str, str | None], ...] = ()
+
+    def response(self, option: str) -> str | None:
+        """The text of option ``option`` (``response_<option>``), ``None`` when not given."""
+        if option in ("a", "b"):
+            return self.response_a if option == "a" else self.response_b
+        return dict(self.responses).get(option)
+
+    def pair(self, first: str, second: str) -> ItemText:
+        """The texts of two of the item's options as ``response_a`` (``first``) and
+        ``response_b`` (``second``): a ranking's implied pair, written like any pair."""
+        return ItemText(
+            prompt=self.prompt, response_a=self.response(first), response_b=self.response(second)
+        )
 
     @property
     def complete(self) -> bool:
@@ -71,15 +89,27 @@ def _collect(rows: Iterable[tuple[str, str, Mapping[str, Any]]]) -> dict[str, It
             prompt=_text(record.get("prompt")),
             response_a=_text(record.get("response_a")),
             response_b=_text(record.get("response_b")),
+            responses=tuple(
+                sorted(
+                    (str(k)[len(_RESPONSE) :], _text(v))
+                    for k, v in record.items()
+                    if str(k).startswith(_RESPONSE) and str(k) not in TEXT_COLUMNS
+                )
+            ),
         )
         known = found.get(item_id)
         if known is None:
             found[item_id] = (text, where)
         elif known[0] != text:
+            before, after = dict(known[0].responses), dict(text.responses)
             differs = [
                 c
                 for c, a, b in zip(TEXT_COLUMNS, known[0].texts, text.texts, strict=True)
                 if a != b
+            ] + [
+                f"{_RESPONSE}{o}"
+                for o in sorted(set(before) | set(after))
+                if before.get(o) != after.get(o)
             ]
             raise JudgmentTableError(
                 f"{where}: item {item_id!r} has another {', '.join(differs)} than at {known[1]}; "
@@ -96,7 +126,9 @@ def texts_from_frame(
     Raises:
         JudgmentTableError: an item with two different texts (names both rows).
     """
-    present = [c for c in TEXT_COLUMNS if c in frame.columns]
+    present = [c for c in TEXT_COLUMNS if c in frame.columns] + [
+        str(c) for c in frame.columns if str(c).startswith(_RESPONSE) and c not in TEXT_COLUMNS
+    ]
     if not present:
         return {}
     places = [f"{source}:{line}" for line in lines] if lines is not None else None
@@ -115,8 +147,9 @@ def texts_from_frame(
 def texts_from_payloads(
     payloads: Iterable[tuple[str, Mapping[str, Any] | None]],
 ) -> dict[str, ItemText]:
-    """The texts of a store's items: ``(item key, payload)`` with the payload the push wrote
-    (``prompt``, ``response_a``, ``response_b``)."""
+    """The texts of a store's items: ``(item key, payload)`` with the payload the push (or, for
+    a task the connector did not push, the sync) wrote (``prompt``, ``response_a``,
+    ``response_b``, and ``response_<option>`` for a ranking's options)."""
     return _collect(
         (key, f"store item {key}", payload) for key, payload in payloads if payload is not None
     )

@@ -389,7 +389,8 @@ def _validate(
         result["gold_value"] = pd.Series(np.full(n, None, dtype=object), dtype=object)
 
     extra = [c for c in found if c not in COLUMNS]
-    unknown = [c for c in extra if c not in ITEM_TEXT_COLUMNS]
+    # response_<option>: a ranked option's text (connector.consensus.texts)
+    unknown = [c for c in extra if c not in ITEM_TEXT_COLUMNS and not c.startswith("response_")]
     if unknown:
         warnings.append(
             f"{rows.source}: unknown column(s) {', '.join(repr(c) for c in unknown)} kept as they "

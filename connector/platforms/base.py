@@ -29,6 +29,7 @@ __all__ = [
     "json_type",
     "objects_with_ids",
     "parse_timestamp",
+    "ranking_texts",
 ]
 
 
@@ -181,10 +182,24 @@ class GroundTruth:
     updated_at: datetime
 
 
+def ranking_texts(prompt: object, responses: Mapping[str, object]) -> dict[str, str] | None:
+    """A ranking task's :attr:`TaskSeen.texts` from its prompt and its option texts (option id
+    → text); only string texts are kept, and ``None`` when no option has one."""
+    texts = {f"response_{option}": t for option, t in responses.items() if isinstance(t, str)}
+    if not texts:
+        return None
+    return ({"prompt": prompt} if isinstance(prompt, str) else {}) | texts
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskSeen:
     """A task read during a pull: its item key, the side shown left, its live annotation ids
-    and the ground-truth claims on it."""
+    and the ground-truth claims on it.
+
+    ``texts``: what a task of a ranking rubric shows, ``prompt`` and ``response_<option>`` per
+    ranked option (the export's texts for a task the connector did not push); ``None`` for a
+    task without a ranking (a pushed pair's texts are the store's, written by the push).
+    """
 
     task_id: str
     item_key: str
@@ -192,6 +207,7 @@ class TaskSeen:
     updated_at: datetime
     annotation_ids: tuple[str, ...]
     ground_truth: tuple[GroundTruth, ...] = ()
+    texts: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -37,7 +37,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from connector.platforms.argilla.settings import SettingsError, parse_response_value
+from connector.platforms.argilla.settings import (
+    SettingsError,
+    parse_response_value,
+    ranking_field,
+)
 from connector.platforms.base import (
     PayloadError,
     PulledJudgment,
@@ -47,6 +51,7 @@ from connector.platforms.base import (
     json_type,
     objects_with_ids,
     parse_timestamp,
+    ranking_texts,
 )
 from connector.rubric import Rubric
 
@@ -299,8 +304,23 @@ class _PageBuilder:
                 display_left=left,
                 updated_at=updated_at,
                 annotation_ids=tuple(live),
+                texts=self._ranking_texts(record),
             )
         )
+
+    def _ranking_texts(self, record: Mapping[str, Any]) -> dict[str, str] | None:
+        """The prompt and option texts a ranking record shows (fields ``response_<option>``);
+        ``None`` without a ranking."""
+        fields = record.get("fields")
+        if not isinstance(fields, dict):
+            return None
+        responses = {
+            str(option): fields.get(ranking_field(option))
+            for dimension in self.dimensions.values()
+            if dimension.kind == "ranking"
+            for option in dimension.values
+        }
+        return ranking_texts(fields.get("prompt"), responses) if responses else None
 
     def _judgments(self, record: str, response: _Response, left: str | None) -> None:
         annotator = self.users.get(response.user, response.user)

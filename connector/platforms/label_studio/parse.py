@@ -47,8 +47,9 @@ from connector.platforms.base import (
     json_type,
     objects_with_ids,
     parse_timestamp,
+    ranking_texts,
 )
-from connector.platforms.label_studio.labelconfig import ResultError, parse_result
+from connector.platforms.label_studio.labelconfig import ResultError, parse_result, ranking_list
 from connector.rubric import Dimension, Rubric, Value
 
 __all__ = [
@@ -343,8 +344,22 @@ class _PageBuilder:
                 updated_at=updated,
                 annotation_ids=tuple(a for a, _ in annotations),
                 ground_truth=tuple(claims),
+                texts=self._ranking_texts(data),
             )
         )
+
+    def _ranking_texts(self, data: Mapping[str, Any]) -> dict[str, str] | None:
+        """The prompt and option texts a ranking task shows (its ``<name>_responses`` list of
+        ``{"id", "title", "body"}``); ``None`` without a ranking."""
+        responses: dict[str, object] = {}
+        for dimension in self.dimensions.values():
+            if dimension.kind != "ranking":
+                continue
+            shown = data.get(ranking_list(dimension))
+            for entry in shown if isinstance(shown, list) else ():
+                if isinstance(entry, dict) and "id" in entry:
+                    responses[str(entry["id"])] = entry.get("body")
+        return ranking_texts(data.get("prompt"), responses) if responses else None
 
     def _dimension(self, result: dict[str, Any]) -> Dimension | None:
         return self.dimensions.get(str(result.get("from_name")))
