@@ -579,6 +579,34 @@ ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Configuration file (see iaa-connector init).")
 ]
 
+# Options of the commands that read a PROJECT|FILE (consensus, export): one declaration each.
+_RulingsOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Rulings (CSV or JSON Lines with item_id, dimension, value): they win over every "
+        "vote.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+_SourceRubricOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Rubric YAML for a FILE (a PROJECT uses its configured rubric).", dir_okay=False
+    ),
+]
+_NonDecisiveOption = Annotated[
+    list[str] | None,
+    typer.Option(help="Non-decisive value when no rubric is given (repeatable; default: tie)."),
+]
+_MapOption = Annotated[
+    list[str] | None,
+    typer.Option("--map", metavar="FIELD=DIMENSION", help="As for report (repeatable)."),
+]
+_RationaleOption = Annotated[
+    list[str] | None, typer.Option(metavar="FIELD", help="As for report (repeatable).")
+]
+
 
 def _error_line(message: str) -> None:
     """One line on stderr: ``error: message`` (the message is never read as Rich markup)."""
@@ -1082,36 +1110,15 @@ def consensus(
         list[str] | None,
         typer.Option(help="majority or dawid-skene (repeatable; default: both, one row each)."),
     ] = None,
-    adjudicated: Annotated[
-        Path | None,
-        typer.Option(
-            help="Rulings (CSV or JSON Lines with item_id, dimension, value): they win over "
-            "every vote.",
-            exists=True,
-            dir_okay=False,
-        ),
-    ] = None,
-    rubric: Annotated[
-        Path | None,
-        typer.Option(
-            help="Rubric YAML for a FILE (a PROJECT uses its configured rubric).", dir_okay=False
-        ),
-    ] = None,
-    non_decisive: Annotated[
-        list[str] | None,
-        typer.Option(help="Non-decisive value when no rubric is given (repeatable; default: tie)."),
-    ] = None,
+    adjudicated: _RulingsOption = None,
+    rubric: _SourceRubricOption = None,
+    non_decisive: _NonDecisiveOption = None,
     read_as: Annotated[
         str | None,
         typer.Option("--format", help=f"Read FILE as: {', '.join(INPUT_FORMATS)}."),
     ] = None,
-    answer_map: Annotated[
-        list[str] | None,
-        typer.Option("--map", metavar="FIELD=DIMENSION", help="As for report (repeatable)."),
-    ] = None,
-    rationale: Annotated[
-        list[str] | None, typer.Option(metavar="FIELD", help="As for report (repeatable).")
-    ] = None,
+    answer_map: _MapOption = None,
+    rationale: _RationaleOption = None,
     max_iter: Annotated[int, typer.Option(min=0, help="Dawid-Skene: most EM iterations.")] = 100,
     tol: Annotated[
         float,
@@ -1235,35 +1242,15 @@ def export(
         bool,
         typer.Option(help="Leave out (and count) items without texts instead of failing."),
     ] = False,
-    adjudicated: Annotated[
-        Path | None,
-        typer.Option(
-            help="Rulings (CSV or JSON Lines with item_id, dimension, value).",
-            exists=True,
-            dir_okay=False,
-        ),
-    ] = None,
-    rubric: Annotated[
-        Path | None,
-        typer.Option(
-            help="Rubric YAML for a FILE (a PROJECT uses its configured rubric).", dir_okay=False
-        ),
-    ] = None,
-    non_decisive: Annotated[
-        list[str] | None,
-        typer.Option(help="Non-decisive value when no rubric is given (repeatable; default: tie)."),
-    ] = None,
+    adjudicated: _RulingsOption = None,
+    rubric: _SourceRubricOption = None,
+    non_decisive: _NonDecisiveOption = None,
     read_as: Annotated[
         str | None,
         typer.Option("--read-as", help=f"Read FILE as: {', '.join(INPUT_FORMATS)}."),
     ] = None,
-    answer_map: Annotated[
-        list[str] | None,
-        typer.Option("--map", metavar="FIELD=DIMENSION", help="As for report (repeatable)."),
-    ] = None,
-    rationale: Annotated[
-        list[str] | None, typer.Option(metavar="FIELD", help="As for report (repeatable).")
-    ] = None,
+    answer_map: _MapOption = None,
+    rationale: _RationaleOption = None,
     config_path: ConfigOption = Path("iaa.toml"),
 ) -> None:
     """Export consensus preference pairs for reward-model training (TRL), with provenance, a
