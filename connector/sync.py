@@ -51,7 +51,9 @@ from connector.report.build import ReportOptions, build_report, item_agreements,
 from connector.report.json_text import report_json
 from connector.report.public import public_report
 from connector.report.reannotation import reannotation_section
+from connector.report.versions import split_by_version, version_sections
 from connector.rubric import Rubric, load_rubric
+from connector.rubric.stored import rubric_from_canonical_json
 from connector.store import (
     GoldChangeRow,
     ItemRow,
@@ -292,9 +294,15 @@ class _ProjectSync:
         return {r.item_key for r in self.gold_log if r.accepted and r.old_value is not None}
 
     def score(self) -> tuple[dict[str, Any] | None, list[StatusChange]]:
-        frame = self.frame = self.store.judgments_frame(self.project.key)
-        if frame.empty:
+        stored = self.store.judgments_frame(self.project.key)
+        if stored.empty:
             return None, []
+        # Each judgment is coded under its own rubric version; the configured version's
+        # figures take an older version's judgments only of a dimension whose meaning is
+        # unchanged (connector.rubric.versions). Every later step reads the current part.
+        split = split_by_version(stored, self.rubric, self.stored_versions())
+        frame = self.frame = split.current.reset_index(drop=True)
+        options = ReportOptions()
         report = jsonable(
             build_report(
                 frame,
@@ -302,9 +310,10 @@ class _ProjectSync:
                 source={
                     "path": f"{self.platform.name}:{self.project.project_id}",
                     "format": self.platform.name,
-                    "rows": len(frame),
+                    "rows": len(stored),
                 },
-                options=ReportOptions(),
+                options=options,
+                warnings=split.warnings,
                 retest_copies={
                     (m.batch_id, m.item_key)
                     for m in self.mappings.values()
@@ -313,6 +322,7 @@ class _ProjectSync:
                 groups=self.project.groups,
             )
         )
+        report["other_rubric_versions"] = jsonable(version_sections(split, options=options))
         report["reannotation"] = jsonable(
             reannotation_section(
                 frame,
@@ -320,10 +330,10 @@ class _ProjectSync:
                 {(r.batch_id, r.item_key) for r in self.store.reannotations(self.project.key)},
             )
         )
-        stored = self.store.current_statuses(self.project.key, self.rubric.id)
+        decided = self.store.current_statuses(self.project.key, self.rubric.id)
         current: dict[str, StatusState] = {
             name: StatusState.from_record(name, decision.status, decision.evidence)
-            for name, decision in stored.items()
+            for name, decision in decided.items()
         }
         now = datetime.now(UTC)
         self.transitions = self.rescore(frame, current)
@@ -341,7 +351,7 @@ class _ProjectSync:
                 str(d.evidence.get("reason") or ""),
                 [str(x) for x in d.evidence.get("decided_by") or ()],
             )
-            for name, d in stored.items()
+            for name, d in decided.items()
         }
         status.update(
             {t.annotator: (t.status, t.reason, list(t.dimensions)) for t in self.transitions}
@@ -352,6 +362,15 @@ class _ProjectSync:
                     entry["annotator"]
                 ]
         return report, changes
+
+    def stored_versions(self) -> list[Rubric]:
+        """Every rubric version the project's judgments were synced under, rebuilt from the
+        canonical JSON the store keeps (the YAML file of an old version may be gone)."""
+        rows = self.store.rubrics_by_hash(self.store.judged_rubric_hashes(self.project.key))
+        return [
+            rubric_from_canonical_json(row.canonical_json, content_hash=row.content_hash)
+            for row in rows
+        ]
 
     def record(self, transitions: Sequence[Transition], now: datetime) -> list[StatusChange]:
         """Store status decisions and their alerts together (the outbox): an alert is delivered
@@ -597,6 +616,20 @@ def summary_text(report: Mapping[str, Any], rubric: Rubric, link: str | None) ->
             f"{name}: alpha {_fmt(alpha['value'])} [{_fmt(ci[0])}, {_fmt(ci[1])}] "
             f"(target {section['target_alpha']:.2f}){below}; {section['n_items']} items"
         )
+    for part in public.get("other_rubric_versions", ()):
+        rubric_of = part["rubric"]
+        lines.append(
+            f"Judgments under rubric {rubric_of['id']}@v{rubric_of['version']} "
+            f"({part['n_judgments']}), scored under that version:"
+        )
+        for name, section in part["dimensions"].items():
+            alpha = section["krippendorff_alpha"]
+            ci = alpha["ci95"] or [None, None]
+            pooled = "; also counted above (unchanged dimension)" if section["pooled"] else ""
+            lines.append(
+                f"  {name}: alpha {_fmt(alpha['value'])} [{_fmt(ci[0])}, {_fmt(ci[1])}]; "
+                f"{section['n_items']} items{pooled}"
+            )
     if link:
         lines.append(f"Full report for project leads (sign-in required): {link}")
     return "\n".join(lines)

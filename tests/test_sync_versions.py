@@ -1,0 +1,298 @@
+"""Syncing across rubric versions (connector.report.versions, connector.rubric.versions), through
+the in-memory platform: judgments synced under v1, the configuration moved to v2 (a dimension
+renamed, one removed, one re-valued, one unchanged), synced again. Before the split by version
+the second sync failed ("dimension(s) ['helpfulness', 'safety'] are not in rubric vt version
+'2'") and every later one with it.
+
+The real-server proof is tests/test_sync_versions_labelstudio.py.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import krippendorff
+import numpy as np
+import pandas as pd
+import pytest
+from test_sync import World
+
+from connector.config import load_config
+from connector.errors import JudgmentTableError
+from connector.judgments import COLUMNS, with_canonical_dtypes
+from connector.report.build import ReportOptions, build_report
+from connector.report.versions import split_by_version
+from connector.rubric import load_rubric
+from connector.rubric.versions import pooled_dimensions, same_meaning
+from connector.store import GoldAnswer
+
+ANNOTATORS = ("ann1@x", "ann2@x", "ann3@x")
+
+OVERALL = (
+    "  - name: overall\n    question: Which response is better?\n    kind: preference\n"
+    "    values: [a, b, tie]\n    non_decisive: [tie]\n    level: nominal\n"
+)
+HELP_QUESTION = "How helpful is the preferred response? (1 = not at all, 5 = fully)"
+
+
+def _rating(name: str, question: str, values: str, level: str = "ordinal") -> str:
+    return (
+        f"  - name: {name}\n    question: {question}\n    kind: rating\n"
+        f"    values: {values}\n    level: {level}\n"
+    )
+
+
+V1_DIMENSIONS = (
+    OVERALL
+    + _rating("helpfulness", HELP_QUESTION, "[1, 2, 3, 4, 5]")
+    + _rating("safety", "Is the preferred response safe?", "[safe, unsafe]", "nominal")
+    + _rating("tone", "What is the tone of the responses?", "[formal, casual]", "nominal")
+)
+# v2: overall unchanged; helpfulness renamed to helpful (same question and scale); safety
+# removed; tone re-valued (casual becomes informal, and a third value).
+V2_DIMENSIONS = (
+    OVERALL
+    + _rating("helpful", HELP_QUESTION, "[1, 2, 3, 4, 5]")
+    + _rating("tone", "What is the tone of the responses?", "[formal, informal, mixed]", "nominal")
+)
+
+
+def rubric_file(tmp_path: Path, version: int, dimensions: str) -> Path:
+    path = tmp_path / "rubrics" / "vt" / f"v{version}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"id: vt\nversion: {version}\nchangelog: version {version}\n"
+        f"guidelines: Judge the responses (v{version}).\ndimensions:\n{dimensions}"
+        "thresholds:\n  target_alpha: 0.80\n  min_gold_judgments: 4\n"
+        "calibration:\n  gold_share: 0.0\n  retest_share: 0.0\n  retest_delay_hours: 1\n"
+        "  validation_batch_size: {min: 10, max: 30}\n  annotators_per_item: 3\n"
+    )
+    return path
+
+
+def _v1_answer(rng: random.Random, truth: int) -> dict[str, Any]:
+    """An answer near the item's truth (index ``truth``), off at random now and then."""
+    off = rng.random() < 0.25
+    return {
+        "overall": "ab"[truth % 2] if not off else "tie",
+        "helpfulness": min(5, 1 + truth % 5 + (1 if off else 0)),
+        "safety": "safe" if (truth % 3 or off) else "unsafe",
+        "tone": ("formal", "casual")[truth % 2 if not off else 1 - truth % 2],
+    }
+
+
+def _v2_answer(rng: random.Random, truth: int) -> dict[str, Any]:
+    off = rng.random() < 0.25
+    return {
+        "overall": "ab"[truth % 2] if not off else "tie",
+        "helpful": min(5, 1 + truth % 5 + (1 if off else 0)),
+        "tone": ("formal", "informal", "mixed")[(truth + (1 if off else 0)) % 3],
+    }
+
+
+def _judge(world: World, prefix: str, answer: Any, n: int, seed: int) -> None:
+    rng = random.Random(seed)
+    for i in range(n):
+        for annotator in ANNOTATORS:
+            world.platform.annotate(
+                f"t-{prefix}{i}", f"{prefix}{i}", annotator=annotator, value=answer(rng, i)
+            )
+
+
+def _move_to(world: World, old: Path, new: Path) -> None:
+    """Point the project's configuration at another rubric file, as a team does."""
+    path = world.config.path
+    path.write_text(path.read_text().replace(str(old), str(new)))
+    world.config = load_config(path)
+
+
+def _alpha(values: Sequence[Mapping[str, Any]], dimension: str, level: str, domain: Any) -> float:
+    """Krippendorff's alpha by the ``krippendorff`` package (an independent implementation):
+    one unit per item, one coder per annotator."""
+    items = sorted({v["item"] for v in values})
+    table = np.full((len(ANNOTATORS), len(items)), np.nan)
+    codes = {value: k for k, value in enumerate(domain)}
+    for v in values:
+        if v["dimension"] == dimension:
+            table[ANNOTATORS.index(v["annotator"]), items.index(v["item"])] = codes[v["value"]]
+    return float(
+        krippendorff.alpha(
+            reliability_data=table,
+            level_of_measurement=level,
+            value_domain=list(range(len(domain))),
+        )
+    )
+
+
+@pytest.fixture
+def moved(tmp_path: Path) -> Any:
+    v1 = rubric_file(tmp_path, 1, V1_DIMENSIONS)
+    v2 = rubric_file(tmp_path, 2, V2_DIMENSIONS)
+    world = World(tmp_path, rubric=v1)
+    try:
+        yield world, v1, v2
+    finally:
+        world.store.close()
+
+
+def _stored(world: World) -> list[dict[str, Any]]:
+    frame = world.store.judgments_frame("p")
+    return [
+        {
+            "item": row.item_id,
+            "annotator": row.annotator,
+            "dimension": row.dimension,
+            "value": row.value,
+            "version": row.rubric_version,
+        }
+        for row in frame.itertuples()
+    ]
+
+
+def test_a_sync_after_a_move_to_a_new_version_reports_each_version(moved: Any) -> None:
+    world, v1, v2 = moved
+    _judge(world, "i", _v1_answer, 12, seed=1)
+    first = world.sync()
+    assert set(first.alpha) == {"overall", "helpfulness", "safety", "tone"}
+    _move_to(world, v1, v2)
+    _judge(world, "j", _v2_answer, 12, seed=2)
+    second = world.sync()  # failed before: the v1 judgments were coded with v2
+    assert set(second.alpha) == {"overall", "helpful", "tone"}
+    stored = _stored(world)
+    assert {s["version"] for s in stored} == {"vt@v1", "vt@v2"}
+    # each stored judgment keeps the version it was synced under
+    assert {s["version"] for s in stored if s["item"].startswith("i")} == {"vt@v1"}
+
+    report = json.loads((world.config.reports_dir / "p" / "latest.json").read_text())
+    assert report["rubric"]["version"] == "2"
+    dims = report["dimensions"]
+    # overall is unchanged: its v1 and v2 judgments are scored together (24 items)
+    assert dims["overall"]["n_judgments"] == 72
+    assert {s["key"] for s in dims["overall"]["by_rubric_version"]} == {"vt@v1", "vt@v2"}
+    # helpful (renamed) and tone (re-valued) hold the v2 judgments only
+    assert dims["helpful"]["n_judgments"] == dims["tone"]["n_judgments"] == 36
+    assert "helpfulness" not in dims
+    assert "safety" not in dims
+    [older] = report["other_rubric_versions"]
+    assert older["rubric"]["version"] == "1"
+    assert older["n_judgments"] == 4 * 36
+    assert older["pooled_dimensions"] == ["overall"]
+    assert {n: d["pooled"] for n, d in older["dimensions"].items()} == {
+        "overall": True,
+        "helpfulness": False,
+        "safety": False,
+        "tone": False,
+    }
+    # the figures equal the krippendorff package's, each over its own version's judgments
+    v1_rows = [s for s in stored if s["version"] == "vt@v1"]
+    v2_rows = [s for s in stored if s["version"] == "vt@v2"]
+    for name, level, domain in (
+        ("helpfulness", "ordinal", [1, 2, 3, 4, 5]),
+        ("safety", "nominal", ["safe", "unsafe"]),
+        ("tone", "nominal", ["formal", "casual"]),
+        ("overall", "nominal", ["a", "b", "tie"]),
+    ):
+        expected = _alpha(v1_rows, name, level, domain)
+        assert older["dimensions"][name]["krippendorff_alpha"]["value"] == pytest.approx(expected)
+    assert dims["tone"]["krippendorff_alpha"]["value"] == pytest.approx(
+        _alpha(v2_rows, "tone", "nominal", ["formal", "informal", "mixed"])
+    )
+    assert dims["overall"]["krippendorff_alpha"]["value"] == pytest.approx(
+        _alpha(stored, "overall", "nominal", ["a", "b", "tie"])
+    )
+    assert second.alpha["helpful"] == pytest.approx(
+        _alpha(v2_rows, "helpful", "ordinal", [1, 2, 3, 4, 5])
+    )
+
+    # the summary written into the platform: the headline, then the older version apart
+    summary = world.platform.description
+    assert "rubric vt@v2" in summary.splitlines()[0]
+    assert "Judgments under rubric vt@v1 (144), scored under that version:" in summary
+    assert "  safety: alpha" in summary
+    assert "also counted above (unchanged dimension)" in summary
+    [public] = world.platform.reports[-1]["other_rubric_versions"]
+    assert set(public["dimensions"]["helpfulness"]) >= {"krippendorff_alpha", "pooled"}
+    # a third sync changes nothing and still succeeds
+    third = world.sync()
+    assert third.alpha == second.alpha
+
+
+def test_gold_across_versions_scores_the_current_meaning_only(moved: Any) -> None:
+    """Gold answers are per item and dimension name. A gold answer of the old meaning (a
+    value the new version lacks) is left out of scoring with a warning; the judgments of a
+    removed or renamed dimension never reach the lifecycle; nothing crashes."""
+    world, v1, v2 = moved
+    world.store.set_gold(
+        "p",
+        [
+            GoldAnswer(item_key=f"g{i}", dimension=dimension, value=value, set_by="lead@x")
+            for i in range(6)
+            for dimension, value in (("overall", "a"), ("tone", "casual"), ("safety", "safe"))
+        ],
+    )
+    _judge(world, "g", _v1_answer, 6, seed=3)
+    world.sync()
+    _move_to(world, v1, v2)
+    _judge(world, "h", _v2_answer, 6, seed=4)
+    world.sync()
+    report = json.loads((world.config.reports_dir / "p" / "latest.json").read_text())
+    # the v1 tone judgments of g0..g5 are v1's, scored apart: no warning yet
+    assert not any("'casual'" in w for w in report["warnings"])
+    # a v2 judgment of g0's tone meets the v1 gold answer 'casual', not a v2 value
+    world.platform.annotate("t-g0-v2", "g0", annotator="ann4@x", value={"tone": "formal"})
+    world.sync()
+    report = json.loads((world.config.reports_dir / "p" / "latest.json").read_text())
+    [warning] = [w for w in report["warnings"] if "'casual'" in w]
+    assert warning.startswith("1 judgment(s) of dimension 'tone' on 1 gold item(s) (e.g. g0)")
+    assert "is not one of ['formal', 'informal', 'mixed'] in rubric vt@v2" in warning
+    # what the lifecycle scores: overall's v1 gold judgments (unchanged meaning), no safety,
+    # no tone gold
+    v2 = load_rubric(v2, check_layout=False)
+    v1 = load_rubric(v1, check_layout=False)
+    split = split_by_version(world.store.judgments_frame("p"), v2, [v1, v2])
+    with_gold = split.current[split.current["gold_value"].notna()]
+    assert set(with_gold["dimension"]) == {"overall"}
+    assert len(with_gold) == 18  # 6 gold items x 3 annotators, judged under v1
+    assert "safety" not in set(split.current["dimension"])
+
+
+def test_same_meaning_is_the_one_rule(tmp_path: Path) -> None:
+    v1 = load_rubric(rubric_file(tmp_path, 1, V1_DIMENSIONS), check_layout=False)
+    v2 = load_rubric(rubric_file(tmp_path, 2, V2_DIMENSIONS), check_layout=False)
+    assert pooled_dimensions(v1, v2) == ("overall",)
+    assert same_meaning(v1.dimension("overall"), v2.dimension("overall"))
+    assert not same_meaning(v1.dimension("tone"), v2.dimension("tone"))  # values differ
+    # a renamed dimension is a different dimension, whatever its scale
+    assert not same_meaning(v1.dimension("helpfulness"), v2.dimension("helpful"))
+    # a target or gating change keeps the meaning; a question change does not
+    d = v1.dimension("overall")
+    assert same_meaning(d, replace(d, target_alpha=0.5, gating=False, gating_reason="pilot"))
+    assert not same_meaning(d, replace(d, question="Which response is safer?"))
+    assert not same_meaning(d, replace(d, level="ordinal"))
+
+
+def test_without_the_split_old_judgments_cannot_be_coded(tmp_path: Path) -> None:
+    """What the sync did before (the defect): the v1 judgments coded with v2 fail; split,
+    they are coded under their own version."""
+    v1 = load_rubric(rubric_file(tmp_path, 1, V1_DIMENSIONS), check_layout=False)
+    v2 = load_rubric(rubric_file(tmp_path, 2, V2_DIMENSIONS), check_layout=False)
+    rows = [
+        dict.fromkeys(COLUMNS)
+        | {"item_id": f"i{i}", "annotator": a, "dimension": "safety", "value": "safe"}
+        | {"rubric_version": "vt@v1"}
+        for i in range(3)
+        for a in ANNOTATORS
+    ]
+    frame = with_canonical_dtypes(pd.DataFrame.from_records(rows, columns=list(COLUMNS)))
+    with pytest.raises(JudgmentTableError, match=r"\['safety'\] are not in rubric 'vt'"):
+        build_report(frame, v2, options=ReportOptions(resamples=0))
+    split = split_by_version(frame, v2, [v1, v2])
+    assert split.current.empty
+    [part] = split.others
+    assert part.rubric.ref == "vt@v1"
+    assert len(part.frame) == 9
