@@ -21,7 +21,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from test_sync import World
+from typer.testing import CliRunner
 
+from connector.cli import app
 from connector.config import load_config
 from connector.errors import JudgmentTableError
 from connector.judgments import COLUMNS, with_canonical_dtypes
@@ -296,3 +298,106 @@ def test_without_the_split_old_judgments_cannot_be_coded(tmp_path: Path) -> None
     [part] = split.others
     assert part.rubric.ref == "vt@v1"
     assert len(part.frame) == 9
+
+
+def test_the_first_sync_after_the_move_reports_the_old_version_apart(tmp_path: Path) -> None:
+    """Before anyone judged under the new version (nothing of v1 kept its meaning): the
+    headline is empty, the v1 judgments are reported apart, the sync succeeds."""
+    v1 = rubric_file(tmp_path, 1, V1_DIMENSIONS)
+    v2 = rubric_file(tmp_path, 2, _rating("harm", "Harmful?", "[harmful, harmless]", "nominal"))
+    world = World(tmp_path, rubric=v1)
+    try:
+        _judge(world, "i", _v1_answer, 5, seed=1)
+        world.sync()
+        _move_to(world, v1, v2)
+        result = world.sync()
+        assert result.alpha == {}
+        lines = world.platform.description.splitlines()
+        assert lines[1] == "Judgments under rubric vt@v1 (60), scored under that version:"
+        assert [line.split(":")[0] for line in lines[2:]] == [
+            "  overall",
+            "  helpfulness",
+            "  safety",
+            "  tone",
+        ]
+    finally:
+        world.store.close()
+
+
+def _versions_table(tmp_path: Path) -> Path:
+    """A judgments file whose rubric_version column holds vt@v1 and vt@v2 rows."""
+    lines = ["item_id,annotator,dimension,value,rubric_version"]
+    for prefix, answer, ref, seed in (("i", _v1_answer, "vt@v1", 1), ("j", _v2_answer, "vt@v2", 2)):
+        rng = random.Random(seed)
+        for i in range(10):
+            for annotator in ANNOTATORS:
+                for dimension, value in answer(rng, i).items():
+                    lines.append(f"{prefix}{i},{annotator},{dimension},{value},{ref}")
+    path = tmp_path / "judgments.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_the_offline_report_scores_each_version_under_its_own_rubric(tmp_path: Path) -> None:
+    v1 = rubric_file(tmp_path, 1, V1_DIMENSIONS)
+    v2 = rubric_file(tmp_path, 2, V2_DIMENSIONS)
+    table = _versions_table(tmp_path)
+    base = ["report", str(table), "--rubric", str(v2), "--resamples", "0"]
+    # one rubric for two versions: a clear error naming the versions and the option
+    failed = CliRunner().invoke(app, base, env={"COLUMNS": "300"})
+    assert failed.exit_code == 2
+    text = " ".join(failed.output.split())
+    assert "dimension(s) ['helpfulness', 'safety'] are not in rubric 'vt' version '2'" in text
+    assert "the rubric_version column names 2 versions (vt@v1, vt@v2)" in text
+    assert "--version-rubric FILE per other version" in text
+    assert "Traceback" not in failed.output
+    # with the other version's rubric: the same split as a sync
+    out = tmp_path / "report.json"
+    done = CliRunner().invoke(app, [*base, "--version-rubric", str(v1), "--json", str(out)])
+    assert done.exit_code == 0, done.output
+    report = json.loads(out.read_text())
+    assert report["source"]["rows"] == 10 * 3 * 4 + 10 * 3 * 3
+    assert report["dimensions"]["overall"]["n_judgments"] == 60
+    assert report["dimensions"]["tone"]["n_judgments"] == 30
+    [older] = report["other_rubric_versions"]
+    assert older["pooled_dimensions"] == ["overall"]
+    assert set(older["dimensions"]) == {"overall", "helpfulness", "safety", "tone"}
+    frame = pd.read_csv(table)
+    rows = [
+        {"item": r.item_id, "annotator": r.annotator, "dimension": r.dimension, "value": r.value}
+        for r in frame[frame["rubric_version"] == "vt@v1"].itertuples()
+    ]
+    assert older["dimensions"]["safety"]["krippendorff_alpha"]["value"] == pytest.approx(
+        _alpha(rows, "safety", "nominal", ["safe", "unsafe"])
+    )
+    # a version file the column does not name
+    v3 = rubric_file(tmp_path, 3, V2_DIMENSIONS)
+    wrong = CliRunner().invoke(app, [*base, "--version-rubric", str(v3)], env={"COLUMNS": "300"})
+    assert wrong.exit_code == 2
+    assert "rubric vt@v3 names no version of the table's rubric_version column" in " ".join(
+        wrong.output.split()
+    )
+    # without --rubric
+    alone = CliRunner().invoke(
+        app, ["report", str(table), "--version-rubric", str(v1)], env={"COLUMNS": "300"}
+    )
+    assert alone.exit_code == 2
+    assert "--version-rubric needs --rubric" in alone.output
+
+
+def test_one_rubric_over_several_versions_warns(tmp_path: Path) -> None:
+    """Versions whose dimensions all fit the one rubric are scored with it, as before, and a
+    warning says so."""
+    v2 = rubric_file(tmp_path, 2, V1_DIMENSIONS)
+    table = _versions_table(tmp_path)
+    rows = [line for line in table.read_text().splitlines() if ",vt@v2" not in line]
+    table.write_text("\n".join([*rows, *(r.replace("vt@v1", "vt@v0") for r in rows[1:])]) + "\n")
+    result = CliRunner().invoke(
+        app,
+        ["report", str(table), "--rubric", str(v2), "--resamples", "0"],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "every judgment is scored with rubric vt@v2: give --version-rubric FILE" in " ".join(
+        result.output.split()
+    )
