@@ -352,10 +352,31 @@ def test_the_offline_report_scores_each_version_under_its_own_rubric(tmp_path: P
     assert "--version-rubric FILE per other version" in text
     assert "Traceback" not in failed.output
     # with the other version's rubric: the same split as a sync
-    out = tmp_path / "report.json"
-    done = CliRunner().invoke(app, [*base, "--version-rubric", str(v1), "--json", str(out)])
+    out, md, html = tmp_path / "report.json", tmp_path / "report.md", tmp_path / "report.html"
+    done = CliRunner().invoke(
+        app,
+        [
+            *base,
+            "--version-rubric",
+            str(v1),
+            "--json",
+            str(out),
+            "--md",
+            str(md),
+            "--html",
+            str(html),
+        ],
+    )
     assert done.exit_code == 0, done.output
     report = json.loads(out.read_text())
+    # every renderer shows the other version's figures
+    text = md.read_text()
+    assert "## Other rubric versions" in text
+    safety = report["other_rubric_versions"][0]["dimensions"]["safety"]
+    older_alpha = safety["krippendorff_alpha"]["value"]
+    assert f"| vt@v1 | safety | {older_alpha:.3f}" in text
+    assert "| vt@v1 | overall |" in text
+    assert 'id="rubric-versions"' in html.read_text()
     assert report["source"]["rows"] == 10 * 3 * 4 + 10 * 3 * 3
     assert report["dimensions"]["overall"]["n_judgments"] == 60
     assert report["dimensions"]["tone"]["n_judgments"] == 30
