@@ -454,7 +454,7 @@ def _split_versions(frame: pd.DataFrame, given: Rubric | None, paths: list[Path]
                 f"every judgment is scored with rubric {given.ref}: give --version-rubric FILE "
                 "for each other version to score its judgments under it, as a sync does",
             )
-        return VersionSplit(current=frame, others=(), warnings=warnings)
+        return VersionSplit(current=frame, others=(), warnings=warnings, n_rows=len(frame))
     if given is None:
         raise RubricError("--version-rubric needs --rubric (the current version)")
     versions = [_read_rubric(path) for path in paths]
@@ -947,6 +947,7 @@ def reannotate(
     """Push low-agreement items again for more annotators, up to a maximum per item."""
     from connector.calibration.reannotation import reannotate as run
     from connector.report.build import item_agreements
+    from connector.report.versions import current_judgments
     from connector.rubric import load_rubric
 
     try:
@@ -955,7 +956,7 @@ def reannotate(
         rubric = load_rubric(project.rubric, check_layout=False)
         with store:
             store.save_rubric(rubric)
-            frame = store.judgments_frame(project.key)
+            frame = current_judgments(store, project.key, rubric).current
             result = run(
                 project,
                 rubric,
@@ -1428,6 +1429,7 @@ def _read_judgments(
     from connector.consensus import load_adjudications
     from connector.consensus.adjudication import project_rulings
     from connector.judgments import AnswerMap, load_judgments
+    from connector.report.versions import current_judgments
     from connector.rubric import default_rubric_for, load_rubric
 
     rulings: list[Adjudication] = load_adjudications(adjudicated) if adjudicated else []
@@ -1483,7 +1485,8 @@ def _read_judgments(
         )
     chosen = load_rubric(project.rubric, check_layout=False)
     with _open_store(config) as store:
-        frame = store.judgments_frame(project.key)
+        # the configured version's judgments (and other versions' of unchanged dimensions)
+        frame = current_judgments(store, project.key, chosen).current
         rulings += project_rulings(
             store.current_rulings(project.key).values(), store.gold_for(project.key).values()
         )
@@ -1666,6 +1669,7 @@ def calibration_session(
     from connector.consensus import load_adjudications
     from connector.consensus.adjudication import resolve
     from connector.report.build import build_report, item_agreements
+    from connector.report.versions import current_judgments
     from connector.rubric import load_rubric
 
     now = datetime.now(UTC)
@@ -1692,7 +1696,7 @@ def calibration_session(
                         f"{project.key!r}; record them first (--rulings FILE)"
                     )
                 changes = session_change(
-                    store.judgments_frame(project.key),
+                    current_judgments(store, project.key, rubric).current,
                     rubric,
                     items=ruled,
                     batch=compare_batch,

@@ -51,9 +51,8 @@ from connector.report.build import ReportOptions, build_report, item_agreements,
 from connector.report.json_text import report_json
 from connector.report.public import public_report
 from connector.report.reannotation import reannotation_section
-from connector.report.versions import split_by_version, version_sections
+from connector.report.versions import current_judgments, version_sections
 from connector.rubric import Rubric, load_rubric
-from connector.rubric.stored import rubric_from_canonical_json
 from connector.store import (
     GoldChangeRow,
     ItemRow,
@@ -294,14 +293,13 @@ class _ProjectSync:
         return {r.item_key for r in self.gold_log if r.accepted and r.old_value is not None}
 
     def score(self) -> tuple[dict[str, Any] | None, list[StatusChange]]:
-        stored = self.store.judgments_frame(self.project.key)
-        if stored.empty:
-            return None, []
         # Each judgment is coded under its own rubric version; the configured version's
         # figures take an older version's judgments only of a dimension whose meaning is
         # unchanged (connector.rubric.versions). Every later step reads the current part.
-        split = split_by_version(stored, self.rubric, self.stored_versions())
-        frame = self.frame = split.current.reset_index(drop=True)
+        split = current_judgments(self.store, self.project.key, self.rubric)
+        frame = self.frame = split.current
+        if frame.empty and not split.others:
+            return None, []
         options = ReportOptions()
         report = jsonable(
             build_report(
@@ -310,7 +308,7 @@ class _ProjectSync:
                 source={
                     "path": f"{self.platform.name}:{self.project.project_id}",
                     "format": self.platform.name,
-                    "rows": len(stored),
+                    "rows": split.n_rows,
                 },
                 options=options,
                 warnings=split.warnings,
@@ -362,15 +360,6 @@ class _ProjectSync:
                     entry["annotator"]
                 ]
         return report, changes
-
-    def stored_versions(self) -> list[Rubric]:
-        """Every rubric version the project's judgments were synced under, rebuilt from the
-        canonical JSON the store keeps (the YAML file of an old version may be gone)."""
-        rows = self.store.rubrics_by_hash(self.store.judged_rubric_hashes(self.project.key))
-        return [
-            rubric_from_canonical_json(row.canonical_json, content_hash=row.content_hash)
-            for row in rows
-        ]
 
     def record(self, transitions: Sequence[Transition], now: datetime) -> list[StatusChange]:
         """Store status decisions and their alerts together (the outbox): an alert is delivered

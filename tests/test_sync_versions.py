@@ -223,6 +223,18 @@ def test_a_sync_after_a_move_to_a_new_version_reports_each_version(moved: Any) -
     third = world.sync()
     assert third.alpha == second.alpha
 
+    # the other surfaces that read the project under its configured rubric read the same
+    # split: consensus over the configured version's dimensions, no failure on v1's
+    out = world.tmp_path / "consensus.csv"
+    done = CliRunner().invoke(
+        app, ["consensus", "p", "--out", str(out), "-c", str(world.config.path)]
+    )
+    assert done.exit_code == 0, done.output
+    consensus = pd.read_csv(out)
+    assert set(consensus["dimension"]) == {"overall", "helpful", "tone"}
+    assert consensus["item_id"][consensus["dimension"] == "overall"].nunique() == 24
+    assert set(consensus["item_id"][consensus["dimension"] == "tone"].str[0]) == {"j"}
+
 
 def test_gold_across_versions_scores_the_current_meaning_only(moved: Any) -> None:
     """Gold answers are per item and dimension name. A gold answer of the old meaning (a

@@ -38,6 +38,7 @@ from connector.platforms.adjudication import (
     AdjudicationTask,
     ShownJudgment,
 )
+from connector.report.versions import current_judgments
 from connector.rubric import Rubric
 from connector.store import QueuedItem, Ruling, Store
 
@@ -216,7 +217,7 @@ def queue_adjudications(
     ``figures`` is :func:`connector.report.build.item_agreements`."""
     target = _adjudication_project(project)
     threshold = project.adjudication_below if below is None else below
-    frame = store.judgments_frame(project.key)
+    frame = current_judgments(store, project.key, rubric).current
     gold = gold_items(store, project.key)
     everything = adjudication_candidates(
         figures(frame, rubric), rubric, below=threshold, dimensions=dimensions

@@ -32,6 +32,7 @@ from connector.calibration.adjudication import ItemFigures, gold_items, shown_ju
 from connector.calibration.gold import GoldClaim, record_claims
 from connector.errors import ConnectorError
 from connector.platforms.adjudication import ShownJudgment
+from connector.report.versions import current_judgments
 from connector.rubric import Dimension, Rubric, Value
 from connector.store import GoldChangeRow, Ruling, Store
 
@@ -265,7 +266,7 @@ def plan_session(
 ) -> list[PackEntry]:
     """The pack's entries for a project: its ``size`` most contentious items, no gold;
     ``figures`` is :func:`connector.report.build.item_agreements`."""
-    frame = store.judgments_frame(project_key)
+    frame = current_judgments(store, project_key, rubric).current
     chosen = contentious_items(
         figures(frame, rubric), frame, rubric, size=size, exclude=gold_items(store, project_key)
     )

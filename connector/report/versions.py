@@ -22,15 +22,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from connector.report.build import ReportOptions, build_report
 from connector.rubric import Rubric
+from connector.rubric.stored import rubric_from_canonical_json
 from connector.rubric.versions import pooled_dimensions
 
-__all__ = ["VersionPart", "VersionSplit", "split_by_version", "version_sections"]
+if TYPE_CHECKING:
+    from connector.store import Store
+
+__all__ = [
+    "VersionPart",
+    "VersionSplit",
+    "current_judgments",
+    "split_by_version",
+    "stored_versions",
+    "version_sections",
+]
 
 #: What ``other_rubric_versions.<n>.dimensions.<name>`` keeps of a dimension's report section.
 _KEPT = (
@@ -58,11 +69,12 @@ class VersionPart:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VersionSplit:
     """``current``: the rows the current version scores (its own and the pooled ones);
-    ``others``: each other version present, oldest given first."""
+    ``others``: each other version present, oldest given first; ``n_rows``: the rows split."""
 
     current: pd.DataFrame
     others: tuple[VersionPart, ...]
     warnings: tuple[str, ...] = ()
+    n_rows: int = 0
 
 
 def split_by_version(
@@ -83,7 +95,36 @@ def split_by_version(
         part = frame[rows].assign(gold_value=None)
         parts.append(VersionPart(rubric=version, frame=part, pooled=pooled))
     current_rows, warnings = _without_foreign_gold(frame[keep], current)
-    return VersionSplit(current=current_rows, others=tuple(parts), warnings=warnings)
+    return VersionSplit(
+        current=current_rows, others=tuple(parts), warnings=warnings, n_rows=len(frame)
+    )
+
+
+def stored_versions(store: Store, project_key: str) -> list[Rubric]:
+    """Every rubric version the project's judgments were synced under, rebuilt from the
+    canonical JSON the store keeps (the YAML file of an old version may be gone).
+
+    Raises:
+        RubricError: a stored version no longer hashes to its content hash (altered).
+    """
+    rows = store.rubrics_by_hash(store.judged_rubric_hashes(project_key))
+    return [rubric_from_canonical_json(r.canonical_json, content_hash=r.content_hash) for r in rows]
+
+
+def current_judgments(store: Store, project_key: str, rubric: Rubric) -> VersionSplit:
+    """The project's stored judgments split by version against ``rubric`` (the configured
+    version): what every surface that scores a project under its configured rubric reads (the
+    sync, re-annotation, adjudication, calibration sessions, consensus and the export), so
+    none codes a judgment with a version it was not made under. ``current`` is re-indexed."""
+    split = split_by_version(
+        store.judgments_frame(project_key), rubric, stored_versions(store, project_key)
+    )
+    return VersionSplit(
+        current=split.current.reset_index(drop=True),
+        others=split.others,
+        warnings=split.warnings,
+        n_rows=split.n_rows,
+    )
 
 
 def _without_foreign_gold(
