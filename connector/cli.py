@@ -946,8 +946,8 @@ def reannotate(
 ) -> None:
     """Push low-agreement items again for more annotators, up to a maximum per item."""
     from connector.calibration.reannotation import reannotate as run
+    from connector.calibration.versions import current_judgments
     from connector.report.build import item_agreements
-    from connector.report.versions import current_judgments
     from connector.rubric import load_rubric
 
     try:
@@ -1425,11 +1425,11 @@ def _read_judgments(
 ) -> _Judgments:
     """A PROJECT|FILE argument's judgments, rubric and rulings (the options for a FILE are
     refused with a PROJECT; a name that is both is refused as ambiguous)."""
+    from connector.calibration.versions import current_judgments
     from connector.config import load_config
     from connector.consensus import load_adjudications
     from connector.consensus.adjudication import project_rulings
     from connector.judgments import AnswerMap, load_judgments
-    from connector.report.versions import current_judgments
     from connector.rubric import default_rubric_for, load_rubric
 
     rulings: list[Adjudication] = load_adjudications(adjudicated) if adjudicated else []
@@ -1665,11 +1665,11 @@ def calibration_session(
         record_session_rulings,
         session_change,
     )
+    from connector.calibration.versions import current_judgments
     from connector.config import load_config
     from connector.consensus import load_adjudications
     from connector.consensus.adjudication import resolve
     from connector.report.build import build_report, item_agreements
-    from connector.report.versions import current_judgments
     from connector.rubric import load_rubric
 
     now = datetime.now(UTC)

@@ -32,6 +32,7 @@ from connector.calibration.gold import GoldClaim, claims_from_items, load_gold, 
 from connector.calibration.item import Item
 from connector.calibration.push import known_items, push_batch, task_key_secret
 from connector.calibration.reannotation import reannotate
+from connector.calibration.versions import current_judgments
 from connector.config import Config, ProjectConfig
 from connector.errors import ConnectorError
 from connector.platforms.base import Platform, PullPage, TaskAgreement
@@ -51,7 +52,7 @@ from connector.report.build import ReportOptions, build_report, item_agreements,
 from connector.report.json_text import report_json
 from connector.report.public import public_report
 from connector.report.reannotation import reannotation_section
-from connector.report.versions import current_judgments, version_sections
+from connector.report.versions import version_sections
 from connector.rubric import Rubric, load_rubric
 from connector.store import (
     GoldChangeRow,

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from connector.calibration.versions import current_judgments
 from connector.config import ProjectConfig
 from connector.errors import ConnectorError
 from connector.platforms.adjudication import (
@@ -38,7 +39,6 @@ from connector.platforms.adjudication import (
     AdjudicationTask,
     ShownJudgment,
 )
-from connector.report.versions import current_judgments
 from connector.rubric import Rubric
 from connector.store import QueuedItem, Ruling, Store
 

@@ -30,9 +30,9 @@ import pandas as pd
 
 from connector.calibration.adjudication import ItemFigures, gold_items, shown_judgments
 from connector.calibration.gold import GoldClaim, record_claims
+from connector.calibration.versions import current_judgments
 from connector.errors import ConnectorError
 from connector.platforms.adjudication import ShownJudgment
-from connector.report.versions import current_judgments
 from connector.rubric import Dimension, Rubric, Value
 from connector.store import GoldChangeRow, Ruling, Store
 

@@ -7,7 +7,8 @@ version's judgments of a dimension whose meaning is unchanged
 (:func:`connector.rubric.versions.pooled_dimensions`, the one rule); every other version's
 judgments are scored apart, under that version, by :func:`version_sections`
 (``other_rubric_versions`` of the report). No judgment is dropped and none is coded with a
-version it was not made under.
+version it was not made under. A project's stored judgments are read split by
+:func:`connector.calibration.versions.current_judgments`.
 
 Rows whose ``rubric_version`` is empty or names no version given (a file's own labels such as
 ``v1``) stay with the current version, as before versions were split.
@@ -22,24 +23,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from connector.report.build import ReportOptions, build_report
 from connector.rubric import Rubric
-from connector.rubric.stored import rubric_from_canonical_json
 from connector.rubric.versions import pooled_dimensions
-
-if TYPE_CHECKING:
-    from connector.store import Store
 
 __all__ = [
     "VersionPart",
     "VersionSplit",
-    "current_judgments",
     "split_by_version",
-    "stored_versions",
     "version_sections",
 ]
 
@@ -97,33 +92,6 @@ def split_by_version(
     current_rows, warnings = _without_foreign_gold(frame[keep], current)
     return VersionSplit(
         current=current_rows, others=tuple(parts), warnings=warnings, n_rows=len(frame)
-    )
-
-
-def stored_versions(store: Store, project_key: str) -> list[Rubric]:
-    """Every rubric version the project's judgments were synced under, rebuilt from the
-    canonical JSON the store keeps (the YAML file of an old version may be gone).
-
-    Raises:
-        RubricError: a stored version no longer hashes to its content hash (altered).
-    """
-    rows = store.rubrics_by_hash(store.judged_rubric_hashes(project_key))
-    return [rubric_from_canonical_json(r.canonical_json, content_hash=r.content_hash) for r in rows]
-
-
-def current_judgments(store: Store, project_key: str, rubric: Rubric) -> VersionSplit:
-    """The project's stored judgments split by version against ``rubric`` (the configured
-    version): what every surface that scores a project under its configured rubric reads (the
-    sync, re-annotation, adjudication, calibration sessions, consensus and the export), so
-    none codes a judgment with a version it was not made under. ``current`` is re-indexed."""
-    split = split_by_version(
-        store.judgments_frame(project_key), rubric, stored_versions(store, project_key)
-    )
-    return VersionSplit(
-        current=split.current.reset_index(drop=True),
-        others=split.others,
-        warnings=split.warnings,
-        n_rows=split.n_rows,
     )
 
 
