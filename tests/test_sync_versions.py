@@ -218,7 +218,19 @@ def test_a_sync_after_a_move_to_a_new_version_reports_each_version(moved: Any) -
     assert "  safety: alpha" in summary
     assert "also counted above (unchanged dimension)" in summary
     [public] = world.platform.reports[-1]["other_rubric_versions"]
-    assert set(public["dimensions"]["helpfulness"]) >= {"krippendorff_alpha", "pooled"}
+    assert set(public) == {"rubric", "n_judgments", "n_items", "dimensions"}
+    assert set(public["dimensions"]["helpfulness"]) == {
+        "kind",
+        "level",
+        "target_alpha",
+        "n_items",
+        "n_judgments",
+        "n_annotators",
+        "krippendorff_alpha",
+        "percent_agreement",
+        "pooled",
+    }
+    assert not any(a in json.dumps(public) for a in ANNOTATORS)
     # a third sync changes nothing and still succeeds
     third = world.sync()
     assert third.alpha == second.alpha
@@ -307,6 +319,7 @@ def test_without_the_split_old_judgments_cannot_be_coded(tmp_path: Path) -> None
         build_report(frame, v2, options=ReportOptions(resamples=0))
     split = split_by_version(frame, v2, [v1, v2])
     assert split.current.empty
+    assert split.n_rows == 9
     [part] = split.others
     assert part.rubric.ref == "vt@v1"
     assert len(part.frame) == 9
@@ -434,3 +447,26 @@ def test_one_rubric_over_several_versions_warns(tmp_path: Path) -> None:
     assert "every judgment is scored with rubric vt@v2: give --version-rubric FILE" in " ".join(
         result.output.split()
     )
+
+
+def test_rows_of_no_given_version_stay_with_the_current_one(tmp_path: Path) -> None:
+    """An empty rubric_version, or a label naming no version given (a file's own 'v1'), is the
+    current version's, as before the split; the split keeps each row's index (file lines)."""
+    v1 = load_rubric(rubric_file(tmp_path, 1, V1_DIMENSIONS), check_layout=False)
+    v2 = load_rubric(rubric_file(tmp_path, 2, V2_DIMENSIONS), check_layout=False)
+    labels = [None, "v1", "vt@v2", "vt@v1", "vt@v1"]
+    dimensions = ["overall", "overall", "tone", "overall", "safety"]
+    rows = [
+        dict.fromkeys(COLUMNS)
+        | {"item_id": f"i{k}", "annotator": "x", "dimension": d, "value": "a"}
+        | {"rubric_version": label}
+        for k, (label, d) in enumerate(zip(labels, dimensions, strict=True))
+    ]
+    frame = with_canonical_dtypes(pd.DataFrame.from_records(rows, columns=list(COLUMNS)))
+    frame.index = pd.Index([10, 11, 12, 13, 14])
+    split = split_by_version(frame, v2, [v1])
+    # the v1 overall row is pooled (unchanged meaning); the v1 safety row is v1's alone
+    assert list(split.current.index) == [10, 11, 12, 13]
+    [part] = split.others
+    assert list(part.frame.index) == [13, 14]
+    assert part.pooled == ("overall",)
