@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from connector.consensus.adjudication import Adjudication
     from connector.platforms.adjudication import AdjudicationDesk
     from connector.platforms.base import Platform
+    from connector.report.versions import VersionSplit
     from connector.rubric import Coding, Rubric
     from connector.store import Store
 
@@ -94,6 +95,17 @@ def report(
     rubric: Annotated[
         Path | None,
         typer.Option(help="Rubric YAML; without it every dimension is nominal.", dir_okay=False),
+    ] = None,
+    version_rubric: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--version-rubric",
+            metavar="FILE",
+            dir_okay=False,
+            help="With --rubric: the rubric of another version named in the table's "
+            "rubric_version column (as <id>@v<version>); its rows are scored under it and "
+            "reported apart, as a sync does (repeatable).",
+        ),
     ] = None,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Write the JSON report here.")
@@ -245,6 +257,7 @@ def report(
     from connector.report.build import ReportOptions, build_report, jsonable
     from connector.report.checks import RowPlaces, check_input
     from connector.report.tiers import load_groups
+    from connector.report.versions import version_sections
     from connector.rubric import adhoc_rubric
 
     try:
@@ -277,6 +290,8 @@ def report(
             with_rubric=rubric is not None,
         )
         given = _read_rubric(rubric) if rubric is not None else None
+        split = _split_versions(frame, given, version_rubric or [])
+        frame = split.current
         checked = check_input(
             frame,
             given,
@@ -296,7 +311,7 @@ def report(
         source: dict[str, object] = {
             "path": str(input),
             "format": input_format(table),
-            "rows": len(frame),
+            "rows": len(table.frame),
         }
         if isinstance(table, PlatformTable):
             source.update(
@@ -313,8 +328,14 @@ def report(
                 resamples=resamples, seed=seed, min_shared_items=min_shared_items
             ),
             checked=checked,
-            warnings=inferred,
+            warnings=[*inferred, *split.warnings],
             groups=load_groups(groups_path) if groups_path is not None else None,
+        )
+        result["other_rubric_versions"] = version_sections(
+            split,
+            options=ReportOptions(
+                resamples=resamples, seed=seed, min_shared_items=min_shared_items
+            ),
         )
     except ConnectorError as exc:
         raise _fail(str(exc)) from None
@@ -410,6 +431,41 @@ def _per_dimension(option: str, pairs: list[str] | None, example: str) -> dict[s
             raise CodingError(f"{option} names dimension {name.strip()!r} twice")
         found[name.strip()] = text.strip()
     return found
+
+
+def _split_versions(frame: pd.DataFrame, given: Rubric | None, paths: list[Path]) -> VersionSplit:
+    """The table split by rubric version as a sync splits a project's judgments
+    (:func:`connector.report.versions.split_by_version`): ``given`` is the current version,
+    each ``--version-rubric`` file another one. Without them, every row is the current
+    version's, with a warning when the ``rubric_version`` column names several versions.
+
+    Raises:
+        RubricError: a version file is unreadable, or one is given without ``--rubric``.
+        JudgmentTableError: a version file names no version present in the column.
+    """
+    from connector.report.versions import VersionSplit, split_by_version
+
+    labels = sorted({str(v) for v in frame["rubric_version"].dropna().unique()})
+    if not paths:
+        warnings: tuple[str, ...] = ()
+        if given is not None and len(labels) > 1:
+            warnings = (
+                f"the rubric_version column names {len(labels)} versions ({', '.join(labels)}); "
+                f"every judgment is scored with rubric {given.ref}: give --version-rubric FILE "
+                "for each other version to score its judgments under it, as a sync does",
+            )
+        return VersionSplit(current=frame, others=(), warnings=warnings, n_rows=len(frame))
+    if given is None:
+        raise RubricError("--version-rubric needs --rubric (the current version)")
+    versions = [_read_rubric(path) for path in paths]
+    for path, version in zip(paths, versions, strict=True):
+        if version.ref not in labels:
+            raise JudgmentTableError(
+                f"{path}: rubric {version.ref} names no version of the table's rubric_version "
+                f"column ({', '.join(labels) or 'empty'}); the column must hold "
+                "<id>@v<version> for its rows to be scored under that file"
+            )
+    return split_by_version(frame, given, versions)
 
 
 def _read_rubric(path: Path) -> Rubric:
@@ -918,6 +974,7 @@ def reannotate(
 ) -> None:
     """Push low-agreement items again for more annotators, up to a maximum per item."""
     from connector.calibration.reannotation import reannotate as run
+    from connector.calibration.versions import current_judgments
     from connector.report.build import item_agreements
     from connector.rubric import load_rubric
 
@@ -927,7 +984,7 @@ def reannotate(
         rubric = load_rubric(project.rubric, check_layout=False)
         with store:
             store.save_rubric(rubric)
-            frame = store.judgments_frame(project.key)
+            frame = current_judgments(store, project.key, rubric).current
             result = run(
                 project,
                 rubric,
@@ -1367,6 +1424,7 @@ def _read_judgments(
 ) -> _Judgments:
     """A PROJECT|FILE argument's judgments, rubric and rulings (the options for a FILE are
     refused with a PROJECT; a name that is both is refused as ambiguous)."""
+    from connector.calibration.versions import current_judgments
     from connector.config import load_config
     from connector.consensus import load_adjudications
     from connector.consensus.adjudication import project_rulings
@@ -1436,7 +1494,8 @@ def _read_judgments(
         )
     chosen = load_rubric(project.rubric, check_layout=False)
     with _open_store(config) as store:
-        frame = store.judgments_frame(project.key)
+        # the configured version's judgments (and other versions' of unchanged dimensions)
+        frame = current_judgments(store, project.key, chosen).current
         rulings += project_rulings(
             store.current_rulings(project.key).values(), store.gold_for(project.key).values()
         )
@@ -1615,6 +1674,7 @@ def calibration_session(
         record_session_rulings,
         session_change,
     )
+    from connector.calibration.versions import current_judgments
     from connector.config import load_config
     from connector.consensus import load_adjudications
     from connector.consensus.adjudication import resolve
@@ -1645,7 +1705,7 @@ def calibration_session(
                         f"{project.key!r}; record them first (--rulings FILE)"
                     )
                 changes = session_change(
-                    store.judgments_frame(project.key),
+                    current_judgments(store, project.key, rubric).current,
                     rubric,
                     items=ruled,
                     batch=compare_batch,

@@ -32,6 +32,7 @@ from connector.calibration.gold import GoldClaim, claims_from_items, load_gold, 
 from connector.calibration.item import Item
 from connector.calibration.push import known_items, push_batch, task_key_secret
 from connector.calibration.reannotation import reannotate
+from connector.calibration.versions import current_judgments
 from connector.config import Config, ProjectConfig
 from connector.errors import ConnectorError
 from connector.platforms.base import Platform, PullPage, TaskAgreement
@@ -51,6 +52,7 @@ from connector.report.build import ReportOptions, build_report, item_agreements,
 from connector.report.json_text import report_json
 from connector.report.public import public_report
 from connector.report.reannotation import reannotation_section
+from connector.report.versions import version_sections
 from connector.rubric import Rubric, load_rubric
 from connector.store import (
     GoldChangeRow,
@@ -304,9 +306,14 @@ class _ProjectSync:
         return {r.item_key for r in self.gold_log if r.accepted and r.old_value is not None}
 
     def score(self) -> tuple[dict[str, Any] | None, list[StatusChange]]:
-        frame = self.frame = self.store.judgments_frame(self.project.key)
-        if frame.empty:
+        # Each judgment is coded under its own rubric version; the configured version's
+        # figures take an older version's judgments only of a dimension whose meaning is
+        # unchanged (connector.rubric.versions). Every later step reads the current part.
+        split = current_judgments(self.store, self.project.key, self.rubric)
+        frame = self.frame = split.current
+        if frame.empty and not split.others:
             return None, []
+        options = ReportOptions()
         report = jsonable(
             build_report(
                 frame,
@@ -314,9 +321,10 @@ class _ProjectSync:
                 source={
                     "path": f"{self.platform.name}:{self.project.project_id}",
                     "format": self.platform.name,
-                    "rows": len(frame),
+                    "rows": split.n_rows,
                 },
-                options=ReportOptions(),
+                options=options,
+                warnings=split.warnings,
                 retest_copies={
                     (m.batch_id, m.item_key)
                     for m in self.mappings.values()
@@ -325,6 +333,7 @@ class _ProjectSync:
                 groups=self.project.groups,
             )
         )
+        report["other_rubric_versions"] = jsonable(version_sections(split, options=options))
         report["reannotation"] = jsonable(
             reannotation_section(
                 frame,
@@ -332,10 +341,10 @@ class _ProjectSync:
                 {(r.batch_id, r.item_key) for r in self.store.reannotations(self.project.key)},
             )
         )
-        stored = self.store.current_statuses(self.project.key, self.rubric.id)
+        decided = self.store.current_statuses(self.project.key, self.rubric.id)
         current: dict[str, StatusState] = {
             name: StatusState.from_record(name, decision.status, decision.evidence)
-            for name, decision in stored.items()
+            for name, decision in decided.items()
         }
         now = datetime.now(UTC)
         self.transitions = self.rescore(frame, current)
@@ -353,7 +362,7 @@ class _ProjectSync:
                 str(d.evidence.get("reason") or ""),
                 [str(x) for x in d.evidence.get("decided_by") or ()],
             )
-            for name, d in stored.items()
+            for name, d in decided.items()
         }
         status.update(
             {t.annotator: (t.status, t.reason, list(t.dimensions)) for t in self.transitions}
@@ -609,6 +618,20 @@ def summary_text(report: Mapping[str, Any], rubric: Rubric, link: str | None) ->
             f"{name}: alpha {_fmt(alpha['value'])} [{_fmt(ci[0])}, {_fmt(ci[1])}] "
             f"(target {section['target_alpha']:.2f}){below}; {section['n_items']} items"
         )
+    for part in public.get("other_rubric_versions", ()):
+        rubric_of = part["rubric"]
+        lines.append(
+            f"Judgments under rubric {rubric_of['id']}@v{rubric_of['version']} "
+            f"({part['n_judgments']}), scored under that version:"
+        )
+        for name, section in part["dimensions"].items():
+            alpha = section["krippendorff_alpha"]
+            ci = alpha["ci95"] or [None, None]
+            pooled = "; also counted above (unchanged dimension)" if section["pooled"] else ""
+            lines.append(
+                f"  {name}: alpha {_fmt(alpha['value'])} [{_fmt(ci[0])}, {_fmt(ci[1])}]; "
+                f"{section['n_items']} items{pooled}"
+            )
     if link:
         lines.append(f"Full report for project leads (sign-in required): {link}")
     return "\n".join(lines)

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from connector.calibration.versions import current_judgments
 from connector.config import ProjectConfig
 from connector.errors import ConnectorError
 from connector.platforms.adjudication import (
@@ -216,7 +217,7 @@ def queue_adjudications(
     ``figures`` is :func:`connector.report.build.item_agreements`."""
     target = _adjudication_project(project)
     threshold = project.adjudication_below if below is None else below
-    frame = store.judgments_frame(project.key)
+    frame = current_judgments(store, project.key, rubric).current
     gold = gold_items(store, project.key)
     everything = adjudication_candidates(
         figures(frame, rubric), rubric, below=threshold, dimensions=dimensions

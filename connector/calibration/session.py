@@ -30,6 +30,7 @@ import pandas as pd
 
 from connector.calibration.adjudication import ItemFigures, gold_items, shown_judgments
 from connector.calibration.gold import GoldClaim, record_claims
+from connector.calibration.versions import current_judgments
 from connector.errors import ConnectorError
 from connector.platforms.adjudication import ShownJudgment
 from connector.rubric import Dimension, Rubric, Value
@@ -265,7 +266,7 @@ def plan_session(
 ) -> list[PackEntry]:
     """The pack's entries for a project: its ``size`` most contentious items, no gold;
     ``figures`` is :func:`connector.report.build.item_agreements`."""
-    frame = store.judgments_frame(project_key)
+    frame = current_judgments(store, project_key, rubric).current
     chosen = contentious_items(
         figures(frame, rubric), frame, rubric, size=size, exclude=gold_items(store, project_key)
     )

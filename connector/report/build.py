@@ -835,9 +835,17 @@ def _annotator_reach(reach: RetestReach, name: str) -> dict[str, int] | None:
 def _check_dimensions(frame: pd.DataFrame, rubric: Rubric) -> None:
     unknown = sorted(set(frame["dimension"].unique()) - {d.name for d in rubric.dimensions})
     if unknown:
+        versions = sorted({str(v) for v in frame["rubric_version"].dropna().unique()})
+        hint = (
+            f"; the rubric_version column names {len(versions)} versions "
+            f"({', '.join(versions)}): score each under its own rubric (report "
+            "--version-rubric FILE per other version)"
+            if len(versions) > 1
+            else ""
+        )
         raise JudgmentTableError(
             f"dimension(s) {unknown} are not in rubric {rubric.id!r} version {rubric.version!r}, "
-            f"whose dimensions are {[d.name for d in rubric.dimensions]}"
+            f"whose dimensions are {[d.name for d in rubric.dimensions]}{hint}"
         )
 
 

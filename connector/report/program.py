@@ -31,7 +31,14 @@ from connector.report._format import (
     number,
 )
 
-__all__ = ["ProgramTable", "program_tables", "reannotation_table", "retest_table", "tier_tables"]
+__all__ = [
+    "ProgramTable",
+    "program_tables",
+    "reannotation_table",
+    "retest_table",
+    "tier_tables",
+    "versions_table",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,11 +54,44 @@ class ProgramTable:
 def program_tables(report: Mapping[str, Any]) -> list[ProgramTable]:
     """Every calibration-program table the report has data for, in display order."""
     tables = [
+        versions_table(report),
         retest_table(report),
         reannotation_table(report),
         *tier_tables(report),
     ]
     return [t for t in tables if t is not None]
+
+
+def versions_table(report: Mapping[str, Any]) -> ProgramTable | None:
+    """The judgments of other rubric versions, scored under their own version
+    (``other_rubric_versions``, :mod:`connector.report.versions`); None when there are none."""
+    others = report.get("other_rubric_versions") or []
+    rows = [
+        (
+            f"{lookup(part, 'rubric', 'id')}@v{lookup(part, 'rubric', 'version')}",
+            str(name),
+            fmt_coef_ci(lookup(dim, "krippendorff_alpha")),
+            fmt_count(lookup(dim, "n_items")),
+            fmt_count(lookup(dim, "n_judgments")),
+            "yes" if lookup(dim, "pooled") else "no",
+        )
+        for part in others
+        for name, dim in (lookup(part, "dimensions") or {}).items()
+    ]
+    if not rows:
+        return None
+    return ProgramTable(
+        anchor="rubric-versions",
+        title="Other rubric versions",
+        note="Judgments made under another rubric version than the report's, each scored under "
+        "its own version. 'Also above' marks a dimension whose meaning is unchanged (same "
+        "question, values and level): its judgments also count in the figures above.",
+        table=TextTable(
+            columns=("Version", "Dimension", "alpha [95% CI]", "Items", "Judgments", "Also above"),
+            rows=tuple(rows),
+            numeric=(False, False, True, True, True, False),
+        ),
+    )
 
 
 def _kappa_ci(entry: object) -> str:

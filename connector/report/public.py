@@ -56,4 +56,23 @@ def public_report(report: Mapping[str, Any]) -> dict[str, Any]:
             for name, section in dimensions.items()
             if isinstance(section, Mapping)
         }
+    others = report.get("other_rubric_versions")
+    if isinstance(others, list) and others:
+        # the judgments of other rubric versions, scored under their own version: the same
+        # pooled figures per dimension, nothing else
+        public["other_rubric_versions"] = [
+            {
+                "rubric": part["rubric"],
+                "n_judgments": part["n_judgments"],
+                "n_items": part["n_items"],
+                "dimensions": {
+                    str(name): {
+                        **{k: section[k] for k in PUBLIC_DIMENSION_KEYS if k in section},
+                        "pooled": section["pooled"],
+                    }
+                    for name, section in part["dimensions"].items()
+                },
+            }
+            for part in others
+        ]
     return public

@@ -9,7 +9,7 @@ synced under, promotions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -80,6 +80,28 @@ class PromotionStore(StoreBase):
                 .order_by(batches.c.created_at, batches.c.batch_id)
             ).all()
         return [_batch(row) for row in found]
+
+    def rubrics_by_hash(self, content_hashes: Collection[str]) -> list[StoredRubric]:
+        """The stored rubric versions among ``content_hashes`` (any rubric id), oldest first;
+        a hash the store does not keep is left out."""
+        r = rubric_versions
+        wanted = sorted(set(content_hashes))
+        if not wanted:
+            return []
+        with self._read("reading rubric versions") as connection:
+            found = connection.execute(
+                select(r).where(r.c.content_hash.in_(wanted)).order_by(r.c.created_at, r.c.id)
+            ).all()
+        return [
+            StoredRubric(
+                rubric_id=row.rubric_id,
+                version=row.version,
+                content_hash=row.content_hash,
+                canonical_json=row.canonical_json,
+                created_at=row.created_at,
+            )
+            for row in found
+        ]
 
     def judged_rubric_hashes(self, project_key: str) -> set[str]:
         """The rubric versions (content hashes) the project's judgments were synced under."""
