@@ -10,13 +10,15 @@ docs/security.md.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from labelstudio_server import LabelStudioServer
+from labelstudio_server import LabelStudioServer, _start_server
+from test_adjudication_labelstudio import Adjudication
 from test_gold_secrecy import _gold_file
 from test_labelstudio_loop import Loop, _choice, _headers, _items, _left_for
 from typer.testing import CliRunner
@@ -27,6 +29,7 @@ from connector.cli import app
 pytestmark = pytest.mark.labelstudio
 
 SPLIT = 4  # items x-0 .. x-3: the two annotators disagree
+SENIORS_TOKEN_ENV = "IAA_TEST_LS_SENIORS_TOKEN"
 
 
 def _read(server: LabelStudioServer, token: str, path: str, **params: Any) -> Any:
@@ -41,6 +44,12 @@ def _tasks_as(server: LabelStudioServer, token: str, project_id: int) -> list[di
     read = _read(server, token, "/api/tasks/", project=project_id, fields="all", page_size=1000)
     tasks: list[dict[str, Any]] = read["tasks"]
     return tasks
+
+
+def _visible_tasks(server: LabelStudioServer, token: str) -> set[tuple[int, int]]:
+    """(project, task) of every task in every project the token's owner can list."""
+    projects = _read(server, token, "/api/projects/", page_size=1000)["results"]
+    return {(p["id"], t["id"]) for p in projects for t in _tasks_as(server, token, p["id"])}
 
 
 def _text(task: dict[str, Any]) -> tuple[str, frozenset[str]]:
@@ -107,5 +116,125 @@ def test_a_reannotation_batch_reads_like_the_items_it_repeats(
             app, ["reannotate", "p", "-c", str(loop.config.path), "--below", "0.5"]
         )
         assert "no item to push again" in again.output
+    finally:
+        loop.store.close()
+
+
+def _split_gold_and_x1(loop: Loop, first: str, second: str) -> str:
+    """Push 9 items and 3 gold; x-1 and the gold task are split (agreement 0), x-0 agreed.
+    Returns the gold task's prompt."""
+    loop.push(_items("x", 9), gold=_items("g", 3, gold=True))
+    mappings = loop.store.task_mappings("p")
+    by_item = {m.item_key: task for task, m in mappings.items()}
+    gold_task = next(task for task, m in mappings.items() if m.kind == "gold")
+    for token, x0, x1, gold in ((first, "a", "a", "a"), (second, "a", "b", "b")):
+        for task, value in ((by_item["x-0"], x0), (by_item["x-1"], x1), (gold_task, gold)):
+            loop.annotate(token, task, _choice(_left_for(value, loop.side(task))))
+    loop.sync()
+    return f"Question g {mappings[gold_task].item_key.split('-')[1]}?"
+
+
+def _low_prompts(tasks: Iterable[dict[str, Any]]) -> set[str]:
+    """Prompts of the tasks whose agreement (task meta, readable by every member) is below 0.5."""
+    return {
+        t["data"]["prompt"]
+        for t in tasks
+        if t["meta"] and t["meta"]["iaa"]["agreement"].get("overall", 1.0) < 0.5
+    }
+
+
+def test_on_one_label_studio_an_ordinary_annotator_reads_the_adjudication_project(
+    label_studio: LabelStudioServer, tmp_path: Path
+) -> None:
+    """Why adjudication_platform exists: Label Studio Community shows every project of the
+    organization to every member. What the annotator reads there holds no gold item and no
+    account, but the low-agreement tasks that are *not* queued are the gold ones."""
+    world = Adjudication(label_studio, tmp_path)
+    loop = world.loop
+    first, second = label_studio.annotator_tokens[:2]
+    try:
+        gold_prompt = _split_gold_and_x1(loop, first, second)
+        world.cli("adjudication", "queue", "p")
+        # the first annotator is a member of nothing in particular
+        projects = _read(label_studio, first, "/api/projects/", page_size=1000)["results"]
+        assert world.project_id in {p["id"] for p in projects}
+        queued = _tasks_as(label_studio, first, world.project_id)
+        assert [t["data"]["prompt"] for t in queued] == ["Question x 1?"]
+        text = json.dumps(queued)
+        assert gold_prompt not in text
+        for n in (1, 2, 3):
+            assert f"annotator{n}" not in text
+        # the inference the same-server set-up allows (documented in docs/security.md)
+        low = _low_prompts(_tasks_as(label_studio, first, loop.project_id))
+        assert low - {t["data"]["prompt"] for t in queued} == {gold_prompt}
+    finally:
+        loop.store.close()
+
+
+@pytest.fixture(scope="module")
+def seniors_server(label_studio: LabelStudioServer) -> Iterator[LabelStudioServer]:
+    """A second Label Studio whose only annotator account is the senior's (annotator1)."""
+    server = _start_server(annotators=1)
+    try:
+        # the server starts from the test servers' data template, with the same fixed tokens
+        # for every annotator: annotator2 and annotator3 get new ones there, so that their
+        # tokens on the main server open no account on this one
+        for token in label_studio.annotator_tokens[1:3]:
+            reset = requests.post(
+                f"{server.url}/api/current-user/reset-token/", headers=_headers(token), timeout=30
+            )
+            reset.raise_for_status()
+        yield server
+    finally:
+        server.stop()
+
+
+def test_an_adjudication_project_on_its_own_platform_is_out_of_annotators_reach(
+    label_studio: LabelStudioServer, seniors_server: LabelStudioServer, tmp_path: Path
+) -> None:
+    created = requests.post(
+        f"{seniors_server.url}/api/projects/",
+        json={"title": "adjudication"},
+        headers=_headers(seniors_server.admin_token),
+        timeout=30,
+    )
+    created.raise_for_status()
+    desk_id = int(created.json()["id"])
+    os.environ[SENIORS_TOKEN_ENV] = seniors_server.admin_token
+    loop = Loop(
+        label_studio,
+        tmp_path,
+        # an empty [server] table, then the seniors' platform before the project's own
+        server_toml=f'[[platforms]]\nname = "seniors"\nkind = "label-studio"\n'
+        f'url = "{seniors_server.url}"\ntoken_env = "{SENIORS_TOKEN_ENV}"\n',
+        project_toml=f'adjudication_project_id = {desk_id}\nadjudication_platform = "seniors"\n',
+    )
+    config = loop.config.path
+    # annotator2 and 3 judge; the seniors' server has one account besides its admin, annotator1
+    # (the test servers' tokens are fixed per user name: annotator1's opens both servers)
+    first, second = label_studio.annotator_tokens[1:3]
+    try:
+        gold_prompt = _split_gold_and_x1(loop, first, second)
+        before = _visible_tasks(label_studio, first)
+        queued = CliRunner().invoke(app, ["adjudication", "queue", "p", "--config", str(config)])
+        assert queued.exit_code == 0, queued.output
+        assert "1 queued now" in queued.output
+        on_desk = requests.get(
+            f"{seniors_server.url}/api/tasks/",
+            params={"project": desk_id, "fields": "all"},
+            headers=_headers(seniors_server.annotator_tokens[0]),  # the senior reads it
+            timeout=30,
+        )
+        on_desk.raise_for_status()
+        assert [t["data"]["prompt"] for t in on_desk.json()["tasks"]] == ["Question x 1?"]
+        # the ordinary annotator: the queue added no task to anything they can read, and their
+        # token opens nothing on the seniors' server
+        assert _visible_tasks(label_studio, first) == before
+        refused = requests.get(
+            f"{seniors_server.url}/api/projects/", headers=_headers(first), timeout=30
+        )
+        assert refused.status_code == 401
+        # so the low-agreement tasks they see cannot be split into queued and not queued
+        assert gold_prompt in _low_prompts(_tasks_as(label_studio, first, loop.project_id))
     finally:
         loop.store.close()
