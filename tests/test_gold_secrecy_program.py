@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +20,16 @@ import pytest
 import requests
 from labelstudio_server import LabelStudioServer, _start_server
 from test_adjudication_labelstudio import Adjudication
+from test_gate import rubric_yaml
 from test_gold_secrecy import _gold_file
 from test_labelstudio_loop import Loop, _choice, _headers, _items, _left_for
 from typer.testing import CliRunner
 
+from connector.calibration.item import Item
 from connector.calibration.push import task_key_secret
 from connector.cli import app
+from connector.rubric import load_rubric
+from connector.store.promotions import RubricPromotion
 
 pytestmark = pytest.mark.labelstudio
 
@@ -236,5 +241,87 @@ def test_an_adjudication_project_on_its_own_platform_is_out_of_annotators_reach(
         assert refused.status_code == 401
         # so the low-agreement tasks they see cannot be split into queued and not queued
         assert gold_prompt in _low_prompts(_tasks_as(label_studio, first, loop.project_id))
+    finally:
+        loop.store.close()
+
+
+def _items_file(path: Path, items: Iterable[Item]) -> Path:
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "item_key": i.item_key,
+                    "prompt": i.prompt,
+                    "response_a": i.response_a,
+                    "response_b": i.response_b,
+                }
+            )
+            + "\n"
+            for i in items
+        )
+    )
+    return path
+
+
+def test_a_validation_batch_of_a_new_version_and_a_production_push_hide_their_gold(
+    label_studio: LabelStudioServer, tmp_path: Path
+) -> None:
+    """The validation batch of v2 repeats v1's items (the gate compares matched items): its
+    gold repeats earlier tasks too. A production batch of new items gets gold never shown."""
+    v1, v2 = (tmp_path / f"v{n}.yaml" for n in (1, 2))
+    for n, path in ((1, v1), (2, v2)):
+        path.write_text(rubric_yaml(n, size=(10, 30), gold_share=0.1))
+    gold = str(_gold_file(tmp_path, _items("g", 8, gold=True)))
+    loop = Loop(label_studio, tmp_path, rubric_path=v1, gold=gold)
+    first, second, prober = label_studio.annotator_tokens[:3]
+    runner = CliRunner()
+    config = loop.config.path
+
+    def push(items: Path, *options: str) -> list[dict[str, Any]]:
+        """Push through the command line; the tasks it created, as the prober reads them."""
+        before = {t["id"] for t in _tasks_as(label_studio, prober, loop.project_id)}
+        pushed = runner.invoke(
+            app, ["push", "p", "--items", str(items), *options, "-c", str(config)]
+        )
+        assert pushed.exit_code == 0, pushed.output
+        after = _tasks_as(label_studio, prober, loop.project_id)
+        return [t for t in after if t["id"] not in before]
+
+    try:
+        production = push(_items_file(tmp_path / "x.jsonl", _items("x", 12)))
+        assert len(production) == 13  # 12 items and 1 gold
+        for task in production:
+            for token in (first, second):
+                loop.annotate(token, str(task["id"]), _choice("left"))
+        loop.sync()
+        shown = {_text(t) for t in production}
+
+        config.write_text(config.read_text().replace(str(v1), str(v2)))
+        validation = push(
+            _items_file(tmp_path / "x.jsonl", _items("x", 12)), "--kind", "validation"
+        )
+        roles = {
+            m.kind
+            for t, m in loop.store.task_mappings("p").items()
+            if int(t) in {v["id"] for v in validation}
+        }
+        assert roles == {"validation", "gold"}  # gold is mixed in
+        assert _shapes(validation) == _shapes(production)
+        # every task of the validation batch repeats one seen before: no fresh gold text
+        assert all(_text(t) in shown for t in validation)
+
+        # promoted (recorded as the command would), a batch of new items: its gold is new too
+        promoted = RubricPromotion(
+            project_key="p", rubric_hash=load_rubric(v2, check_layout=False).content_hash,
+            rubric_id="gatetest", version="2", promoted_by="lead", promoted_at=datetime.now(UTC),
+            evidence={},
+        )  # fmt: skip
+        assert loop.store.record_promotion(promoted)
+        fresh = push(_items_file(tmp_path / "y.jsonl", _items("y", 12)), "--label", "after")
+        seen = shown | {_text(t) for t in validation}
+        assert not any(_text(t) in seen for t in fresh)
+        everything = json.dumps(_tasks_as(label_studio, prober, loop.project_id))
+        for word in ("validation", "gatetest", "promot", "gold"):
+            assert word not in everything
     finally:
         loop.store.close()
