@@ -94,3 +94,54 @@ def test_a_reannotation_batch_on_argilla_reads_like_the_items_it_repeats(
             assert word not in text
     finally:
         loop.store.close()
+
+
+def test_an_adjudication_dataset_in_the_seniors_workspace_is_out_of_annotators_reach(
+    argilla: ArgillaServer, tmp_path: Path
+) -> None:
+    """Argilla shows a dataset to its workspace's members only: the adjudication dataset goes
+    into a workspace whose only member is the senior (docs/security.md)."""
+    owner = _headers(argilla.owner_api_key)
+    ordinary, other, senior = argilla.annotator_api_keys[:3]
+
+    def call(method: str, path: str, key: str | None = None, **kwargs: Any) -> Any:
+        headers = owner if key is None else _headers(key)
+        return requests.request(
+            method, f"{argilla.url}/api/v1{path}", headers=headers, timeout=30, **kwargs
+        )
+
+    workspace = call("POST", "/workspaces", json={"name": f"seniors-{tmp_path.name[-8:]}"})
+    workspace.raise_for_status()
+    workspace_id = workspace.json()["id"]
+    senior_id = call("GET", "/me", senior).json()["id"]
+    call("POST", f"/workspaces/{workspace_id}/users", json={"user_id": senior_id})
+    members = call("GET", f"/workspaces/{workspace_id}/users").json()["items"]
+    assert [m["id"] for m in members] == [senior_id]
+    desk = call("POST", "/datasets", json={"name": "adjudication", "workspace_id": workspace_id})
+    desk.raise_for_status()
+    desk_id = str(desk.json()["id"])
+
+    loop = Loop(argilla, tmp_path)
+    config = loop.config.path
+    with config.open("a", encoding="utf-8") as toml:
+        toml.write(f'adjudication_project_id = "{desk_id}"\n')
+    try:
+        loop.push(_items(4))
+        for record in loop.records():
+            rid = str(record["id"])
+            loop.respond(ordinary, rid, {"overall": loop.shown_for("a", rid)})
+            loop.respond(other, rid, {"overall": loop.shown_for("b", rid)})
+        loop.sync()
+        queued = CliRunner().invoke(app, ["adjudication", "queue", "p", "--config", str(config)])
+        assert queued.exit_code == 0, queued.output
+        assert "4 queued now" in queued.output
+        assert len(_records_as(argilla, senior, desk_id)) == 4  # the senior reads them
+        # the ordinary annotator: not listed, not readable, not searchable
+        listed = {d["id"] for d in call("GET", "/me/datasets", ordinary).json()["items"]}
+        assert desk_id not in listed
+        assert call("GET", f"/datasets/{desk_id}", ordinary).status_code == 403
+        search = call("POST", f"/me/datasets/{desk_id}/records/search", ordinary, json={})
+        assert search.status_code == 403
+        assert "Question" not in search.text
+    finally:
+        loop.store.close()
