@@ -22,7 +22,16 @@ from labelstudio_server import LabelStudioServer, _start_server
 from test_adjudication_labelstudio import Adjudication
 from test_gate import rubric_yaml
 from test_gold_secrecy import _gold_file
-from test_labelstudio_loop import Loop, _choice, _headers, _items, _left_for
+from test_labelstudio_loop import (
+    RANKING_RUBRIC,
+    SIGNED_RUBRIC,
+    Loop,
+    _choice,
+    _headers,
+    _items,
+    _left_for,
+    _ranked,
+)
 from typer.testing import CliRunner
 
 from connector.calibration.item import Item
@@ -325,3 +334,75 @@ def test_a_validation_batch_of_a_new_version_and_a_production_push_hide_their_go
             assert word not in everything
     finally:
         loop.store.close()
+
+
+def test_per_item_agreement_on_rankings_and_signed_scales_is_pooled_and_names_nobody(
+    label_studio: LabelStudioServer, tmp_path: Path
+) -> None:
+    """What the write-back puts in task meta (and Data Manager columns) for a ranking and a
+    signed scale, read with an annotator's token: one pooled figure per item and scored
+    dimension, no annotator, no gold, no batch."""
+    seen: dict[str, Any] = {}
+    first, second, prober = label_studio.annotator_tokens[:3]
+    for folder in ("ranking", "signed"):
+        (tmp_path / folder).mkdir()
+    ranking = Loop(
+        label_studio, tmp_path / "ranking", rubric_path=RANKING_RUBRIC,
+        project_toml="data_manager_column = true\n",
+    )  # fmt: skip
+    try:
+        imported = requests.post(
+            f"{label_studio.url}/api/projects/{ranking.project_id}/import",
+            json=[
+                {
+                    "data": {
+                        "item_id": f"r-{i}",
+                        "prompt": f"Question {i}?",
+                        "order_responses": [
+                            {"id": o, "title": f"Response {o.upper()}", "body": f"{o} {i}."}
+                            for o in "abcd"
+                        ],
+                    }
+                }
+                for i in range(3)
+            ],
+            headers=_headers(label_studio.admin_token),
+            timeout=60,
+        )
+        imported.raise_for_status()
+        for task in ranking.tasks():
+            ranking.annotate(first, str(task["id"]), _ranked(["b", "a", "c", "d"]))
+            ranking.annotate(second, str(task["id"]), _ranked(["b", "c", "a", "d"]))
+        ranking.sync()
+        seen["ranking"] = _tasks_as(label_studio, prober, ranking.project_id)
+        names = set(ranking.store.judgments_frame("p")["annotator"])
+    finally:
+        ranking.store.close()
+    signed = Loop(label_studio, tmp_path / "signed", rubric_path=SIGNED_RUBRIC)
+    try:
+        signed.push(_items("s", 4))
+        for task in signed.tasks():
+            signed.annotate(first, str(task["id"]), _choice("-3", "preference"))
+            signed.annotate(second, str(task["id"]), _choice("-1", "preference"))
+        signed.sync()
+        seen["signed"] = _tasks_as(label_studio, prober, signed.project_id)
+        names |= set(signed.store.judgments_frame("p")["annotator"])
+    finally:
+        signed.store.close()
+    for kind, tasks in seen.items():
+        for task in tasks:
+            iaa = task["meta"]["iaa"]
+            assert set(task["meta"]) == {"iaa"}, kind
+            assert set(iaa) == {"agreement", "n_judgments"}, kind
+            assert set(iaa["agreement"]) == set(iaa["n_judgments"]), kind
+            assert all(v is None or isinstance(v, float) for v in iaa["agreement"].values())
+            assert all(n == 2 for n in iaa["n_judgments"].values()), (kind, iaa)  # pooled: both
+        # what the connector wrote (the annotations themselves name their authors: Label Studio)
+        written = [
+            (t["meta"], {k: v for k, v in t["data"].items() if k.startswith("iaa_")}) for t in tasks
+        ]
+        text = json.dumps(written)
+        for word in (*names, "gold", "annotator", "batch"):
+            assert word not in text, (kind, word)
+    columns = {k for t in seen["ranking"] for k in t["data"] if k.startswith("iaa_")}
+    assert columns == {f"iaa_agreement_{d}" for d in seen["ranking"][0]["meta"]["iaa"]["agreement"]}
