@@ -1521,7 +1521,7 @@ def _adjudication_context(
     config = load_config(config_path)
     project = config.project(project_key)
     rubric = load_rubric(project.rubric, check_layout=False)
-    desk = adjudication_desk_for(config.platform(project.platform))
+    desk = adjudication_desk_for(config.platform(project.adjudication_platform or project.platform))
     return project, rubric, _open_store(config), desk
 
 

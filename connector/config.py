@@ -70,9 +70,12 @@ class ProjectConfig:
     # Platform users whose ground-truth annotations are taken as gold answers (emails on Label
     # Studio, user names on Argilla); anyone else's ground truth is a judgment, never gold.
     gold_authors: tuple[str, ...] = ()
-    # A separate project (Label Studio) or dataset (Argilla) on the same platform where items
-    # below adjudication_below agreement are queued for a senior annotator's ruling.
+    # A separate project (Label Studio) or dataset (Argilla) where items below
+    # adjudication_below agreement are queued for a senior annotator's ruling; on the project's
+    # platform, or on adjudication_platform (a configured platform whose only members are the
+    # seniors: every member of a Label Studio Community organization reads all its projects).
     adjudication_project_id: str | None = None
+    adjudication_platform: str | None = None
     adjudication_below: float = 0.5
     # Re-annotation (iaa-connector reannotate): items whose per-item agreement on a dimension is
     # below reannotate_below get a new task copy, while they have fewer than
@@ -223,8 +226,8 @@ def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
             "key", "platform", "project_id", "rubric", "gold", "sync_interval_minutes",
             "overlap_seconds", "write_task_meta", "data_manager_column", "max_task_writes",
             "webhook_secret_env", "gold_authors", "adjudication_project_id",
-            "adjudication_below", "reannotate_below", "reannotate_max_judgments",
-            "reannotate_on_sync", "groups",
+            "adjudication_platform", "adjudication_below", "reannotate_below",
+            "reannotate_max_judgments", "reannotate_on_sync", "groups",
         )
     )  # fmt: skip
     platform = section.text("platform")
@@ -245,7 +248,13 @@ def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
             "adjudication_project_id",
             f"must be the platform's id of a separate project or dataset, not {adjudication!r}",
         )
-    if adjudication is not None and str(adjudication) == str(project_id):
+    desk = section.optional_text("adjudication_platform")
+    if desk is not None and desk not in platforms:
+        raise section.fail(
+            "adjudication_platform", f"{desk!r} is not a configured platform {sorted(platforms)}"
+        )
+    same_platform = desk is None or desk == platform
+    if adjudication is not None and same_platform and str(adjudication) == str(project_id):
         raise section.fail(
             "adjudication_project_id",
             f"is the project itself ({project_id!r}): rulings there would be read as "
@@ -268,6 +277,7 @@ def _project(section: _Section, platforms: set[str]) -> ProjectConfig:
         webhook_secret_env=section.optional_text("webhook_secret_env"),
         gold_authors=section.names("gold_authors"),
         adjudication_project_id=None if adjudication is None else str(adjudication),
+        adjudication_platform=desk,
         adjudication_below=float(below),
         reannotate_below=_agreement(section, "reannotate_below", 0.5),
         reannotate_max_judgments=_at_least(section, "reannotate_max_judgments", 5, minimum=3),
@@ -355,7 +365,8 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{file}: projects: keys repeat: {keys}")
     annotated = {(p.platform, p.project_id): p.key for p in projects}
     for index, project in enumerate(projects):
-        other = annotated.get((project.platform, project.adjudication_project_id or ""))
+        desk = project.adjudication_platform or project.platform
+        other = annotated.get((desk, project.adjudication_project_id or ""))
         if other is not None:
             raise ConfigError(
                 f"{file}: projects[{index}].adjudication_project_id: "

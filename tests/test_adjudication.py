@@ -327,6 +327,10 @@ def test_a_project_without_an_adjudication_project_is_told_what_to_set(tmp_path:
             "adjudication_project_id = 2\nadjudication_below = 0\n",
             r"must be an agreement in \(0, 1\]",
         ),
+        (
+            'adjudication_project_id = 2\nadjudication_platform = "senior"\n',
+            r"'senior' is not a configured platform \['mem'\]",
+        ),
     ],
 )
 def test_configuration_errors_name_the_key(tmp_path: Path, toml: str, message: str) -> None:
@@ -353,6 +357,27 @@ def test_the_adjudication_project_may_not_be_another_configured_project(tmp_path
     )
     with pytest.raises(ConfigError, match="is project 'q''s own project"):
         load_config(path)
+
+
+def test_the_adjudication_project_may_live_on_a_platform_of_its_own(tmp_path: Path) -> None:
+    """A Label Studio Community organization shows all its projects to every member: the
+    adjudication project goes on a server (platform) whose only members are the seniors."""
+    path = tmp_path / "iaa.toml"
+    platform = '[[platforms]]\nname = "{n}"\nkind = "label-studio"\nurl = "{u}"\ntoken_env = "T"\n'
+    project = '[[projects]]\nkey = "{k}"\nplatform = "mem"\nproject_id = {i}\nrubric = "{r}"\n'
+    path.write_text(
+        platform.format(n="mem", u="http://127.0.0.1:9")
+        + platform.format(n="senior", u="http://127.0.0.1:10")
+        + project.format(k="p", i=1, r=RUBRIC_PATH)
+        + 'adjudication_project_id = 3\nadjudication_platform = "senior"\n'
+        + project.format(k="q", i=3, r=RUBRIC_PATH)  # id 3 on "mem" is another project
+    )
+    project_p = load_config(path).project("p")
+    assert (project_p.adjudication_platform, project_p.adjudication_project_id) == ("senior", "3")
+    assert load_config(path).project("q").adjudication_platform is None
+    same = path.read_text().replace("adjudication_project_id = 3", "adjudication_project_id = 1")
+    path.write_text(same)  # project 1 of another server is not the project itself
+    assert load_config(path).project("p").adjudication_project_id == "1"
 
 
 def test_answers_on_another_projects_tasks_are_counted_not_recorded(desk: Desk) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from connector.calibration.batch import BatchError, plan_batch, plan_retraining_batch
 from connector.calibration.item import Item
+from connector.calibration.push import gold_preference
 from connector.rubric import load_rubric
 
 RUBRIC = load_rubric("rubrics/rlhf-pairwise/v2.yaml")
@@ -179,3 +180,13 @@ def test_a_retraining_batch_holds_no_more_gold_than_any_batch() -> None:
         plan_retraining_batch(
             project_key="p", rubric=RUBRIC, gold=[], ordinary=[], label="", key_secret=SECRET
         )
+
+
+def test_gold_reads_like_the_batch_it_is_mixed_into() -> None:
+    """A batch of repeats prefers gold shown before, a batch of new items gold never shown
+    (tests/test_gold_secrecy_program.py probes it on Label Studio); a mixed one neither."""
+    gold, shown = ["g-shown", "g-new"], {"x1", "x2", "g-shown"}
+    assert gold_preference(["x1", "x2"], gold, shown) == {"g-shown": 0, "g-new": 1}
+    assert gold_preference(["y1", "y2"], gold, shown) == {"g-shown": 1, "g-new": 0}
+    assert gold_preference(["x1", "y1"], gold, shown) == {"g-shown": 0, "g-new": 0}
+    assert gold_preference(["y1"], gold, set()) == {"g-shown": 0, "g-new": 0}

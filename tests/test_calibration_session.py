@@ -181,6 +181,7 @@ def test_the_pack_shows_each_item_its_judgments_and_the_rubric(world: World) -> 
         assert "split" in text
         assert "two-one" in text
         assert "g0" not in text
+        assert "for the lead, not for handing to annotators" in " ".join(text.split())
         assert "a vs b vs tie" in text  # split's confusion
         assert "Annotator 1" in text
         assert "Annotator 3" in text

@@ -17,9 +17,11 @@ import pytest
 from test_retests import SIMPLE
 from test_sync import GOOD, LEAD, World, _items, _push
 
+from connector.calibration.item import Item
 from connector.calibration.reannotation import (
     ReannotationError,
     choose_reannotation,
+    contested_gold,
     reannotate,
 )
 from connector.judgments import normalise
@@ -70,6 +72,37 @@ def test_items_at_the_maximum_pending_gold_or_unknown_are_left_out_and_named() -
     assert choice.pending == ("waiting",)
     assert choice.gold == ("gold",)
     assert choice.not_pushable == ("imported",)
+
+
+def test_a_reannotation_batch_mixes_in_only_gold_that_reads_like_its_copies() -> None:
+    """Gold never shown (no figure), agreed, at the maximum or waiting for its copy would stand
+    out in a batch of low-agreement copies (tests/test_gold_secrecy_program.py probes it)."""
+    gold = [
+        Item(
+            item_key=key,
+            prompt=key,
+            response_a="A",
+            response_b="B",
+            category=None,
+            answers={"overall": "a"},
+        )
+        for key in ("split", "agreed", "full", "waiting", "never-shown")
+    ]
+    agreements = {
+        "overall": {
+            "split": Figure(0.0, 2),
+            "agreed": Figure(1.0, 2),
+            "full": Figure(0.0, 5),
+            "waiting": Figure(0.0, 2),
+            "x0": Figure(0.0, 2),
+        }
+    }
+    mixed = contested_gold(agreements, gold, below=0.5, max_judgments=5, pending={"waiting"})
+    assert [item.item_key for item in mixed] == ["split"]
+    assert contested_gold(agreements, gold, below=0.5, max_judgments=5, pending=()) == [
+        gold[0],
+        gold[3],
+    ]
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,8 @@ def pack_markdown(
         "",
         f"Project `{project}`, rubric {rubric.ref}, {len(entries)} item(s), generated "
         f"{generated_at.isoformat(timespec='seconds')}. Most contentious first, spread over "
-        "dimensions and categories; no gold item. Annotators are numbered per item.",
+        "dimensions and categories; no gold item. Annotators are numbered per item. "
+        "Every judgment's value is shown: for the lead, not for handing to annotators.",
         "",
     ]
     for rank, entry in enumerate(entries, start=1):
@@ -129,7 +130,8 @@ def pack_html(
         f'<p class="meta">Project <code>{e(project)}</code>, rubric {e(rubric.ref)}, '
         f"{len(entries)} item(s), generated {e(generated_at.isoformat(timespec='seconds'))}. "
         "Most contentious first, spread over dimensions and categories; no gold item. "
-        "Annotators are numbered per item.</p>",
+        "Annotators are numbered per item. Every judgment's value is shown: for the lead, "
+        "not for handing to annotators.</p>",
     ]
     for rank, entry in enumerate(entries, start=1):
         item = entry.item

@@ -28,6 +28,7 @@ from connector.store.columns import utcnow
 
 __all__ = [
     "PushResult",
+    "gold_preference",
     "known_items",
     "plan_push",
     "push_batch",
@@ -118,8 +119,13 @@ def plan_push(
     """Plan a batch a user pushes: ``items``, gold at the rubric's share, and re-tests of items
     first judged at least ``retest_delay_hours`` ago (:func:`retest_candidates`).
 
-    Planning the same batch again (same items and label) gives the same plan: the re-tests a
-    stored batch chose are kept, not chosen afresh as time passes.
+    Planning the same batch again (same items and label) gives the same plan: the re-tests and
+    gold a stored batch chose are kept, not chosen afresh as time passes.
+
+    Gold reads like the batch's own items (:func:`gold_preference`): a batch that repeats items
+    already shown (a validation batch of a new rubric version on the old version's items) takes
+    gold already shown, and a batch of new items gold never shown, where the gold file has
+    such; otherwise the one fresh text, or the one repeat, of the batch would be the gold.
 
     Raises:
         GateError: a production batch under a version the validation gate has not let into
@@ -131,14 +137,17 @@ def plan_push(
             raise GateError(refusal)
     secret = task_key_secret(store)
 
-    def plan(retest: Sequence[Item]) -> BatchPlan:
+    gold_usage: dict[str, int] = {}
+
+    def plan(retest: Sequence[Item], gold_pool: Sequence[Item] = gold) -> BatchPlan:
         return plan_batch(
             project_key=project_key,
             rubric=rubric,
             kind=kind,
             items=items,
-            gold=gold,
+            gold=gold_pool,
             retest=retest,
+            gold_usage=gold_usage,
             label=label,
             key_secret=secret,
         )
@@ -148,9 +157,31 @@ def plan_push(
     known = {item.item_key: item for item in known_items(store, project_key)}
     if stored:
         chosen = {b.item_key for b in stored if b.role == "retest"}
-        return plan([known[key] for key in sorted(chosen) if key in known])
+        stored_gold = {b.item_key for b in stored if b.role == "gold"}
+        return plan(
+            [known[key] for key in sorted(chosen) if key in known],
+            [g for g in gold if g.item_key in stored_gold],
+        )
     own = {item.item_key for item in items}
+    shown = {m.item_key for m in store.task_mappings(project_key).values()}
+    usage = gold_preference([item.item_key for item in items], [g.item_key for g in gold], shown)
+    gold_usage.update(usage)
     return plan(retest_candidates(store, project_key, rubric, now=now, exclude=own))
+
+
+def gold_preference(
+    items: Collection[str], gold: Collection[str], shown: Collection[str]
+) -> dict[str, int]:
+    """Gold item → 0 if a batch of ``items`` takes it first, 1 if only after those (the
+    ``gold_usage`` of :func:`connector.calibration.batch.plan_batch`, least first).
+
+    A batch whose items were all shown before prefers gold shown before; one whose items were
+    none shown prefers gold never shown; a mixed batch has no preference."""
+    repeated = sum(item in shown for item in items)
+    if 0 < repeated < len(items):
+        return dict.fromkeys(gold, 0)
+    want_shown = repeated == len(items) and repeated > 0
+    return {g: 0 if (g in shown) == want_shown else 1 for g in gold}
 
 
 def push_batch(

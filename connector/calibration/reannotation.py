@@ -13,6 +13,14 @@ rubric's share like every batch). One decision, :func:`choose_reannotation`, say
 - no copy of an earlier round still unanswered (the same item is never pushed twice while it
   waits), not gold, and pushed by the connector (the store keeps the texts a new task needs).
 
+The gold of a re-annotation batch follows the same rule (:func:`contested_gold`): only gold
+items already shown and judged, whose agreement is below the threshold, and that are not at the
+maximum nor waiting for an earlier copy. Every task of the batch then repeats a task the
+annotators saw before, with a low agreement like the others; a gold item never shown before
+would be the one new text of the batch, and an agreed gold item the one high-agreement copy (on
+Label Studio Community every member reads every annotation and the agreement in task meta). With
+no such gold item the batch has no gold (:mod:`tests.test_gold_secrecy_program`).
+
 Each round is recorded (``reannotations`` table) before its batch is pushed, so a push that died
 half-way is resumed by the next run, never planned afresh. Neither platform can give a task to
 one annotator: a copy may be taken by someone who judged the item already (then it is their
@@ -23,7 +31,7 @@ annotations per task one copy may bring more than one judgment.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -46,6 +54,7 @@ __all__ = [
     "ReannotationError",
     "ReannotationResult",
     "choose_reannotation",
+    "contested_gold",
     "pending_items",
     "reannotate",
 ]
@@ -156,6 +165,26 @@ def choose_reannotation(
     )
 
 
+def contested_gold(
+    agreements: Mapping[str, Mapping[str, ItemFigure]],
+    gold: Sequence[Item],
+    *,
+    below: float,
+    max_judgments: int,
+    pending: Collection[str] = (),
+) -> list[Item]:
+    """The gold items a re-annotation batch may mix in: those :func:`choose_reannotation`
+    would choose if they were not gold (shown and judged, agreement below ``below``, under the
+    maximum, no copy waiting), so that a gold copy reads like the batch's other copies."""
+    keys = {item.item_key for item in gold}
+    of_gold = {
+        dimension: {item: figure for item, figure in items.items() if item in keys}
+        for dimension, items in agreements.items()
+    }
+    choice = choose_reannotation(of_gold, below=below, max_judgments=max_judgments, pending=pending)
+    return [item for item in gold if item.item_key in choice.chosen]
+
+
 def pending_items(frame: pd.DataFrame, rounds: Collection[ReannotationRow]) -> set[str]:
     """Items with a re-annotation copy that holds no judgment yet (its task in the round's
     batch: ``frame``'s ``batch`` and ``item_id``)."""
@@ -167,6 +196,23 @@ def pending_items(frame: pd.DataFrame, rounds: Collection[ReannotationRow]) -> s
             zip(frame["batch"].astype(object), frame["item_id"].astype(str), strict=True)
         )
     return {row.item_key for row in rounds if (row.batch_id, row.item_key) not in answered}
+
+
+def _pending_gold(
+    store: Store, frame: pd.DataFrame, rounds: Collection[ReannotationRow]
+) -> set[str]:
+    """Gold items with a copy in an earlier round's batch that holds no judgment yet."""
+    answered: set[tuple[str, str]] = set()
+    if not frame.empty:
+        answered = set(
+            zip(frame["batch"].astype(object), frame["item_id"].astype(str), strict=True)
+        )
+    return {
+        b.item_key
+        for batch_id in {row.batch_id for row in rounds}
+        for b in store.batch_items(batch_id)
+        if b.role == "gold" and (batch_id, b.item_key) not in answered
+    }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -236,12 +282,22 @@ def reannotate(
     rounds = store.reannotations(key)
     last = max((row.round for row in rounds), default=0)
     last_rows = [row for row in rounds if row.round == last]
+    pending = pending_items(frame, rounds) | _pending_gold(store, frame, rounds)
+
+    def mixed_gold(batch_id: str) -> list[Item]:
+        stored = {b.item_key for b in store.batch_items(batch_id) if b.role == "gold"}
+        if stored:  # a batch recorded before its push died keeps the gold it was planned with
+            return [item for item in gold if item.item_key in stored]
+        return contested_gold(
+            agreements, gold, below=below, max_judgments=max_judgments, pending=pending
+        )
+
     if last_rows:
         batch = store.get_batch(last_rows[0].batch_id)
         if batch is None or batch.status != "pushed":
             return _push_round(
-                project, rubric, last, last_rows, store=store, platform=platform, gold=gold,
-                now=now, resumed=True,
+                project, rubric, last, last_rows, store=store, platform=platform,
+                gold=mixed_gold(last_rows[0].batch_id), now=now, resumed=True,
                 choice=ReannotationChoice(
                     chosen={r.item_key: r.agreements for r in last_rows},
                     n_judgments={r.item_key: r.n_judgments for r in last_rows},
@@ -252,14 +308,17 @@ def reannotate(
         agreements,
         below=below,
         max_judgments=max_judgments,
-        pending=pending_items(frame, rounds),
+        pending=pending,
         gold={item for item, _ in store.gold_for(key)} | {g.item_key for g in gold},
         pushable={item.item_key for item in known_items(store, key)},
     )
     if not choice.chosen:
         return ReannotationResult(round=last, choice=choice, resumed=False, plan=None, push=None)
     round_number = last + 1
-    plan = _plan(store, key, rubric, round_number, list(choice.chosen), gold, now)
+    round_gold = contested_gold(
+        agreements, gold, below=below, max_judgments=max_judgments, pending=pending
+    )
+    plan = _plan(store, key, rubric, round_number, list(choice.chosen), round_gold, now)
     rows = [
         ReannotationRow(
             round=round_number,
@@ -272,8 +331,8 @@ def reannotate(
     ]
     store.record_reannotations(key, rows)
     return _push_round(
-        project, rubric, round_number, rows, store=store, platform=platform, gold=gold, now=now,
-        resumed=False, choice=choice,
+        project, rubric, round_number, rows, store=store, platform=platform, gold=round_gold,
+        now=now, resumed=False, choice=choice,
     )  # fmt: skip
 
 
