@@ -354,6 +354,20 @@ def _project(config: Config, project: ProjectConfig, adapter: Adapter) -> list[F
                     "people's answers (and so gold answers); turn it off in the project's settings",
                 )
             )
+        if project.adjudication_project_id and (
+            project.adjudication_platform in (None, project.platform)
+        ):
+            findings.append(
+                Finding(
+                    "warn",
+                    subject,
+                    f"adjudication project {project.adjudication_project_id} is on the same "
+                    f"Label Studio server ({project.platform}): every user of a Community "
+                    "server can read it, and the low-agreement tasks it lacks are the gold "
+                    "ones; set adjudication_platform to a server only the seniors use "
+                    "(docs/security.md)",
+                )
+            )
     return findings
 
 

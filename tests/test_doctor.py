@@ -352,6 +352,26 @@ def test_settings_that_show_other_answers_are_a_warning(
 
 
 @pytest.mark.labelstudio
+def test_an_adjudication_project_on_the_annotators_server_is_a_warning(
+    label_studio: LabelStudioServer, tmp_path: Path
+) -> None:
+    # Every user of a Label Studio Community server can read every project
+    # (tests/test_gold_secrecy_program.py probes it): the queue, which never holds gold, tells
+    # which low-agreement tasks are gold.
+    project = _project(label_studio, show_collab_predictions=False)
+    path = _config(
+        tmp_path,
+        url=label_studio.url,
+        project_id=project,
+        extra_project=f"adjudication_project_id = {project + 1000}",
+    )
+    findings = _only(diagnose(path, env=_ls_env(label_studio.admin_token)), "project pairwise")
+    assert [f.status for f in findings] == ["ok", "warn"], render(findings)
+    assert "set adjudication_platform" in findings[1].message
+    assert f"adjudication project {project + 1000} is on the same" in findings[1].message
+
+
+@pytest.mark.labelstudio
 def test_webhook_missing_registered_and_with_a_wrong_secret(
     label_studio: LabelStudioServer, tmp_path: Path
 ) -> None:
