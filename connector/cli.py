@@ -1674,7 +1674,6 @@ def calibration_session(
         record_session_rulings,
         session_change,
     )
-    from connector.calibration.versions import current_judgments
     from connector.config import load_config
     from connector.consensus import load_adjudications
     from connector.consensus.adjudication import resolve
@@ -1704,8 +1703,12 @@ def calibration_session(
                         f"session {session!r} has no rulings recorded in project "
                         f"{project.key!r}; record them first (--rulings FILE)"
                     )
+                # Before and after straddle the version change the rulings led to: the ruled
+                # items' judgments of every version, on the configured rubric's dimensions.
+                frame = store.judgments_frame(project.key, item_keys=ruled)
+                frame = frame[frame["dimension"].isin([d.name for d in rubric.dimensions])]
                 changes = session_change(
-                    current_judgments(store, project.key, rubric).current,
+                    frame.reset_index(drop=True),
                     rubric,
                     items=ruled,
                     batch=compare_batch,
