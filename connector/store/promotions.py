@@ -60,16 +60,7 @@ class PromotionStore(StoreBase):
             found = connection.execute(
                 select(r).where(r.c.rubric_id == rubric_id).order_by(r.c.created_at, r.c.id)
             ).all()
-        return [
-            StoredRubric(
-                rubric_id=row.rubric_id,
-                version=row.version,
-                content_hash=row.content_hash,
-                canonical_json=row.canonical_json,
-                created_at=row.created_at,
-            )
-            for row in found
-        ]
+        return [_stored_rubric(row) for row in found]
 
     def project_batches(self, project_key: str) -> list[Batch]:
         """The project's calibration batches, oldest first."""
@@ -92,16 +83,7 @@ class PromotionStore(StoreBase):
             found = connection.execute(
                 select(r).where(r.c.content_hash.in_(wanted)).order_by(r.c.created_at, r.c.id)
             ).all()
-        return [
-            StoredRubric(
-                rubric_id=row.rubric_id,
-                version=row.version,
-                content_hash=row.content_hash,
-                canonical_json=row.canonical_json,
-                created_at=row.created_at,
-            )
-            for row in found
-        ]
+        return [_stored_rubric(row) for row in found]
 
     def judged_rubric_hashes(self, project_key: str) -> set[str]:
         """The rubric versions (content hashes) the project's judgments were synced under."""
@@ -163,4 +145,14 @@ def _batch(row: AnyRow) -> Batch:
         n_tasks=row.n_tasks,
         created_at=row.created_at,
         pushed_at=row.pushed_at,
+    )
+
+
+def _stored_rubric(row: AnyRow) -> StoredRubric:
+    return StoredRubric(
+        rubric_id=row.rubric_id,
+        version=row.version,
+        content_hash=row.content_hash,
+        canonical_json=row.canonical_json,
+        created_at=row.created_at,
     )
