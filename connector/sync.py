@@ -48,7 +48,13 @@ from connector.quality.lifecycle import (
     rescore,
 )
 from connector.report import target_verdict
-from connector.report.build import ReportOptions, build_report, item_agreements, jsonable
+from connector.report.build import (
+    ItemAgreement,
+    ReportOptions,
+    build_report,
+    item_agreements,
+    jsonable,
+)
 from connector.report.json_text import report_json
 from connector.report.public import public_report
 from connector.report.reannotation import reannotation_section
@@ -140,6 +146,7 @@ class _ProjectSync:
         self.mappings = store.task_mappings(project.key)
         self.live: set[str] = set()
         self.frame = pd.DataFrame()
+        self._agreements: dict[str, dict[str, ItemAgreement]] | None = None  # of self.frame
         self.transitions: list[Transition] = []
         self.gold_items: list[Item] = []  # the project's gold file, read once per sync
         self.gold_log: list[GoldChangeRow] = []  # gold decisions logged by this sync
@@ -311,6 +318,7 @@ class _ProjectSync:
         # unchanged (connector.rubric.versions). Every later step reads the current part.
         split = current_judgments(self.store, self.project.key, self.rubric)
         frame = self.frame = split.current
+        self._agreements = None
         if frame.empty and not split.others:
             return None, []
         options = ReportOptions()
@@ -432,6 +440,13 @@ class _ProjectSync:
         )
         return [t for t in found if t is not None]
 
+    def item_agreements(self) -> dict[str, dict[str, ItemAgreement]]:
+        """The per-item agreement of the scored judgments, computed once per sync and read by
+        the re-annotation and the write-back."""
+        if self._agreements is None:
+            self._agreements = item_agreements(self.frame, self.rubric)
+        return self._agreements
+
     def push_reannotation(self) -> int:
         """With the project's ``reannotate_on_sync``: push the low-agreement items again, as
         ``iaa-connector reannotate`` does (the same rule, rounds and idempotence,
@@ -444,7 +459,7 @@ class _ProjectSync:
             store=self.store,
             platform=self.platform,
             frame=self.frame,
-            agreements=item_agreements(self.frame, self.rubric),
+            agreements=self.item_agreements(),
             below=self.project.reannotate_below,
             max_judgments=self.project.reannotate_max_judgments,
             now=datetime.now(UTC),
@@ -532,7 +547,7 @@ class _ProjectSync:
         """
         updates: list[TaskAgreement] = []
         if self.project.write_task_meta:
-            by_dimension = item_agreements(self.frame, self.rubric)
+            by_dimension = self.item_agreements()
             written = self.store.written_agreements(self.project.key)
             judged = self.store.annotation_ids_by_task(self.project.key, None)
             for task_id, mapping in self.mappings.items():
@@ -602,6 +617,11 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
+def _alpha_text(alpha: Mapping[str, Any]) -> str:
+    ci = alpha["ci95"] or [None, None]
+    return f"alpha {_fmt(alpha['value'])} [{_fmt(ci[0])}, {_fmt(ci[1])}]"
+
+
 def summary_text(report: Mapping[str, Any], rubric: Rubric, link: str | None) -> str:
     """The short plain-text summary written into the platform, where annotators read it: only
     what :func:`connector.report.public.public_report` allows (agreement per dimension; no
@@ -612,11 +632,10 @@ def summary_text(report: Mapping[str, Any], rubric: Rubric, link: str | None) ->
     ]
     for name, section in public["dimensions"].items():
         alpha = section["krippendorff_alpha"]
-        ci = alpha["ci95"] or [None, None]
         below = _VERDICT_NOTES.get(target_verdict(alpha, section["target_alpha"]) or "", "")
         lines.append(
-            f"{name}: alpha {_fmt(alpha['value'])} [{_fmt(ci[0])}, {_fmt(ci[1])}] "
-            f"(target {section['target_alpha']:.2f}){below}; {section['n_items']} items"
+            f"{name}: {_alpha_text(alpha)} (target {section['target_alpha']:.2f}){below}; "
+            f"{section['n_items']} items"
         )
     for part in public.get("other_rubric_versions", ()):
         rubric_of = part["rubric"]
@@ -625,11 +644,9 @@ def summary_text(report: Mapping[str, Any], rubric: Rubric, link: str | None) ->
             f"({part['n_judgments']}), scored under that version:"
         )
         for name, section in part["dimensions"].items():
-            alpha = section["krippendorff_alpha"]
-            ci = alpha["ci95"] or [None, None]
             pooled = "; also counted above (unchanged dimension)" if section["pooled"] else ""
             lines.append(
-                f"  {name}: alpha {_fmt(alpha['value'])} [{_fmt(ci[0])}, {_fmt(ci[1])}]; "
+                f"  {name}: {_alpha_text(section['krippendorff_alpha'])}; "
                 f"{section['n_items']} items{pooled}"
             )
     if link:
