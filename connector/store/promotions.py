@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from connector.store.base import AnyRow, StoreBase, inserted
+from connector.store.batches import _batch
 from connector.store.bulk import upsert
 from connector.store.columns import as_utc
 from connector.store.rows import Batch
@@ -133,19 +134,6 @@ class PromotionStore(StoreBase):
             )
             for row in found
         ]
-
-
-def _batch(row: AnyRow) -> Batch:
-    return Batch(
-        batch_id=row.batch_id,
-        project_key=row.project_key,
-        kind=row.kind,
-        rubric_hash=row.rubric_hash,
-        status=row.status,
-        n_tasks=row.n_tasks,
-        created_at=row.created_at,
-        pushed_at=row.pushed_at,
-    )
 
 
 def _stored_rubric(row: AnyRow) -> StoredRubric:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from connector.store.base import StoreBase, inserted
 from connector.store.bulk import upsert
@@ -80,12 +80,3 @@ class ReannotationStore(StoreBase):
             )
             for row in found
         ]
-
-    def last_reannotation_round(self, project_key: str) -> int:
-        """The project's highest round number; 0 before the first."""
-        r = reannotations
-        with self._read("reading re-annotation rounds") as connection:
-            found = connection.execute(
-                select(func.max(r.c.round)).where(r.c.project_key == project_key)
-            ).scalar()
-        return int(found or 0)

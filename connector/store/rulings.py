@@ -22,11 +22,10 @@ from connector.store.base import StoreBase
 from connector.store.bulk import execute_many, upsert
 from connector.store.columns import utcnow
 from connector.store.errors import StoreRowError
+from connector.store.rows import Value
 from connector.store.schema import RULING_SOURCES, adjudication_queue, rulings
 
 __all__ = ["QueuedItem", "Ruling", "RulingStore"]
-
-Value = str | int | float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,7 +22,7 @@ from connector.platforms.adjudication import (
     judgments_text,
     ruling_question,
 )
-from connector.platforms.argilla.settings import LABELS, SettingsError
+from connector.platforms.argilla.settings import LABELS, SettingsError, _pairwise
 from connector.platforms.base import objects_with_ids, parse_timestamp
 from connector.rubric import Dimension, Rubric, Value
 
@@ -42,10 +42,6 @@ def dimension_of_key(key: str) -> str | None:
     """The dimension an adjudication task key ends with (``adj-<hmac>-<dimension>``)."""
     parts = key.split("-", 2)
     return parts[2] if len(parts) == 3 and parts[0] == "adj" else None
-
-
-def _pairwise(rubric: Rubric) -> bool:
-    return any(d.kind == "preference" for d in rubric.dimensions)
 
 
 def adjudication_fields(rubric: Rubric) -> list[dict[str, Any]]:
