@@ -5,10 +5,10 @@ reader of a PROJECT|FILE argument.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -278,18 +278,6 @@ def export(
     say(f"wrote the dataset card to {paths.card}", highlight=False, markup=False)
 
 
-def _table_place(path: Path, lines: Sequence[int] | None) -> Callable[[Any], str]:
-    """Names a row of a judgments file by its index label: ``FILE:LINE`` or ``FILE: row N``."""
-
-    def place(label: Any) -> str:
-        position = int(label)
-        if lines is not None:
-            return f"{path}:{lines[position]}"
-        return f"{path}: row {position + 1}"
-
-    return place
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Judgments:
     """Judgments read for ``consensus`` and ``export``: from a FILE (``path``, with its file
@@ -323,6 +311,7 @@ def _read_judgments(
     from connector.consensus.adjudication import project_rulings
     from connector.judgments import AnswerMap, load_judgments
     from connector.judgments.rankings import assemble_rankings
+    from connector.report.checks import RowPlaces
     from connector.rubric import default_rubric_for, load_rubric
 
     rulings: list[Adjudication] = load_adjudications(adjudicated) if adjudicated else []
@@ -353,7 +342,10 @@ def _read_judgments(
         # a platform export's per-option ranks (order.a, ...) back into rankings, as the
         # report reads them (connector/report/checks.py)
         lines = table.lines
-        frame, assembled = assemble_rankings(frame, chosen, where=_table_place(path, lines))
+        places = RowPlaces(source=str(path), lines=lines)
+        frame, assembled = assemble_rankings(
+            frame, chosen, where=lambda label: places.name(int(label))
+        )
         for warning in assembled:
             err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
         if assembled:

@@ -59,7 +59,6 @@ def ordering_rows(coded: FirstJudgments, dimension: Dimension) -> pd.DataFrame:
     options = [str(o) for o in dimension.values]
     sums = np.zeros((n_items, len(options)))
     counts = np.zeros((n_items, len(options)))
-    rankings = np.zeros(n_items)
     seen = np.zeros((n_items, len(coded.annotators)), dtype=bool)
     for j, option in enumerate(options):
         found = coded.dimensions.get(f"{dimension.name}.{option}")

@@ -10,7 +10,7 @@ never to the platform (see docs/security.md).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,11 +169,7 @@ def retest_table(report: Mapping[str, Any]) -> ProgramTable | None:
         anchor="retests",
         title="Re-tests (intra-annotator consistency)",
         note=note,
-        table=TextTable(
-            columns=tuple(c for c, _ in columns),
-            rows=tuple(rows),
-            numeric=tuple(n for _, n in columns),
-        ),
+        table=_table(columns, rows),
     )
 
 
@@ -220,15 +216,11 @@ def reannotation_table(report: Mapping[str, Any]) -> ProgramTable | None:
         anchor="reannotation",
         title="Re-annotation of low-agreement items",
         note=note,
-        table=TextTable(
-            columns=tuple(c for c, _ in columns),
-            rows=tuple(rows),
-            numeric=tuple(n for _, n in columns),
-        ),
+        table=_table(columns, rows),
     )
 
 
-def _table(columns: list[tuple[str, bool]], rows: list[tuple[str, ...]]) -> TextTable:
+def _table(columns: Sequence[tuple[str, bool]], rows: Sequence[tuple[str, ...]]) -> TextTable:
     return TextTable(
         columns=tuple(c for c, _ in columns),
         rows=tuple(rows),
